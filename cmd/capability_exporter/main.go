@@ -1,0 +1,179 @@
+// Command capability_exporter tells a platform team, from live data, which
+// platform capabilities have become worth their complexity. main only wires:
+// flags, logging, the web server, reload and the subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/config"
+)
+
+const name = "capability_exporter"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main without the process: it returns the exit code, so tests can
+// drive every subcommand in-process.
+func run(args []string, stdout, stderr *os.File) int {
+	app := kingpin.New(name, "Decides from live data which platform capabilities have become worth their complexity, and exports the decisions as Prometheus metrics.")
+	app.Writer(stdout)
+	app.ErrorWriter(stderr)
+	app.UsageWriter(stdout)
+	app.HelpFlag.Short('h')
+	app.Version(version.Print(name))
+
+	configFile := app.Flag("config.file", "Path to the config file.").Default(name + ".yml").String()
+	logConfig := &promslog.Config{Writer: stderr}
+	promslogflag.AddFlags(app, logConfig)
+
+	serve := app.Command("run", "Serve /metrics, evaluating the rules on an interval (the default command).").Default()
+	interval := serve.Flag("evaluation.interval", "How often to query the sources and evaluate the rules; also once at start.").Default("5m").Duration()
+	timeout := serve.Flag("evaluation.timeout", "Deadline of one evaluation across all sources.").Default("2m").Duration()
+	metricsPath := serve.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+	webConfig := kingpinflag.AddFlags(serve, ":9877")
+
+	check := app.Command("check", "Validate the config file and the rules it uses; exit non-zero listing every error with file, line and field.")
+
+	cmd, err := app.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 2
+	}
+	logger := promslog.New(logConfig)
+
+	switch cmd {
+	case check.FullCommand():
+		return runCheck(*configFile, stdout, stderr)
+	case serve.FullCommand():
+		return runServe(serveOptions{configFile: *configFile, interval: *interval, timeout: *timeout,
+			metricsPath: *metricsPath, web: webConfig}, logger)
+	}
+	return 2
+}
+
+func runCheck(configFile string, stdout, stderr *os.File) int {
+	cfg, err := config.Load(configFile)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	rulesName := cfg.Rules.File
+	fmt.Fprintf(stdout, "%s: OK (%d signals, %d tools, %d foundations, %d capabilities from %s; %d facts declared)\n",
+		configFile, len(cfg.Rules.Signals), len(cfg.Rules.Tools), len(cfg.Rules.Foundations),
+		len(cfg.Rules.Capabilities), rulesName, len(cfg.FactValues))
+	return 0
+}
+
+type serveOptions struct {
+	configFile  string
+	interval    time.Duration
+	timeout     time.Duration
+	metricsPath string
+	web         *web.FlagConfig
+}
+
+func runServe(o serveOptions, logger *slog.Logger) int {
+	logger.Info("Starting "+name, "version", version.Info(), "build_context", version.BuildContext())
+	cfg, err := config.Load(o.configFile)
+	if err != nil {
+		logger.Error("Cannot load config", "file", o.configFile, "err", err)
+		return 1
+	}
+	if o.interval <= 0 || o.timeout <= 0 {
+		logger.Error("--evaluation.interval and --evaluation.timeout must be positive")
+		return 1
+	}
+
+	sched := collector.NewScheduler(cfg, o.timeout, logger)
+	defer sched.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collector.NewExporter(sched),
+		versioncollector.NewCollector(name),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	reload := newReloader(o.configFile, sched, logger, func() { go sched.Evaluate(ctx) })
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				_ = reload.Reload()
+			}
+		}
+	}()
+	go sched.Run(ctx, o.interval)
+
+	mux := http.NewServeMux()
+	mux.Handle(o.metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError), EnableOpenMetrics: true}))
+	mux.Handle("/-/reload", reload)
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if sched.Current() == nil {
+			http.Error(w, "first evaluation not finished", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready")
+	})
+	if o.metricsPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name: "Capability Exporter", Description: "Which platform capabilities are worth their complexity now",
+			Version: version.Info(),
+			Links:   []web.LandingLinks{{Address: o.metricsPath, Text: "Metrics"}},
+		})
+		if err != nil {
+			logger.Error("Cannot build landing page", "err", err)
+			return 1
+		}
+		mux.Handle("/", landing)
+	}
+
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- web.ListenAndServe(srv, o.web, logger) }()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("Web server failed", "err", err)
+			return 1
+		}
+	case <-ctx.Done():
+		logger.Info("Shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}
+	return 0
+}

@@ -1,0 +1,171 @@
+package collector
+
+import (
+	"math"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+
+// Metric descriptors, built once. Every capability metric comes from the
+// last published evaluation; a scrape never reaches a source.
+var (
+	infoDesc = prometheus.NewDesc("capability_info",
+		"Constant 1 per capability of the rules, with its title and complexity cost.",
+		[]string{"capability", "title", "complexity"}, nil)
+	decisionDesc = prometheus.NewDesc("capability_decision",
+		"Decision per capability as a StateSet: 1 for the current state, 0 for the others. From the last evaluation, not computed per scrape.",
+		[]string{"capability", "state"}, nil)
+	recommendedDesc = prometheus.NewDesc("capability_recommended_next",
+		"1 for the one capability whose decision is now and which to take on next (lowest complexity first), 0 for the others.",
+		[]string{"capability"}, nil)
+	triggerDesc = prometheus.NewDesc("capability_trigger",
+		"1 while the capability's trigger conditions hold, 0 while they do not, NaN while unknown.",
+		[]string{"capability"}, nil)
+	triggerKnownDesc = prometheus.NewDesc("capability_trigger_known",
+		"1 when the capability's trigger could be evaluated, 0 when it is unknown for lack of signals.",
+		[]string{"capability"}, nil)
+	conditionDesc = prometheus.NewDesc("capability_condition",
+		"Truth of one comparison of a capability's rules: 1 holds, 0 does not, NaN unknown. kind is trigger, skip, later or now.",
+		[]string{"capability", "kind", "condition", "signal"}, nil)
+	thresholdDesc = prometheus.NewDesc("capability_condition_threshold",
+		"The literal a condition compares its signal with, in the signal's base unit.",
+		[]string{"capability", "kind", "condition", "signal"}, nil)
+	lastChangeDesc = prometheus.NewDesc("capability_decision_last_change_timestamp_seconds",
+		"When the capability's decision last changed (or the exporter started), as a Unix timestamp.",
+		[]string{"capability"}, nil)
+	signalValueDesc = prometheus.NewDesc("capability_signal_value",
+		"Value of a signal in its base unit (seconds, ratios 0..1, counts, booleans as 0/1); NaN while unknown. From the last evaluation.",
+		[]string{"signal"}, nil)
+	signalKnownDesc = prometheus.NewDesc("capability_signal_known",
+		"1 when the signal's value is known, 0 when its source could not provide it.",
+		[]string{"signal"}, nil)
+	toolDesc = prometheus.NewDesc("capability_tool_detected",
+		"1 when the tool is detected in the cluster, 0 when not, NaN when detection is unknown. capability is \"foundation\" for Priority 1 tools.",
+		[]string{"capability", "tool"}, nil)
+	foundationDesc = prometheus.NewDesc("capability_foundation_present",
+		"1 when the Priority 1 foundation component is present, 0 when not, NaN when unknown.",
+		[]string{"component"}, nil)
+
+	sourceUpDesc = prometheus.NewDesc("capability_exporter_source_up",
+		"1 when the source answered in the last evaluation, 0 when it was unreachable or is not configured.",
+		[]string{"source"}, nil)
+	sourceDurationDesc = prometheus.NewDesc("capability_exporter_source_duration_seconds",
+		"Time the source took in the last evaluation.",
+		[]string{"source"}, nil)
+	sourceErrorsDesc = prometheus.NewDesc("capability_exporter_source_errors_total",
+		"Errors met by a source since the exporter started, by reason.",
+		[]string{"source", "reason"}, nil)
+	lastEvalDesc = prometheus.NewDesc("capability_exporter_last_evaluation_timestamp_seconds",
+		"When the last evaluation finished, as a Unix timestamp.", nil, nil)
+	evalDurationDesc = prometheus.NewDesc("capability_exporter_evaluation_duration_seconds",
+		"Time the last evaluation took, all sources included.", nil, nil)
+	reloadOKDesc = prometheus.NewDesc("capability_exporter_config_last_reload_successful",
+		"1 when the last config reload succeeded, 0 when it failed and the previous config is still in force.", nil, nil)
+	reloadTimeDesc = prometheus.NewDesc("capability_exporter_config_last_reload_success_timestamp_seconds",
+		"When the config was last loaded successfully, as a Unix timestamp.", nil, nil)
+)
+
+// Exporter is a prometheus.Collector over a Scheduler's published state.
+type Exporter struct {
+	sched *Scheduler
+}
+
+// NewExporter returns the collector for sched.
+func NewExporter(sched *Scheduler) *Exporter { return &Exporter{sched: sched} }
+
+// Describe sends every descriptor.
+func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{infoDesc, decisionDesc, recommendedDesc, triggerDesc, triggerKnownDesc,
+		conditionDesc, thresholdDesc, lastChangeDesc, signalValueDesc, signalKnownDesc, toolDesc, foundationDesc,
+		sourceUpDesc, sourceDurationDesc, sourceErrorsDesc, lastEvalDesc, evalDurationDesc, reloadOKDesc, reloadTimeDesc} {
+		ch <- d
+	}
+}
+
+// Collect emits const metrics from the last evaluation.
+func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+	ok, last := e.sched.ReloadStatus()
+	ch <- gauge(reloadOKDesc, boolFloat(ok))
+	ch <- gauge(reloadTimeDesc, float64(last.Unix()))
+
+	st := e.sched.Current()
+	if st == nil {
+		return // nothing evaluated yet: no decision is better than a made-up one
+	}
+	ev := st.Evaluation
+	ch <- gauge(lastEvalDesc, float64(ev.Time.UnixNano())/1e9)
+	ch <- gauge(evalDurationDesc, st.Duration.Seconds())
+	for _, s := range st.Sources {
+		ch <- gauge(sourceUpDesc, boolFloat(s.Up), s.Name)
+		ch <- gauge(sourceDurationDesc, s.Duration.Seconds(), s.Name)
+	}
+	for k, n := range st.ErrorTotals {
+		ch <- prometheus.MustNewConstMetric(sourceErrorsDesc, prometheus.CounterValue, n, k.Source, k.Reason)
+	}
+
+	for _, d := range ev.Decisions {
+		ch <- gauge(infoDesc, 1, d.Capability, d.Title, d.Complexity.String())
+		for _, state := range triggers.States {
+			ch <- gauge(decisionDesc, boolFloat(d.State == state), d.Capability, string(state))
+		}
+		ch <- gauge(recommendedDesc, boolFloat(d.Recommended), d.Capability)
+		trig := d.Step(triggers.KindTrigger)
+		ch <- gauge(triggerDesc, truthFloat(trig), d.Capability)
+		ch <- gauge(triggerKnownDesc, boolFloat(trig != triggers.Unknown), d.Capability)
+		if t, ok := st.LastChange[d.Capability]; ok {
+			ch <- gauge(lastChangeDesc, float64(t.Unix()), d.Capability)
+		}
+		seen := map[[2]string]bool{}
+		for _, c := range d.Conditions {
+			k := [2]string{c.Kind, c.Expr}
+			if seen[k] {
+				continue // the same comparison twice in one kind has one truth
+			}
+			seen[k] = true
+			ch <- gauge(conditionDesc, truthFloat(c.Truth), d.Capability, c.Kind, c.Expr, c.Signal)
+			ch <- gauge(thresholdDesc, c.Threshold, d.Capability, c.Kind, c.Expr, c.Signal)
+		}
+	}
+	for _, s := range ev.Signals {
+		v := math.NaN()
+		if s.Value.Known {
+			v = s.Value.Number
+		}
+		ch <- gauge(signalValueDesc, v, s.Name)
+		ch <- gauge(signalKnownDesc, boolFloat(s.Value.Known), s.Name)
+	}
+	for _, t := range ev.Tools {
+		capability := t.Capability
+		if capability == "" {
+			capability = "foundation"
+		}
+		ch <- gauge(toolDesc, truthFloat(t.Detected), capability, t.ID)
+	}
+	for _, f := range ev.Foundations {
+		ch <- gauge(foundationDesc, truthFloat(f.Present), f.ID)
+	}
+}
+
+func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func truthFloat(t triggers.Truth) float64 {
+	switch t {
+	case triggers.True:
+		return 1
+	case triggers.False:
+		return 0
+	}
+	return math.NaN()
+}

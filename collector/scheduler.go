@@ -1,0 +1,341 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// State is one finished evaluation with the health of the sources behind it.
+// It is immutable once published; readers share it without locks.
+type State struct {
+	Config     *config.Config
+	Evaluation *triggers.Evaluation
+	Sources    []SourceStatus
+	Duration   time.Duration
+	// ErrorTotals counts source errors since start, by source and reason.
+	ErrorTotals map[ErrorKey]float64
+	// LastChange is when each capability's decision last changed.
+	LastChange map[string]time.Time
+}
+
+// ErrorKey labels a source error counter.
+type ErrorKey struct{ Source, Reason string }
+
+// SourceStatus is one source's part in an evaluation.
+type SourceStatus struct {
+	Name       string
+	Configured bool
+	Up         bool
+	Duration   time.Duration
+	Signals    int      // requests it was asked to answer
+	Errors     []string // this evaluation's errors, for the status page
+}
+
+// Scheduler runs evaluations: it asks every source concurrently, resolves
+// first_known signals, evaluates the rules and publishes the State. Scrapes
+// read the published State; they never reach a source.
+type Scheduler struct {
+	logger  *slog.Logger
+	timeout time.Duration
+
+	mu      sync.Mutex // serialises evaluations and config swaps
+	cfg     *config.Config
+	running map[string]*runningSource
+
+	state       atomic.Pointer[State]
+	errTotals   map[ErrorKey]float64
+	lastChange  map[string]time.Time
+	lastState   map[string]triggers.State
+	reloadOK    atomic.Bool
+	reloadStamp atomic.Int64
+}
+
+type runningSource struct {
+	section any
+	src     Source
+	err     error // construction error: its signals are unknown with this reason
+}
+
+// NewScheduler prepares a scheduler for cfg. timeout bounds one evaluation.
+func NewScheduler(cfg *config.Config, timeout time.Duration, logger *slog.Logger) *Scheduler {
+	s := &Scheduler{logger: logger, timeout: timeout, running: map[string]*runningSource{},
+		errTotals: map[ErrorKey]float64{}, lastChange: map[string]time.Time{}, lastState: map[string]triggers.State{}}
+	s.reloadOK.Store(true)
+	s.reloadStamp.Store(time.Now().Unix())
+	s.setConfig(cfg)
+	return s
+}
+
+// Current returns the last published State, or nil before the first
+// evaluation finishes.
+func (s *Scheduler) Current() *State { return s.state.Load() }
+
+// Config returns the config in force.
+func (s *Scheduler) Config() *config.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
+}
+
+// Reload swaps in a new config. Sources whose section did not change keep
+// running (the Kubernetes informers survive); others are rebuilt. The caller
+// has already validated cfg, so a reload cannot leave a half-applied config.
+func (s *Scheduler) Reload(cfg *config.Config) {
+	s.mu.Lock()
+	s.setConfig(cfg)
+	s.mu.Unlock()
+	s.ReloadResult(nil)
+}
+
+// ReloadResult records a reload's outcome for the reload metrics.
+func (s *Scheduler) ReloadResult(err error) {
+	s.reloadOK.Store(err == nil)
+	if err == nil {
+		s.reloadStamp.Store(time.Now().Unix())
+	}
+}
+
+// ReloadStatus reports whether the last reload succeeded and when the last
+// successful one happened.
+func (s *Scheduler) ReloadStatus() (ok bool, lastSuccess time.Time) {
+	return s.reloadOK.Load(), time.Unix(s.reloadStamp.Load(), 0)
+}
+
+func (s *Scheduler) setConfig(cfg *config.Config) {
+	s.cfg = cfg
+	for kind, f := range factories {
+		section, ok := f.section(cfg)
+		old := s.running[kind]
+		if old != nil && ok && reflect.DeepEqual(old.section, section) {
+			continue
+		}
+		if old != nil {
+			if c, isCloser := old.src.(Closer); isCloser {
+				c.Close()
+			}
+			delete(s.running, kind)
+		}
+		if !ok {
+			continue
+		}
+		src, err := f.build(section, s.logger.With("source", kind))
+		if err != nil {
+			s.logger.Error("Cannot start source; its signals are unknown", "source", kind, "err", err)
+		}
+		s.running[kind] = &runningSource{section: section, src: src, err: err}
+	}
+}
+
+// Close stops every source.
+func (s *Scheduler) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for kind, rs := range s.running {
+		if c, ok := rs.src.(Closer); ok {
+			c.Close()
+		}
+		delete(s.running, kind)
+	}
+}
+
+// Run evaluates once at start and then every interval until ctx ends.
+func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
+	s.Evaluate(ctx)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.Evaluate(ctx)
+		}
+	}
+}
+
+// Evaluate runs one evaluation and publishes it.
+func (s *Scheduler) Evaluate(ctx context.Context) *State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+
+	rules := s.cfg.Rules
+	byKind := map[string][]SignalRequest{}
+	for _, sig := range rules.Signals {
+		alts := sig.Source.Alternatives()
+		for i, alt := range alts {
+			key := sig.Name
+			if len(alts) > 1 {
+				key = fmt.Sprintf("%s#%d", sig.Name, i)
+			}
+			byKind[alt.Kind()] = append(byKind[alt.Kind()], SignalRequest{Key: key, Signal: sig, Spec: alt})
+		}
+	}
+
+	type outcome struct {
+		kind   string
+		res    Result
+		status SourceStatus
+	}
+	kinds := slices.Sorted(maps.Keys(byKind))
+	if len(rules.Tools) > 0 && !slices.Contains(kinds, "kubernetes") {
+		kinds = append(kinds, "kubernetes")
+	}
+	results := make([]outcome, len(kinds))
+	var wg sync.WaitGroup
+	for i, kind := range kinds {
+		req := Request{Rules: rules, Signals: byKind[kind]}
+		if kind == "kubernetes" {
+			req.Tools = rules.Tools
+		}
+		results[i] = outcome{kind: kind, status: SourceStatus{Name: kind, Signals: len(req.Signals) + len(req.Tools)}}
+		rs := s.running[kind]
+		switch {
+		case rs == nil && factories[kind].build == nil:
+			results[i].res = unavailable(req, kind+" source is not available in this build")
+		case rs == nil:
+			results[i].res = unavailable(req, "sources."+kind+" is not configured")
+		case rs.err != nil:
+			results[i].status.Configured = true
+			results[i].res = unavailable(req, kind+" source failed to start: "+rs.err.Error())
+			results[i].res.Errors = []SourceError{{Reason: "start", Err: rs.err}}
+		default:
+			results[i].status.Configured = true
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t0 := time.Now()
+				results[i].res = collectSafely(ctx, rs.src, req)
+				results[i].status.Duration = time.Since(t0)
+			}()
+		}
+	}
+	wg.Wait()
+
+	values := triggers.Snapshot{}
+	var statuses []SourceStatus
+	for _, o := range results {
+		st := o.status
+		st.Up = o.res.Up && st.Configured
+		var reasons []string
+		for _, e := range o.res.Errors {
+			s.errTotals[ErrorKey{o.kind, e.Reason}]++
+			st.Errors = append(st.Errors, e.Error())
+			reasons = append(reasons, e.Error())
+		}
+		fallback := o.kind + " source answered nothing for it"
+		if len(reasons) > 0 {
+			fallback = o.kind + ": " + strings.Join(reasons, "; ")
+		}
+		for _, sr := range byKind[o.kind] {
+			values[sr.Key] = withSource(valueOr(o.res.Values, sr.Key, fallback), o.kind)
+		}
+		if o.kind == "kubernetes" {
+			for _, t := range rules.Tools {
+				values[t.SignalName()] = withSource(valueOr(o.res.Values, t.SignalName(), fallback), o.kind)
+			}
+		}
+		statuses = append(statuses, st)
+		if len(st.Errors) > 0 {
+			s.logger.Warn("Source errors", "source", o.kind, "errors", strings.Join(st.Errors, "; "))
+		}
+	}
+	resolveFirstKnown(rules, values)
+
+	now := time.Now()
+	ev := triggers.Evaluate(rules, values, now)
+	for _, d := range ev.Decisions {
+		if prev, ok := s.lastState[d.Capability]; !ok || prev != d.State {
+			s.lastChange[d.Capability] = now
+			s.lastState[d.Capability] = d.State
+		}
+	}
+	st := &State{Config: s.cfg, Evaluation: ev, Sources: statuses, Duration: time.Since(start),
+		ErrorTotals: maps.Clone(s.errTotals), LastChange: maps.Clone(s.lastChange)}
+	s.state.Store(st)
+	s.logger.Debug("Evaluated", "duration", st.Duration, "recommended", ev.Recommended)
+	return st
+}
+
+// collectSafely keeps a panicking source from taking the exporter down: its
+// signals turn unknown and the panic is counted.
+func collectSafely(ctx context.Context, src Source, req Request) (res Result) {
+	defer func() {
+		if r := recover(); r != nil {
+			res = unavailable(req, fmt.Sprintf("source panicked: %v", r))
+			res.Errors = []SourceError{{Reason: "panic", Err: fmt.Errorf("%v", r)}}
+		}
+	}()
+	return src.Collect(ctx, req)
+}
+
+func unavailable(req Request, reason string) Result {
+	res := Result{Values: map[string]triggers.Value{}}
+	for _, sr := range req.Signals {
+		res.Values[sr.Key] = triggers.UnknownValue(reason, "")
+	}
+	for _, t := range req.Tools {
+		res.Values[t.SignalName()] = triggers.UnknownValue(reason, "")
+	}
+	return res
+}
+
+func valueOr(values map[string]triggers.Value, key, reason string) triggers.Value {
+	if v, ok := values[key]; ok {
+		if !v.Known && v.Reason == "" {
+			v.Reason = reason
+		}
+		return v
+	}
+	return triggers.UnknownValue(reason, "")
+}
+
+func withSource(v triggers.Value, kind string) triggers.Value {
+	if v.Source == "" {
+		v.Source = kind
+	}
+	return v
+}
+
+// resolveFirstKnown sets each first_known signal to its first known
+// alternative; when none is known, the reason lists every alternative's.
+func resolveFirstKnown(rules *triggers.Rules, values triggers.Snapshot) {
+	for _, sig := range rules.Signals {
+		alts := sig.Source.Alternatives()
+		if len(alts) < 2 {
+			continue
+		}
+		var reasons []string
+		resolved := false
+		for i := range alts {
+			key := fmt.Sprintf("%s#%d", sig.Name, i)
+			v := values[key]
+			delete(values, key)
+			if resolved {
+				continue
+			}
+			if v.Known {
+				values[sig.Name] = v
+				resolved = true
+				continue
+			}
+			reasons = append(reasons, v.Reason)
+		}
+		if !resolved {
+			values[sig.Name] = triggers.UnknownValue("no alternative known: "+strings.Join(reasons, "; "), "first_known")
+		}
+	}
+}

@@ -1,0 +1,80 @@
+// Package collector obtains signal values from the sources (facts,
+// Prometheus, Loki, Kubernetes), runs the rules on an interval, and exposes
+// the last evaluation as Prometheus metrics.
+package collector
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// Source answers the signal requests of one kind (fact, prometheus, loki,
+// kubernetes). Collect must return by ctx's deadline; a value it cannot
+// obtain it leaves out or marks unknown with the reason, and each failure it
+// meets it reports in Result.Errors by reason.
+type Source interface {
+	Collect(ctx context.Context, req Request) Result
+}
+
+// Closer is implemented by sources that hold resources (watches, clients)
+// to release when a reload replaces them.
+type Closer interface {
+	Close()
+}
+
+// Request is what one evaluation asks of one source.
+type Request struct {
+	Rules   *triggers.Rules
+	Signals []SignalRequest
+	// Tools is set for the kubernetes source: each tool's detection is
+	// returned under the key tool.<id>.
+	Tools []*triggers.Tool
+}
+
+// SignalRequest asks for one signal, or one alternative of a first_known one.
+type SignalRequest struct {
+	Key    string // the key to answer under in Result.Values
+	Signal *triggers.Signal
+	Spec   triggers.SignalSource // the leaf spec for this source
+}
+
+// Result is a source's answer.
+type Result struct {
+	// Values by SignalRequest.Key (and tool.<id>). A requested key missing
+	// here reads unknown, with the source's errors as the reason.
+	Values map[string]triggers.Value
+	// Up is false when the source could not be reached at all.
+	Up     bool
+	Errors []SourceError
+}
+
+// SourceError is one failure, counted by Reason in
+// capability_exporter_source_errors_total.
+type SourceError struct {
+	Reason string // a short fixed word: timeout, unreachable, bad_response, forbidden, not_found, query, too_many_requests …
+	Err    error
+}
+
+func (e SourceError) Error() string { return e.Reason + ": " + e.Err.Error() }
+
+// factory builds a source from its config section.
+type factory struct {
+	// section returns the source's config section and whether it is set.
+	section func(*config.Config) (any, bool)
+	build   func(section any, logger *slog.Logger) (Source, error)
+}
+
+var factories = map[string]factory{}
+
+// registerSource makes a source kind available; each source file calls it
+// from init, so the scheduler knows nothing of any source's internals.
+func registerSource(kind string, section func(*config.Config) (any, bool), build func(any, *slog.Logger) (Source, error)) {
+	if _, dup := factories[kind]; dup {
+		panic(fmt.Sprintf("source %q registered twice", kind))
+	}
+	factories[kind] = factory{section: section, build: build}
+}

@@ -1,0 +1,338 @@
+// Package config reads the exporter's config file: the sources to query, the
+// organisation's declared facts, and an optional rules file. Defaults live in
+// this file and nowhere else; unknown fields are errors; every error names
+// file, line and field.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	promconfig "github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// Config is a loaded, validated config file with the rules it names.
+type Config struct {
+	Sources   Sources   `yaml:"sources"`
+	Facts     yaml.Node `yaml:"facts"`
+	RulesFile string    `yaml:"rules_file"`
+
+	// File is the config's path; Rules the loaded rules (the embedded default
+	// unless RulesFile is set); FactValues the declared facts by name.
+	File       string                    `yaml:"-"`
+	Rules      *triggers.Rules           `yaml:"-"`
+	FactValues map[string]triggers.Value `yaml:"-"`
+}
+
+// Sources configures the signal sources. A nil section is not configured, and
+// the signals it would answer are unknown.
+type Sources struct {
+	Prometheus *HTTPSource       `yaml:"prometheus"`
+	Loki       *HTTPSource       `yaml:"loki"`
+	Kubernetes *KubernetesSource `yaml:"kubernetes"`
+}
+
+// HTTPSource is a Prometheus-API or Loki server.
+type HTTPSource struct {
+	URL promconfig.URL `yaml:"url"`
+	// Timeout is the deadline of one query.
+	Timeout model.Duration `yaml:"timeout"`
+	// MaxConcurrency bounds the queries in flight to this server.
+	MaxConcurrency int `yaml:"max_concurrency"`
+	// TenantID is sent as X-Scope-OrgID (Loki, Mimir, Cortex, Thanos).
+	TenantID string `yaml:"tenant_id"`
+	// HTTPClientConfig is the standard client config: basic_auth,
+	// authorization, bearer_token_file, tls_config, proxy, http_headers …
+	HTTPClientConfig promconfig.HTTPClientConfig `yaml:",inline"`
+}
+
+// Defaults for HTTP sources.
+var DefaultHTTPSource = HTTPSource{
+	Timeout:          model.Duration(30 * time.Second),
+	MaxConcurrency:   4,
+	HTTPClientConfig: promconfig.DefaultHTTPClientConfig,
+}
+
+// UnmarshalYAML applies defaults. It takes the callback form on purpose: the
+// callback decodes with the outer decoder, so unknown fields stay errors.
+func (s *HTTPSource) UnmarshalYAML(unmarshal func(any) error) error {
+	*s = DefaultHTTPSource
+	type httpSource HTTPSource
+	return unmarshal((*httpSource)(s))
+}
+
+// KubernetesSource is the cluster the exporter reads.
+type KubernetesSource struct {
+	// Kubeconfig is a kubeconfig path; empty means in-cluster config.
+	Kubeconfig string `yaml:"kubeconfig"`
+	// Context selects a kubeconfig context; empty means the current one.
+	Context string `yaml:"context"`
+	// Timeout bounds the initial sync and each request.
+	Timeout model.Duration `yaml:"timeout"`
+	// PlatformNamespaces are namespace names excluded from app measures, in
+	// addition to PlatformNamespacesRegex.
+	PlatformNamespaces []string `yaml:"platform_namespaces"`
+	// PlatformNamespacesRegex matches excluded namespaces, anchored.
+	PlatformNamespacesRegex string `yaml:"platform_namespaces_regex"`
+	// TeamLabels are the namespace labels that name a tenant, first found wins.
+	TeamLabels []string `yaml:"team_labels"`
+}
+
+// DefaultPlatformNamespacesRegex excludes the namespaces of Kubernetes itself
+// and of the platform tools that usually run beside the apps.
+const DefaultPlatformNamespacesRegex = `kube-.*|default|monitoring|observability|logging|cert-manager|ingress-nginx|.*-ingress|traefik|argocd|argo-cd|flux-system|gatekeeper-system|kyverno|istio-system|linkerd.*|cilium.*|chaos-mesh|litmus|velero|vault|external-secrets|opencost|kubecost|tempo|jaeger|loki|grafana|prometheus|opentelemetry-operator-system|local-path-storage`
+
+// DefaultKubernetesSource holds the defaults of the kubernetes section.
+var DefaultKubernetesSource = KubernetesSource{
+	Timeout:                 model.Duration(60 * time.Second),
+	PlatformNamespacesRegex: DefaultPlatformNamespacesRegex,
+	TeamLabels:              []string{"team", "app.kubernetes.io/part-of"},
+}
+
+// UnmarshalYAML applies defaults, keeping unknown fields errors.
+func (s *KubernetesSource) UnmarshalYAML(unmarshal func(any) error) error {
+	*s = DefaultKubernetesSource
+	type kubernetesSource KubernetesSource
+	return unmarshal((*kubernetesSource)(s))
+}
+
+var configTypeNames = map[string]string{
+	"config.Config": "config", "config.Sources": "sources", "config.httpSource": "source",
+	"config.kubernetesSource": "kubernetes source",
+}
+
+// Load reads a config file and the rules it names, validating both.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse reads config data; file names it in errors and anchors a relative
+// rules_file.
+func Parse(file string, data []byte) (*Config, error) {
+	c := &Config{File: file}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, triggers.YAMLErrors(file, err, configTypeNames)
+	}
+	var errs triggers.Errors
+	var doc yaml.Node
+	_ = yaml.Unmarshal(data, &doc)
+	lineOf := func(path ...string) int { return nodeLine(&doc, path...) }
+	check := func(err error, field string, path ...string) {
+		if err != nil {
+			errs = append(errs, &triggers.Error{File: file, Line: lineOf(path...), Field: field, Msg: err.Error()})
+		}
+	}
+	for name, s := range map[string]*HTTPSource{"prometheus": c.Sources.Prometheus, "loki": c.Sources.Loki} {
+		if s == nil {
+			continue
+		}
+		field := "sources." + name
+		if s.URL.URL == nil || s.URL.Host == "" {
+			check(errors.New("missing url (want e.g. http://prometheus:9090)"), field+".url", "sources", name)
+		} else if s.URL.Scheme != "http" && s.URL.Scheme != "https" {
+			check(fmt.Errorf("url scheme %q: want http or https", s.URL.Scheme), field+".url", "sources", name, "url")
+		}
+		if s.Timeout <= 0 {
+			check(errors.New("want a positive duration"), field+".timeout", "sources", name, "timeout")
+		}
+		if s.MaxConcurrency < 1 {
+			check(errors.New("want at least 1"), field+".max_concurrency", "sources", name, "max_concurrency")
+		}
+		check(s.HTTPClientConfig.Validate(), field, "sources", name)
+	}
+	if k := c.Sources.Kubernetes; k != nil {
+		if _, err := regexp.Compile("^(?:" + k.PlatformNamespacesRegex + ")$"); err != nil {
+			check(err, "sources.kubernetes.platform_namespaces_regex", "sources", "kubernetes", "platform_namespaces_regex")
+		}
+		if k.Timeout <= 0 {
+			check(errors.New("want a positive duration"), "sources.kubernetes.timeout", "sources", "kubernetes", "timeout")
+		}
+		if len(k.TeamLabels) == 0 {
+			check(errors.New("want at least one label"), "sources.kubernetes.team_labels", "sources", "kubernetes", "team_labels")
+		}
+	}
+
+	var err error
+	if c.RulesFile == "" {
+		c.Rules, err = triggers.Default()
+	} else {
+		rf := c.RulesFile
+		if !filepath.IsAbs(rf) {
+			rf = filepath.Join(filepath.Dir(file), rf)
+		}
+		c.Rules, err = triggers.Load(rf)
+		if errors.Is(err, os.ErrNotExist) {
+			check(err, "rules_file", "rules_file")
+			err = nil
+		}
+	}
+	if err != nil {
+		var rerrs triggers.Errors
+		if errors.As(err, &rerrs) {
+			errs = append(errs, rerrs...)
+		} else {
+			check(err, "rules_file", "rules_file")
+		}
+	}
+	if c.Rules != nil {
+		var ferrs triggers.Errors
+		c.FactValues, ferrs = parseFacts(file, &c.Facts, c.Rules)
+		errs = append(errs, ferrs...)
+	}
+	slices.SortStableFunc(errs, func(a, b *triggers.Error) int { return a.Line - b.Line })
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// parseFacts reads the facts section against the facts the rules declare:
+// an unknown name or a value of the wrong type is an error, and a fact that
+// is not declared stays unknown.
+func parseFacts(file string, n *yaml.Node, rules *triggers.Rules) (map[string]triggers.Value, triggers.Errors) {
+	out := map[string]triggers.Value{}
+	var errs triggers.Errors
+	if n.Kind == 0 || n.Tag == "!!null" {
+		return out, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return out, triggers.Errors{{File: file, Line: n.Line, Field: "facts", Msg: "want a mapping of fact names to values"}}
+	}
+	specs := map[string]triggers.FactSpec{}
+	var names []string
+	for _, f := range rules.Facts() {
+		specs[f.Name] = f
+		names = append(names, f.Name)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		field := "facts." + k.Value
+		spec, ok := specs[k.Value]
+		if !ok {
+			errs = append(errs, &triggers.Error{File: file, Line: k.Line, Field: field,
+				Msg: fmt.Sprintf("unknown fact (the rules read: %s)", strings.Join(names, ", "))})
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			errs = append(errs, &triggers.Error{File: file, Line: k.Line, Field: field, Msg: "declared twice"})
+			continue
+		}
+		val, err := factValue(spec.Type, v)
+		if err != nil {
+			errs = append(errs, &triggers.Error{File: file, Line: v.Line, Field: field, Msg: err.Error()})
+			continue
+		}
+		if v.Tag == "!!null" {
+			continue // declared as unknown, explicitly
+		}
+		out[k.Value] = triggers.KnownValue(val, "fact")
+	}
+	return out, errs
+}
+
+func factValue(t triggers.ValueType, v *yaml.Node) (float64, error) {
+	if v.Kind != yaml.ScalarNode {
+		return 0, fmt.Errorf("want a single %s value", t)
+	}
+	if v.Tag == "!!null" {
+		return 0, nil
+	}
+	switch t {
+	case triggers.TypeBool:
+		if v.Tag != "!!bool" {
+			return 0, fmt.Errorf("want true or false, got %q", v.Value)
+		}
+		if b, _ := strconv.ParseBool(v.Value); b {
+			return 1, nil
+		}
+		return 0, nil
+	case triggers.TypeDuration:
+		if v.Tag == "!!str" {
+			d, err := model.ParseDuration(v.Value)
+			if err != nil {
+				return 0, fmt.Errorf("want a duration such as 6h, got %q", v.Value)
+			}
+			return time.Duration(d).Seconds(), nil
+		}
+	case triggers.TypeRatio:
+		if p, ok := strings.CutSuffix(v.Value, "%"); ok && v.Tag == "!!str" {
+			if f, err := strconv.ParseFloat(p, 64); err == nil {
+				return f / 100, nil
+			}
+		}
+	}
+	if v.Tag != "!!int" && v.Tag != "!!float" {
+		return 0, fmt.Errorf("want a number, got %q", v.Value)
+	}
+	f, err := strconv.ParseFloat(v.Value, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("want a finite number, got %q", v.Value)
+	}
+	return f, nil
+}
+
+// nodeLine finds the line of the value at path in a document, or of the
+// deepest key that exists.
+func nodeLine(doc *yaml.Node, path ...string) int {
+	n := doc
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, p := range path {
+		if n.Kind != yaml.MappingNode {
+			return line
+		}
+		found := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == p {
+				line, n, found = n.Content[i].Line, n.Content[i+1], true
+				break
+			}
+		}
+		if !found {
+			return line
+		}
+	}
+	return line
+}
+
+// Redacted returns the config as YAML with secrets hidden, for display.
+func (c *Config) Redacted() string {
+	out, err := yaml.Marshal(struct {
+		Sources   Sources `yaml:"sources"`
+		RulesFile string  `yaml:"rules_file,omitempty"`
+	}{c.Sources, c.RulesFile})
+	if err != nil {
+		return err.Error()
+	}
+	return string(out)
+}
+
+// RedactURL hides the password of a URL's user info, for pages and reports.
+func RedactURL(u *promconfig.URL) string {
+	if u == nil || u.URL == nil {
+		return ""
+	}
+	return u.Redacted()
+}

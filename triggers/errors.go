@@ -1,0 +1,92 @@
+package triggers
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Error is one problem in a file, located by line and named by field path.
+type Error struct {
+	File  string
+	Line  int
+	Field string // dotted path such as capabilities.service_mesh.trigger
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Errors is every problem found in one file, in line order. Loaders collect
+// all of them rather than stopping at the first, so one run of `check` shows
+// the whole list.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Err returns es as an error, or nil when empty.
+func (es Errors) Err() error {
+	if len(es) == 0 {
+		return nil
+	}
+	return es
+}
+
+var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+var unknownFieldRE = regexp.MustCompile(`^field (\S+) not found(.*)$`)
+var yamlTypeRE = regexp.MustCompile(` in type [\w.]+`)
+
+// YAMLErrors turns a yaml decoding error into located Errors. typeNames maps
+// Go type names in yaml's messages to words a user knows.
+func YAMLErrors(file string, err error, typeNames map[string]string) Errors {
+	var msgs []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	var out Errors
+	for _, m := range msgs {
+		e := &Error{File: file, Msg: m}
+		if sm := yamlLineRE.FindStringSubmatch(m); sm != nil {
+			e.Line, _ = strconv.Atoi(sm[1])
+			e.Msg = sm[2]
+		}
+		e.Msg = yamlTypeRE.ReplaceAllStringFunc(e.Msg, func(s string) string {
+			name := strings.TrimPrefix(s, " in type ")
+			if word, ok := typeNames[name]; ok {
+				return " in " + word
+			}
+			return s
+		})
+		if sm := unknownFieldRE.FindStringSubmatch(e.Msg); sm != nil {
+			e.Field = sm[1]
+			e.Msg = "unknown field" + sm[2]
+		}
+		out = append(out, e)
+	}
+	return out
+}

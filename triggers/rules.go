@@ -1,0 +1,329 @@
+// Package triggers holds the decision framework as data and logic: the rules
+// schema (signals, tools, foundation components, capabilities), the condition
+// language, and Evaluate, which turns a Snapshot of signal values into one
+// Decision per capability. It is pure: no network, no Prometheus client, so it
+// is tested with plain values.
+package triggers
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Rules is a parsed, validated rules file. Slices keep the file's order, which
+// is also the order of output and the final tie-break of the recommendation.
+type Rules struct {
+	File         string
+	Signals      []*Signal
+	Tools        []*Tool
+	Foundations  []*Foundation
+	Capabilities []*Capability
+
+	signals      map[string]*Signal
+	tools        map[string]*Tool
+	foundations  map[string]*Foundation
+	capabilities map[string]*Capability
+}
+
+// Signal returns the named signal, or nil.
+func (r *Rules) Signal(name string) *Signal { return r.signals[name] }
+
+// Tool returns the named tool, or nil.
+func (r *Rules) Tool(id string) *Tool { return r.tools[id] }
+
+// Foundation returns the named foundation component, or nil.
+func (r *Rules) Foundation(id string) *Foundation { return r.foundations[id] }
+
+// Capability returns the named capability, or nil.
+func (r *Rules) Capability(id string) *Capability { return r.capabilities[id] }
+
+// Facts returns the fact names the rules read, each with the type of the first
+// signal that reads it, in file order. The config's facts section is validated
+// against it.
+func (r *Rules) Facts() []FactSpec {
+	var out []FactSpec
+	seen := map[string]bool{}
+	for _, s := range r.Signals {
+		for _, src := range s.Source.flatten() {
+			if src.Fact != "" && !seen[src.Fact] {
+				seen[src.Fact] = true
+				out = append(out, FactSpec{Name: src.Fact, Type: s.Type, Help: s.Help})
+			}
+		}
+	}
+	return out
+}
+
+// FactSpec names a fact the organisation may declare in the config.
+type FactSpec struct {
+	Name string
+	Type ValueType
+	Help string
+}
+
+// ValueType says how a signal's value reads and how literals compare to it.
+type ValueType string
+
+const (
+	TypeNumber   ValueType = "number"   // a count or plain number
+	TypeBool     ValueType = "bool"     // 1 for true, 0 for false
+	TypeDuration ValueType = "duration" // seconds; literals may be written 1h, 30m
+	TypeRatio    ValueType = "ratio"    // 0..1; literals may be written 20%
+)
+
+// Signal is one named input of the rules, with exactly one way to obtain it.
+type Signal struct {
+	Name   string
+	Help   string
+	Type   ValueType
+	Source SignalSource
+	Line   int
+}
+
+// SignalSource says where a signal's value comes from. Exactly one field is
+// set; FirstKnown lists alternatives of which the first known value wins.
+type SignalSource struct {
+	Fact       string            `yaml:"fact,omitempty" json:"fact,omitempty"`
+	Prometheus *PrometheusSignal `yaml:"prometheus,omitempty" json:"prometheus,omitempty"`
+	Loki       *LokiSignal       `yaml:"loki,omitempty" json:"loki,omitempty"`
+	Kubernetes string            `yaml:"kubernetes,omitempty" json:"kubernetes,omitempty"`
+	FirstKnown []SignalSource    `yaml:"first_known,omitempty" json:"first_known,omitempty"`
+}
+
+// Kind names the source that answers this SignalSource: fact, prometheus,
+// loki, kubernetes, or first_known.
+func (s SignalSource) Kind() string {
+	switch {
+	case s.Fact != "":
+		return "fact"
+	case s.Prometheus != nil:
+		return "prometheus"
+	case s.Loki != nil:
+		return "loki"
+	case s.Kubernetes != "":
+		return "kubernetes"
+	case len(s.FirstKnown) > 0:
+		return "first_known"
+	}
+	return ""
+}
+
+func (s SignalSource) flatten() []SignalSource {
+	if len(s.FirstKnown) == 0 {
+		return []SignalSource{s}
+	}
+	var out []SignalSource
+	for _, alt := range s.FirstKnown {
+		out = append(out, alt.flatten()...)
+	}
+	return out
+}
+
+// Alternatives returns the leaf sources of a signal in the order they are
+// tried: one element unless the signal is first_known.
+func (s SignalSource) Alternatives() []SignalSource { return s.flatten() }
+
+// Empty says how a query's empty result reads.
+type Empty string
+
+const (
+	EmptyUnknown Empty = "unknown" // default: no series means we do not know
+	EmptyZero    Empty = "zero"    // no series means none, e.g. no firing alerts
+)
+
+// PrometheusSignal is a Prometheus measure. Exactly one of Query,
+// AlertHistory, Rules or Reachable is set.
+type PrometheusSignal struct {
+	// Query is an instant PromQL query expected to return at most one sample.
+	Query string `yaml:"query,omitempty" json:"query,omitempty"`
+	Empty Empty  `yaml:"empty,omitempty" json:"empty,omitempty"`
+	// AlertHistory is computed by the exporter from a range query.
+	AlertHistory *AlertHistory `yaml:"alert_history,omitempty" json:"alert_history,omitempty"`
+	// Rules is a measure over /api/v1/rules, see RulesMeasures.
+	Rules string `yaml:"rules,omitempty" json:"rules,omitempty"`
+	// Reachable is 1 when the server answers its build info endpoint.
+	Reachable bool `yaml:"reachable,omitempty" json:"reachable,omitempty"`
+}
+
+// AlertHistory measures incidents from an alert selector over a window.
+type AlertHistory struct {
+	Selector string   `yaml:"selector" json:"selector"`
+	Window   Duration `yaml:"window" json:"window"`
+	Measure  string   `yaml:"measure" json:"measure"`
+}
+
+// AlertHistoryMeasures are the measures an alert_history signal may name.
+var AlertHistoryMeasures = []string{
+	"incidents",         // firing runs that ended inside the window
+	"open_incidents",    // firing runs still open at the window's end
+	"mean_resolution",   // mean duration of resolved runs, seconds
+	"median_resolution", // median duration of resolved runs, seconds
+	"alerts_per_day",    // firing runs that started inside the window, per day
+}
+
+// RulesMeasures are the measures a prometheus rules signal may name.
+var RulesMeasures = []string{
+	"alerting_rules",                  // alerting rules loaded
+	"alerting_rules_without_severity", // alerting rules with no severity label
+	"slo_recording_rules",             // recording rules that look like SLOs (Sloth, Pyrra, slo: names)
+}
+
+// LokiSignal is a Loki metric query (a vector result) or reachability.
+type LokiSignal struct {
+	Query     string `yaml:"query,omitempty" json:"query,omitempty"`
+	Empty     Empty  `yaml:"empty,omitempty" json:"empty,omitempty"`
+	Reachable bool   `yaml:"reachable,omitempty" json:"reachable,omitempty"`
+}
+
+// KubernetesMeasures are the built-in measures of the Kubernetes source. All
+// exclude platform namespaces.
+var KubernetesMeasures = []string{
+	"microservices",                   // Deployments and StatefulSets a Service selects
+	"workloads",                       // Deployments and StatefulSets
+	"app_namespaces",                  // namespaces that are not platform namespaces
+	"tenants",                         // distinct team label values over app namespaces
+	"nodes",                           // nodes
+	"zones",                           // distinct topology.kubernetes.io/zone values
+	"regions",                         // distinct topology.kubernetes.io/region values
+	"replicated_workload_ratio",       // workloads with 2+ replicas
+	"pdb_workload_ratio",              // workloads a PodDisruptionBudget selects
+	"probed_workload_ratio",           // workloads whose containers all have readiness and liveness probes
+	"networkpolicy_namespace_ratio",   // app namespaces with at least one NetworkPolicy
+	"default_deny_namespace_ratio",    // app namespaces with a default-deny ingress policy
+	"pod_security_namespace_ratio",    // app namespaces with a pod-security.kubernetes.io/enforce label
+	"privileged_containers",           // privileged or host-namespace containers
+	"containers_without_limits",       // containers without cpu or memory limits
+	"limited_container_ratio",         // containers with cpu and memory limits
+	"stateless_workload_ratio",        // workloads without persistent volume claims
+	"rbac_human_subjects",             // distinct User and Group subjects of bindings, not system:
+	"reachable",                       // 1 when the API server answers
+}
+
+// Tool is something installed in the cluster that the Kubernetes source
+// detects. A tool with a Capability marks that capability adopted; a tool
+// without one is a Priority 1 component that foundations refer to as
+// tool.<id> in their conditions.
+type Tool struct {
+	ID         string
+	Title      string
+	Capability string
+	CRDGroups  []string // API groups of CustomResourceDefinitions, exact
+	Namespaces []string // namespace names, exact
+	Workloads  []string // regular expressions, anchored, on Deployment/StatefulSet/DaemonSet names
+	Line       int
+}
+
+// SignalName is the implicit signal that carries the tool's detection.
+func (t *Tool) SignalName() string { return ToolSignalPrefix + t.ID }
+
+// ToolSignalPrefix prefixes the implicit signal of each tool.
+const ToolSignalPrefix = "tool."
+
+// Foundation is a Priority 1 component that capabilities build on.
+type Foundation struct {
+	ID      string
+	Title   string
+	Present *Condition
+	Line    int
+}
+
+// Complexity is the framework's complexity cost, ordered low to high.
+type Complexity int
+
+const (
+	ComplexityLow Complexity = iota + 1
+	ComplexityLowMedium
+	ComplexityMedium
+	ComplexityMediumHigh
+	ComplexityHigh
+)
+
+var complexityNames = map[Complexity]string{
+	ComplexityLow: "low", ComplexityLowMedium: "low_medium", ComplexityMedium: "medium",
+	ComplexityMediumHigh: "medium_high", ComplexityHigh: "high",
+}
+
+func (c Complexity) String() string { return complexityNames[c] }
+
+// ParseComplexity reads low, low_medium, medium, medium_high or high.
+func ParseComplexity(s string) (Complexity, error) {
+	for c, name := range complexityNames {
+		if name == s {
+			return c, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown complexity %q (want low, low_medium, medium, medium_high or high)", s)
+}
+
+// Capability is one Priority 2 capability of the framework.
+type Capability struct {
+	ID         string
+	Title      string
+	Complexity Complexity
+	// Conditions by kind; nil means "never holds".
+	Trigger, Skip, Now, Later *Condition
+	Requires                  []string // foundation ids
+	Questions                 []string // the framework's decision questions, for reports
+	Order                     int      // position in the file
+	Line                      int
+}
+
+// Condition is a leaf comparison or a combination of conditions.
+type Condition struct {
+	// Leaf: Signal Op Threshold, written Expr.
+	Signal    string
+	Op        Op
+	Threshold float64
+	Expr      string
+	// Combination: exactly one of Any, All, Not.
+	Any, All []*Condition
+	Not      *Condition
+	// Says is the framework's words for this condition, if given.
+	Says string
+	Line int
+}
+
+// IsLeaf reports whether c is a comparison.
+func (c *Condition) IsLeaf() bool { return c.Signal != "" }
+
+// String renders the condition in the rules syntax.
+func (c *Condition) String() string {
+	switch {
+	case c == nil:
+		return "never"
+	case c.IsLeaf():
+		return c.Expr
+	case c.Not != nil:
+		return "not (" + c.Not.String() + ")"
+	}
+	op, members := " or ", c.Any
+	if c.All != nil {
+		op, members = " and ", c.All
+	}
+	parts := make([]string, len(members))
+	for i, m := range members {
+		parts[i] = m.String()
+		if !m.IsLeaf() && m.Not == nil {
+			parts[i] = "(" + parts[i] + ")"
+		}
+	}
+	return strings.Join(parts, op)
+}
+
+// Leaves returns the comparisons under c in order.
+func (c *Condition) Leaves() []*Condition {
+	if c == nil {
+		return nil
+	}
+	if c.IsLeaf() {
+		return []*Condition{c}
+	}
+	var out []*Condition
+	if c.Not != nil {
+		out = append(out, c.Not.Leaves()...)
+	}
+	for _, m := range append(append([]*Condition{}, c.Any...), c.All...) {
+		out = append(out, m.Leaves()...)
+	}
+	return out
+}
