@@ -8,7 +8,6 @@ import (
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
-
 // Metric descriptors, built once. Every capability metric comes from the
 // last published evaluation; a scrape never reaches a source.
 var (

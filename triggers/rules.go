@@ -178,25 +178,25 @@ type LokiSignal struct {
 // KubernetesMeasures are the built-in measures of the Kubernetes source. All
 // exclude platform namespaces.
 var KubernetesMeasures = []string{
-	"microservices",                   // Deployments and StatefulSets a Service selects
-	"workloads",                       // Deployments and StatefulSets
-	"app_namespaces",                  // namespaces that are not platform namespaces
-	"tenants",                         // distinct team label values over app namespaces
-	"nodes",                           // nodes
-	"zones",                           // distinct topology.kubernetes.io/zone values
-	"regions",                         // distinct topology.kubernetes.io/region values
-	"replicated_workload_ratio",       // workloads with 2+ replicas
-	"pdb_workload_ratio",              // workloads a PodDisruptionBudget selects
-	"probed_workload_ratio",           // workloads whose containers all have readiness and liveness probes
-	"networkpolicy_namespace_ratio",   // app namespaces with at least one NetworkPolicy
-	"default_deny_namespace_ratio",    // app namespaces with a default-deny ingress policy
-	"pod_security_namespace_ratio",    // app namespaces with a pod-security.kubernetes.io/enforce label
-	"privileged_containers",           // privileged or host-namespace containers
-	"containers_without_limits",       // containers without cpu or memory limits
-	"limited_container_ratio",         // containers with cpu and memory limits
-	"stateless_workload_ratio",        // workloads without persistent volume claims
-	"rbac_human_subjects",             // distinct User and Group subjects of bindings, not system:
-	"reachable",                       // 1 when the API server answers
+	"microservices",                 // Deployments and StatefulSets a Service selects
+	"workloads",                     // Deployments and StatefulSets
+	"app_namespaces",                // namespaces that are not platform namespaces
+	"tenants",                       // distinct team label values over app namespaces
+	"nodes",                         // nodes
+	"zones",                         // distinct topology.kubernetes.io/zone values
+	"regions",                       // distinct topology.kubernetes.io/region values
+	"replicated_workload_ratio",     // workloads with 2+ replicas
+	"pdb_workload_ratio",            // workloads a PodDisruptionBudget selects
+	"probed_workload_ratio",         // workloads whose containers all have readiness and liveness probes
+	"networkpolicy_namespace_ratio", // app namespaces with at least one NetworkPolicy
+	"default_deny_namespace_ratio",  // app namespaces with a default-deny ingress policy
+	"pod_security_namespace_ratio",  // app namespaces with a pod-security.kubernetes.io/enforce label
+	"privileged_containers",         // privileged or host-namespace containers
+	"containers_without_limits",     // containers without cpu or memory limits
+	"limited_container_ratio",       // containers with cpu and memory limits
+	"stateless_workload_ratio",      // workloads without persistent volume claims
+	"rbac_human_subjects",           // distinct User and Group subjects of bindings, not system:
+	"reachable",                     // 1 when the API server answers
 }
 
 // Tool is something installed in the cluster that the Kubernetes source
