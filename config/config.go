@@ -50,7 +50,7 @@ type Sources struct {
 type HTTPSource struct {
 	URL promconfig.URL `yaml:"url"`
 	// Timeout is the deadline of one query.
-	Timeout model.Duration `yaml:"timeout"`
+	Timeout Duration `yaml:"timeout"`
 	// MaxConcurrency bounds the queries in flight to this server.
 	MaxConcurrency int `yaml:"max_concurrency"`
 	// TenantID is sent as X-Scope-OrgID (Loki, Mimir, Cortex, Thanos).
@@ -62,7 +62,7 @@ type HTTPSource struct {
 
 // Defaults for HTTP sources.
 var DefaultHTTPSource = HTTPSource{
-	Timeout:          model.Duration(30 * time.Second),
+	Timeout:          Duration(30 * time.Second),
 	MaxConcurrency:   4,
 	HTTPClientConfig: promconfig.DefaultHTTPClientConfig,
 }
@@ -82,7 +82,7 @@ type KubernetesSource struct {
 	// Context selects a kubeconfig context; empty means the current one.
 	Context string `yaml:"context"`
 	// Timeout bounds the initial sync and each request.
-	Timeout model.Duration `yaml:"timeout"`
+	Timeout Duration `yaml:"timeout"`
 	// PlatformNamespaces are namespace names excluded from app measures, in
 	// addition to PlatformNamespacesRegex.
 	PlatformNamespaces []string `yaml:"platform_namespaces"`
@@ -98,7 +98,7 @@ const DefaultPlatformNamespacesRegex = `kube-.*|default|monitoring|observability
 
 // DefaultKubernetesSource holds the defaults of the kubernetes section.
 var DefaultKubernetesSource = KubernetesSource{
-	Timeout:                 model.Duration(60 * time.Second),
+	Timeout:                 Duration(60 * time.Second),
 	PlatformNamespacesRegex: DefaultPlatformNamespacesRegex,
 	TeamLabels:              []string{"team", "app.kubernetes.io/part-of"},
 }
@@ -131,7 +131,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, triggers.YAMLErrors(file, err, configTypeNames)
+		return nil, triggers.YAMLErrors(file, err, configTypeNames, data)
 	}
 	var errs triggers.Errors
 	var doc yaml.Node
@@ -336,3 +336,23 @@ func RedactURL(u *promconfig.URL) string {
 	}
 	return u.Redacted()
 }
+
+// Duration is a Prometheus-style duration (30s, 5m) whose parse error names
+// its line.
+type Duration time.Duration
+
+// UnmarshalYAML reads a duration such as 30s.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := model.ParseDuration(n.Value)
+	if err != nil || n.Kind != yaml.ScalarNode {
+		if strings.HasPrefix(n.Value, "-") {
+			return triggers.LineError(n, fmt.Errorf("want a positive duration, got %q", n.Value))
+		}
+		return triggers.LineError(n, fmt.Errorf("bad duration %q (want e.g. 30s, 5m)", n.Value))
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration back as 30s.
+func (d Duration) MarshalYAML() (any, error) { return model.Duration(d).String(), nil }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
 )
 
 // Op is a comparison operator.
@@ -140,11 +141,11 @@ func FormatValue(t ValueType, v float64) string {
 // Duration is a Prometheus-style duration in the rules file (30d, 1h).
 type Duration time.Duration
 
-// UnmarshalText reads a Prometheus duration.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := model.ParseDuration(string(b))
-	if err != nil {
-		return err
+// UnmarshalYAML reads a Prometheus duration; its error carries the line.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := model.ParseDuration(n.Value)
+	if err != nil || n.Kind != yaml.ScalarNode {
+		return LineError(n, fmt.Errorf("bad duration %q (want e.g. 30d, 1h)", n.Value))
 	}
 	*d = Duration(v)
 	return nil

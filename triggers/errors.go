@@ -59,8 +59,13 @@ var unknownFieldRE = regexp.MustCompile(`^field (\S+) not found(.*)$`)
 var yamlTypeRE = regexp.MustCompile(` in type [\w.]+`)
 
 // YAMLErrors turns a yaml decoding error into located Errors. typeNames maps
-// Go type names in yaml's messages to words a user knows.
-func YAMLErrors(file string, err error, typeNames map[string]string) Errors {
+// Go type names in yaml's messages to words a user knows; data, when given,
+// lets each error name the field at its line.
+func YAMLErrors(file string, err error, typeNames map[string]string, data []byte) Errors {
+	var doc yaml.Node
+	if data != nil {
+		_ = yaml.Unmarshal(data, &doc)
+	}
 	var msgs []string
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -86,7 +91,61 @@ func YAMLErrors(file string, err error, typeNames map[string]string) Errors {
 			e.Field = sm[1]
 			e.Msg = "unknown field" + sm[2]
 		}
+		if path := FieldAt(&doc, e.Line); path != "" {
+			e.Field = path
+		}
 		out = append(out, e)
 	}
 	return out
+}
+
+// FieldAt returns the dotted path of the mapping key on line of a parsed
+// document (sequence items as [i]), or "" when no key starts there.
+func FieldAt(doc *yaml.Node, line int) string {
+	if line <= 0 {
+		return ""
+	}
+	var walk func(n *yaml.Node, path string) string
+	walk = func(n *yaml.Node, path string) string {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				if p := walk(c, path); p != "" {
+					return p
+				}
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := k.Value
+				if path != "" {
+					p = path + "." + k.Value
+				}
+				if k.Line == line {
+					return p
+				}
+				if found := walk(v, p); found != "" {
+					return found
+				}
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				if c.Line == line && c.Kind == yaml.ScalarNode {
+					return p
+				}
+				if found := walk(c, p); found != "" {
+					return found
+				}
+			}
+		}
+		return ""
+	}
+	return walk(doc, "")
+}
+
+// LineError is an error that knows its line, for unmarshalers of scalar
+// types whose errors yaml would otherwise leave unlocated.
+func LineError(n *yaml.Node, err error) error {
+	return fmt.Errorf("line %d: %w", n.Line, err)
 }

@@ -100,11 +100,11 @@ func Parse(file string, data []byte) (*Rules, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, Errors{{File: file, Msg: "empty rules file"}}
 		}
-		return nil, YAMLErrors(file, err, rawTypeNames)
+		return nil, YAMLErrors(file, err, rawTypeNames, data)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, YAMLErrors(file, err, nil)
+		return nil, YAMLErrors(file, err, nil, data)
 	}
 	p := &parser{file: file, r: &Rules{File: file,
 		signals: map[string]*Signal{}, tools: map[string]*Tool{},
