@@ -49,9 +49,10 @@ type Scheduler struct {
 	logger  *slog.Logger
 	timeout time.Duration
 
-	mu      sync.Mutex // serialises evaluations and config swaps
-	cfg     *config.Config
-	running map[string]*runningSource
+	mu        sync.Mutex // serialises evaluations and config swaps
+	cfg       *config.Config
+	factories map[string]factory
+	running   map[string]*runningSource
 
 	state       atomic.Pointer[State]
 	errTotals   map[ErrorKey]float64
@@ -69,7 +70,13 @@ type runningSource struct {
 
 // NewScheduler prepares a scheduler for cfg. timeout bounds one evaluation.
 func NewScheduler(cfg *config.Config, timeout time.Duration, logger *slog.Logger) *Scheduler {
-	s := &Scheduler{logger: logger, timeout: timeout, running: map[string]*runningSource{},
+	return newScheduler(cfg, timeout, logger, factories)
+}
+
+// newScheduler takes the source factories explicitly, so tests can put
+// scripted sources in place of real ones.
+func newScheduler(cfg *config.Config, timeout time.Duration, logger *slog.Logger, fs map[string]factory) *Scheduler {
+	s := &Scheduler{logger: logger, timeout: timeout, factories: fs, running: map[string]*runningSource{},
 		errTotals: map[ErrorKey]float64{}, lastChange: map[string]time.Time{}, lastState: map[string]triggers.State{}}
 	s.reloadOK.Store(true)
 	s.reloadStamp.Store(time.Now().Unix())
@@ -114,7 +121,7 @@ func (s *Scheduler) ReloadStatus() (ok bool, lastSuccess time.Time) {
 
 func (s *Scheduler) setConfig(cfg *config.Config) {
 	s.cfg = cfg
-	for kind, f := range factories {
+	for kind, f := range s.factories {
 		section, ok := f.section(cfg)
 		old := s.running[kind]
 		if old != nil && ok && reflect.DeepEqual(old.section, section) {
@@ -204,7 +211,7 @@ func (s *Scheduler) Evaluate(ctx context.Context) *State {
 		results[i] = outcome{kind: kind, status: SourceStatus{Name: kind, Signals: len(req.Signals) + len(req.Tools)}}
 		rs := s.running[kind]
 		switch {
-		case rs == nil && factories[kind].build == nil:
+		case rs == nil && s.factories[kind].build == nil:
 			results[i].res = unavailable(req, kind+" source is not available in this build")
 		case rs == nil:
 			results[i].res = unavailable(req, "sources."+kind+" is not configured")

@@ -1,0 +1,130 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"math"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+// deterministic lists the metrics whose values do not depend on the clock.
+var deterministic = []string{
+	"capability_info", "capability_decision", "capability_recommended_next", "capability_trigger",
+	"capability_trigger_known", "capability_condition", "capability_condition_threshold",
+	"capability_signal_value", "capability_signal_known", "capability_tool_detected",
+	"capability_foundation_present", "capability_exporter_source_up", "capability_exporter_source_errors_total",
+	"capability_exporter_config_last_reload_successful",
+}
+
+func goldenEnv(t *testing.T) (*testEnv, *prometheus.Registry) {
+	t.Helper()
+	cfg := `
+sources:
+  prometheus: {url: http://127.0.0.1:1}
+  loki: {url: http://127.0.0.1:1}
+  kubernetes: {}
+facts:
+  compliance_required: true
+`
+	env := newTestEnv(t, cfg, map[string]func(context.Context, Request) Result{
+		"prometheus": answer(7200),
+		"loki": func(context.Context, Request) Result {
+			return Result{Errors: []SourceError{{Reason: "unreachable", Err: errors.New("connection refused")}}}
+		},
+		"kubernetes": answer(8),
+	})
+	env.sched.Evaluate(context.Background())
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewExporter(env.sched))
+	return env, reg
+}
+
+func TestExpositionGolden(t *testing.T) {
+	_, reg := goldenEnv(t)
+	const golden = "testdata/exposition.golden"
+	if *update {
+		var b strings.Builder
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			for _, name := range deterministic {
+				if mf.GetName() == name {
+					if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Open(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	defer f.Close()
+	if err := testutil.GatherAndCompare(reg, f, deterministic...); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestExpositionIsLintClean(t *testing.T) {
+	_, reg := goldenEnv(t)
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+// Unknown must be distinguishable from false in every truth-valued metric.
+func TestUnknownIsNaNNotZero(t *testing.T) {
+	env, reg := goldenEnv(t)
+	st := env.sched.Current()
+	if d := st.Evaluation.Decision("policy_enforcement"); d.State != triggers.StateNow || !d.Recommended {
+		t.Fatalf("policy_enforcement = %s recommended=%v, want the recommended now", d.State, d.Recommended)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "capability_signal_value" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if m.GetLabel()[0].GetValue() == "audit_users" && !math.IsNaN(m.GetGauge().GetValue()) {
+				t.Errorf("unknown signal exported as %v", m.GetGauge().GetValue())
+			}
+		}
+	}
+}
+
+func TestNoCapabilityMetricsBeforeFirstEvaluation(t *testing.T) {
+	env := newTestEnv(t, "facts: {}", nil)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewExporter(env.sched))
+	n, err := testutil.GatherAndCount(reg, "capability_decision")
+	if err != nil || n != 0 {
+		t.Errorf("capability_decision series before any evaluation: %d (%v)", n, err)
+	}
+	if n, _ := testutil.GatherAndCount(reg, "capability_exporter_config_last_reload_successful"); n != 1 {
+		t.Error("reload status must be exported from the start")
+	}
+}
