@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -37,7 +38,7 @@ func main() {
 
 // run is main without the process: it returns the exit code, so tests can
 // drive every subcommand in-process.
-func run(args []string, stdout, stderr *os.File) int {
+func run(args []string, stdout, stderr io.Writer) int {
 	app := kingpin.New(name, "Decides from live data which platform capabilities have become worth their complexity, and exports the decisions as Prometheus metrics.")
 	app.Writer(stdout)
 	app.ErrorWriter(stderr)
@@ -74,7 +75,7 @@ func run(args []string, stdout, stderr *os.File) int {
 	return 2
 }
 
-func runCheck(configFile string, stdout, stderr *os.File) int {
+func runCheck(configFile string, stdout, stderr io.Writer) int {
 	cfg, err := config.Load(configFile)
 	if err != nil {
 		fmt.Fprintln(stderr, err)

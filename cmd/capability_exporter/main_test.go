@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+const rules = `
+signals:
+  compliance_required:
+    help: A compliance regime applies.
+    type: bool
+    fact: compliance_required
+capabilities:
+  security_auditing:
+    title: Security Auditing
+    complexity: medium
+    trigger: compliance_required == true
+    skip: compliance_required == false
+    now: compliance_required == true
+`
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestCheck(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"rules.yml":   rules,
+		"good.yml":    "rules_file: rules.yml\nfacts:\n  compliance_required: true\n",
+		"bad.yml":     "rules_file: rules.yml\nfacts:\n  compliance_required: maybe\nsources:\n  prometheus:\n    url: http://x:9090\n    scrape: 1\n",
+		"badrules.y":  "signals: {}\ncapabilities:\n  x:\n    complexity: medium\n    trigger: nothing > 1\n",
+		"usesbad.yml": "rules_file: badrules.y\n",
+	})
+	var out, errOut bytes.Buffer
+	if code := run([]string{"check", "--config.file=" + filepath.Join(dir, "good.yml")}, &out, &errOut); code != 0 {
+		t.Fatalf("check good config: exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "OK") {
+		t.Errorf("check output: %q", out.String())
+	}
+
+	out.Reset()
+	errOut.Reset()
+	if code := run([]string{"check", "--config.file=" + filepath.Join(dir, "bad.yml")}, &out, &errOut); code == 0 {
+		t.Fatal("check accepted a bad config")
+	}
+	want := filepath.Join(dir, "bad.yml") + ":7: sources.prometheus.scrape: unknown field in source"
+	if !strings.Contains(errOut.String(), want) {
+		t.Errorf("check error %q lacks %q", errOut.String(), want)
+	}
+
+	errOut.Reset()
+	if code := run([]string{"check", "--config.file=" + filepath.Join(dir, "usesbad.yml")}, &out, &errOut); code == 0 {
+		t.Fatal("check accepted a bad rules file")
+	}
+	want = filepath.Join(dir, "badrules.y") + `:5: capabilities.x.trigger: unknown signal "nothing"`
+	if !strings.Contains(errOut.String(), want) {
+		t.Errorf("check error %q lacks %q", errOut.String(), want)
+	}
+}
+
+func TestCheckDefaultRules(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"empty.yml": "{}\n"})
+	var out, errOut bytes.Buffer
+	if code := run([]string{"check", "--config.file=" + filepath.Join(dir, "empty.yml")}, &out, &errOut); code != 0 {
+		t.Fatalf("the embedded default rules fail check: %s", errOut.String())
+	}
+}
+
+// A reload with a broken file keeps the old config and decisions, reports
+// the failure, and recovers on the next good file.
+func TestReloadKeepsOldConfigOnError(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"rules.yml":  rules,
+		"config.yml": "rules_file: rules.yml\nfacts:\n  compliance_required: true\n",
+	})
+	file := filepath.Join(dir, "config.yml")
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sched := collector.NewScheduler(cfg, time.Second, logger)
+	sched.Evaluate(context.Background())
+	r := newReloader(file, sched, logger, func() { sched.Evaluate(context.Background()) })
+
+	if err := os.WriteFile(file, []byte("rules_file: rules.yml\nfacts:\n  compliance_required: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/-/reload", nil))
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "config.yml:") {
+		t.Errorf("POST /-/reload of a broken file: %d %q", rec.Code, rec.Body.String())
+	}
+	if ok, _ := sched.ReloadStatus(); ok {
+		t.Error("reload status must be failed")
+	}
+	if sched.Config() != cfg {
+		t.Error("a failed reload replaced the config")
+	}
+	if d := sched.Current().Evaluation.Decision("security_auditing"); d.State != triggers.StateNow {
+		t.Errorf("decision after failed reload = %s, want the old now", d.State)
+	}
+
+	if err := os.WriteFile(file, []byte("rules_file: rules.yml\nfacts:\n  compliance_required: false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec = httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/-/reload", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("POST /-/reload of a good file: %d %q", rec.Code, rec.Body.String())
+	}
+	if ok, _ := sched.ReloadStatus(); !ok {
+		t.Error("reload status must be successful again")
+	}
+	if d := sched.Current().Evaluation.Decision("security_auditing"); d.State != triggers.StateSkip {
+		t.Errorf("decision after good reload = %s, want skip", d.State)
+	}
+}
+
+func TestReloadRequiresPost(t *testing.T) {
+	r := newReloader("unused.yml", nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, httptest.NewRequest(m, "/-/reload", nil))
+		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != http.MethodPost {
+			t.Errorf("%s /-/reload: %d, Allow=%q", m, rec.Code, rec.Header().Get("Allow"))
+		}
+	}
+}
+
+func TestVersionAndBadFlags(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"--no-such-flag"}, &out, &errOut); code == 0 {
+		t.Error("an unknown flag must fail")
+	}
+}
