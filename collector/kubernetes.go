@@ -1,0 +1,214 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// KubernetesSource answers the kubernetes measures and the tool detections
+// from shared informers: each resource is listed once, then watched, and an
+// evaluation counts what the informers hold, so it issues no list calls.
+// The informers start when a measure first needs them and run until Close;
+// the scheduler keeps the source across reloads that leave the kubernetes
+// section unchanged.
+type KubernetesSource struct {
+	logger *slog.Logger
+	client kubernetes.Interface
+	meta   metadata.Interface
+
+	timeout            time.Duration
+	teamLabels         []string
+	platformNamespaces map[string]bool
+	platformRegex      *regexp.Regexp
+
+	ctx    context.Context // lives as long as the informers
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	running map[resourceID]*informerState
+	regexps map[string]*regexp.Regexp // tool workload patterns, compiled once
+}
+
+func init() {
+	registerSource("kubernetes",
+		func(c *config.Config) (any, bool) { return c.Sources.Kubernetes, c.Sources.Kubernetes != nil },
+		func(section any, logger *slog.Logger) (Source, error) {
+			sec := section.(*config.KubernetesSource)
+			rc, err := restConfig(sec)
+			if err != nil {
+				return nil, err
+			}
+			return NewKubernetesSource(rc, sec, logger)
+		})
+}
+
+// restConfig reads sources.kubernetes.kubeconfig (and context), or the
+// in-cluster service account when no kubeconfig is set.
+func restConfig(sec *config.KubernetesSource) (*rest.Config, error) {
+	if sec.Kubeconfig == "" {
+		rc, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("sources.kubernetes: no kubeconfig set and not running in a cluster: %w", err)
+		}
+		return rc, nil
+	}
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: sec.Kubeconfig},
+		&clientcmd.ConfigOverrides{CurrentContext: sec.Context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("sources.kubernetes.kubeconfig %s: %w", sec.Kubeconfig, err)
+	}
+	return rc, nil
+}
+
+// NewKubernetesSource builds the source on a REST config; the config's
+// transport (auth, impersonation, wrappers) is used as given.
+func NewKubernetesSource(rc *rest.Config, sec *config.KubernetesSource, logger *slog.Logger) (*KubernetesSource, error) {
+	rc = rest.CopyConfig(rc)
+	if rc.UserAgent == "" {
+		rc.UserAgent = "capability_exporter"
+	}
+	// The initial sync lists about ten resources at once; client-go's
+	// default of 5 requests per second would serialise it for seconds.
+	if rc.QPS == 0 {
+		rc.QPS, rc.Burst = 50, 100
+	}
+	mc, err := metadata.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("sources.kubernetes: %w", err)
+	}
+	// Protobuf is several times cheaper than JSON to decode for the typed
+	// resources; the metadata client negotiates its own format.
+	typed := rest.CopyConfig(rc)
+	typed.ContentType = runtime.ContentTypeProtobuf
+	typed.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	kc, err := kubernetes.NewForConfig(typed)
+	if err != nil {
+		return nil, fmt.Errorf("sources.kubernetes: %w", err)
+	}
+	return newKubernetesSource(kc, mc, sec, logger)
+}
+
+func newKubernetesSource(kc kubernetes.Interface, mc metadata.Interface, sec *config.KubernetesSource, logger *slog.Logger) (*KubernetesSource, error) {
+	re, err := regexp.Compile("^(?:" + sec.PlatformNamespacesRegex + ")$")
+	if err != nil {
+		return nil, fmt.Errorf("sources.kubernetes.platform_namespaces_regex: %w", err)
+	}
+	timeout := time.Duration(sec.Timeout)
+	if timeout <= 0 {
+		timeout = time.Duration(config.DefaultKubernetesSource.Timeout)
+	}
+	s := &KubernetesSource{logger: logger, client: kc, meta: mc, timeout: timeout,
+		teamLabels: slices.Clone(sec.TeamLabels), platformNamespaces: map[string]bool{}, platformRegex: re,
+		running: map[resourceID]*informerState{}, regexps: map[string]*regexp.Regexp{}}
+	for _, ns := range sec.PlatformNamespaces {
+		s.platformNamespaces[ns] = true
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Close stops the informers.
+func (s *KubernetesSource) Close() { s.cancel() }
+
+// Collect answers each requested measure and tool from the informers. It
+// starts the informers the request needs, waits for their initial sync at
+// most until shortly before ctx's deadline, and answers a measure whose
+// resources are not readable (forbidden, absent, not synced) as unknown
+// with the reason, counting the cause once per resource in Result.Errors.
+func (s *KubernetesSource) Collect(ctx context.Context, req Request) Result {
+	res := Result{Values: make(map[string]triggers.Value, len(req.Signals)+len(req.Tools))}
+	if s.ctx.Err() != nil {
+		res.Errors = []SourceError{{Reason: "closed", Err: errors.New("kubernetes source was closed")}}
+		answerAll(&res, req, "kubernetes source was closed")
+		return res
+	}
+
+	// Start the informers before the round trip below, so they sync while
+	// it is in flight.
+	var ids []resourceID
+	for _, sr := range req.Signals {
+		if m, ok := measures[sr.Spec.Kubernetes]; ok {
+			ids = append(ids, m.needs...)
+		}
+	}
+	for _, t := range req.Tools {
+		ids = append(ids, toolNeeds(t)...)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	sts := s.informers(ids)
+
+	if err := s.ping(ctx); err != nil {
+		res.Errors = []SourceError{{Reason: "unreachable", Err: err}}
+		answerAll(&res, req, "Kubernetes API server unreachable: "+err.Error())
+		for _, sr := range req.Signals {
+			if sr.Spec.Kubernetes == "reachable" {
+				res.Values[sr.Key] = triggers.KnownValue(0, "kubernetes")
+			}
+		}
+		return res
+	}
+	res.Up = true
+	s.waitForSync(ctx, sts)
+
+	v := s.newClusterView(req.Tools)
+	for _, st := range sts {
+		if e := st.readiness(); e != nil {
+			v.unready[st.id] = e
+			res.Errors = append(res.Errors, *e)
+		}
+	}
+	for _, sr := range req.Signals {
+		res.Values[sr.Key] = v.measure(sr.Spec.Kubernetes)
+	}
+	for _, t := range req.Tools {
+		res.Values[t.SignalName()] = v.tool(t)
+	}
+	return res
+}
+
+// ping asks the API server for its version: any answer, even an error
+// status, means it is reachable.
+func (s *KubernetesSource) ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	_, err := s.client.Discovery().ServerVersionWithContext(ctx)
+	var status apierrors.APIStatus
+	if err == nil || errors.As(err, &status) {
+		return nil
+	}
+	return err
+}
+
+func answerAll(res *Result, req Request, reason string) {
+	for _, sr := range req.Signals {
+		res.Values[sr.Key] = triggers.UnknownValue(reason, "kubernetes")
+	}
+	for _, t := range req.Tools {
+		res.Values[t.SignalName()] = triggers.UnknownValue(reason, "kubernetes")
+	}
+}
+
+// isPlatformNamespace reports whether a namespace is excluded from the app
+// measures: a configured name or pattern, or a namespace a tool is detected
+// by (a tool's own namespace is not an app).
+func (s *KubernetesSource) isPlatformNamespace(ns string, toolNamespaces map[string]bool) bool {
+	return s.platformNamespaces[ns] || toolNamespaces[ns] || s.platformRegex.MatchString(ns)
+}

@@ -1,0 +1,312 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+)
+
+// resourceID names one resource the source reads; each has at most one
+// informer, shared by every measure that needs it.
+type resourceID int
+
+const (
+	resNamespaces resourceID = iota
+	resNodes
+	resDeployments
+	resStatefulSets
+	resDaemonSets
+	resServices
+	resPDBs
+	resNetworkPolicies
+	resRoleBindings
+	resClusterRoleBindings
+	resCRDs
+	numResources
+)
+
+// resourceKind says how to read a resource. Metadata-only resources go
+// through the metadata client (names and labels, no spec on the wire).
+type resourceKind struct {
+	gvr          schema.GroupVersionResource
+	metadataOnly bool
+	namespaced   bool
+	example      runtime.Object // the type the informer expects from list and watch
+}
+
+// resourceKinds is every resource the source may read: deploy/rbac's
+// ClusterRole grants list and watch on exactly these (a unit test holds the
+// two together).
+var resourceKinds = [numResources]resourceKind{
+	resNamespaces:          {gvr: corev1.SchemeGroupVersion.WithResource("namespaces"), metadataOnly: true},
+	resNodes:               {gvr: corev1.SchemeGroupVersion.WithResource("nodes"), metadataOnly: true},
+	resDeployments:         {gvr: appsv1.SchemeGroupVersion.WithResource("deployments"), namespaced: true, example: &appsv1.Deployment{}},
+	resStatefulSets:        {gvr: appsv1.SchemeGroupVersion.WithResource("statefulsets"), namespaced: true, example: &appsv1.StatefulSet{}},
+	resDaemonSets:          {gvr: appsv1.SchemeGroupVersion.WithResource("daemonsets"), namespaced: true, metadataOnly: true},
+	resServices:            {gvr: corev1.SchemeGroupVersion.WithResource("services"), namespaced: true, example: &corev1.Service{}},
+	resPDBs:                {gvr: policyv1.SchemeGroupVersion.WithResource("poddisruptionbudgets"), namespaced: true, example: &policyv1.PodDisruptionBudget{}},
+	resNetworkPolicies:     {gvr: networkingv1.SchemeGroupVersion.WithResource("networkpolicies"), namespaced: true, example: &networkingv1.NetworkPolicy{}},
+	resRoleBindings:        {gvr: rbacv1.SchemeGroupVersion.WithResource("rolebindings"), namespaced: true, example: &rbacv1.RoleBinding{}},
+	resClusterRoleBindings: {gvr: rbacv1.SchemeGroupVersion.WithResource("clusterrolebindings"), example: &rbacv1.ClusterRoleBinding{}},
+	resCRDs:                {gvr: schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}, metadataOnly: true},
+}
+
+// String names the resource as the API server does in its messages, e.g.
+// deployments.apps.
+func (id resourceID) String() string {
+	gvr := resourceKinds[id].gvr
+	if gvr.Group == "" {
+		return gvr.Resource
+	}
+	return gvr.Resource + "." + gvr.Group
+}
+
+// informerState is one running informer and what its reflector last
+// reported.
+type informerState struct {
+	id       resourceID
+	informer cache.SharedIndexInformer
+	started  time.Time
+
+	mu     sync.Mutex
+	reason string // forbidden, not_found or unauthorized: the resource cannot be read until a watch opens
+	err    error  // the last list or watch error; cleared when a watch opens
+}
+
+// errorReason classifies a list or watch error: the ones that will not heal
+// by retrying make the resource's signals unknown at once.
+func errorReason(err error) string {
+	switch {
+	case apierrors.IsForbidden(err):
+		return "forbidden"
+	case apierrors.IsNotFound(err):
+		return "not_found"
+	case apierrors.IsUnauthorized(err):
+		return "unauthorized"
+	}
+	return ""
+}
+
+// watchError is the reflector's error handler. A forbidden or absent
+// resource is recorded so that its signals turn unknown with the reason
+// instead of the informer retrying silently; the log says so once per change.
+func (s *KubernetesSource) watchError(st *informerState) cache.WatchErrorHandlerWithContext {
+	return func(_ context.Context, _ *cache.Reflector, err error) {
+		reason := errorReason(err)
+		st.mu.Lock()
+		changed := reason != "" && reason != st.reason
+		if reason != "" || st.reason == "" {
+			st.reason, st.err = reason, err
+		}
+		st.mu.Unlock()
+		if changed {
+			s.logger.Warn("Cannot read a resource; the signals that need it are unknown", "resource", st.id.String(), "reason", reason, "err", err)
+		} else {
+			s.logger.Debug("List or watch failed; retrying", "resource", st.id.String(), "err", err)
+		}
+	}
+}
+
+// watchOpened clears a recorded error: the API server has just authorised
+// a watch, so the resource is readable again (a list alone does not clear
+// it, or a role that allows list but not watch would flap).
+func (st *informerState) watchOpened() {
+	st.mu.Lock()
+	st.reason, st.err = "", nil
+	st.mu.Unlock()
+}
+
+// readiness says whether the informer's store can be measured, and if not,
+// why: the source error to count and the reason the signals give.
+func (st *informerState) readiness() *SourceError {
+	st.mu.Lock()
+	reason, err := st.reason, st.err
+	st.mu.Unlock()
+	if reason != "" {
+		return &SourceError{Reason: reason, Err: fmt.Errorf("cannot read %s: %w", st.id, err)}
+	}
+	if st.informer.HasSynced() {
+		return nil
+	}
+	msg := fmt.Sprintf("initial sync of %s not finished after %s", st.id, time.Since(st.started).Round(time.Millisecond))
+	if err != nil {
+		return &SourceError{Reason: "timeout", Err: fmt.Errorf("%s: last error: %w", msg, err)}
+	}
+	return &SourceError{Reason: "timeout", Err: fmt.Errorf("%s", msg)}
+}
+
+// settled reports whether waiting longer for this informer is pointless:
+// synced, failed for good, or past the initial sync's time budget.
+func (st *informerState) settled(budget time.Duration) bool {
+	st.mu.Lock()
+	failed := st.reason != ""
+	st.mu.Unlock()
+	return failed || st.informer.HasSynced() || time.Since(st.started) > budget
+}
+
+// newInformer builds the informer of one resource: list once, then watch,
+// never resync; objects reduced on arrival; errors recorded.
+func (s *KubernetesSource) newInformer(id resourceID) *informerState {
+	kind := resourceKinds[id]
+	st := &informerState{id: id, started: time.Now()}
+	lw := &cache.ListWatch{}
+	var client any
+	example := kind.example
+	if kind.metadataOnly {
+		r := s.meta.Resource(kind.gvr)
+		lw.ListWithContextFunc = func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return r.List(ctx, o) }
+		lw.WatchFuncWithContext = r.Watch
+		client, example = s.meta, &metav1.PartialObjectMetadata{}
+	} else {
+		lw.ListWithContextFunc, lw.WatchFuncWithContext = s.typedListWatch(id)
+		client = s.client
+	}
+	watchFn := lw.WatchFuncWithContext
+	lw.WatchFuncWithContext = func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+		w, err := watchFn(ctx, o)
+		if err == nil {
+			st.watchOpened()
+		}
+		return w, err
+	}
+	// The client decides whether the reflector may use streaming lists;
+	// client-go's fakes, used in unit tests, say they cannot.
+	st.informer = cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, client), example,
+		cache.SharedIndexInformerOptions{
+			ResyncPeriod:      0,
+			Indexers:          cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc},
+			ObjectDescription: id.String(),
+		})
+	// Both calls fail only on a started informer; this one is not.
+	_ = st.informer.SetTransform(s.reducer(id))
+	_ = st.informer.SetWatchErrorHandlerWithContext(s.watchError(st))
+	return st
+}
+
+func (s *KubernetesSource) reducer(id resourceID) cache.TransformFunc {
+	switch id {
+	case resNamespaces:
+		return reduceNamespace(s.teamLabels)
+	case resNodes:
+		return reduceNode
+	case resDeployments:
+		return reduceDeployment
+	case resStatefulSets:
+		return reduceStatefulSet
+	case resServices:
+		return reduceService
+	case resPDBs:
+		return reducePDB
+	case resNetworkPolicies:
+		return reduceNetworkPolicy
+	case resRoleBindings:
+		return reduceRoleBinding
+	case resClusterRoleBindings:
+		return reduceClusterRoleBinding
+	case resCRDs:
+		return reduceCRD
+	}
+	return reduceNamed
+}
+
+type (
+	listFunc  = cache.ListWithContextFunc
+	watchFunc = cache.WatchFuncWithContext
+)
+
+func listWith[L runtime.Object](f func(context.Context, metav1.ListOptions) (L, error)) listFunc {
+	return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return f(ctx, o) }
+}
+
+func (s *KubernetesSource) typedListWatch(id resourceID) (listFunc, watchFunc) {
+	c := s.client
+	switch id {
+	case resDeployments:
+		r := c.AppsV1().Deployments(metav1.NamespaceAll)
+		return listWith(r.List), r.Watch
+	case resStatefulSets:
+		r := c.AppsV1().StatefulSets(metav1.NamespaceAll)
+		return listWith(r.List), r.Watch
+	case resServices:
+		r := c.CoreV1().Services(metav1.NamespaceAll)
+		return listWith(r.List), r.Watch
+	case resPDBs:
+		r := c.PolicyV1().PodDisruptionBudgets(metav1.NamespaceAll)
+		return listWith(r.List), r.Watch
+	case resNetworkPolicies:
+		r := c.NetworkingV1().NetworkPolicies(metav1.NamespaceAll)
+		return listWith(r.List), r.Watch
+	case resRoleBindings:
+		r := c.RbacV1().RoleBindings(metav1.NamespaceAll)
+		return listWith(r.List), r.Watch
+	case resClusterRoleBindings:
+		r := c.RbacV1().ClusterRoleBindings()
+		return listWith(r.List), r.Watch
+	}
+	panic(fmt.Sprintf("resource %s has no typed client", id))
+}
+
+// informers returns the informers of the given resources, starting the ones
+// not running yet. They start on demand so that a rules file that reads
+// fewer measures needs fewer permissions, and run until Close.
+func (s *KubernetesSource) informers(ids []resourceID) []*informerState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*informerState, 0, len(ids))
+	for _, id := range ids {
+		st := s.running[id]
+		if st == nil {
+			st = s.newInformer(id)
+			s.running[id] = st
+			go st.informer.RunWithContext(s.ctx)
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// waitForSync waits for the informers' initial sync, for at most the
+// source's timeout since each started and never past ctx's deadline (less
+// a margin to answer in), so that the first evaluation after start sees the
+// cluster rather than "not synced".
+func (s *KubernetesSource) waitForSync(ctx context.Context, sts []*informerState) {
+	deadline := time.Now().Add(s.timeout)
+	if d, ok := ctx.Deadline(); ok {
+		margin := min(time.Until(d)/10, time.Second)
+		if d.Add(-margin).Before(deadline) {
+			deadline = d.Add(-margin)
+		}
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		pending := false
+		for _, st := range sts {
+			if !st.settled(s.timeout) {
+				pending = true
+				break
+			}
+		}
+		if !pending || !time.Now().Before(deadline) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
