@@ -128,12 +128,18 @@ func FormatValue(t ValueType, v float64) string {
 		}
 		return "false"
 	case TypeDuration:
-		if v >= 0 && v == math.Trunc(v) && v < 1e12 {
-			return model.Duration(time.Duration(v) * time.Second).String()
+		// To the millisecond, the finest unit a Prometheus duration writes,
+		// while time.Duration holds it (about 292 years); plain seconds
+		// otherwise.
+		if ms := math.Round(v * 1000); v >= 0 && ms < math.MaxInt64/1e6 && (ms > 0 || v == 0) {
+			return model.Duration(time.Duration(ms) * time.Millisecond).String()
 		}
 		return strconv.FormatFloat(v, 'g', 4, 64) + "s"
 	case TypeRatio:
-		return strconv.FormatFloat(v*100, 'f', -1, 64) + "%"
+		// 12 significant digits, so that 0.29 reads 29% rather than
+		// 28.999999999999996%.
+		p, _ := strconv.ParseFloat(strconv.FormatFloat(v*100, 'g', 12, 64), 64)
+		return strconv.FormatFloat(p, 'f', -1, 64) + "%"
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }

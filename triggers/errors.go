@@ -57,6 +57,8 @@ func (es Errors) Err() error {
 var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 var unknownFieldRE = regexp.MustCompile(`^field (\S+) not found(.*)$`)
 var yamlTypeRE = regexp.MustCompile(` in type [\w.]+`)
+var yamlNumberTypeRE = regexp.MustCompile(`^(?:u?int(?:8|16|32|64)?|float(?:32|64))$`)
+var yamlUnmarshalRE = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: (`.*`))? into (\\S+)$")
 
 // YAMLErrors turns a yaml decoding error into located Errors. typeNames maps
 // Go type names in yaml's messages to words a user knows; data, when given,
@@ -93,6 +95,13 @@ func YAMLErrors(file string, err error, typeNames map[string]string, data []byte
 		}
 		if path := FieldAt(&doc, e.Line); path != "" {
 			e.Field = path
+		}
+		if sm := yamlUnmarshalRE.FindStringSubmatch(e.Msg); sm != nil {
+			// The node of the wrong kind rather than the first key on its
+			// line: a block mapping under help: starts on its own first key.
+			if path := valueAt(&doc, e.Line, "!!"+sm[1], e.Field); path != "" {
+				e.Field = path
+			}
 		}
 		out = append(out, e)
 	}
@@ -148,4 +157,96 @@ func FieldAt(doc *yaml.Node, line int) string {
 // types whose errors yaml would otherwise leave unlocated.
 func LineError(n *yaml.Node, err error) error {
 	return fmt.Errorf("line %d: %w", n.Line, err)
+}
+
+// valueAt returns the dotted path of a value on line tagged tag (!!map,
+// !!seq, !!str, ...): the one at path near, else near's closest ancestor,
+// else the shallowest. It returns "" when no value fits.
+func valueAt(doc *yaml.Node, line int, tag, near string) string {
+	best, bestDepth, bestNear := "", -1, -1
+	var walk func(n *yaml.Node, path string, depth int)
+	walk = func(n *yaml.Node, path string, depth int) {
+		visit := func(v *yaml.Node, p string) {
+			if v.Line == line && v.ShortTag() == tag {
+				closeness := -1
+				if p == near || strings.HasPrefix(near, p+".") || strings.HasPrefix(near, p+"[") {
+					closeness = len(p)
+				}
+				if closeness > bestNear || (closeness == bestNear && (bestDepth < 0 || depth < bestDepth)) {
+					best, bestDepth, bestNear = p, depth, closeness
+				}
+			}
+			walk(v, p, depth+1)
+		}
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path, depth)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				p := n.Content[i].Value
+				if path != "" {
+					p = path + "." + p
+				}
+				visit(n.Content[i+1], p)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				visit(c, fmt.Sprintf("%s[%d]", path, i))
+			}
+		}
+	}
+	walk(doc, "", 0)
+	return best
+}
+
+// plainTypeError words yaml's "cannot unmarshal !!seq into string" as "want
+// a string, found a list"; typeNames are the Go types that read a mapping.
+// Other messages are returned as they are.
+func plainTypeError(msg string, typeNames map[string]string) string {
+	sm := yamlUnmarshalRE.FindStringSubmatch(msg)
+	if sm == nil {
+		return msg
+	}
+	want := wantWords(sm[3], typeNames)
+	if want == "" {
+		return msg
+	}
+	return "want " + want + ", found " + foundWords(sm[1], sm[2])
+}
+
+// wantWords names what a Go type of yaml's message reads from YAML, or ""
+// when there are no plain words for it.
+func wantWords(goType string, typeNames map[string]string) string {
+	switch {
+	case goType == "string":
+		return "a string"
+	case goType == "bool":
+		return "true or false"
+	case yamlNumberTypeRE.MatchString(goType):
+		return "a number"
+	case goType == "[]string":
+		return "a list of strings"
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	case strings.HasPrefix(goType, "map["), typeNames[goType] != "":
+		return "a mapping"
+	}
+	return ""
+}
+
+// foundWords names a YAML node by its tag and yaml's excerpt of its value.
+func foundWords(tag, excerpt string) string {
+	switch tag {
+	case "seq":
+		return "a list"
+	case "map":
+		return "a mapping"
+	case "str":
+		return "the string " + excerpt
+	case "int", "float":
+		return "the number " + excerpt
+	}
+	return strings.TrimSpace("!!" + tag + " " + excerpt)
 }

@@ -327,6 +327,11 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 			return d
 		case Unknown:
 			d.State, d.DecidedBy = StateUnknown, rung.step
+			// `now` needs the trigger as well; when the trigger is what
+			// is unknown, name it rather than now-conditions that hold.
+			if rung.step == KindNow && steps[KindTrigger] == Unknown {
+				d.DecidedBy = KindTrigger
+			}
 			return d
 		}
 	}

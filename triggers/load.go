@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -88,6 +90,32 @@ var rawTypeNames = map[string]string{
 	"triggers.AlertHistory": "alert_history", "triggers.SignalSource": "first_known alternative",
 }
 
+// rawFields lists the fields of each raw type, by its word in rawTypeNames,
+// for "unknown field" messages.
+var rawFields = func() map[string]string {
+	var fields func(t reflect.Type) []string
+	fields = func(t reflect.Type) []string {
+		var names []string
+		for f := range t.Fields() {
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if opts == "inline" {
+				names = append(names, fields(f.Type)...)
+			} else if name != "" && name != "-" {
+				names = append(names, name)
+			}
+		}
+		return names
+	}
+	out := map[string]string{}
+	for _, v := range []any{rawRules{}, rawSignal{}, rawTool{}, rawFoundation{}, rawCapability{},
+		PrometheusSignal{}, LokiSignal{}, AlertHistory{}, SignalSource{}} {
+		t := reflect.TypeOf(v)
+		names := fields(t)
+		out[rawTypeNames[t.String()]] = strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	}
+	return out
+}()
+
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 // Parse reads and validates rules from data; file names the data in errors.
@@ -100,16 +128,30 @@ func Parse(file string, data []byte) (*Rules, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, Errors{{File: file, Msg: "empty rules file"}}
 		}
-		return nil, YAMLErrors(file, err, rawTypeNames, data)
+		var doc yaml.Node
+		if yaml.Unmarshal(data, &doc) == nil && len(doc.Content) > 0 && doc.Content[0].Kind != yaml.MappingNode {
+			return nil, Errors{{File: file, Line: doc.Content[0].Line, Msg: "want a mapping with signals, tools, foundations and capabilities"}}
+		}
+		es := YAMLErrors(file, err, rawTypeNames, data)
+		for _, e := range es {
+			e.Msg = plainTypeError(e.Msg, rawTypeNames)
+			if word, ok := strings.CutPrefix(e.Msg, "unknown field in "); ok && rawFields[word] != "" {
+				e.Msg += " (want " + rawFields[word] + ")"
+			}
+		}
+		return nil, es
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, YAMLErrors(file, err, nil, data)
 	}
-	p := &parser{file: file, r: &Rules{File: file,
+	if len(doc.Content) == 0 {
+		return nil, Errors{{File: file, Msg: "empty rules file"}}
+	}
+	root := doc.Content[0]
+	p := &parser{file: file, root: root, r: &Rules{File: file,
 		signals: map[string]*Signal{}, tools: map[string]*Tool{},
 		foundations: map[string]*Foundation{}, capabilities: map[string]*Capability{}}}
-	root := doc.Content[0]
 	p.signals(raw.Signals, mapKeys(root, "signals"))
 	p.tools(raw.Tools, mapKeys(root, "tools"))
 	p.foundations(raw.Foundations, mapKeys(root, "foundations"))
@@ -154,11 +196,27 @@ func mapKeys(m *yaml.Node, field string) []key {
 
 type parser struct {
 	file string
+	root *yaml.Node
 	r    *Rules
 	errs Errors
+
+	reading    map[nodePos]bool // the condition nodes being read, outermost first
+	conditions int              // condition nodes read, aliases expanded
 }
 
+// nodePos identifies a node by where it starts; the raw types hold copies of
+// the document's nodes, which aliases do not point at.
+type nodePos struct{ line, column int }
+
+// maxConditions bounds the conditions of one file, aliases expanded.
+const maxConditions = 10000
+
+// errf records a problem with field. Its line is that of the deepest part of
+// field present in the file when that is below line, so that a bad
+// `kubernetes:` or `complexity:` points at its own line rather than at the
+// signal or capability that holds it.
 func (p *parser) errf(line int, field, format string, args ...any) {
+	line = max(line, fieldLine(p.root, field))
 	p.errs = append(p.errs, &Error{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -230,7 +288,9 @@ func (p *parser) source(line int, field string, s SignalSource, top bool) {
 			if ah.Window <= 0 {
 				p.errf(line, field+".prometheus.alert_history.window", "missing or zero window")
 			}
-			if !slices.Contains(AlertHistoryMeasures, ah.Measure) {
+			if ah.Measure == "" {
+				p.errf(line, field+".prometheus.alert_history.measure", "missing measure (want one of %s)", strings.Join(AlertHistoryMeasures, ", "))
+			} else if !slices.Contains(AlertHistoryMeasures, ah.Measure) {
 				p.errf(line, field+".prometheus.alert_history.measure", "unknown measure %q (want one of %s)", ah.Measure, strings.Join(AlertHistoryMeasures, ", "))
 			}
 		}
@@ -282,7 +342,11 @@ func (p *parser) tools(raw map[string]rawTool, keys []key) {
 			p.errf(k.line, "tools."+k.name, "no detection: want crd_groups, namespaces or workloads")
 		}
 		for i, w := range t.Workloads {
-			if _, err := regexp.Compile("^(?:" + w + ")$"); err != nil {
+			// The expression as written first, so the message quotes it
+			// rather than the anchored form.
+			if _, err := regexp.Compile(w); err != nil {
+				p.errf(k.line, fmt.Sprintf("tools.%s.workloads[%d]", k.name, i), "bad regular expression: %v", err)
+			} else if _, err := regexp.Compile("^(?:" + w + ")$"); err != nil {
 				p.errf(k.line, fmt.Sprintf("tools.%s.workloads[%d]", k.name, i), "bad regular expression: %v", err)
 			}
 		}
@@ -324,13 +388,20 @@ func (p *parser) capabilities(raw map[string]rawCapability, keys []key) {
 			c.Title = c.ID
 		}
 		var err error
-		if c.Complexity, err = ParseComplexity(rc.Complexity); err != nil {
+		if rc.Complexity == "" {
+			p.errf(k.line, field+".complexity", "missing complexity (want low, low_medium, medium, medium_high or high)")
+		} else if c.Complexity, err = ParseComplexity(rc.Complexity); err != nil {
 			p.errf(k.line, field+".complexity", "%v", err)
 		}
-		conds := map[string]**Condition{"trigger": &c.Trigger, "skip": &c.Skip, "later": &c.Later, "now": &c.Now}
-		for name, node := range map[string]*yaml.Node{"trigger": &rc.Trigger, "skip": &rc.Skip, "later": &rc.Later, "now": &rc.Now} {
-			if node.Kind != 0 {
-				*conds[name] = p.condition(node, field+"."+name)
+		// A fixed order, so that problems on one line (a flow mapping) are
+		// reported in the same order on every run.
+		for _, cond := range []struct {
+			kind string
+			dst  **Condition
+			node *yaml.Node
+		}{{KindTrigger, &c.Trigger, &rc.Trigger}, {KindSkip, &c.Skip, &rc.Skip}, {KindLater, &c.Later, &rc.Later}, {KindNow, &c.Now, &rc.Now}} {
+			if cond.node.Kind != 0 {
+				*cond.dst = p.condition(cond.node, field+"."+cond.kind)
 			}
 		}
 		if c.Trigger == nil {
@@ -354,6 +425,28 @@ func (p *parser) capabilities(raw map[string]rawCapability, keys []key) {
 // condition reads a condition node: a leaf string, {if, says}, or one of
 // {any}, {all}, {not} with an optional says.
 func (p *parser) condition(n *yaml.Node, field string) *Condition {
+	// An alias (*name) reuses a condition written elsewhere with &name. An
+	// anchor may not contain its own alias, and aliases of aliases may not
+	// multiply a file into more conditions than anyone writes.
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		if p.reading[nodePos{n.Alias.Line, n.Alias.Column}] {
+			p.errf(n.Line, field, "alias *%s is inside the condition it names", n.Value)
+			return &Condition{Line: n.Line}
+		}
+		n = n.Alias
+	}
+	if p.reading == nil {
+		p.reading = map[nodePos]bool{}
+	}
+	pos := nodePos{n.Line, n.Column}
+	p.reading[pos] = true
+	defer delete(p.reading, pos)
+	if p.conditions++; p.conditions == maxConditions+1 {
+		p.errf(n.Line, field, "more than %d conditions; aliases expand to too many", maxConditions)
+	}
+	if p.conditions > maxConditions {
+		return &Condition{Line: n.Line}
+	}
 	c := &Condition{Line: n.Line}
 	switch n.Kind {
 	case yaml.ScalarNode:
@@ -439,4 +532,39 @@ func (p *parser) signalType(name string) (ValueType, bool) {
 		return s.Type, true
 	}
 	return "", false
+}
+
+// fieldLine returns the line of the deepest part of a field path such as
+// capabilities.x.trigger.any[1] or signals.x.prometheus.alert_history.window
+// that the document holds, or 0.
+func fieldLine(root *yaml.Node, field string) int {
+	line, n := 0, root
+	for _, part := range strings.Split(field, ".") {
+		name, rest, _ := strings.Cut(part, "[")
+		if n == nil || n.Kind != yaml.MappingNode {
+			return line
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == name {
+				line, next = n.Content[i].Line, n.Content[i+1]
+				break
+			}
+		}
+		if n = next; n == nil {
+			return line
+		}
+		for rest != "" {
+			var idx string
+			idx, rest, _ = strings.Cut(rest, "]")
+			rest = strings.TrimPrefix(rest, "[")
+			i, err := strconv.Atoi(idx)
+			if err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+				return line
+			}
+			n = n.Content[i]
+			line = n.Line
+		}
+	}
+	return line
 }

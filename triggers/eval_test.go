@@ -1,0 +1,361 @@
+package triggers
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// tracingRules is one capability with every kind of condition, two tools
+// that adopt it and one required foundation component.
+const tracingRules = `
+signals:
+  microservices: {help: Workloads a Service selects., kubernetes: microservices}
+  mttr: {help: Mean time to resolve critical alerts., type: duration, fact: mttr}
+  tenants: {help: Teams with their own namespaces., kubernetes: tenants}
+  incidents: {help: Critical incidents over 30 days., prometheus: {alert_history: {selector: 'ALERTS{severity="critical"}', window: 30d, measure: incidents}}}
+  team_size: {help: Platform engineers., fact: team_size}
+  prometheus_up: {help: Prometheus answers., type: bool, prometheus: {reachable: true}}
+tools:
+  jaeger: {capability: distributed_tracing, crd_groups: [jaegertracing.io]}
+  tempo: {capability: distributed_tracing, workloads: [tempo]}
+  prometheus: {namespaces: [monitoring]}
+foundations:
+  prometheus:
+    present: {any: [tool.prometheus == true, prometheus_up == true]}
+capabilities:
+  distributed_tracing:
+    complexity: medium
+    trigger: {any: [microservices > 5, mttr > 1h, tenants > 3]}
+    skip: {if: microservices < 3, says: Fewer than 3 services}
+    later: team_size < 2
+    now: {any: [mttr > 4h, incidents > 10]}
+    requires: [prometheus]
+`
+
+// nowSnapshot decides distributed_tracing `now` with every signal known.
+func nowSnapshot() Snapshot {
+	return Snapshot{
+		"microservices":   KnownValue(10, "kubernetes"),
+		"mttr":            KnownValue(5*3600, "fact"),
+		"tenants":         KnownValue(1, "kubernetes"),
+		"incidents":       KnownValue(2, "prometheus"),
+		"team_size":       KnownValue(5, "fact"),
+		"prometheus_up":   KnownValue(1, "prometheus"),
+		"tool.jaeger":     KnownValue(0, "kubernetes"),
+		"tool.tempo":      KnownValue(0, "kubernetes"),
+		"tool.prometheus": KnownValue(1, "kubernetes"),
+	}
+}
+
+func TestDecisionStates(t *testing.T) {
+	r := mustParse(t, tracingRules)
+	unknown := func(reason string) Value { return UnknownValue(reason, "kubernetes") }
+	tests := []struct {
+		name      string
+		change    Snapshot
+		drop      []string // signals left out of the snapshot
+		state     State
+		decidedBy string
+		unknowns  []string
+	}{
+		{name: "now", state: StateNow, decidedBy: KindNow},
+		{name: "adopted by one tool", change: Snapshot{"tool.tempo": KnownValue(1, "kubernetes")},
+			state: StateAdopted, decidedBy: "adopted"},
+		{name: "adopted outranks skip", change: Snapshot{"tool.jaeger": KnownValue(1, "kubernetes"), "microservices": KnownValue(1, "kubernetes")},
+			state: StateAdopted, decidedBy: "adopted"},
+		{name: "adopted with the other tool unknown", change: Snapshot{"tool.jaeger": KnownValue(1, "kubernetes")}, drop: []string{"tool.tempo"},
+			state: StateAdopted, decidedBy: "adopted"},
+		{name: "skip", change: Snapshot{"microservices": KnownValue(2, "kubernetes")},
+			state: StateSkip, decidedBy: KindSkip},
+		{name: "skip outranks later", change: Snapshot{"microservices": KnownValue(2, "kubernetes"), "team_size": KnownValue(1, "fact")},
+			state: StateSkip, decidedBy: KindSkip},
+		{name: "later by condition", change: Snapshot{"team_size": KnownValue(1, "fact")},
+			state: StateLater, decidedBy: KindLater},
+		{name: "later by missing foundation", change: Snapshot{"tool.prometheus": KnownValue(0, "kubernetes"), "prometheus_up": KnownValue(0, "prometheus")},
+			state: StateLater, decidedBy: KindLater},
+		{name: "later by condition with foundation unknown", change: Snapshot{"team_size": KnownValue(1, "fact"), "tool.prometheus": unknown("timeout"), "prometheus_up": KnownValue(0, "prometheus")},
+			state: StateLater, decidedBy: KindLater, unknowns: []string{"tool.prometheus"}},
+		{name: "consider", change: Snapshot{"mttr": KnownValue(2*3600, "fact")},
+			state: StateConsider, decidedBy: KindTrigger},
+		{name: "not triggered", change: Snapshot{"microservices": KnownValue(4, "kubernetes"), "mttr": KnownValue(30*60, "fact")},
+			state: StateNotTriggered, decidedBy: KindTrigger},
+		{name: "not triggered with unknowns that cannot matter", change: Snapshot{"microservices": KnownValue(4, "kubernetes"), "mttr": KnownValue(30*60, "fact")}, drop: []string{"incidents"},
+			state: StateNotTriggered, decidedBy: KindTrigger, unknowns: []string{"incidents"}},
+
+		{name: "unknown tool detection", drop: []string{"tool.jaeger"},
+			state: StateUnknown, decidedBy: "adopted", unknowns: []string{"tool.jaeger"}},
+		{name: "unknown skip", change: Snapshot{"microservices": unknown("connection refused")},
+			state: StateUnknown, decidedBy: KindSkip, unknowns: []string{"microservices"}},
+		{name: "unknown later", drop: []string{"team_size"},
+			state: StateUnknown, decidedBy: KindLater, unknowns: []string{"team_size"}},
+		{name: "unknown foundation", change: Snapshot{"tool.prometheus": unknown("forbidden"), "prometheus_up": KnownValue(0, "prometheus")},
+			state: StateUnknown, decidedBy: KindLater, unknowns: []string{"tool.prometheus"}},
+		{name: "unknown now with trigger true", drop: []string{"mttr", "incidents"},
+			state: StateUnknown, decidedBy: KindNow, unknowns: []string{"mttr", "incidents"}},
+		{name: "unknown trigger", change: Snapshot{"microservices": KnownValue(4, "kubernetes"), "mttr": KnownValue(30*60, "fact")}, drop: []string{"tenants"},
+			state: StateUnknown, decidedBy: KindTrigger, unknowns: []string{"tenants"}},
+		{name: "unknown trigger with now holding", change: Snapshot{"microservices": KnownValue(4, "kubernetes"), "mttr": KnownValue(30*60, "fact"), "incidents": KnownValue(20, "prometheus")}, drop: []string{"tenants"},
+			state: StateUnknown, decidedBy: KindTrigger, unknowns: []string{"tenants"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snap := nowSnapshot()
+			for k, v := range tt.change {
+				snap[k] = v
+			}
+			for _, k := range tt.drop {
+				delete(snap, k)
+			}
+			ev := Evaluate(r, snap, time.Unix(1e9, 0))
+			d := ev.Decision("distributed_tracing")
+			if d == nil {
+				t.Fatal("no decision for distributed_tracing")
+			}
+			if d.State != tt.state || d.DecidedBy != tt.decidedBy {
+				t.Errorf("decision = %s decided by %s, want %s decided by %s (steps %v)", d.State, d.DecidedBy, tt.state, tt.decidedBy, d.Steps)
+			}
+			if !slices.Equal(d.UnknownSignals, tt.unknowns) {
+				t.Errorf("unknown signals = %q, want %q", d.UnknownSignals, tt.unknowns)
+			}
+			if want := tt.state == StateNow; d.Recommended != want || (ev.Recommended == "distributed_tracing") != want {
+				t.Errorf("recommended = %v (evaluation says %q), want %v", d.Recommended, ev.Recommended, want)
+			}
+		})
+	}
+}
+
+// Each leaf is recorded with its kind, the value it read and its truth, in
+// the order trigger, skip, later, now.
+func TestDecisionReasons(t *testing.T) {
+	r := mustParse(t, tracingRules)
+	snap := nowSnapshot()
+	delete(snap, "incidents")
+	snap["tenants"] = UnknownValue("tenants: connection refused", "kubernetes")
+	ev := Evaluate(r, snap, time.Unix(1e9, 0))
+	d := ev.Decision("distributed_tracing")
+	type row struct {
+		kind, expr string
+		known      bool
+		number     float64
+		reason     string
+		truth      Truth
+	}
+	want := []row{
+		{KindTrigger, "microservices > 5", true, 10, "", True},
+		{KindTrigger, "mttr > 1h", true, 5 * 3600, "", True},
+		{KindTrigger, "tenants > 3", false, 0, "tenants: connection refused", Unknown},
+		{KindSkip, "microservices < 3", true, 10, "", False},
+		{KindLater, "team_size < 2", true, 5, "", False},
+		{KindNow, "mttr > 4h", true, 5 * 3600, "", True},
+		{KindNow, "incidents > 10", false, 0, "not collected", Unknown},
+	}
+	if len(d.Conditions) != len(want) {
+		t.Fatalf("recorded %d conditions, want %d: %+v", len(d.Conditions), len(want), d.Conditions)
+	}
+	for i, w := range want {
+		c := d.Conditions[i]
+		got := row{c.Kind, c.Expr, c.Value.Known, c.Value.Number, c.Value.Reason, c.Truth}
+		if got != w {
+			t.Errorf("condition %d = %+v, want %+v", i, got, w)
+		}
+	}
+	if c := d.Conditions[1]; c.Signal != "mttr" || c.Op != OpGT || c.Threshold != 3600 || c.Type != TypeDuration || c.Value.Source != "fact" {
+		t.Errorf("mttr condition = %+v", c)
+	}
+	if c := d.Conditions[3]; c.Says != "Fewer than 3 services" {
+		t.Errorf("skip condition says %q, want the framework's words", c.Says)
+	}
+	if d.State != StateNow || d.DecidedBy != KindNow {
+		t.Errorf("decision = %s by %s, want now: an unknown that cannot change it does not matter", d.State, d.DecidedBy)
+	}
+	if want := []string{"tenants", "incidents"}; !slices.Equal(d.UnknownSignals, want) {
+		t.Errorf("unknown signals = %q, want %q", d.UnknownSignals, want)
+	}
+	wantSteps := []StepResult{{KindTrigger, True}, {KindSkip, False}, {KindLater, False}, {KindNow, True}}
+	if !slices.Equal(d.Steps, wantSteps) {
+		t.Errorf("steps = %v, want %v", d.Steps, wantSteps)
+	}
+	if d.Step("nonsense") != Unknown {
+		t.Error("an unnamed step reads as known")
+	}
+
+	// Tools and foundations carry their own reasons.
+	if len(d.Tools) != 2 || d.Tools[0].ID != "jaeger" || d.Tools[0].Detected != False || d.Tools[1].ID != "tempo" {
+		t.Errorf("tools = %+v, want jaeger and tempo, not detected", d.Tools)
+	}
+	if len(d.Requires) != 1 || d.Requires[0].ID != "prometheus" || d.Requires[0].Present != True {
+		t.Fatalf("requires = %+v, want prometheus present", d.Requires)
+	}
+	fc := d.Requires[0].Conditions
+	if len(fc) != 2 || fc[0].Kind != "foundation" || fc[0].Signal != "tool.prometheus" || fc[0].Type != TypeBool || fc[0].Truth != True {
+		t.Errorf("foundation conditions = %+v", fc)
+	}
+	if d.Title != "distributed_tracing" || d.Complexity != ComplexityMedium {
+		t.Errorf("title %q complexity %v", d.Title, d.Complexity)
+	}
+}
+
+func TestUnknownSignalsListedOnce(t *testing.T) {
+	r := mustParse(t, tracingRules)
+	snap := nowSnapshot()
+	// microservices appears in trigger and skip; mttr in trigger and now.
+	delete(snap, "microservices")
+	delete(snap, "mttr")
+	delete(snap, "tool.jaeger")
+	d := Evaluate(r, snap, time.Time{}).Decision("distributed_tracing")
+	if want := []string{"microservices", "mttr", "tool.jaeger"}; !slices.Equal(d.UnknownSignals, want) {
+		t.Errorf("unknown signals = %q, want %q", d.UnknownSignals, want)
+	}
+	if d.State != StateUnknown || d.DecidedBy != "adopted" {
+		t.Errorf("decision = %s by %s, want unknown by adopted", d.State, d.DecidedBy)
+	}
+	if d.Tools[0].Detected != Unknown || d.Tools[0].Reason != "not collected" {
+		t.Errorf("jaeger = %+v, want unknown, not collected", d.Tools[0])
+	}
+}
+
+func TestSignalNotCollected(t *testing.T) {
+	r := mustParse(t, tracingRules)
+	ev := Evaluate(r, Snapshot{"microservices": KnownValue(7, "kubernetes")}, time.Time{})
+	if len(ev.Signals) != len(r.Signals) {
+		t.Fatalf("evaluation lists %d signals, want %d", len(ev.Signals), len(r.Signals))
+	}
+	for i, s := range ev.Signals {
+		if s.Name != r.Signals[i].Name || s.Type != r.Signals[i].Type || s.Help != r.Signals[i].Help {
+			t.Errorf("signal %d = %+v, want %s in file order", i, s, r.Signals[i].Name)
+		}
+		switch {
+		case s.Name == "microservices":
+			if s.Value != KnownValue(7, "kubernetes") {
+				t.Errorf("microservices = %+v", s.Value)
+			}
+		case s.Value.Known || s.Value.Reason != "not collected":
+			t.Errorf("%s = %+v, want unknown, not collected", s.Name, s.Value)
+		}
+	}
+	for _, tr := range ev.Tools {
+		if tr.Detected != Unknown || tr.Reason != "not collected" {
+			t.Errorf("tool %s = %+v, want unknown, not collected", tr.ID, tr)
+		}
+	}
+	if len(ev.Foundations) != 1 || ev.Foundations[0].Present != Unknown {
+		t.Errorf("foundations = %+v, want prometheus unknown", ev.Foundations)
+	}
+	if ev.Decision("nonexistent") != nil {
+		t.Error("Decision of an unknown capability is not nil")
+	}
+}
+
+// A capability with no tool is never adopted, and one with no skip, later or
+// now conditions reads each as false rather than unknown.
+func TestDecisionWithoutOptionalParts(t *testing.T) {
+	r := mustParse(t, `
+signals:
+  nodes: {help: Nodes., kubernetes: nodes}
+capabilities:
+  chaos_engineering:
+    complexity: medium_high
+    trigger: nodes > 3
+`)
+	for _, tt := range []struct {
+		snap  Snapshot
+		state State
+	}{
+		{Snapshot{"nodes": KnownValue(5, "kubernetes")}, StateConsider},
+		{Snapshot{"nodes": KnownValue(1, "kubernetes")}, StateNotTriggered},
+		{Snapshot{}, StateUnknown},
+	} {
+		d := Evaluate(r, tt.snap, time.Time{}).Decision("chaos_engineering")
+		if d.State != tt.state {
+			t.Errorf("%v: state %s, want %s (steps %v)", tt.snap, d.State, tt.state, d.Steps)
+		}
+		if d.Tools != nil || d.Requires != nil {
+			t.Errorf("tools %v requires %v, want none", d.Tools, d.Requires)
+		}
+	}
+}
+
+const recommendRules = `
+signals:
+  x: {help: X., kubernetes: nodes}
+  y: {help: Y., kubernetes: zones}
+capabilities:
+  high_one:     {complexity: high,   trigger: x > 0, now: {any: [x > 0, y > 0]}}
+  medium_one:   {complexity: medium, trigger: x > 0, now: x > 0}
+  medium_two:   {complexity: medium, trigger: x > 0, now: {any: [x > 0, y > 0]}}
+  medium_three: {complexity: medium, trigger: x > 0, now: {any: [x > 0, y > 0]}}
+  low_later:    {complexity: low,    trigger: x > 0, now: x > 0, later: y > 0}
+`
+
+func TestRecommended(t *testing.T) {
+	r := mustParse(t, recommendRules)
+	tests := []struct {
+		name string
+		snap Snapshot
+		want string
+	}{
+		// low_later waits; of the rest, medium beats high even though high
+		// holds two now-conditions; among mediums, two holding beat one,
+		// and of the two with two, the first in the file wins.
+		{"complexity, then conditions holding, then file order",
+			Snapshot{"x": KnownValue(1, ""), "y": KnownValue(1, "")}, "medium_two"},
+		{"lowest complexity", Snapshot{"x": KnownValue(1, ""), "y": KnownValue(0, "")}, "low_later"},
+		// y unknown: low_later is unknown, and an unknown now-condition does
+		// not count as holding, so the mediums tie and file order decides.
+		{"unknown does not count as holding", Snapshot{"x": KnownValue(1, "")}, "medium_one"},
+		{"nothing now", Snapshot{"x": KnownValue(0, ""), "y": KnownValue(1, "")}, ""},
+		{"nothing known", Snapshot{}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := Evaluate(r, tt.snap, time.Time{})
+			if ev.Recommended != tt.want {
+				t.Errorf("recommended = %q, want %q", ev.Recommended, tt.want)
+			}
+			var marked []string
+			for _, d := range ev.Decisions {
+				if d.Recommended {
+					marked = append(marked, d.Capability)
+					if d.State != StateNow {
+						t.Errorf("%s is recommended in state %s", d.Capability, d.State)
+					}
+				}
+			}
+			want := []string{}
+			if tt.want != "" {
+				want = []string{tt.want}
+			}
+			if len(marked) != len(want) || (len(want) == 1 && marked[0] != want[0]) {
+				t.Errorf("decisions marked recommended: %q, want %q", marked, want)
+			}
+		})
+	}
+}
+
+// The recommendation does not depend on the order decisions are compared in:
+// whichever capability is listed first, the same one wins.
+func TestRecommendedOrderIndependent(t *testing.T) {
+	r := mustParse(t, recommendRules)
+	ev := Evaluate(r, Snapshot{"x": KnownValue(1, ""), "y": KnownValue(1, "")}, time.Time{})
+	ds := slices.Clone(ev.Decisions)
+	for i := range ds {
+		rotated := append(slices.Clone(ds[i:]), ds[:i]...)
+		if got := recommend(r, rotated); got != "medium_two" {
+			t.Errorf("rotation %d: recommended %q, want medium_two", i, got)
+		}
+	}
+}
+
+func TestStates(t *testing.T) {
+	if len(States) != 7 || States[0] != StateAdopted || States[len(States)-1] != StateUnknown {
+		t.Errorf("States = %v", States)
+	}
+	sorted := SortedStates()
+	if !slices.IsSorted(sorted) || len(sorted) != len(States) {
+		t.Errorf("SortedStates = %v", sorted)
+	}
+	if States[0] != StateAdopted {
+		t.Error("SortedStates changed States")
+	}
+}
