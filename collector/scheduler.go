@@ -261,6 +261,9 @@ func (s *Scheduler) Evaluate(ctx context.Context) *State {
 		}
 	}
 	resolveFirstKnown(rules, values)
+	for name, v := range s.cfg.OverrideValues {
+		values[name] = v // a declared value outranks the measure it replaces
+	}
 
 	now := time.Now()
 	ev := triggers.Evaluate(rules, values, now)

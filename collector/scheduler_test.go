@@ -299,3 +299,18 @@ func TestDecisionLastChange(t *testing.T) {
 		t.Error("a published state must never change")
 	}
 }
+
+func TestOverridesReplaceMeasuredValues(t *testing.T) {
+	env := newTestEnv(t, "sources: {kubernetes: {}}\noverrides:\n  microservices: 12\n  tool.linkerd: true\n",
+		map[string]func(context.Context, Request) Result{"kubernetes": answer(4)})
+	st := env.sched.Evaluate(context.Background())
+	if v := signal(t, st, "microservices"); v.Number != 12 || v.Source != "override" {
+		t.Errorf("microservices = %+v, want the override 12", v)
+	}
+	if v := signal(t, st, "developers"); v.Number != 4 {
+		t.Errorf("developers = %+v: an override must touch only what it names", v)
+	}
+	if d := st.Evaluation.Decision("service_mesh"); d.State != triggers.StateAdopted {
+		t.Errorf("service_mesh = %s, want adopted by the declared tool", d.State)
+	}
+}

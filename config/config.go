@@ -29,6 +29,7 @@ import (
 type Config struct {
 	Sources   Sources   `yaml:"sources"`
 	Facts     yaml.Node `yaml:"facts"`
+	Overrides yaml.Node `yaml:"overrides"`
 	RulesFile string    `yaml:"rules_file"`
 
 	// File is the config's path; Rules the loaded rules (the embedded default
@@ -36,6 +37,9 @@ type Config struct {
 	File       string                    `yaml:"-"`
 	Rules      *triggers.Rules           `yaml:"-"`
 	FactValues map[string]triggers.Value `yaml:"-"`
+	// OverrideValues replace measured signals by name (tool.<id> included;
+	// the key tool.* stands for every tool not named).
+	OverrideValues map[string]triggers.Value `yaml:"-"`
 }
 
 // Sources configures the signal sources. A nil section is not configured, and
@@ -198,6 +202,8 @@ func Parse(file string, data []byte) (*Config, error) {
 		var ferrs triggers.Errors
 		c.FactValues, ferrs = parseFacts(file, &c.Facts, c.Rules)
 		errs = append(errs, ferrs...)
+		c.OverrideValues, ferrs = parseOverrides(file, &c.Overrides, c.Rules)
+		errs = append(errs, ferrs...)
 	}
 	slices.SortStableFunc(errs, func(a, b *triggers.Error) int { return a.Line - b.Line })
 	if err := errs.Err(); err != nil {
@@ -246,6 +252,63 @@ func parseFacts(file string, n *yaml.Node, rules *triggers.Rules) (map[string]tr
 			continue // declared as unknown, explicitly
 		}
 		out[k.Value] = triggers.KnownValue(val, "fact")
+	}
+	return out, errs
+}
+
+// ToolWildcard is the overrides key that stands for every tool not named.
+const ToolWildcard = triggers.ToolSignalPrefix + "*"
+
+// parseOverrides reads declared values for measured signals: for a what-if
+// question, or to decide without a source. Facts are declared under facts.
+func parseOverrides(file string, n *yaml.Node, rules *triggers.Rules) (map[string]triggers.Value, triggers.Errors) {
+	out := map[string]triggers.Value{}
+	var errs triggers.Errors
+	if n.Kind == 0 || n.Tag == "!!null" {
+		return out, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return out, triggers.Errors{{File: file, Line: n.Line, Field: "overrides", Msg: "want a mapping of signal names to values"}}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		field := "overrides." + k.Value
+		typ := triggers.TypeBool
+		switch id, isTool := strings.CutPrefix(k.Value, triggers.ToolSignalPrefix); {
+		case isTool && id != "*" && rules.Tool(id) == nil:
+			errs = append(errs, &triggers.Error{File: file, Line: k.Line, Field: field, Msg: fmt.Sprintf("unknown tool %q", id)})
+			continue
+		case isTool:
+		case rules.Signal(k.Value) == nil:
+			errs = append(errs, &triggers.Error{File: file, Line: k.Line, Field: field, Msg: "unknown signal"})
+			continue
+		case rules.Signal(k.Value).Source.Fact != "":
+			errs = append(errs, &triggers.Error{File: file, Line: k.Line, Field: field,
+				Msg: "a fact, not a measured signal: declare it under facts as " + rules.Signal(k.Value).Source.Fact})
+			continue
+		default:
+			typ = rules.Signal(k.Value).Type
+		}
+		if _, dup := out[k.Value]; dup {
+			errs = append(errs, &triggers.Error{File: file, Line: k.Line, Field: field, Msg: "declared twice"})
+			continue
+		}
+		val, err := factValue(typ, v)
+		if err != nil {
+			errs = append(errs, &triggers.Error{File: file, Line: v.Line, Field: field, Msg: err.Error()})
+			continue
+		}
+		if v.Tag != "!!null" {
+			out[k.Value] = triggers.KnownValue(val, "override")
+		}
+	}
+	if wild, ok := out[ToolWildcard]; ok {
+		delete(out, ToolWildcard)
+		for _, t := range rules.Tools {
+			if _, named := out[t.SignalName()]; !named {
+				out[t.SignalName()] = wild
+			}
+		}
 	}
 	return out, errs
 }

@@ -71,6 +71,11 @@ func TestFullConfig(t *testing.T) {
 			t.Errorf("fact %s = %+v, want %v", name, v, want)
 		}
 	}
+	for name, want := range map[string]float64{"microservices": 12, "cost_growth_ratio": 0.25, "tool.linkerd": 1, "tool.opencost": 0} {
+		if v, ok := c.OverrideValues[name]; !ok || !v.Known || v.Number != want || v.Source != "override" {
+			t.Errorf("override %s = %+v, want %v", name, v, want)
+		}
+	}
 	if len(c.Rules.Capabilities) != 1 || c.Rules.File != "testdata/rules.yml" {
 		t.Errorf("rules_file not resolved relative to the config: %q", c.Rules.File)
 	}

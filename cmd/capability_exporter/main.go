@@ -28,6 +28,7 @@ import (
 
 	"github.com/capability-exporter/capability_exporter/collector"
 	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/report"
 )
 
 const name = "capability_exporter"
@@ -57,6 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	webConfig := kingpinflag.AddFlags(serve, ":9877")
 
 	check := app.Command("check", "Validate the config file and the rules it uses; exit non-zero listing every error with file, line and field.")
+	assess := addAssessCommand(app)
 
 	cmd, err := app.Parse(args)
 	if err != nil {
@@ -68,6 +70,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case check.FullCommand():
 		return runCheck(*configFile, stdout, stderr)
+	case assess.cmd.FullCommand():
+		return assess.run(*configFile, stdout, stderr, logger)
 	case serve.FullCommand():
 		return runServe(serveOptions{configFile: *configFile, interval: *interval, timeout: *timeout,
 			metricsPath: *metricsPath, web: webConfig}, logger)
@@ -82,9 +86,9 @@ func runCheck(configFile string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	rulesName := cfg.Rules.File
-	fmt.Fprintf(stdout, "%s: OK (%d signals, %d tools, %d foundations, %d capabilities from %s; %d facts declared)\n",
+	fmt.Fprintf(stdout, "%s: OK (%d signals, %d tools, %d foundations, %d capabilities from %s; %d facts declared, %d signals overridden)\n",
 		configFile, len(cfg.Rules.Signals), len(cfg.Rules.Tools), len(cfg.Rules.Foundations),
-		len(cfg.Rules.Capabilities), rulesName, len(cfg.FactValues))
+		len(cfg.Rules.Capabilities), rulesName, len(cfg.FactValues), len(cfg.OverrideValues))
 	return 0
 }
 
@@ -148,17 +152,10 @@ func runServe(o serveOptions, logger *slog.Logger) int {
 		}
 		fmt.Fprintln(w, "Ready")
 	})
+	pages := report.Handlers{Current: sched.Current, MetricsPath: o.metricsPath, Version: version.Version}
+	mux.Handle(report.APIPath, pages.JSON())
 	if o.metricsPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name: "Capability Exporter", Description: "Which platform capabilities are worth their complexity now",
-			Version: version.Info(),
-			Links:   []web.LandingLinks{{Address: o.metricsPath, Text: "Metrics"}},
-		})
-		if err != nil {
-			logger.Error("Cannot build landing page", "err", err)
-			return 1
-		}
-		mux.Handle("/", landing)
+		mux.Handle("/", pages.Page())
 	}
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
