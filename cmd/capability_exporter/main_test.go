@@ -156,3 +156,20 @@ func TestVersionAndBadFlags(t *testing.T) {
 		t.Error("an unknown flag must fail")
 	}
 }
+
+// The README's facts reference lists every fact the default rules read.
+func TestReadmeListsEveryFact(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := triggers.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range r.Facts() {
+		if !strings.Contains(string(readme), "| `"+f.Name+"` | "+string(f.Type)+" |") {
+			t.Errorf("README.md does not list fact %s (%s)", f.Name, f.Type)
+		}
+	}
+}
