@@ -262,17 +262,12 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 	}
 	d.Conditions = e.results
 
-	adopted := False
-	hasTool := false
+	adopted := False // a capability without tools is never adopted
 	for _, t := range e.rules.Tools {
 		if t.Capability == c.ID {
-			hasTool = true
 			d.Tools = append(d.Tools, tools[t.ID])
 			adopted = or(adopted, tools[t.ID].Detected)
 		}
-	}
-	if !hasTool {
-		adopted = False
 	}
 	missing := False
 	for _, req := range c.Requires {
