@@ -1,0 +1,129 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A capability turned now reaches the team through the real path: the
+// exporter's decision, Prometheus evaluating deploy/rules, Alertmanager, a
+// webhook. The notification names the capability and why; driving the facts
+// back resolves it. A failed reload and a dead exporter alert the same way,
+// and nothing else alerts: not the Kubernetes source, which is unconfigured,
+// nor staleness.
+func TestAlertsReachWebhookThroughAlertmanager(t *testing.T) {
+	s := startAlertingStack(t, factsQuiet)
+
+	// Quiet: several times the rewritten for: passes with nothing pending or
+	// firing, though the Kubernetes source reads source_up 0 (unconfigured).
+	if got := s.Query(t, `capability_exporter_source_up{source="kubernetes"}`); len(got) != 1 || got[0].Value != 0 {
+		t.Fatalf("want the unconfigured kubernetes source at source_up 0, got %v", got)
+	}
+	time.Sleep(6 * time.Second)
+	if active := s.ActiveAlerts(t); len(active) > 0 {
+		t.Fatalf("alerts active with nothing wrong: %v", active)
+	}
+
+	// Drive distributed_tracing to now.
+	s.WriteFacts(t, factsNow)
+	if code := s.Reload(t); code != http.StatusOK {
+		t.Fatalf("reload: HTTP %d", code)
+	}
+	drove := time.Now()
+	now := s.hook.Wait(t, 30*time.Second, drove, "CapabilityDecisionNow firing", func(a notifiedAlert) bool {
+		return a.Status == "firing" && a.Labels["alertname"] == "CapabilityDecisionNow"
+	})
+	t.Logf("CapabilityDecisionNow notified %s after the reload: %s", now.Received.Sub(drove).Round(time.Millisecond), now.Annotations["description"])
+	wantLabels := map[string]string{"capability": "distributed_tracing", "state": "now", "severity": "warning",
+		"cluster": "e2e", "job": "capability_exporter"}
+	for k, v := range wantLabels {
+		if now.Labels[k] != v {
+			t.Errorf("CapabilityDecisionNow label %s = %q, want %q (labels %v)", k, now.Labels[k], v, now.Labels)
+		}
+	}
+	for _, want := range []string{"distributed_tracing", "Distributed Tracing", "trigger: incident_debugging > 1h (now 10800)",
+		"trigger: microservices > 5 (now 12)", "now: incident_debugging > 1h", "It is the recommended next step."} {
+		if !strings.Contains(now.Annotations["description"], want) {
+			t.Errorf("CapabilityDecisionNow description lacks %q:\n%s", want, now.Annotations["description"])
+		}
+	}
+	if !strings.Contains(now.Annotations["summary"], "distributed_tracing") {
+		t.Errorf("CapabilityDecisionNow summary does not name the capability: %q", now.Annotations["summary"])
+	}
+	trig := s.hook.Wait(t, 10*time.Second, drove, "CapabilityTriggerFired firing", func(a notifiedAlert) bool {
+		return a.Status == "firing" && a.Labels["alertname"] == "CapabilityTriggerFired"
+	})
+	if trig.Labels["capability"] != "distributed_tracing" || trig.Labels["severity"] != "info" {
+		t.Errorf("CapabilityTriggerFired labels %v, want capability distributed_tracing, severity info", trig.Labels)
+	}
+	if d := trig.Annotations["description"]; !strings.Contains(d, "incident_debugging > 1h") || !strings.Contains(d, "microservices > 5") {
+		t.Errorf("CapabilityTriggerFired description lacks the trigger conditions:\n%s", d)
+	}
+	if pend := now.Received.Sub(drove); pend < 2*time.Second {
+		t.Errorf("notified %s after the decision changed, before for: %s passed", pend, stackFor)
+	}
+
+	// Drive it back: both resolve once keep_firing_for has passed.
+	s.WriteFacts(t, factsQuiet)
+	if code := s.Reload(t); code != http.StatusOK {
+		t.Fatalf("reload: HTTP %d", code)
+	}
+	back := time.Now()
+	for _, name := range []string{"CapabilityDecisionNow", "CapabilityTriggerFired"} {
+		r := s.hook.Wait(t, 30*time.Second, back, name+" resolved", func(a notifiedAlert) bool {
+			return a.Status == "resolved" && a.Labels["alertname"] == name && a.Labels["capability"] == "distributed_tracing"
+		})
+		t.Logf("%s resolved %s after the reload", name, r.Received.Sub(back).Round(time.Millisecond))
+		if held := r.Received.Sub(back); held < 2*time.Second {
+			t.Errorf("%s resolved %s after the decision changed back, before keep_firing_for: %s passed", name, held, stackKeepFiringFor)
+		}
+	}
+
+	// A broken config: the reload fails, the old config stays, and it alerts.
+	writeFile(t, s.dir, "config.yml", "rules_file: rules.yml\nfacts:\n  microservices: many\n")
+	if code := s.Reload(t); code != http.StatusInternalServerError {
+		t.Fatalf("reload of a broken config: HTTP %d, want 500", code)
+	}
+	broke := time.Now()
+	s.hook.Wait(t, 30*time.Second, broke, "CapabilityExporterReloadFailed firing", func(a notifiedAlert) bool {
+		return a.Status == "firing" && a.Labels["alertname"] == "CapabilityExporterReloadFailed" && a.Labels["cluster"] == "e2e"
+	})
+	s.WriteFacts(t, factsQuiet)
+	if code := s.Reload(t); code != http.StatusOK {
+		t.Fatalf("reload: HTTP %d", code)
+	}
+	fixed := time.Now()
+	s.hook.Wait(t, 30*time.Second, fixed, "CapabilityExporterReloadFailed resolved", func(a notifiedAlert) bool {
+		return a.Status == "resolved" && a.Labels["alertname"] == "CapabilityExporterReloadFailed"
+	})
+
+	// The exporter dies: its target goes down and that alerts.
+	s.exporter.Stop()
+	died := time.Now()
+	down := s.hook.Wait(t, 30*time.Second, died, "CapabilityExporterDown firing", func(a notifiedAlert) bool {
+		return a.Status == "firing" && a.Labels["alertname"] == "CapabilityExporterDown"
+	})
+	if down.Labels["severity"] != "warning" || !strings.Contains(down.Annotations["summary"], strings.TrimPrefix(s.exporter.URL, "http://")) {
+		t.Errorf("CapabilityExporterDown: labels %v, summary %q", down.Labels, down.Annotations["summary"])
+	}
+
+	want := []string{"CapabilityDecisionNow", "CapabilityExporterDown", "CapabilityExporterReloadFailed", "CapabilityTriggerFired"}
+	var got []string
+	for name := range s.hook.Names() {
+		got = append(got, name)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("alerts notified: %v, want exactly %v; all: %s", got, want, s.hook.Summary())
+	}
+	for _, a := range s.hook.All() {
+		if a.Labels["severity"] == "critical" {
+			t.Errorf("%s notified as critical: these are planning signals and exporter health, not pages", a.Labels["alertname"])
+		}
+	}
+}

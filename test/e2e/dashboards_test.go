@@ -1,0 +1,273 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+)
+
+// No Grafana server can run here, so the test does what Grafana does with
+// each dashboard: resolve the variables against Prometheus, interpolate them
+// into every panel's queries (repeating a panel per value of its repeat
+// variable), and run each query. A query that returns no series is a panel
+// that shows "No data", and fails the test. It runs twice: with each
+// variable at its first value, as Grafana opens a dashboard, and with All
+// wherever a variable offers it.
+func TestDashboardQueriesReturnData(t *testing.T) {
+	s := startAlertingStack(t, factsNow)
+	// Enough samples for rate over $__rate_interval and for the timelines.
+	waitFor(t, 60*time.Second, "15s of scrapes", func() bool {
+		v := s.Query(t, `count_over_time(up{job="capability_exporter"}[1m])`)
+		return len(v) == 1 && v[0].Value >= 15
+	})
+
+	files, err := filepath.Glob(filepath.Join(repoRoot(), "dashboards", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no dashboards: %v", err)
+	}
+	queries := 0
+	for _, f := range files {
+		var d gfDashboard
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &d); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, useAll := range []bool{false, true} {
+			name := filepath.Base(f) + map[bool]string{false: " first values", true: " All"}[useAll]
+			t.Run(name, func(t *testing.T) {
+				queries += checkDashboardQueries(t, s, d, useAll)
+			})
+		}
+	}
+	t.Logf("%d queries over %d dashboards returned data", queries, len(files))
+}
+
+type gfDashboard struct {
+	Title  string    `json:"title"`
+	Panels []gfPanel `json:"panels"`
+
+	Templating struct {
+		List []gfVariable `json:"list"`
+	} `json:"templating"`
+}
+
+type gfPanel struct {
+	Title   string     `json:"title"`
+	Repeat  string     `json:"repeat"`
+	Panels  []gfPanel  `json:"panels"`
+	Targets []gfTarget `json:"targets"`
+}
+
+type gfTarget struct {
+	RefID   string `json:"refId"`
+	Expr    string `json:"expr"`
+	Instant bool   `json:"instant"`
+}
+
+type gfVariable struct {
+	Name       string          `json:"name"`
+	Type       string          `json:"type"`
+	Query      json.RawMessage `json:"query"`
+	IncludeAll bool            `json:"includeAll"`
+	Multi      bool            `json:"multi"`
+	AllValue   string          `json:"allValue"`
+}
+
+func (v gfVariable) query() string {
+	var s string
+	if json.Unmarshal(v.Query, &s) == nil {
+		return s
+	}
+	var q struct {
+		Query string `json:"query"`
+	}
+	_ = json.Unmarshal(v.Query, &q)
+	return q.Query
+}
+
+// gfScrapeInterval is the datasource's scrape interval setting, the floor of
+// $__interval, matching the stack's Prometheus.
+const gfScrapeInterval = time.Second
+
+var gfLabelValuesRE = regexp.MustCompile(`^label_values\((.+),\s*(\w+)\)$`)
+
+// checkDashboardQueries runs every query of d and returns how many ran.
+func checkDashboardQueries(t *testing.T, s *alertingStack, d gfDashboard, useAll bool) int {
+	end := time.Now()
+	start := s.started
+	interval := gfScrapeInterval
+	// Grafana: $__rate_interval = max($__interval + scrape interval, 4 * scrape interval).
+	rateInterval := max(interval+gfScrapeInterval, 4*gfScrapeInterval)
+	builtins := map[string]string{
+		"__rate_interval": model.Duration(rateInterval).String(),
+		"__interval":      model.Duration(interval).String(),
+		"__range":         fmt.Sprintf("%ds", int(end.Sub(start).Seconds())),
+	}
+
+	// Resolve the variables in order, as Grafana does: each may refer to
+	// the ones before it.
+	values := map[string][]string{} // all options of each variable
+	chosen := map[string]string{}   // interpolated text of each variable
+	vars := map[string]gfVariable{}
+	for _, v := range d.Templating.List {
+		vars[v.Name] = v
+		if v.Type != "query" {
+			continue
+		}
+		m := gfLabelValuesRE.FindStringSubmatch(strings.TrimSpace(v.query()))
+		if m == nil {
+			t.Fatalf("variable %s: query %q is not label_values(selector, label)", v.Name, v.query())
+		}
+		selector := gfInterpolate(m[1], chosen, builtins)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		got, _, err := s.prom.LabelValues(ctx, m[2], []string{selector}, start, end)
+		cancel()
+		if err != nil {
+			t.Fatalf("variable %s: label values of %s for %s: %v", v.Name, m[2], selector, err)
+		}
+		if len(got) == 0 {
+			t.Fatalf("variable %s: no values (label %s of %s): every panel using it would be empty", v.Name, m[2], selector)
+		}
+		for _, g := range got {
+			values[v.Name] = append(values[v.Name], string(g))
+		}
+		chosen[v.Name] = gfFormat(v, values[v.Name][0])
+		if useAll && v.IncludeAll {
+			chosen[v.Name] = v.AllValue
+		}
+	}
+
+	ran := 0
+	for _, p := range gfFlatten(d.Panels) {
+		// A repeated panel is one panel per value of its variable.
+		instances := []map[string]string{chosen}
+		if p.Repeat != "" {
+			instances = nil
+			for _, val := range values[p.Repeat] {
+				c := map[string]string{}
+				for k, v := range chosen {
+					c[k] = v
+				}
+				c[p.Repeat] = gfFormat(vars[p.Repeat], val)
+				instances = append(instances, c)
+			}
+		}
+		for _, vals := range instances {
+			title := gfInterpolate(p.Title, vals, builtins)
+			for _, tg := range p.Targets {
+				q := gfInterpolate(tg.Expr, vals, builtins)
+				if strings.Contains(q, "$") {
+					t.Errorf("panel %q query %s: uninterpolated variable left in %s", title, tg.RefID, q)
+					continue
+				}
+				series, known := runPanelQuery(t, s.prom, q, tg.Instant, start, end, interval)
+				ran++
+				if series == 0 {
+					t.Errorf("panel %q query %s shows No data: %s", title, tg.RefID, q)
+					continue
+				}
+				if known == 0 {
+					t.Logf("panel %q query %s: %d series, all unknown (NaN), shown as unknown", title, tg.RefID, series)
+				}
+			}
+		}
+	}
+	return ran
+}
+
+// runPanelQuery runs q as Grafana would (an instant query, or a range query
+// over the time range at $__interval) and counts the series and the points
+// that are not NaN.
+func runPanelQuery(t *testing.T, api promv1.API, q string, instant bool, start, end time.Time, step time.Duration) (series, known int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var v model.Value
+	var err error
+	if instant {
+		v, _, err = api.Query(ctx, q, end)
+	} else {
+		v, _, err = api.QueryRange(ctx, q, promv1.Range{Start: start, End: end, Step: step})
+	}
+	if err != nil {
+		t.Errorf("query %s: %v", q, err)
+		return 0, 0
+	}
+	switch v := v.(type) {
+	case model.Vector:
+		for _, smp := range v {
+			series++
+			if !math.IsNaN(float64(smp.Value)) {
+				known++
+			}
+		}
+	case model.Matrix:
+		for _, ss := range v {
+			if len(ss.Values) > 0 {
+				series++
+			}
+			for _, p := range ss.Values {
+				if !math.IsNaN(float64(p.Value)) {
+					known++
+				}
+			}
+		}
+	case *model.Scalar:
+		series, known = 1, 1
+	default:
+		t.Errorf("query %s: unexpected result type %s", q, v.Type())
+	}
+	return series, known
+}
+
+func gfFlatten(ps []gfPanel) []gfPanel {
+	var out []gfPanel
+	for _, p := range ps {
+		out = append(out, p)
+		out = append(out, gfFlatten(p.Panels)...)
+	}
+	return out
+}
+
+var gfRegexSpecial = regexp.MustCompile(`[\\^$*+?.()|{}\[\]]`)
+
+// gfFormat renders one value as Grafana interpolates it into a Prometheus
+// query: a variable that can be multi-valued or All is regex-escaped (with
+// the backslash doubled for the PromQL string), any other goes in as is.
+func gfFormat(v gfVariable, value string) string {
+	if !v.Multi && !v.IncludeAll {
+		return value
+	}
+	return gfRegexSpecial.ReplaceAllStringFunc(value, func(c string) string { return `\\` + c })
+}
+
+var gfVarRE = regexp.MustCompile(`\$\{(\w+)(?::\w+)?\}|\$(\w+)`)
+
+func gfInterpolate(s string, vals, builtins map[string]string) string {
+	return gfVarRE.ReplaceAllStringFunc(s, func(m string) string {
+		sub := gfVarRE.FindStringSubmatch(m)
+		name := sub[1] + sub[2]
+		if v, ok := builtins[name]; ok {
+			return v
+		}
+		if v, ok := vals[name]; ok {
+			return v
+		}
+		return m
+	})
+}
