@@ -1,0 +1,185 @@
+package collector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// lokiSource answers loki signals: LogQL metric queries on Loki's instant
+// query endpoint, and reachability. Loki's documented errors arrive as plain
+// text with the status saying what went wrong: 400 for a query Loki refuses
+// (syntax, limits; never retried), 429 when the tenant sends too many
+// queries, 504 when the query timed out.
+type lokiSource struct {
+	server *httpServer
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+func init() {
+	registerSource("loki",
+		func(c *config.Config) (any, bool) { return c.Sources.Loki, c.Sources.Loki != nil },
+		func(section any, logger *slog.Logger) (Source, error) {
+			return newLokiSource(section.(*config.HTTPSource), logger)
+		})
+}
+
+func newLokiSource(cfg *config.HTTPSource, logger *slog.Logger) (*lokiSource, error) {
+	server, err := newHTTPServer("loki", cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &lokiSource{server: server, logger: logger, now: time.Now}, nil
+}
+
+// Close releases idle connections when a reload replaces the source.
+func (s *lokiSource) Close() { s.server.close() }
+
+// Collect answers every loki signal of one evaluation, each distinct query
+// once, all evaluated at the same moment.
+func (s *lokiSource) Collect(ctx context.Context, req Request) Result {
+	now := s.now()
+	r := newRun(len(req.Signals))
+	queries := map[string][]SignalRequest{}
+	var reachable []SignalRequest
+	for _, sr := range req.Signals {
+		switch l := sr.Spec.Loki; {
+		case l == nil:
+			r.set(sr.Key, triggers.UnknownValue("not a loki signal", ""))
+		case l.Query != "":
+			queries[l.Query] = append(queries[l.Query], sr)
+		case l.Reachable:
+			reachable = append(reachable, sr)
+		}
+	}
+	var wg sync.WaitGroup
+	for q, srs := range queries {
+		wg.Go(func() { s.instant(ctx, r, q, srs, now) })
+	}
+	if len(reachable) > 0 {
+		wg.Go(func() { s.reachable(ctx, r, reachable) })
+	}
+	wg.Wait()
+	return r.result()
+}
+
+// maxLokiBody bounds what the exporter reads of one answer; a metric query
+// that is meant to give one number is far smaller.
+const maxLokiBody = 16 << 20
+
+// get sends a GET to path and returns the 2xx body. A non-2xx status is an
+// error that classify reads from the exchange.
+func (s *lokiSource) get(ctx context.Context, path string, params url.Values) ([]byte, error) {
+	u := s.server.url + path
+	if len(params) > 0 {
+		u += "?" + params.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.server.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxLokiBody))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, errors.New(resp.Status)
+	}
+	return body, nil
+}
+
+// lokiQueryResponse is the documented answer of /loki/api/v1/query.
+type lokiQueryResponse struct {
+	Status string `json:"status"`
+	Data   struct {
+		ResultType string          `json:"resultType"`
+		Result     json.RawMessage `json:"result"`
+	} `json:"data"`
+}
+
+func (s *lokiSource) instant(ctx context.Context, r *run, q string, srs []SignalRequest, now time.Time) {
+	what := fmt.Sprintf("LogQL query %q", q)
+	params := url.Values{"query": {q}, "time": {strconv.FormatInt(now.UnixNano(), 10)}}
+	var resp lokiQueryResponse
+	ok := s.server.request(ctx, r, what, keysOf(srs), func(ctx context.Context) error {
+		body, err := s.get(ctx, "/loki/api/v1/query", params)
+		if err != nil {
+			return err
+		}
+		resp = lokiQueryResponse{}
+		if err := json.Unmarshal(body, &resp); err != nil {
+			return fmt.Errorf("not Loki's query JSON: %w", err)
+		}
+		if resp.Status != "success" {
+			return fmt.Errorf("status %q, want success", resp.Status)
+		}
+		return nil
+	})
+	if !ok {
+		return
+	}
+	var val model.Value
+	var err error
+	switch t := resp.Data.ResultType; t {
+	case "vector":
+		var v model.Vector
+		err = json.Unmarshal(resp.Data.Result, &v)
+		val = v
+	case "scalar":
+		v := &model.Scalar{}
+		err = json.Unmarshal(resp.Data.Result, v)
+		val = v
+	case "streams":
+		r.fail(SourceError{Reason: reasonBadQuery, Err: fmt.Errorf("%s returned log lines; want a metric query such as count_over_time(...)", what)}, keysOf(srs)...)
+		return
+	default:
+		err = fmt.Errorf("result type %q; want vector or scalar", t)
+	}
+	if err != nil {
+		r.fail(SourceError{Reason: reasonBadResponse, Err: fmt.Errorf("%s: %w", what, err)}, keysOf(srs)...)
+		return
+	}
+	setSample(r, what, val, srs, func(sr SignalRequest) triggers.Empty { return sr.Spec.Loki.Empty })
+}
+
+// reachable reads 1 when Loki answers its build info endpoint, or, behind
+// gateways that do not pass it, its labels endpoint; unknown otherwise.
+func (s *lokiSource) reachable(ctx context.Context, r *run, srs []SignalRequest) {
+	ok := s.server.request(ctx, r, "build info", keysOf(srs), func(ctx context.Context) error {
+		body, err := s.get(ctx, "/loki/api/v1/status/buildinfo", nil)
+		if ex, _ := ctx.Value(exchangeKey{}).(*exchange); err != nil && ex != nil && ex.status == http.StatusNotFound {
+			body, err = s.get(ctx, "/loki/api/v1/labels", nil)
+		}
+		if err != nil {
+			return err
+		}
+		if !json.Valid(body) {
+			return errors.New("answer is not JSON")
+		}
+		return nil
+	})
+	if ok {
+		for _, sr := range srs {
+			r.set(sr.Key, triggers.KnownValue(1, ""))
+		}
+	}
+}

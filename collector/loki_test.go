@@ -1,0 +1,245 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+func testLoki(t *testing.T, rawURL string, edit func(*config.HTTPSource)) *lokiSource {
+	t.Helper()
+	s, err := newLokiSource(testHTTPSource(t, rawURL, edit), discardLogger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.now = func() time.Time { return fixedNow }
+	return s
+}
+
+func lokiQuery(key, q string, empty triggers.Empty) SignalRequest {
+	return SignalRequest{Key: key, Signal: &triggers.Signal{Name: key},
+		Spec: triggers.SignalSource{Loki: &triggers.LokiSignal{Query: q, Empty: empty}}}
+}
+
+// Loki's answers as its HTTP API documents them; errors are plain text.
+const (
+	lokiVector   = `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1773151651.000,"7"]}],"stats":{"summary":{"bytesProcessedPerSecond":1024,"execTime":0.01}}}}`
+	lokiEmpty    = `{"status":"success","data":{"resultType":"vector","result":[],"stats":{}}}`
+	lokiNaN      = `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1773151651,"NaN"]}],"stats":{}}}`
+	lokiTwo      = `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"level":"warn"},"value":[1773151651,"37.7"]},{"metric":{"level":"info"},"value":[1773151651,"1267.1"]}],"stats":{}}}`
+	lokiScalar   = `{"status":"success","data":{"resultType":"scalar","result":[1773151651,"5"],"stats":{}}}`
+	lokiStreams  = `{"status":"success","data":{"resultType":"streams","result":[{"stream":{"job":"varlogs"},"values":[["1569266497240578000","foo"]]}],"stats":{}}}`
+	lokiParseErr = "parse error at line 1, col 7: syntax error: unexpected IDENTIFIER"
+)
+
+func TestLokiQueryOutcomes(t *testing.T) {
+	ok := func(body string) stubAnswer { return stubAnswer{status: 200, body: body} }
+	for _, tc := range []struct {
+		name     string
+		answers  []stubAnswer
+		empty    triggers.Empty
+		want     float64
+		unknown  string
+		reasons  []string
+		up       bool
+		requests int
+		timeout  time.Duration
+	}{
+		{name: "one sample", answers: []stubAnswer{ok(lokiVector)}, want: 7, up: true, requests: 1},
+		{name: "scalar", answers: []stubAnswer{ok(lokiScalar)}, want: 5, up: true, requests: 1},
+		{name: "empty reads unknown by default", answers: []stubAnswer{ok(lokiEmpty)}, unknown: "no series", up: true, requests: 1},
+		{name: "empty reads zero when the rules say so", answers: []stubAnswer{ok(lokiEmpty)}, empty: triggers.EmptyZero, want: 0, up: true, requests: 1},
+		{name: "NaN is unknown", answers: []stubAnswer{ok(lokiNaN)}, unknown: "returned NaN", up: true, requests: 1},
+		{name: "several series", answers: []stubAnswer{ok(lokiTwo)}, unknown: `{level="warn"}, {level="info"}`,
+			reasons: []string{reasonSeveralSeries}, up: true, requests: 1},
+		{name: "log lines are not a metric", answers: []stubAnswer{ok(lokiStreams)}, unknown: "want a metric query",
+			reasons: []string{reasonBadQuery}, up: true, requests: 1},
+		{name: "400 is a bad query and never retried", answers: []stubAnswer{{status: 400, body: lokiParseErr + "\n"}},
+			unknown: "400: " + lokiParseErr, reasons: []string{reasonBadQuery}, up: true, requests: 1},
+		{name: "400 for a limit", answers: []stubAnswer{{status: 400, body: "the query time range exceeds the limit (query length: 800h0m0s, limit: 30d1h)"}},
+			unknown: "exceeds the limit", reasons: []string{reasonBadQuery}, up: true, requests: 1},
+		{name: "429 is retried once", answers: []stubAnswer{{status: 429, body: "too many outstanding requests"}},
+			unknown: "429: too many outstanding requests", reasons: []string{reasonTooManyRequests}, requests: 2},
+		{name: "429 then success", answers: []stubAnswer{{status: 429, body: "too many outstanding requests"}, ok(lokiVector)},
+			want: 7, up: true, requests: 2},
+		{name: "504 is a timeout, not retried", answers: []stubAnswer{{status: 504, body: "request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed"}},
+			unknown: "request timed out", reasons: []string{reasonTimeout}, requests: 1},
+		{name: "500 is a server error", answers: []stubAnswer{{status: 500, body: "rpc error: code = Unavailable"}},
+			unknown: "rpc error", reasons: []string{reasonServerError}, requests: 1},
+		{name: "502 then success", answers: []stubAnswer{{status: 502, body: "Bad Gateway"}, ok(lokiVector)}, want: 7, up: true, requests: 2},
+		{name: "401 without tenant", answers: []stubAnswer{{status: 401, body: "no org id"}}, unknown: "no org id", reasons: []string{reasonUnauthorized}, requests: 1},
+		{name: "garbage", answers: []stubAnswer{ok("<html>gateway</html>")}, unknown: "not Loki's query JSON", reasons: []string{reasonBadResponse}, requests: 1},
+		{name: "status error in a 200", answers: []stubAnswer{ok(`{"status":"error","data":{}}`)}, unknown: `status "error"`, reasons: []string{reasonBadResponse}, requests: 1},
+		{name: "a matrix is not what an instant query gives", answers: []stubAnswer{ok(`{"status":"success","data":{"resultType":"matrix","result":[]}}`)},
+			unknown: `result type "matrix"`, reasons: []string{reasonBadResponse}, up: true, requests: 1},
+		{name: "slower than the deadline", answers: []stubAnswer{{status: 200, body: lokiVector, delay: 2 * time.Second}},
+			timeout: 300 * time.Millisecond, unknown: "timeout", reasons: []string{reasonTimeout}, requests: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			stub := newAPIStub(t, map[string][]stubAnswer{"/loki/api/v1/query": tc.answers})
+			src := testLoki(t, stub.URL, func(c *config.HTTPSource) {
+				if tc.timeout > 0 {
+					c.Timeout = config.Duration(tc.timeout)
+				}
+			})
+			q := `count(sum by (user) (count_over_time({job="kubernetes-audit"} | json [30d])))`
+			res := src.Collect(context.Background(), Request{Signals: []SignalRequest{lokiQuery("s", q, tc.empty)}})
+			v := res.Values["s"]
+			switch {
+			case tc.unknown == "" && (!v.Known || v.Number != tc.want):
+				t.Errorf("value = %+v, want known %v", v, tc.want)
+			case tc.unknown != "" && (v.Known || !strings.Contains(v.Reason, tc.unknown)):
+				t.Errorf("value = %+v, want unknown with reason containing %q", v, tc.unknown)
+			}
+			if got := reasons(res); !slices.Equal(got, tc.reasons) {
+				t.Errorf("error reasons = %v, want %v (%v)", got, tc.reasons, res.Errors)
+			}
+			if res.Up != tc.up {
+				t.Errorf("up = %v, want %v", res.Up, tc.up)
+			}
+			if n := stub.count("/loki/api/v1/query"); n != tc.requests {
+				t.Errorf("requests = %d, want %d", n, tc.requests)
+			}
+			r := stub.lastRequest()
+			if r.Method != "GET" || r.Form.Get("query") != q || r.Form.Get("time") != fmt.Sprint(fixedNow.UnixNano()) {
+				t.Errorf("request %s %s, want GET with query and time in nanoseconds", r.Method, r.URL.RawQuery)
+			}
+		})
+	}
+}
+
+func TestLokiTenantAndConcurrency(t *testing.T) {
+	t.Parallel()
+	stub := newAPIStub(t, map[string][]stubAnswer{"/loki/api/v1/query": {{status: 200, body: lokiVector, delay: 50 * time.Millisecond}}})
+	src := testLoki(t, stub.URL, func(c *config.HTTPSource) { c.TenantID = "webshop"; c.MaxConcurrency = 2 })
+	var signals []SignalRequest
+	for i := range 6 {
+		signals = append(signals, lokiQuery(fmt.Sprint("s", i), fmt.Sprintf(`sum(count_over_time({app="a%d"}[1h]))`, i), ""))
+	}
+	res := src.Collect(context.Background(), Request{Signals: signals})
+	if len(res.Errors) > 0 || !res.Up {
+		t.Fatalf("errors %v", res.Errors)
+	}
+	if m := stub.maxIn.Load(); m != 2 {
+		t.Errorf("max in flight %d, want the bound 2", m)
+	}
+	stub.mu.Lock()
+	defer stub.mu.Unlock()
+	for _, r := range stub.requests {
+		if r.Header.Get("X-Scope-OrgID") != "webshop" {
+			t.Errorf("X-Scope-OrgID = %q", r.Header.Get("X-Scope-OrgID"))
+		}
+	}
+}
+
+func TestLokiReachable(t *testing.T) {
+	reach := []SignalRequest{{Key: "up", Signal: &triggers.Signal{Name: "up"}, Spec: triggers.SignalSource{Loki: &triggers.LokiSignal{Reachable: true}}}}
+	stub := newAPIStub(t, map[string][]stubAnswer{"/loki/api/v1/status/buildinfo": {{status: 200,
+		body: `{"version":"3.4.2","revision":"abc","branch":"HEAD","buildUser":"root","buildDate":"2025-01-01","goVersion":"go1.23"}`}}})
+	if v := testLoki(t, stub.URL, nil).Collect(context.Background(), Request{Signals: reach}).Values["up"]; !v.Known || v.Number != 1 {
+		t.Errorf("build info: %+v", v)
+	}
+	stub = newAPIStub(t, map[string][]stubAnswer{"/loki/api/v1/labels": {{status: 200, body: `{"status":"success","data":["job","namespace"]}`}}})
+	if v := testLoki(t, stub.URL, nil).Collect(context.Background(), Request{Signals: reach}).Values["up"]; !v.Known || v.Number != 1 {
+		t.Errorf("labels fallback: %+v", v)
+	}
+	stub = newAPIStub(t, map[string][]stubAnswer{"/loki/api/v1/status/buildinfo": {{status: 200, body: "<html>"}}})
+	res := testLoki(t, stub.URL, nil).Collect(context.Background(), Request{Signals: reach})
+	if v := res.Values["up"]; v.Known || res.Up || !slices.Equal(reasons(res), []string{reasonBadResponse}) {
+		t.Errorf("garbage build info: %+v up %v reasons %v", v, res.Up, reasons(res))
+	}
+}
+
+// TestSourcesThroughTheScheduler runs the registered prometheus and loki
+// sources the way the binary does: a config file naming the servers, the
+// scheduler evaluating. When Prometheus goes away exactly its signals turn
+// unknown and its up status 0; Loki's and the facts' stay known.
+func TestSourcesThroughTheScheduler(t *testing.T) {
+	prom := newAPIStub(t, map[string][]stubAnswer{
+		"/api/v1/query":       {{status: 200, body: scalar42}},
+		"/api/v1/query_range": {{status: 200, body: `{"status":"success","data":{"resultType":"matrix","result":[]}}`}},
+	})
+	loki := newAPIStub(t, map[string][]stubAnswer{"/loki/api/v1/query": {{status: 200, body: lokiVector}}})
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.yml")
+	if err := os.WriteFile(rules, []byte(`
+signals:
+  cost_growth:
+    help: Month over month growth of CPU requests.
+    type: ratio
+    prometheus: {query: 'sum(kube_pod_container_resource_requests{resource="cpu"})'}
+  incidents:
+    help: Critical incidents resolved in 30 days.
+    prometheus: {alert_history: {selector: 'ALERTS{severity="critical"}', window: 30d, measure: incidents}}
+  developers:
+    help: Humans in the audit log over 30 days.
+    loki: {query: 'count(sum by (user) (count_over_time({job="audit"}[30d])))'}
+  compliance_required:
+    help: A compliance regime applies.
+    type: bool
+    fact: compliance_required
+capabilities:
+  cost_visibility:
+    title: Cost Visibility
+    complexity: low
+    trigger: cost_growth > 20%
+  policy_enforcement:
+    title: Policy Enforcement
+    complexity: medium
+    trigger: {any: [compliance_required == true, developers > 10]}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(filepath.Join(dir, "config.yml"), []byte(fmt.Sprintf(`
+rules_file: rules.yml
+sources:
+  prometheus: {url: %s, timeout: 1s}
+  loki: {url: %s, timeout: 1s}
+facts: {compliance_required: false}
+`, prom.URL, loki.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched := NewScheduler(cfg, 5*time.Second, discardLogger)
+	defer sched.Close()
+	st := sched.Evaluate(context.Background())
+	for name, want := range map[string]float64{"cost_growth": 42, "incidents": 0, "developers": 7, "compliance_required": 0} {
+		if v := signal(t, st, name); !v.Known || v.Number != want {
+			t.Errorf("%s = %+v, want %v", name, v, want)
+		}
+	}
+	if !source(st, "prometheus").Up || !source(st, "loki").Up {
+		t.Errorf("sources %+v", st.Sources)
+	}
+
+	prom.Close()
+	st = sched.Evaluate(context.Background())
+	for _, name := range []string{"cost_growth", "incidents"} {
+		if v := signal(t, st, name); v.Known || !strings.Contains(v.Reason, "unreachable") || v.Source != "prometheus" {
+			t.Errorf("%s = %+v, want unknown from prometheus, unreachable", name, v)
+		}
+	}
+	for _, name := range []string{"developers", "compliance_required"} {
+		if v := signal(t, st, name); !v.Known {
+			t.Errorf("%s turned unknown with prometheus: %s", name, v.Reason)
+		}
+	}
+	if source(st, "prometheus").Up || !source(st, "loki").Up {
+		t.Errorf("sources %+v", st.Sources)
+	}
+	if n := st.ErrorTotals[ErrorKey{"prometheus", reasonUnreachable}]; n < 1 {
+		t.Errorf("unreachable errors counted %v", n)
+	}
+	if d := st.Evaluation.Decision("cost_visibility"); d.State != triggers.StateUnknown {
+		t.Errorf("cost_visibility = %s, want unknown without its signal", d.State)
+	}
+}

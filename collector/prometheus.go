@@ -1,0 +1,296 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// prometheusSource answers prometheus signals from a server that speaks the
+// Prometheus HTTP API (Prometheus, Thanos, Mimir, Cortex, VictoriaMetrics):
+// instant queries, alert history from range queries, measures over the rules
+// API, and reachability. One Collect sends each distinct request once, all in
+// parallel up to the server's concurrency bound.
+type prometheusSource struct {
+	server *httpServer
+	api    v1.API
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+func init() {
+	registerSource("prometheus",
+		func(c *config.Config) (any, bool) { return c.Sources.Prometheus, c.Sources.Prometheus != nil },
+		func(section any, logger *slog.Logger) (Source, error) {
+			return newPrometheusSource(section.(*config.HTTPSource), logger)
+		})
+}
+
+func newPrometheusSource(cfg *config.HTTPSource, logger *slog.Logger) (*prometheusSource, error) {
+	server, err := newHTTPServer("prometheus", cfg)
+	if err != nil {
+		return nil, err
+	}
+	client, err := api.NewClient(api.Config{Address: server.url, Client: server.client})
+	if err != nil {
+		return nil, fmt.Errorf("sources.prometheus.url: %w", err)
+	}
+	return &prometheusSource{server: server, api: v1.NewAPI(client), logger: logger, now: time.Now}, nil
+}
+
+// Close releases idle connections when a reload replaces the source.
+func (s *prometheusSource) Close() { s.server.close() }
+
+type historyKey struct {
+	selector string
+	window   time.Duration
+}
+
+// Collect answers every prometheus signal of one evaluation. All instant
+// queries are evaluated at the same moment so that signals derived from each
+// other agree.
+func (s *prometheusSource) Collect(ctx context.Context, req Request) Result {
+	now := s.now()
+	r := newRun(len(req.Signals))
+	queries := map[string][]SignalRequest{}
+	histories := map[historyKey][]SignalRequest{}
+	var rules, reachable []SignalRequest
+	for _, sr := range req.Signals {
+		switch p := sr.Spec.Prometheus; {
+		case p == nil:
+			r.set(sr.Key, triggers.UnknownValue("not a prometheus signal", ""))
+		case p.Query != "":
+			queries[p.Query] = append(queries[p.Query], sr)
+		case p.AlertHistory != nil:
+			k := historyKey{p.AlertHistory.Selector, time.Duration(p.AlertHistory.Window)}
+			histories[k] = append(histories[k], sr)
+		case p.Rules != "":
+			rules = append(rules, sr)
+		case p.Reachable:
+			reachable = append(reachable, sr)
+		}
+	}
+	var wg sync.WaitGroup
+	for q, srs := range queries {
+		wg.Go(func() { s.instant(ctx, r, q, srs, now) })
+	}
+	for k, srs := range histories {
+		wg.Go(func() { s.history(ctx, r, k, srs, now) })
+	}
+	if len(rules) > 0 {
+		wg.Go(func() { s.rules(ctx, r, rules) })
+	}
+	if len(reachable) > 0 {
+		wg.Go(func() { s.reachable(ctx, r, reachable) })
+	}
+	wg.Wait()
+	return r.result()
+}
+
+func keysOf(srs []SignalRequest) []string {
+	keys := make([]string, len(srs))
+	for i, sr := range srs {
+		keys[i] = sr.Key
+	}
+	return keys
+}
+
+func (s *prometheusSource) instant(ctx context.Context, r *run, q string, srs []SignalRequest, now time.Time) {
+	what := fmt.Sprintf("query %q", q)
+	var val model.Value
+	ok := s.server.request(ctx, r, what, keysOf(srs), func(ctx context.Context) error {
+		var err error
+		val, _, err = s.api.Query(ctx, q, now, v1.WithTimeout(s.server.timeout))
+		return err
+	})
+	if !ok {
+		return
+	}
+	setSample(r, what, val, srs, func(sr SignalRequest) triggers.Empty { return sr.Spec.Prometheus.Empty })
+}
+
+// setSample reads an instant query's answer into its signals. One sample (or
+// a scalar) is the value; several series where one is expected is an error
+// of the rules, named; a range vector or a string is a query that cannot
+// give one number.
+func setSample(r *run, what string, val model.Value, srs []SignalRequest, empty func(SignalRequest) triggers.Empty) {
+	var f float64
+	found := false
+	switch v := val.(type) {
+	case model.Vector:
+		if len(v) > 1 {
+			r.fail(SourceError{Reason: reasonSeveralSeries, Err: fmt.Errorf("%s returned %d series where one is expected: %s; aggregate it, e.g. with sum()",
+				what, len(v), seriesList(v))}, keysOf(srs)...)
+			return
+		}
+		if len(v) == 1 {
+			f, found = float64(v[0].Value), true
+		}
+	case *model.Scalar:
+		f, found = float64(v.Value), true
+	default:
+		typ := "nothing"
+		if val != nil {
+			typ = val.Type().String()
+		}
+		r.fail(SourceError{Reason: reasonBadQuery, Err: fmt.Errorf("%s returned a %s; want an instant vector or a scalar", what, typ)}, keysOf(srs)...)
+		return
+	}
+	for _, sr := range srs {
+		r.set(sr.Key, sampleValue(what, f, found, empty(sr)))
+	}
+}
+
+// sampleValue reads one sample as a signal's value. No sample reads as the
+// signal's empty policy says: 0 where no series means none (no firing
+// alerts), unknown otherwise. NaN and ±Inf, as a ratio over no traffic
+// gives, are unknown.
+func sampleValue(what string, f float64, found bool, empty triggers.Empty) triggers.Value {
+	switch {
+	case !found && empty == triggers.EmptyZero:
+		return triggers.KnownValue(0, "")
+	case !found:
+		return triggers.UnknownValue(what+" returned no series (if no series means none, say empty: zero)", "")
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return triggers.UnknownValue(fmt.Sprintf("%s returned %v", what, f), "")
+	}
+	return triggers.KnownValue(f, "")
+}
+
+func seriesList(v model.Vector) string {
+	var parts []string
+	for i, s := range v {
+		if i == 3 {
+			parts = append(parts, "…")
+			break
+		}
+		parts = append(parts, s.Metric.String())
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (s *prometheusSource) history(ctx context.Context, r *run, k historyKey, srs []SignalRequest, now time.Time) {
+	step := historyStep(k.window)
+	start, end := historyGrid(now, k.window, step)
+	q := historyQuery(k.selector, step)
+	what := fmt.Sprintf("range query %q over %s at step %s", q, model.Duration(k.window), model.Duration(step))
+	var val model.Value
+	ok := s.server.request(ctx, r, what, keysOf(srs), func(ctx context.Context) error {
+		var err error
+		val, _, err = s.api.QueryRange(ctx, q, v1.Range{Start: start, End: end, Step: step}, v1.WithTimeout(s.server.timeout))
+		return err
+	})
+	if !ok {
+		return
+	}
+	m, isMatrix := val.(model.Matrix)
+	if !isMatrix {
+		r.fail(SourceError{Reason: reasonBadResponse, Err: fmt.Errorf("%s returned a %T; want a matrix", what, val)}, keysOf(srs)...)
+		return
+	}
+	h := summarizeAlertHistory(m, start, end, step)
+	s.logger.Debug("Alert history", "selector", k.selector, "window", model.Duration(k.window), "step", model.Duration(step),
+		"series", h.Series, "resolved", len(h.Resolved), "clipped", h.Clipped, "open", h.Open, "started", h.Started)
+	for _, sr := range srs {
+		v, err := h.measure(sr.Spec.Prometheus.AlertHistory.Measure)
+		if err != nil {
+			r.set(sr.Key, triggers.UnknownValue(fmt.Sprintf("alert history of %s: %v", k.selector, err), ""))
+			continue
+		}
+		r.set(sr.Key, triggers.KnownValue(v, ""))
+	}
+}
+
+func (s *prometheusSource) rules(ctx context.Context, r *run, srs []SignalRequest) {
+	var res v1.RulesResult
+	ok := s.server.request(ctx, r, "rules API", keysOf(srs), func(ctx context.Context) error {
+		var err error
+		res, err = s.api.Rules(ctx, nil)
+		return err
+	})
+	if !ok {
+		return
+	}
+	counts := countRules(res)
+	for _, sr := range srs {
+		r.set(sr.Key, triggers.KnownValue(counts[sr.Spec.Prometheus.Rules], ""))
+	}
+}
+
+// sloNameRE matches recording rule names that SLO tools generate or that
+// name an SLO: Sloth's slo:sli_error:ratio_rate5m and sloth_slo_info,
+// Pyrra's http_requests:burnrate5m and pyrra_*, and hand-written ones such
+// as job:slo_errors_per_request:ratio_rate1h.
+var sloNameRE = regexp.MustCompile(`(?:^|[:_])slos?(?:[:_]|$)|^sloth_|^pyrra_|:burnrate`)
+
+// sloLabels are labels Sloth and Pyrra put on every rule they generate.
+var sloLabels = []model.LabelName{"sloth_id", "sloth_slo", "sloth_service", "slo"}
+
+// isSLORule says whether a recording rule looks like part of an SLO.
+func isSLORule(rule v1.RecordingRule) bool {
+	if sloNameRE.MatchString(rule.Name) {
+		return true
+	}
+	for _, l := range sloLabels {
+		if rule.Labels[l] != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// countRules computes the rules measures. An alerting rule without a
+// severity label cannot be routed by urgency, so it counts as a severity
+// hygiene problem.
+func countRules(res v1.RulesResult) map[string]float64 {
+	c := map[string]float64{}
+	for _, g := range res.Groups {
+		for _, rule := range g.Rules {
+			switch rule := rule.(type) {
+			case v1.AlertingRule:
+				c["alerting_rules"]++
+				if rule.Labels["severity"] == "" {
+					c["alerting_rules_without_severity"]++
+				}
+			case v1.RecordingRule:
+				if isSLORule(rule) {
+					c["slo_recording_rules"]++
+				}
+			}
+		}
+	}
+	return c
+}
+
+// reachable reads 1 when the server answers its build info endpoint, or, on
+// servers without it, a trivial query. When it does not answer the signal is
+// unknown like every other, never 0: a failed probe cannot tell a missing
+// Prometheus from a network fault.
+func (s *prometheusSource) reachable(ctx context.Context, r *run, srs []SignalRequest) {
+	ok := s.server.request(ctx, r, "build info", keysOf(srs), func(ctx context.Context) error {
+		info, err := s.api.Buildinfo(ctx)
+		if ex, _ := ctx.Value(exchangeKey{}).(*exchange); err != nil && ex != nil && ex.status == 404 {
+			_, _, err = s.api.Query(ctx, "1", time.Now())
+		} else if err == nil {
+			s.logger.Debug("Prometheus build info", "version", info.Version, "revision", info.Revision)
+		}
+		return err
+	})
+	if ok {
+		for _, sr := range srs {
+			r.set(sr.Key, triggers.KnownValue(1, ""))
+		}
+	}
+}
