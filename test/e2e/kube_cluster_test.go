@@ -1,0 +1,230 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// kubeCluster is a real kube-apiserver on etcd, both on loopback ports, with
+// an admin token (group system:masters) and a throwaway service account
+// signing key so that service accounts can get real tokens. There is no
+// controller manager and no kubelet: objects are stored and watched, never
+// reconciled, which is all the exporter's Kubernetes source reads.
+type kubeCluster struct {
+	URL    string
+	CAFile string
+	Admin  *rest.Config
+	Client kubernetes.Interface
+	dir    string
+}
+
+// kubeAPIServerBinary finds kube-apiserver: $KUBE_APISERVER, else the binary
+// hack/build-kube-apiserver.sh caches (it builds it first if needed, about
+// 8 minutes on 2 cores; .ci/run does that before the tests).
+func kubeAPIServerBinary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("KUBE_APISERVER"); p != "" {
+		return p
+	}
+	out, err := exec.Command("bash", filepath.Join(repoRoot(), "hack", "build-kube-apiserver.sh")).Output()
+	if err != nil {
+		t.Fatalf("kube-apiserver: set KUBE_APISERVER, or run hack/build-kube-apiserver.sh: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// startKubeCluster starts etcd and kube-apiserver for the test and stops
+// both when it ends.
+func startKubeCluster(t *testing.T) *kubeCluster {
+	t.Helper()
+	etcdBin := requireBinary(t, "etcd", "ETCD", "etcd-server")
+	apiBin := kubeAPIServerBinary(t)
+	dir := t.TempDir()
+
+	clientPort, peerPort := freePort(t), freePort(t)
+	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
+	peerURL := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
+	kubeStartProcess(t, "etcd", etcdBin,
+		"--name=e2e", "--data-dir="+filepath.Join(dir, "etcd"),
+		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
+		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
+		"--initial-cluster=e2e="+peerURL, "--log-level=warn")
+	waitFor(t, 30*time.Second, "etcd health", func() bool {
+		resp, err := http.Get(etcdURL + "/health")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saKey := writeFile(t, dir, "sa.key", string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})))
+	token := kubeRandomToken(t)
+	tokens := writeFile(t, dir, "tokens.csv", token+",admin,admin-uid,system:masters\n")
+
+	port := freePort(t)
+	certDir := filepath.Join(dir, "certs")
+	const issuer = "https://kubernetes.default.svc.cluster.local"
+	kubeStartProcess(t, "kube-apiserver", apiBin,
+		"--etcd-servers="+etcdURL,
+		"--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", port),
+		"--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none",
+		"--cert-dir="+certDir,
+		"--token-auth-file="+tokens, "--authorization-mode=RBAC",
+		"--service-account-issuer="+issuer, "--api-audiences="+issuer,
+		"--service-account-key-file="+saKey, "--service-account-signing-key-file="+saKey,
+		"--service-cluster-ip-range=10.96.0.0/16",
+		"--allow-privileged=true", // so the webshop can declare a privileged container
+		"--profiling=false", "--v=0")
+
+	c := &kubeCluster{URL: fmt.Sprintf("https://127.0.0.1:%d", port), dir: dir,
+		CAFile: filepath.Join(certDir, "apiserver.crt")}
+	waitFor(t, 90*time.Second, "kube-apiserver's self-signed certificate", func() bool {
+		_, err := os.Stat(c.CAFile)
+		return err == nil
+	})
+	// The webshop's pod templates would not pass its restricted namespaces'
+	// Pod Security level; the API server warns, and the test need not.
+	c.Admin = &rest.Config{Host: c.URL, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAFile: c.CAFile},
+		WarningHandler: rest.NoWarnings{}}
+	c.Client = kubernetes.NewForConfigOrDie(c.Admin)
+	waitFor(t, 90*time.Second, "kube-apiserver /readyz", func() bool {
+		body, err := c.Client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(context.Background())
+		return err == nil && strings.TrimSpace(string(body)) == "ok"
+	})
+	return c
+}
+
+// kubeStartProcess runs a server for the test's lifetime and shows its log
+// when the test fails.
+func kubeStartProcess(t *testing.T, name, bin string, args ...string) {
+	t.Helper()
+	logs := &syncBuffer{}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	var exited atomic.Bool
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); exited.Store(true); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			out := logs.String()
+			if len(out) > 8000 {
+				out = "…" + out[len(out)-8000:]
+			}
+			t.Logf("%s log (tail):\n%s", name, out)
+		}
+	})
+	// A server that dies at start fails fast with its log, rather than after
+	// the readiness timeout.
+	time.Sleep(200 * time.Millisecond)
+	if exited.Load() {
+		t.Fatalf("%s exited at start:\n%s", name, logs.String())
+	}
+}
+
+func kubeRandomToken(t testing.TB) string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// ServiceAccountConfig returns a REST config that authenticates as the
+// service account with a token from the TokenRequest API, the way a pod's
+// projected token does.
+func (c *kubeCluster) ServiceAccountConfig(t testing.TB, namespace, name string) *rest.Config {
+	t.Helper()
+	tr, err := c.Client.CoreV1().ServiceAccounts(namespace).CreateToken(context.Background(), name,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrTo[int64](3600)}},
+		metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("token for %s/%s: %v", namespace, name, err)
+	}
+	return &rest.Config{Host: c.URL, BearerToken: tr.Status.Token, TLSClientConfig: rest.TLSClientConfig{CAFile: c.CAFile}}
+}
+
+// WriteKubeconfig writes a kubeconfig for rc with the given context name
+// and returns its path, for configs that name sources.kubernetes.kubeconfig.
+func (c *kubeCluster) WriteKubeconfig(t testing.TB, rc *rest.Config, contextName string) string {
+	t.Helper()
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["e2e"] = &clientcmdapi.Cluster{Server: rc.Host, CertificateAuthority: rc.CAFile}
+	kc.AuthInfos[contextName] = &clientcmdapi.AuthInfo{Token: rc.BearerToken}
+	kc.Contexts[contextName] = &clientcmdapi.Context{Cluster: "e2e", AuthInfo: contextName}
+	// The current context is a decoy: the config must select contextName.
+	kc.Contexts["decoy"] = &clientcmdapi.Context{Cluster: "e2e", AuthInfo: "nobody"}
+	kc.AuthInfos["nobody"] = &clientcmdapi.AuthInfo{Token: "not-a-token"}
+	kc.CurrentContext = "decoy"
+	path := filepath.Join(c.dir, contextName+".kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Metric returns the sum of a counter of the API server's /metrics over the
+// series whose labels include every label given.
+func (c *kubeCluster) Metric(t testing.TB, name string, labels map[string]string) float64 {
+	t.Helper()
+	body, err := c.Client.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, l := range metricLines(string(body), name) {
+		match := true
+		for k, v := range labels {
+			if !strings.Contains(l, k+`="`+v+`"`) {
+				match = false
+				break
+			}
+		}
+		if match {
+			var v float64
+			if _, err := fmt.Sscanf(l[strings.LastIndexByte(l, ' ')+1:], "%g", &v); err == nil {
+				sum += v
+			}
+		}
+	}
+	return sum
+}
+
+func ptrTo[T any](v T) *T { return &v }
