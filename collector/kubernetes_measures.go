@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -100,6 +101,7 @@ type clusterView struct {
 	toolNamespaces map[string]bool
 	platform       map[string]bool // memo of isPlatformNamespace
 	unready        map[resourceID]*SourceError
+	perNamespace   map[namespacedKey][]any
 
 	workloads  *workloadCounts
 	namespaces *namespaceCounts
@@ -109,7 +111,7 @@ type clusterView struct {
 
 func (s *KubernetesSource) newClusterView(tools []*triggers.Tool) *clusterView {
 	v := &clusterView{s: s, toolNamespaces: map[string]bool{}, platform: map[string]bool{},
-		unready: map[resourceID]*SourceError{}}
+		unready: map[resourceID]*SourceError{}, perNamespace: map[namespacedKey][]any{}}
 	for _, t := range tools {
 		for _, ns := range t.Namespaces {
 			v.toolNamespaces[ns] = true
@@ -162,15 +164,28 @@ func (v *clusterView) list(id resourceID) []any {
 	return st.informer.GetStore().List()
 }
 
+// byNamespace returns a running informer's objects in one namespace. The
+// index lookup copies, so each namespace is looked up once per evaluation,
+// not once per workload.
 func (v *clusterView) byNamespace(id resourceID, ns string) []any {
+	key := namespacedKey{id, ns}
+	if objs, ok := v.perNamespace[key]; ok {
+		return objs
+	}
 	v.s.mu.Lock()
 	st := v.s.running[id]
 	v.s.mu.Unlock()
-	if st == nil {
-		return nil
+	var objs []any
+	if st != nil {
+		objs, _ = st.informer.GetIndexer().ByIndex(cache.NamespaceIndex, ns)
 	}
-	objs, _ := st.informer.GetIndexer().ByIndex("namespace", ns)
+	v.perNamespace[key] = objs
 	return objs
+}
+
+type namespacedKey struct {
+	id resourceID
+	ns string
 }
 
 // appWorkloads calls f for each Deployment and StatefulSet outside platform
