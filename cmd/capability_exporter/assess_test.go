@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Two capabilities: one decided from a fact, one that hinges on Prometheus.
+const assessRules = `
+signals:
+  compliance_required:
+    help: A compliance regime applies.
+    type: bool
+    fact: compliance_required
+  incident_mttr:
+    help: Mean time to resolve critical alerts.
+    type: duration
+    prometheus:
+      alert_history: {selector: 'ALERTS{severity="critical"}', window: 30d, measure: mean_resolution}
+capabilities:
+  security_auditing:
+    title: Security Auditing
+    complexity: medium
+    trigger: {if: compliance_required == true, says: GDPR or DORA compliance}
+    skip: compliance_required == false
+    now: compliance_required == true
+    questions:
+      - Which events must be audited, and for how long?
+  distributed_tracing:
+    title: Distributed Tracing
+    complexity: medium
+    trigger: incident_mttr > 1h
+    now: incident_mttr > 1h
+`
+
+func runAssess(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(append([]string{"assess", "--log.level=error"}, args...), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestAssess(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"rules.yml": assessRules,
+		// No Prometheus configured: distributed_tracing cannot be decided.
+		"partial.yml": "rules_file: rules.yml\nfacts:\n  compliance_required: true\n",
+		// Only the fact-based capability: everything is decided.
+		"decided.yml": "rules_file: decided_rules.yml\nfacts:\n  compliance_required: true\n",
+		"decided_rules.yml": assessRules[:strings.Index(assessRules, "  incident_mttr:")] +
+			assessRules[strings.Index(assessRules, "capabilities:"):strings.Index(assessRules, "  distributed_tracing:")],
+	})
+	partial, decided := filepath.Join(dir, "partial.yml"), filepath.Join(dir, "decided.yml")
+
+	code, md, stderr := runAssess(t, "--config.file="+partial)
+	if code != 0 {
+		t.Fatalf("assess without --fail-on-unknown: exit %d, want 0: %s", code, stderr)
+	}
+	for _, want := range []string{"# Platform capability decisions, ", "## Recommended next step\n\n**Security Auditing**",
+		"**Decision: now** (recommended next step)", "GDPR or DORA compliance: `compliance_required == true`",
+		"- [ ] Which events must be audited, and for how long?", "**Decision: unknown**",
+		"sources.prometheus is not configured", "### What would change it"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "unchanged since") {
+		t.Error("a single run claims a decision history it does not have")
+	}
+
+	code, js, _ := runAssess(t, "--config.file="+partial, "--format=json")
+	if code != 0 {
+		t.Fatalf("assess --format=json: exit %d", code)
+	}
+	var doc struct {
+		RecommendedNext string `json:"recommended_next"`
+		Capabilities    []struct {
+			ID, Decision string
+		} `json:"capabilities"`
+	}
+	if err := json.Unmarshal([]byte(js), &doc); err != nil {
+		t.Fatalf("assess --format=json is not JSON: %v\n%s", err, js)
+	}
+	if doc.RecommendedNext != "security_auditing" || len(doc.Capabilities) != 2 {
+		t.Errorf("json: %+v", doc)
+	}
+
+	code, _, stderr = runAssess(t, "--config.file="+partial, "--fail-on-unknown")
+	if code != exitUnknown {
+		t.Errorf("--fail-on-unknown with an undecided capability: exit %d, want %d", code, exitUnknown)
+	}
+	if want := "distributed_tracing: decision unknown at the trigger step; unknown signals: incident_mttr (sources.prometheus is not configured)"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q lacks %q", stderr, want)
+	}
+
+	if code, _, stderr := runAssess(t, "--config.file="+decided, "--fail-on-unknown"); code != 0 {
+		t.Errorf("--fail-on-unknown with every decision known: exit %d, want 0: %s", code, stderr)
+	}
+
+	if code, _, _ := runAssess(t, "--config.file="+filepath.Join(dir, "missing.yml")); code != 1 {
+		t.Errorf("assess with a missing config: exit %d, want 1", code)
+	}
+	if code, _, _ := runAssess(t, "--config.file="+partial, "--format=html"); code != 2 {
+		t.Errorf("assess --format=html: exit %d, want the usage error 2", code)
+	}
+}

@@ -1,0 +1,23 @@
+package report
+
+import (
+	"io"
+	"testing"
+)
+
+// The page and the API build a Report on every request; the what-if search
+// runs once per published evaluation.
+func BenchmarkBuild(b *testing.B) {
+	st := fixtureState(b)
+	for b.Loop() {
+		_ = WriteJSON(io.Discard, Build(st, Options{Now: generatedAt}))
+	}
+}
+
+func BenchmarkWhatWouldChangeUncached(b *testing.B) {
+	st := fixtureState(b)
+	for b.Loop() {
+		changeCache.Store(nil)
+		whatWouldChange(st.Config.Rules, st.Evaluation)
+	}
+}

@@ -1,0 +1,299 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// Options are what a Report needs besides the State.
+type Options struct {
+	// Now is when the report is generated; the zero value means time.Now().
+	Now time.Time
+	// Version is the exporter's version, printed in footers.
+	Version string
+}
+
+// Build explains st. It reads nothing but st: the rules it walks for "what
+// would change it" and the questions are st.Config.Rules, the very rules
+// st.Evaluation came from, so a reload that publishes a new State between two
+// requests can never mix two rule sets in one answer.
+func Build(st *collector.State, o Options) *Report {
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	ev := st.Evaluation
+	var rules *triggers.Rules
+	b := builder{clean: newScrubber(st.Config)}
+	r := &Report{
+		APIVersion:                APIVersion,
+		GeneratedAt:               o.Now.UTC(),
+		EvaluatedAt:               ev.Time.UTC(),
+		AgeSeconds:                math.Max(0, o.Now.Sub(ev.Time).Seconds()),
+		EvaluationDurationSeconds: st.Duration.Seconds(),
+		ExporterVersion:           o.Version,
+		Sources:                   []Source{},
+		Capabilities:              []Capability{},
+		Signals:                   []Signal{},
+		Tools:                     []Tool{},
+		Foundations:               []Foundation{},
+	}
+	if st.Config != nil {
+		r.ConfigFile = st.Config.File
+		rules = st.Config.Rules
+		if rules != nil {
+			r.RulesFile = rules.File
+		}
+	}
+	if ev.Recommended != "" {
+		r.RecommendedNext = &ev.Recommended
+	}
+	for _, s := range st.Sources {
+		endpoint, auth, headers := describeSource(st.Config, s.Name)
+		r.Sources = append(r.Sources, Source{Name: s.Name, Configured: s.Configured, Up: s.Up,
+			DurationSeconds: s.Duration.Seconds(), Signals: s.Signals, Endpoint: endpoint, Auth: auth,
+			Headers: headers, Errors: b.clean.cleanAll(append([]string{}, s.Errors...))})
+	}
+	for _, s := range ev.Signals {
+		value, text, reason := b.value(s.Type, s.Value)
+		r.Signals = append(r.Signals, Signal{Name: s.Name, Help: s.Help, Type: string(s.Type),
+			Value: value, Text: text, Source: s.Value.Source, Reason: reason})
+	}
+	for _, t := range ev.Tools {
+		r.Tools = append(r.Tools, b.tool(t))
+	}
+	for _, f := range ev.Foundations {
+		fr := b.foundation(f)
+		fr.Conditions = []Condition{}
+		for _, c := range f.Conditions {
+			fr.Conditions = append(fr.Conditions, b.condition(c))
+		}
+		r.Foundations = append(r.Foundations, fr)
+	}
+	changes := whatWouldChange(rules, ev)
+	for i := range ev.Decisions {
+		d := &ev.Decisions[i]
+		c := b.capability(d, st.LastChange)
+		if ch, ok := changes[d.Capability]; ok {
+			c.WhatWouldChange = ch
+		}
+		if rules != nil {
+			if rc := rules.Capability(d.Capability); rc != nil {
+				c.OpenQuestions = append(c.OpenQuestions, rc.Questions...)
+			}
+		}
+		r.Capabilities = append(r.Capabilities, c)
+	}
+	return r
+}
+
+type builder struct {
+	clean scrubber
+}
+
+// value is a signal value as JSON wants it: a finite number, or null with
+// the reason.
+func (b builder) value(t triggers.ValueType, v triggers.Value) (*float64, string, *string) {
+	if !v.Known {
+		reason := b.clean.clean(v.Reason)
+		if reason == "" {
+			reason = "not collected"
+		}
+		return nil, "unknown", &reason
+	}
+	if math.IsNaN(v.Number) || math.IsInf(v.Number, 0) {
+		reason := fmt.Sprintf("the source answered %v, which is not a value", v.Number)
+		return nil, "unknown", &reason
+	}
+	n := v.Number
+	return &n, Human(t, n), nil
+}
+
+func truthPtr(t triggers.Truth) *bool {
+	if t == triggers.Unknown {
+		return nil
+	}
+	b := t == triggers.True
+	return &b
+}
+
+func strPtr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func (b builder) condition(c triggers.ConditionResult) Condition {
+	value, text, reason := b.value(c.Type, c.Value)
+	return Condition{Kind: c.Kind, Expr: c.Expr, Says: strPtr(c.Says), Signal: c.Signal, Op: string(c.Op),
+		Threshold: c.Threshold, ThresholdText: Human(c.Type, c.Threshold), Type: string(c.Type),
+		Value: value, ValueText: text, Source: c.Value.Source, Holds: truthPtr(c.Truth), Reason: reason}
+}
+
+func (b builder) tool(t triggers.ToolResult) Tool {
+	out := Tool{ID: t.ID, Title: t.Title, Capability: strPtr(t.Capability), Detected: truthPtr(t.Detected)}
+	if t.Detected == triggers.Unknown {
+		out.Reason = strPtr(b.clean.clean(t.Reason))
+		if out.Reason == nil {
+			out.Reason = strPtr("not collected")
+		}
+	}
+	return out
+}
+
+func (b builder) foundation(f triggers.FoundationResult) Foundation {
+	out := Foundation{ID: f.ID, Title: f.Title, Present: truthPtr(f.Present)}
+	if f.Present == triggers.Unknown {
+		var reasons []string
+		for _, c := range f.Conditions {
+			if !c.Value.Known {
+				reasons = append(reasons, c.Signal+": "+b.clean.clean(c.Value.Reason))
+			}
+		}
+		out.Reason = strPtr(strings.Join(slices.Compact(reasons), "; "))
+	}
+	return out
+}
+
+func (b builder) capability(d *triggers.Decision, lastChange map[string]time.Time) Capability {
+	out := Capability{ID: d.Capability, Title: d.Title, Complexity: d.Complexity.String(),
+		Decision: string(d.State), DecidedBy: d.DecidedBy, RecommendedNext: d.Recommended,
+		Conditions: []Condition{}, Tools: []Tool{}, Foundations: []Foundation{}, FoundationsMissing: []string{},
+		UnknownSignals: []UnknownSignal{}, WhatWouldChange: []Change{}, OpenQuestions: []string{}}
+	if t, ok := lastChange[d.Capability]; ok {
+		t = t.UTC()
+		out.DecisionSince = &t
+	}
+	seen := map[[2]string]bool{}
+	for _, cr := range d.Conditions {
+		if k := [2]string{cr.Kind, cr.Expr}; !seen[k] {
+			seen[k] = true // one comparison twice in one kind has one truth
+			out.Conditions = append(out.Conditions, b.condition(cr))
+		}
+	}
+	adopted := triggers.False
+	for _, t := range d.Tools {
+		out.Tools = append(out.Tools, b.tool(t))
+		adopted = or(adopted, t.Detected)
+	}
+	missing := triggers.False
+	for _, f := range d.Requires {
+		out.Foundations = append(out.Foundations, b.foundation(f))
+		if f.Present == triggers.False {
+			out.FoundationsMissing = append(out.FoundationsMissing, f.ID)
+		}
+		missing = or(missing, not(f.Present))
+	}
+	later := or(d.Step(triggers.KindLater), missing)
+	out.Steps = Steps{Adopted: truthPtr(adopted), Skip: truthPtr(d.Step(triggers.KindSkip)), Later: truthPtr(later),
+		Trigger: truthPtr(d.Step(triggers.KindTrigger)), Now: truthPtr(d.Step(triggers.KindNow))}
+	for _, name := range d.UnknownSignals {
+		out.UnknownSignals = append(out.UnknownSignals, b.unknownSignal(d, name))
+	}
+	out.Summary = summary(&out)
+	return out
+}
+
+func (b builder) unknownSignal(d *triggers.Decision, name string) UnknownSignal {
+	find := func(rs []triggers.ConditionResult) (triggers.Value, bool) {
+		for _, r := range rs {
+			if r.Signal == name {
+				return r.Value, true
+			}
+		}
+		return triggers.Value{}, false
+	}
+	v, ok := find(d.Conditions)
+	for _, f := range d.Requires {
+		if !ok {
+			v, ok = find(f.Conditions)
+		}
+	}
+	if !ok {
+		for _, t := range d.Tools {
+			if triggers.ToolSignalPrefix+t.ID == name {
+				v = triggers.Value{Reason: t.Reason, Source: "kubernetes"}
+			}
+		}
+	}
+	reason := b.clean.clean(v.Reason)
+	if reason == "" {
+		reason = "not collected"
+	}
+	return UnknownSignal{Signal: name, Source: v.Source, Reason: reason}
+}
+
+// summary is one sentence on why, built from the step that decided.
+func summary(c *Capability) string {
+	held := func(kind string, holds bool) []string {
+		var out []string
+		for _, cond := range c.Conditions {
+			if cond.Kind == kind && cond.Holds != nil && *cond.Holds == holds {
+				out = append(out, shortCondition(cond))
+			}
+		}
+		return out
+	}
+	join := func(parts []string) string { return strings.Join(parts, "; ") }
+	switch triggers.State(c.Decision) {
+	case triggers.StateAdopted:
+		var tools []string
+		for _, t := range c.Tools {
+			if t.Detected != nil && *t.Detected {
+				tools = append(tools, t.Title)
+			}
+		}
+		return "Already in place: " + strings.Join(tools, ", ") + " detected."
+	case triggers.StateSkip:
+		return "Skip: " + join(held(triggers.KindSkip, true)) + "."
+	case triggers.StateLater:
+		parts := held(triggers.KindLater, true)
+		if len(c.FoundationsMissing) > 0 {
+			var titles []string
+			for _, f := range c.Foundations {
+				if f.Present != nil && !*f.Present {
+					titles = append(titles, f.Title)
+				}
+			}
+			parts = append(parts, "Priority 1 foundation missing: "+strings.Join(titles, ", "))
+		}
+		return "Wait: " + join(parts) + "."
+	case triggers.StateNow:
+		return "Now: " + join(held(triggers.KindNow, true)) + "."
+	case triggers.StateConsider:
+		return "Triggered by " + join(held(triggers.KindTrigger, true)) + ", but no now condition holds."
+	case triggers.StateNotTriggered:
+		return "Not triggered: " + join(held(triggers.KindTrigger, false)) + "."
+	}
+	var names []string
+	for _, u := range c.UnknownSignals {
+		n := u.Signal
+		if u.Source != "" {
+			n += " (" + u.Source + ")"
+		}
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		return "Unknown: the " + decidedByWords(c.DecidedBy) + " could not be evaluated."
+	}
+	return "Unknown: the " + decidedByWords(c.DecidedBy) + " needs " + strings.Join(names, ", ") + "."
+}
+
+// shortCondition is a condition in the framework's words where the rules give
+// them, with the value that decided it; otherwise the signal's value against
+// the threshold.
+func shortCondition(c Condition) string {
+	if c.Says != nil {
+		return *c.Says + " (" + c.Signal + " " + c.ValueText + ")"
+	}
+	if c.Type == string(triggers.TypeBool) {
+		return c.Signal + " " + c.ValueText
+	}
+	return c.Signal + " " + c.ValueText + " (" + c.Op + " " + c.ThresholdText + ")"
+}

@@ -1,0 +1,186 @@
+package report
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+func parseRules(t *testing.T, yml string) *triggers.Rules {
+	t.Helper()
+	r, err := triggers.Parse("test.yml", []byte(yml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func changeLines(cs []Change) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.To+": "+c.If)
+	}
+	return out
+}
+
+func TestWhatWouldChange(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		rules string
+		snap  triggers.Snapshot
+		id    string
+		want  []string
+	}{{
+		// compliance_required feeds skip, trigger and now: flipping it alone
+		// does not just leave skip, it makes the capability now.
+		name: "one signal in several steps",
+		rules: `
+signals:
+  developers: {help: d, fact: developers}
+  compliance_required: {help: c, type: bool, fact: compliance_required}
+capabilities:
+  policy:
+    complexity: medium
+    trigger: {any: [developers > 10, compliance_required == true]}
+    skip: {all: [developers < 10, compliance_required == false]}
+    now: compliance_required == true
+`,
+		snap: triggers.Snapshot{"developers": triggers.KnownValue(8, "fact"), "compliance_required": triggers.KnownValue(0, "fact")},
+		id:   "policy",
+		want: []string{
+			"not_triggered: developers would need to be exactly 10 (now 8)",
+			"consider: developers would need to be above 10 (now 8)",
+			"now: compliance_required would need to be yes (now no)",
+		},
+	}, {
+		// Two reasons to wait: no single change leaves later, the pair does.
+		name: "two reasons at once",
+		rules: `
+signals:
+  replicated_ratio: {help: r, type: ratio, fact: replicated_ratio}
+  incidents: {help: i, fact: incidents}
+tools:
+  velero: {namespaces: [velero], title: Velero}
+  chaos_mesh: {crd_groups: [chaos-mesh.org], capability: chaos, title: Chaos Mesh}
+foundations:
+  backups: {title: Velero backups, present: tool.velero == true}
+capabilities:
+  chaos:
+    complexity: low_medium
+    trigger: incidents > 0
+    later: replicated_ratio < 50%
+    now: incidents > 2
+    requires: [backups]
+`,
+		snap: triggers.Snapshot{"replicated_ratio": triggers.KnownValue(0.2, "kubernetes"), "incidents": triggers.KnownValue(4, "prometheus"),
+			"tool.velero": triggers.KnownValue(0, "kubernetes"), "tool.chaos_mesh": triggers.KnownValue(0, "kubernetes")},
+		id: "chaos",
+		want: []string{
+			"adopted: Chaos Mesh would need to be detected (now not detected)",
+			// Moving incidents as well changes nothing while Velero is missing.
+			"now: replicated_ratio would need to be at least 50% (now 20%), and Velero would need to be detected (now not detected)",
+		},
+	}, {
+		// Unknown now: every range that would settle it.
+		name: "unknown signal",
+		rules: `
+signals:
+  regions: {help: r, fact: regions}
+capabilities:
+  multi_region:
+    complexity: high
+    trigger: regions > 1
+    skip: regions <= 1
+    now: regions > 2
+`,
+		snap: triggers.Snapshot{},
+		id:   "multi_region",
+		want: []string{
+			"skip: regions would need to be at most 1 (now unknown)",
+			"consider: regions would need to be exactly 2 (now unknown)",
+			"now: regions would need to be above 2 (now unknown)",
+		},
+	}, {
+		name: "durations in human units",
+		rules: `
+signals:
+  mttr: {help: m, type: duration, fact: mttr}
+capabilities:
+  tracing:
+    complexity: medium
+    trigger: mttr > 30m
+    now: mttr > 1h
+`,
+		snap: triggers.Snapshot{"mttr": triggers.KnownValue(9000, "prometheus")},
+		id:   "tracing",
+		want: []string{
+			"not_triggered: mttr would need to be at most 30m (now 2h30m)",
+			"consider: mttr would need to be above 30m and at most 1h (now 2h30m)",
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			changeCache.Store(nil)
+			rules := parseRules(t, tc.rules)
+			ev := triggers.Evaluate(rules, tc.snap, time.Unix(0, 0))
+			got := changeLines(whatWouldChange(rules, ev)[tc.id])
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("what would change %s (%s):\n got: %s\nwant: %s", tc.id, ev.Decision(tc.id).State,
+					strings.Join(got, "\n      "), strings.Join(tc.want, "\n      "))
+			}
+		})
+	}
+}
+
+// Rules that did not produce the evaluation get no claims at all.
+func TestWhatWouldChangeRefusesOtherRules(t *testing.T) {
+	changeCache.Store(nil)
+	a := parseRules(t, "signals:\n  x: {help: x, fact: x}\ncapabilities:\n  c:\n    complexity: low\n    trigger: x > 1\n")
+	b := parseRules(t, "signals:\n  x: {help: x, fact: x}\ncapabilities:\n  c:\n    complexity: low\n    trigger: x < 1\n")
+	ev := triggers.Evaluate(a, triggers.Snapshot{"x": triggers.KnownValue(5, "fact")}, time.Unix(0, 0))
+	if got := whatWouldChange(b, ev); got != nil {
+		t.Errorf("changes from foreign rules: %v", got)
+	}
+}
+
+func TestRegions(t *testing.T) {
+	known := func(v float64) triggers.Value { return triggers.KnownValue(v, "") }
+	words := func(rs []region, typ triggers.ValueType) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.words(typ))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		typ        triggers.ValueType
+		thresholds []float64
+		current    triggers.Value
+		want       []string
+	}{
+		// Counts: nothing lies strictly between 1 and 2.
+		{triggers.TypeNumber, []float64{2, 1, 2}, known(3), []string{"below 1", "exactly 1", "exactly 2", "above 2"}},
+		{triggers.TypeNumber, []float64{0.5, 2}, known(3), []string{"below 0.5", "exactly 0.5", "above 0.5 and below 2", "exactly 2", "above 2"}},
+		// Nothing below zero for a count that is not negative now.
+		{triggers.TypeNumber, []float64{0}, known(3), []string{"exactly 0", "above 0"}},
+		{triggers.TypeNumber, []float64{0}, known(-2), []string{"below 0", "exactly 0", "above 0"}},
+		{triggers.TypeRatio, []float64{0.1, 0.5}, known(0.2), []string{"below 10%", "exactly 10%", "above 10% and below 50%", "exactly 50%", "above 50%"}},
+		{triggers.TypeBool, []float64{1}, triggers.Value{}, []string{"no", "yes"}},
+	} {
+		rs := regions(tc.typ, tc.thresholds, tc.current)
+		if got := words(rs, tc.typ); !slices.Equal(got, tc.want) {
+			t.Errorf("regions(%s, %v) = %q, want %q", tc.typ, tc.thresholds, got, tc.want)
+		}
+		for _, r := range rs {
+			if !r.contains(r.try) {
+				t.Errorf("region %q tries %v, outside itself", r.words(tc.typ), r.try)
+			}
+		}
+	}
+	if r := (region{lo: math.Inf(-1), hi: 5, hiIncl: true}); r.words(triggers.TypeNumber) != "at most 5" {
+		t.Errorf("merged open region reads %q", r.words(triggers.TypeNumber))
+	}
+}

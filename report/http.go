@@ -1,0 +1,192 @@
+package report
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"html/template"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/capability-exporter/capability_exporter/collector"
+)
+
+// Handlers serve the status page and the JSON API from the State a
+// scheduler last published: each request loads the State once and renders
+// only that, so /metrics, / and the API always show the same evaluation and
+// a request never starts one.
+type Handlers struct {
+	// Current returns the last published State, or nil before the first
+	// evaluation (collector.Scheduler.Current).
+	Current func() *collector.State
+	// MetricsPath is linked from the page.
+	MetricsPath string
+	// Version is the exporter's version, shown in the footer.
+	Version string
+	// Now is the clock for ages; nil means time.Now. Tests fix it.
+	Now func() time.Time
+}
+
+func (h Handlers) build() (*Report, bool) {
+	st := h.Current()
+	if st == nil || st.Evaluation == nil {
+		return nil, false
+	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	return Build(st, Options{Now: now(), Version: h.Version}), true
+}
+
+// JSON serves the evaluation in the shape of Report at APIPath.
+func (h Handlers) JSON() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !allowRead(w, req) {
+			return
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		r, ok := h.build()
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]string{"api_version": APIVersion,
+				"error": "the first evaluation has not finished yet"})
+			return
+		}
+		_ = WriteJSON(w, r)
+	})
+}
+
+// WriteJSON writes r indented, for people reading it with curl as much as
+// for programs.
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // served as application/json; "<secret>" reads better than \u003csecret\u003e
+	return enc.Encode(r)
+}
+
+//go:embed page.html
+var pageHTML string
+
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+	"words":   stateWords,
+	"decided": decidedPhrase,
+	"seconds": seconds,
+	"ago":     func(s float64) string { return ago(time.Duration(s * float64(time.Second))) },
+	"rfc3339": func(t time.Time) string { return t.Format(time.RFC3339) },
+	"holds":   func(b *bool) bool { return b != nil && *b },
+	"fails":   func(b *bool) bool { return b != nil && !*b },
+	"unknown": func(b *bool) bool { return b == nil },
+	"deref":   func(s *string) string { return derefString(s) },
+	"groups":  conditionGroups,
+}).Parse(pageHTML))
+
+func derefString(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+type conditionGroup struct {
+	Title, Class string
+	Rows         []conditionRow
+}
+
+type conditionRow struct {
+	Condition
+	// ShowReason is false when the same unknown signal's reason is already
+	// on the page just above: one unreachable source would otherwise repeat
+	// its error on every row.
+	ShowReason bool
+}
+
+// conditionGroups splits a capability's conditions into held, did not hold
+// and unknown, leaving out empty groups.
+func conditionGroups(cs []Condition) []conditionGroup {
+	groups := []conditionGroup{{Title: "Held", Class: "held"}, {Title: "Did not hold", Class: "failed"},
+		{Title: "Unknown", Class: "unknown"}}
+	explained := map[string]bool{}
+	for _, c := range cs {
+		i := 2
+		if c.Holds != nil {
+			i = 1
+			if *c.Holds {
+				i = 0
+			}
+		}
+		row := conditionRow{Condition: c}
+		if c.Value == nil {
+			row.ShowReason = !explained[c.Signal]
+			explained[c.Signal] = true
+		}
+		groups[i].Rows = append(groups[i].Rows, row)
+	}
+	out := groups[:0]
+	for _, g := range groups {
+		if len(g.Rows) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+type pageData struct {
+	*Report
+	MetricsPath string
+	APIPath     string
+	Recommended *Capability
+	Ready       bool
+}
+
+// Page serves the status page at "/". It answers 404 for any other path, so
+// it can be mounted on "/" without swallowing typos.
+func (h Handlers) Page() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path != "/" {
+			http.NotFound(w, req)
+			return
+		}
+		if !allowRead(w, req) {
+			return
+		}
+		// No scripts, no outside assets: the page is complete as served.
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		data := pageData{MetricsPath: h.MetricsPath, APIPath: APIPath}
+		r, ok := h.build()
+		if ok {
+			data.Report, data.Ready = r, true
+			for i := range r.Capabilities {
+				if r.Capabilities[i].RecommendedNext {
+					data.Recommended = &r.Capabilities[i]
+				}
+			}
+		} else {
+			data.Report = &Report{ExporterVersion: h.Version}
+		}
+		var buf bytes.Buffer
+		if err := pageTemplate.Execute(&buf, data); err != nil {
+			http.Error(w, "rendering the status page: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_, _ = buf.WriteTo(w)
+	})
+}
+
+func allowRead(w http.ResponseWriter, req *http.Request) bool {
+	if req.Method == http.MethodGet || req.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	return false
+}

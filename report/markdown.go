@@ -1,0 +1,283 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// WriteMarkdown renders r as an architecture decision record: title, date
+// and status, the recommended next step first, the context (sources and
+// their health), then one section per capability with its decision, why,
+// what would change it and the framework's questions still open. It is
+// meant to be pasted into an ADR unedited, so everything that came from
+// outside (reasons, errors, the framework's words) is escaped.
+func WriteMarkdown(w io.Writer, r *Report) error {
+	m := &mdWriter{}
+	m.header(r)
+	m.recommended(r)
+	m.decisions(r)
+	m.context(r)
+	for i := range r.Capabilities {
+		m.capability(&r.Capabilities[i])
+	}
+	_, err := io.WriteString(w, m.b.String())
+	return err
+}
+
+type mdWriter struct{ b strings.Builder }
+
+func (m *mdWriter) f(format string, args ...any) { fmt.Fprintf(&m.b, format, args...) }
+func (m *mdWriter) line(s string)                { m.b.WriteString(s + "\n") }
+
+func (m *mdWriter) header(r *Report) {
+	m.f("# Platform capability decisions, %s\n\n", r.GeneratedAt.Format("2006-01-02"))
+	m.f("- Date: %s\n", r.GeneratedAt.Format("2006-01-02 15:04 MST"))
+	m.line("- Status: proposed")
+	by := "capability_exporter"
+	if r.ExporterVersion != "" {
+		by += " " + r.ExporterVersion
+	}
+	m.f("- Evidence: live data evaluated by %s at %s (took %s), rules %s, config %s\n\n",
+		md(by), r.EvaluatedAt.Format(time.RFC3339), seconds(r.EvaluationDurationSeconds), code(r.RulesFile), code(r.ConfigFile))
+}
+
+func (m *mdWriter) recommended(r *Report) {
+	m.line("## Recommended next step\n")
+	var nows []string
+	var next *Capability
+	for i := range r.Capabilities {
+		c := &r.Capabilities[i]
+		if c.Decision == string(triggers.StateNow) {
+			nows = append(nows, md(c.Title))
+		}
+		if c.RecommendedNext {
+			next = c
+		}
+	}
+	if next == nil {
+		m.line("None: no capability's decision is now. The sections below say what would change that.\n")
+		return
+	}
+	m.f("**%s** (complexity %s). %s\n\n", md(next.Title), md(stateWords(next.Complexity)), md(next.Summary))
+	if len(nows) > 1 {
+		m.f("The framework takes on one capability at a time: of those whose decision is now (%s), "+
+			"the lowest complexity comes first.\n\n", strings.Join(nows, ", "))
+	}
+}
+
+func (m *mdWriter) decisions(r *Report) {
+	m.line("## Decisions\n")
+	m.line("| Capability | Decision | Complexity | Why |")
+	m.line("| --- | --- | --- | --- |")
+	for _, c := range r.Capabilities {
+		decision := "**" + stateWords(c.Decision) + "**"
+		if c.RecommendedNext {
+			decision += " (recommended next step)"
+		}
+		m.f("| %s | %s | %s | %s |\n", cell(c.Title), decision, cell(stateWords(c.Complexity)), cell(c.Summary))
+	}
+	m.line("")
+}
+
+func (m *mdWriter) context(r *Report) {
+	m.line("## Context\n")
+	m.line("The Priority 2 decision framework asks, per platform capability, when its complexity becomes " +
+		"worth it. capability_exporter answers from live data: each capability's trigger, skip, later and now " +
+		"conditions are compared with signals read from the sources below, and a tool detected in the cluster " +
+		"marks a capability adopted. A signal that could not be read is unknown, never zero; a decision that " +
+		"hinges on one is unknown.\n")
+	if len(r.Sources) == 0 {
+		m.line("No sources were asked.\n")
+		return
+	}
+	m.line("| Source | Status | Endpoint | Auth | Signals | Took |")
+	m.line("| --- | --- | --- | --- | --- | --- |")
+	var errs []string
+	for _, s := range r.Sources {
+		auth := s.Auth
+		if len(s.Headers) > 0 {
+			auth += "; headers " + strings.Join(s.Headers, ", ") + " (values hidden)"
+		}
+		m.f("| %s | %s | %s | %s | %d | %s |\n", cell(s.Name), sourceStatus(s), cell(s.Endpoint), cell(auth),
+			s.Signals, seconds(s.DurationSeconds))
+		for _, e := range s.Errors {
+			errs = append(errs, code(s.Name)+": "+code(e))
+		}
+	}
+	m.line("")
+	if len(errs) > 0 {
+		m.line("Source errors in this evaluation:\n")
+		for _, e := range errs {
+			m.line("- " + e)
+		}
+		m.line("")
+	}
+}
+
+func sourceStatus(s Source) string {
+	switch {
+	case !s.Configured:
+		return "not configured"
+	case s.Up:
+		return "up"
+	}
+	return "**down**"
+}
+
+func (m *mdWriter) capability(c *Capability) {
+	m.f("## %s\n\n", md(c.Title))
+	m.f("**Decision: %s**", stateWords(c.Decision))
+	if c.RecommendedNext {
+		m.b.WriteString(" (recommended next step)")
+	}
+	m.f(". Complexity %s. %s", md(stateWords(c.Complexity)), decidedPhrase(c.Decision, c.DecidedBy))
+	if c.DecisionSince != nil {
+		m.f("; unchanged since %s", c.DecisionSince.Format("2006-01-02 15:04 MST"))
+	}
+	m.line(".\n")
+
+	m.line("### Why\n")
+	m.line(md(c.Summary) + "\n")
+	for _, group := range []struct {
+		title string
+		holds func(*bool) bool
+	}{
+		{"Held", func(b *bool) bool { return b != nil && *b }},
+		{"Did not hold", func(b *bool) bool { return b != nil && !*b }},
+		{"Unknown", func(b *bool) bool { return b == nil }},
+	} {
+		var items []string
+		for _, cond := range c.Conditions {
+			if group.holds(cond.Holds) {
+				items = append(items, mdCondition(cond))
+			}
+		}
+		if len(items) == 0 {
+			continue
+		}
+		m.line(group.title + ":\n")
+		for _, it := range items {
+			m.line("- " + it)
+		}
+		m.line("")
+	}
+	if len(c.UnknownSignals) > 0 {
+		m.line("Unknown signals:\n")
+		for _, u := range c.UnknownSignals {
+			m.f("- %s (%s): %s\n", code(u.Signal), md(u.Source), code(u.Reason))
+		}
+		m.line("")
+	}
+	m.line("Tools: " + md(toolsLine(c.Tools)) + "  ")
+	m.line("Priority 1 foundations: " + md(foundationsLine(c.Foundations)) + "\n")
+
+	m.line("### What would change it\n")
+	if len(c.WhatWouldChange) == 0 {
+		m.line("Nothing the rules measure would change this decision.\n")
+	}
+	for _, ch := range c.WhatWouldChange {
+		m.f("- **→ %s**: %s.\n", stateWords(ch.To), md(ch.If))
+	}
+	if len(c.WhatWouldChange) > 0 {
+		m.line("")
+	}
+
+	m.line("### Open decision questions\n")
+	if len(c.OpenQuestions) == 0 {
+		m.line("The rules list no questions for this capability.\n")
+		return
+	}
+	for _, q := range c.OpenQuestions {
+		m.line("- [ ] " + md(q))
+	}
+	m.line("")
+}
+
+func mdCondition(c Condition) string {
+	s := code(c.Kind) + " "
+	if c.Says != nil {
+		s += md(*c.Says) + ": "
+	}
+	s += code(c.Expr) + ", " + code(c.Signal)
+	if c.Value == nil {
+		return s + " is unknown"
+	}
+	s += " is " + md(c.ValueText)
+	if c.Source != "" {
+		s += " (" + md(c.Source) + ")"
+	}
+	return s
+}
+
+func toolsLine(tools []Tool) string {
+	if len(tools) == 0 {
+		return "none defined"
+	}
+	parts := make([]string, len(tools))
+	for i, t := range tools {
+		switch {
+		case t.Detected == nil:
+			parts[i] = t.Title + " unknown"
+		case *t.Detected:
+			parts[i] = t.Title + " detected"
+		default:
+			parts[i] = t.Title + " not detected"
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func foundationsLine(fs []Foundation) string {
+	if len(fs) == 0 {
+		return "none required"
+	}
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		switch {
+		case f.Present == nil:
+			parts[i] = f.Title + " unknown"
+		case *f.Present:
+			parts[i] = f.Title + " present"
+		default:
+			parts[i] = f.Title + " missing"
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func seconds(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Millisecond).String()
+}
+
+var mdEscaper = strings.NewReplacer(`\`, `\\`, "`", "\\`", `*`, `\*`, `_`, `\_`, `[`, `\[`, `]`, `\]`,
+	`<`, `\<`, `>`, `\>`, `|`, `\|`, `#`, `\#`, "\n", " ")
+
+// md escapes text for Markdown so outside text (a server's error, the
+// framework's words) cannot start a heading, a link or a table cell.
+func md(s string) string { return mdEscaper.Replace(s) }
+
+// cell is md for a table cell, where an empty value would collapse the row.
+func cell(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return md(s)
+}
+
+// code renders s as inline code, with a fence longer than any run of
+// backticks inside it.
+func code(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || fence != "`" {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}

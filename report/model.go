@@ -1,0 +1,150 @@
+// Package report explains an evaluation: it turns a published
+// collector.State into one stable document (Report) and renders it as the
+// JSON API, the server-rendered status page and a Markdown decision record.
+// All three read the same Report, built from one State, so they never
+// disagree and never trigger an evaluation of their own.
+//
+// The JSON field names below are a public API (documented in docs/api.md):
+// add fields, never rename or remove them within api_version v1.
+package report
+
+import (
+	"time"
+)
+
+// APIVersion is the version of the JSON shape.
+const APIVersion = "v1"
+
+// APIPath is where the JSON handler is mounted.
+const APIPath = "/api/" + APIVersion + "/evaluation"
+
+// Report is one evaluation, explained. Times are RFC 3339 in UTC, values are
+// numbers in the signal's base unit (seconds, ratios 0..1, booleans 0/1), and
+// anything unknown is null with a reason beside it.
+type Report struct {
+	APIVersion  string    `json:"api_version"`
+	GeneratedAt time.Time `json:"generated_at"` // when this document was rendered
+	EvaluatedAt time.Time `json:"evaluated_at"` // when the evaluation finished
+	// AgeSeconds is GeneratedAt minus EvaluatedAt: how stale the decisions are.
+	AgeSeconds                float64 `json:"age_seconds"`
+	EvaluationDurationSeconds float64 `json:"evaluation_duration_seconds"`
+	ExporterVersion           string  `json:"exporter_version"`
+	ConfigFile                string  `json:"config_file"`
+	RulesFile                 string  `json:"rules_file"`
+	// RecommendedNext is the one `now` capability to take on next, or null.
+	RecommendedNext *string      `json:"recommended_next"`
+	Sources         []Source     `json:"sources"`
+	Capabilities    []Capability `json:"capabilities"`
+	Signals         []Signal     `json:"signals"`
+	Tools           []Tool       `json:"tools"`
+	Foundations     []Foundation `json:"foundations"`
+}
+
+// Source is one signal source's health in the evaluation. Endpoints carry no
+// credentials and header values are never included, only header names.
+type Source struct {
+	Name            string   `json:"name"` // fact, prometheus, loki, kubernetes
+	Configured      bool     `json:"configured"`
+	Up              bool     `json:"up"`
+	DurationSeconds float64  `json:"duration_seconds"`
+	Signals         int      `json:"signals"`  // requests it was asked to answer
+	Endpoint        string   `json:"endpoint"` // redacted URL, kubeconfig, or where facts come from
+	Auth            string   `json:"auth"`     // the kind of credentials in use, never their value
+	Headers         []string `json:"headers"`  // names of extra headers sent; values hidden
+	Errors          []string `json:"errors"`
+}
+
+// Capability is one decision with everything behind it.
+type Capability struct {
+	ID         string `json:"id"`
+	Title      string `json:"title"`
+	Complexity string `json:"complexity"`
+	// Decision is adopted, skip, later, now, consider, not_triggered or unknown.
+	Decision string `json:"decision"`
+	// DecidedBy is the step that decided, or that was unknown: adopted, skip,
+	// later, now or trigger.
+	DecidedBy       string     `json:"decided_by"`
+	RecommendedNext bool       `json:"recommended_next"`
+	DecisionSince   *time.Time `json:"decision_since"` // last change of the decision, null if not tracked
+	// Summary is one sentence on why, for tables and notifications.
+	Summary            string          `json:"summary"`
+	Steps              Steps           `json:"steps"`
+	Conditions         []Condition     `json:"conditions"`
+	Tools              []Tool          `json:"tools"`
+	Foundations        []Foundation    `json:"foundations"`         // Priority 1 components it requires
+	FoundationsMissing []string        `json:"foundations_missing"` // ids of those known to be absent
+	UnknownSignals     []UnknownSignal `json:"unknown_signals"`
+	WhatWouldChange    []Change        `json:"what_would_change"`
+	OpenQuestions      []string        `json:"open_questions"` // the framework's decision questions
+}
+
+// Steps are the inputs of the decision ladder: true, false, or null when
+// unknown.
+type Steps struct {
+	Adopted *bool `json:"adopted"` // a tool for the capability is detected
+	Skip    *bool `json:"skip"`
+	Later   *bool `json:"later"` // the later condition holds or a required foundation is missing
+	Trigger *bool `json:"trigger"`
+	Now     *bool `json:"now"` // the now condition alone; the decision needs trigger too
+}
+
+// Condition is one comparison of a capability's rules, evaluated.
+type Condition struct {
+	Kind          string   `json:"kind"` // trigger, skip, later, now
+	Expr          string   `json:"expr"` // as written in the rules
+	Says          *string  `json:"says"` // the framework's words, if the rules give them
+	Signal        string   `json:"signal"`
+	Op            string   `json:"op"`
+	Threshold     float64  `json:"threshold"`
+	ThresholdText string   `json:"threshold_text"`
+	Type          string   `json:"type"` // number, bool, duration, ratio
+	Value         *float64 `json:"value"`
+	ValueText     string   `json:"value_text"`
+	Source        string   `json:"source"`
+	Holds         *bool    `json:"holds"`
+	Reason        *string  `json:"reason"` // why the value is unknown
+}
+
+// Tool is a tool's detection in the cluster.
+type Tool struct {
+	ID         string  `json:"id"`
+	Title      string  `json:"title"`
+	Capability *string `json:"capability"` // null for Priority 1 tools
+	Detected   *bool   `json:"detected"`
+	Reason     *string `json:"reason"`
+}
+
+// Foundation is a Priority 1 component's presence.
+type Foundation struct {
+	ID         string      `json:"id"`
+	Title      string      `json:"title"`
+	Present    *bool       `json:"present"`
+	Reason     *string     `json:"reason"` // why it is unknown
+	Conditions []Condition `json:"conditions,omitempty"`
+}
+
+// Signal is one input value.
+type Signal struct {
+	Name   string   `json:"name"`
+	Help   string   `json:"help"`
+	Type   string   `json:"type"`
+	Value  *float64 `json:"value"`
+	Text   string   `json:"text"` // the value for people: 1h30m, 12.5%, yes
+	Source string   `json:"source"`
+	Reason *string  `json:"reason"`
+}
+
+// UnknownSignal names a signal a decision could not read, and why.
+type UnknownSignal struct {
+	Signal string `json:"signal"`
+	Source string `json:"source"`
+	Reason string `json:"reason"`
+}
+
+// Change is one way the decision would move: what would have to become true,
+// in the signals' terms, for the decision to become To.
+type Change struct {
+	To      string   `json:"to"`
+	If      string   `json:"if"`
+	Signals []string `json:"signals"`
+}

@@ -1,0 +1,210 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/report.md and testdata/evaluation.json from the current output")
+
+func fixtureReport(t testing.TB) *Report {
+	return Build(fixtureState(t), Options{Now: generatedAt, Version: "0.0.0-test"})
+}
+
+// golden compares got with testdata/name byte for byte: the JSON is an API
+// and the Markdown is pasted into decision records, so every change to
+// either must be a visible diff.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := "testdata/" + name
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./report -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+		for i := 0; i < len(gl) || i < len(wl); i++ {
+			var g, w string
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			if g != w {
+				t.Fatalf("%s differs from the output at line %d (run go test ./report -update after checking):\ngot:  %q\nwant: %q", path, i+1, g, w)
+			}
+		}
+	}
+}
+
+func TestGoldenJSON(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, fixtureReport(t)); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "evaluation.json", buf.Bytes())
+}
+
+func TestGoldenMarkdown(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteMarkdown(&buf, fixtureReport(t)); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report.md", buf.Bytes())
+}
+
+// The fixture is only worth its golden files if it shows every state.
+func TestFixtureCoversEveryState(t *testing.T) {
+	r := fixtureReport(t)
+	got := map[string]string{}
+	for _, c := range r.Capabilities {
+		got[c.ID] = c.Decision
+	}
+	want := map[string]string{"service_mesh": "now", "distributed_tracing": "now", "chaos_engineering": "later",
+		"policy_enforcement": "skip", "cost_visibility": "adopted", "multi_region": "unknown",
+		"observability": "consider", "security_auditing": "not_triggered"}
+	for id, state := range want {
+		if got[id] != state {
+			t.Errorf("%s = %q, want %q", id, got[id], state)
+		}
+	}
+	if r.RecommendedNext == nil || *r.RecommendedNext != "distributed_tracing" {
+		t.Errorf("recommended_next = %v, want distributed_tracing (the lower complexity of two now)", r.RecommendedNext)
+	}
+}
+
+// The JSON contract: timestamps are RFC 3339, values are numbers, and every
+// unknown is null with a non-empty reason beside it (and only then).
+func TestJSONUnknownIsNullWithReason(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, fixtureReport(t)); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, field := range []string{"generated_at", "evaluated_at"} {
+		if _, err := time.Parse(time.RFC3339, doc[field].(string)); err != nil {
+			t.Errorf("%s: %v", field, err)
+		}
+	}
+	checkValue := func(where string, m map[string]any, valueKey string) {
+		v, reason := m[valueKey], m["reason"]
+		switch {
+		case v == nil && (reason == nil || reason == ""):
+			t.Errorf("%s: %s is null without a reason", where, valueKey)
+		case v != nil && reason != nil:
+			t.Errorf("%s: %s is %v but has a reason %q", where, valueKey, v, reason)
+		}
+		if _, isNum := v.(float64); v != nil && !isNum && valueKey == "value" {
+			t.Errorf("%s: value %v is a %T, want a number", where, v, v)
+		}
+	}
+	unknowns := 0
+	for _, s := range doc["signals"].([]any) {
+		m := s.(map[string]any)
+		checkValue("signal "+m["name"].(string), m, "value")
+		if m["value"] == nil {
+			unknowns++
+		}
+	}
+	for _, c := range doc["capabilities"].([]any) {
+		cm := c.(map[string]any)
+		for _, cond := range cm["conditions"].([]any) {
+			m := cond.(map[string]any)
+			checkValue(cm["id"].(string)+" "+m["expr"].(string), m, "value")
+			if (m["holds"] == nil) != (m["value"] == nil) {
+				t.Errorf("%s %s: holds %v with value %v", cm["id"], m["expr"], m["holds"], m["value"])
+			}
+		}
+		for _, tool := range cm["tools"].([]any) {
+			checkValue(cm["id"].(string)+" tool", tool.(map[string]any), "detected")
+		}
+	}
+	if unknowns == 0 {
+		t.Error("the fixture has no unknown signal; the check above proved nothing")
+	}
+}
+
+// Secrets of every kind the config accepts stay out of the page, the JSON
+// and the Markdown, even when a server echoes them in an error.
+func TestNoSecretInAnyOutput(t *testing.T) {
+	st := fixtureState(t)
+	h := Handlers{Current: func() *collector.State { return st }, MetricsPath: "/metrics", Version: "test",
+		Now: func() time.Time { return generatedAt }}
+	outputs := map[string]string{}
+	for name, handler := range map[string]http.Handler{"page": h.Page(), "json": h.JSON()} {
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, map[string]string{"page": "/", "json": APIPath}[name], nil))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: status %d", name, rec.Code)
+		}
+		outputs[name] = rec.Body.String()
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, Build(st, Options{Now: generatedAt})); err != nil {
+		t.Fatal(err)
+	}
+	outputs["markdown"] = md.String()
+	for name, out := range outputs {
+		for _, secret := range configSecrets {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s contains the secret %q", name, secret)
+			}
+		}
+		// What may be shown is shown: the redacted endpoints and the header names.
+		for _, want := range []string{"prometheus.example:9090", "xxxxx", "X-Scope-OrgID", "X-Custom-Auth", "X-Team", "basic auth"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s lacks %q", name, want)
+			}
+		}
+	}
+	if !strings.Contains(outputs["json"], "401 Unauthorized for tenant <secret>") {
+		t.Error("the scrubbed Loki error is missing from the JSON; the scrubber may have dropped the whole text")
+	}
+}
+
+func TestHumanUnits(t *testing.T) {
+	for _, tc := range []struct {
+		typ  triggers.ValueType
+		v    float64
+		want string
+	}{
+		{triggers.TypeDuration, 3600, "1h"},
+		{triggers.TypeDuration, 9000, "2h30m"},
+		{triggers.TypeDuration, 5423.7, "1h30m24s"},
+		{triggers.TypeDuration, 0.25, "250ms"},
+		{triggers.TypeDuration, 0, "0s"},
+		{triggers.TypeDuration, 30 * 86400, "30d"},
+		{triggers.TypeRatio, 0.2, "20%"},
+		{triggers.TypeRatio, 0.04219, "4.2%"},
+		{triggers.TypeRatio, 1, "100%"},
+		{triggers.TypeBool, 1, "yes"},
+		{triggers.TypeBool, 0, "no"},
+		{triggers.TypeNumber, 12, "12"},
+		{triggers.TypeNumber, 2.0 / 3, "0.67"},
+		{triggers.TypeNumber, -0.001, "0"},
+	} {
+		if got := Human(tc.typ, tc.v); got != tc.want {
+			t.Errorf("Human(%s, %v) = %q, want %q", tc.typ, tc.v, got, tc.want)
+		}
+	}
+}
