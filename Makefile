@@ -1,0 +1,48 @@
+# Build and test capability_exporter. `make build` builds what the Dockerfile
+# builds; `make test-all` runs every test tier (.ci/run installs the servers).
+
+GO         ?= go
+PROMTOOL   ?= promtool
+FUZZTIME   ?= 15s
+
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+REVISION   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH     ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+BUILD_USER ?= $(shell id -un)@$(shell hostname)
+BUILD_DATE ?= $(shell date -u +%Y%m%d-%H:%M:%S)
+
+RULES      := $(filter-out %.test.yml,$(wildcard deploy/rules/*.yml))
+RULE_TESTS := $(wildcard deploy/rules/*.test.yml)
+
+.PHONY: all build test test-e2e test-all fuzz lint check-rules bench
+
+all: lint test check-rules build
+
+# The same go build line as the Dockerfile's (deploy/image_test.go compares them).
+build:
+	CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/prometheus/common/version.Version=$(VERSION) -X github.com/prometheus/common/version.Revision=$(REVISION) -X github.com/prometheus/common/version.Branch=$(BRANCH) -X github.com/prometheus/common/version.BuildUser=$(BUILD_USER) -X github.com/prometheus/common/version.BuildDate=$(BUILD_DATE)" -o ./capability_exporter ./cmd/capability_exporter
+
+test:
+	$(GO) test ./...
+
+# Real Prometheus, Alertmanager, etcd, kube-apiserver and Chromium; see test/e2e.
+test-e2e:
+	$(GO) test -tags e2e -count=1 ./test/e2e/...
+
+test-all: test check-rules test-e2e
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzParseLeaf$$' -fuzztime=$(FUZZTIME) ./triggers
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./triggers
+
+lint:
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt -l: not formatted:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./test/e2e/...
+
+check-rules:
+	$(PROMTOOL) check rules $(RULES)
+	$(PROMTOOL) test rules $(RULE_TESTS)
+
+bench:
+	$(GO) test -run=^$$ -bench=. ./...
