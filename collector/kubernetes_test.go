@@ -273,7 +273,9 @@ func TestKubernetesInitialSyncNotFinished(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	res := fc.src.Collect(ctx, request([]string{"workloads", "nodes"}))
-	if d := time.Since(start); d > 500*time.Millisecond {
+	// The list never returns: without the deadline Collect would wait for
+	// the source's 60s timeout. The slack is for a loaded machine.
+	if d := time.Since(start); d > 700*time.Millisecond {
 		t.Errorf("Collect took %v, past its 500ms deadline", d)
 	}
 	if v := res.Values["workloads"]; v.Known || !strings.Contains(v.Reason, "initial sync of deployments.apps not finished") {

@@ -173,7 +173,7 @@ func kubeRandomToken(t testing.TB) string {
 func (c *kubeCluster) ServiceAccountConfig(t testing.TB, namespace, name string) *rest.Config {
 	t.Helper()
 	tr, err := c.Client.CoreV1().ServiceAccounts(namespace).CreateToken(context.Background(), name,
-		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrTo[int64](3600)}},
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: kubePtr[int64](3600)}},
 		metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("token for %s/%s: %v", namespace, name, err)
@@ -227,4 +227,4 @@ func (c *kubeCluster) Metric(t testing.TB, name string, labels map[string]string
 	return sum
 }
 
-func ptrTo[T any](v T) *T { return &v }
+func kubePtr[T any](v T) *T { return &v }

@@ -15,16 +15,16 @@ import (
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
-// testDecisionsFollowCRDs runs the scheduler, and then the exporter binary,
+// kubeTestDecisionsFollowCRDs runs the scheduler, and then the exporter binary,
 // as deploy/rbac's ServiceAccount through a kubeconfig, with the e2e rules:
 // service_mesh is now while no mesh is installed, adopted once Linkerd's
 // CRD exists, and now again when it is removed; the tools and foundations
 // behind the other decisions read as the webshop has them.
-func testDecisionsFollowCRDs(t *testing.T, c *kubeCluster) {
-	_, sa := applyExporterRBAC(t, c)
+func kubeTestDecisionsFollowCRDs(t *testing.T, c *kubeCluster) {
+	_, sa := kubeApplyExporterRBAC(t, c)
 	kubeconfig := c.WriteKubeconfig(t, c.ServiceAccountConfig(t, sa.Namespace, sa.Name), "exporter")
 	dir := t.TempDir()
-	writeFile(t, dir, "rules.yml", webshopRules)
+	writeFile(t, dir, "rules.yml", kubeWebshopRules)
 	cfgPath := writeFile(t, dir, "config.yml", fmt.Sprintf(
 		"sources:\n  kubernetes:\n    kubeconfig: %s\n    context: exporter\nrules_file: rules.yml\n", kubeconfig))
 	cfg, err := config.Load(cfgPath)
@@ -69,7 +69,7 @@ func testDecisionsFollowCRDs(t *testing.T, c *kubeCluster) {
 	}
 
 	e := startExporter(t, cfgPath, "--evaluation.interval=1s")
-	waitForMetrics(t, e, map[string]float64{
+	kubeWaitForMetrics(t, e, map[string]float64{
 		`capability_exporter_source_up{source="kubernetes"}`:                   1,
 		`capability_tool_detected{capability="service_mesh",tool="linkerd"}`:   0,
 		`capability_tool_detected{capability="foundation",tool="cilium"}`:      1,
@@ -91,27 +91,27 @@ func testDecisionsFollowCRDs(t *testing.T, c *kubeCluster) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		waitForMetrics(t, e, map[string]float64{
+		kubeWaitForMetrics(t, e, map[string]float64{
 			`capability_tool_detected{capability="service_mesh",tool="linkerd"}`:           detected,
 			fmt.Sprintf(`capability_decision{capability="service_mesh",state="%s"}`, want): 1,
 		})
 	}
-	createCRD(t, c, "serviceprofiles.linkerd.io")
+	kubeCreateCRD(t, c, "serviceprofiles.linkerd.io")
 	followMesh(triggers.StateAdopted, 1)
-	deleteCRD(t, c, "serviceprofiles.linkerd.io")
+	kubeDeleteCRD(t, c, "serviceprofiles.linkerd.io")
 	followMesh(triggers.StateNow, 0)
 }
 
-// waitForMetrics polls the exporter's /metrics until each series has its
+// kubeWaitForMetrics polls the exporter's /metrics until each series has its
 // value, for at most 20 seconds.
-func waitForMetrics(t *testing.T, e *exporter, want map[string]float64) {
+func kubeWaitForMetrics(t *testing.T, e *exporter, want map[string]float64) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		body := e.Get(t, "/metrics")
 		var off []string
 		for series, v := range want {
-			if got, ok := seriesValue(body, series); !ok || got != v {
+			if got, ok := kubeSeriesValue(body, series); !ok || got != v {
 				off = append(off, fmt.Sprintf("%s = %v (present %v), want %v", series, got, ok, v))
 			}
 		}
@@ -125,9 +125,9 @@ func waitForMetrics(t *testing.T, e *exporter, want map[string]float64) {
 	}
 }
 
-// seriesValue finds a series written exactly as the exposition writes it
+// kubeSeriesValue finds a series written exactly as the exposition writes it
 // (labels in the exporter's order) and returns its value.
-func seriesValue(body, series string) (float64, bool) {
+func kubeSeriesValue(body, series string) (float64, bool) {
 	for _, l := range strings.Split(body, "\n") {
 		if rest, ok := strings.CutPrefix(l, series+" "); ok {
 			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)

@@ -21,10 +21,10 @@ import (
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
-// applyExporterRBAC creates what deploy/rbac declares, file by file as its
+// kubeApplyExporterRBAC creates what deploy/rbac declares, file by file as its
 // kustomization lists them, and returns the ClusterRole and the
 // ServiceAccount. Applying twice is fine.
-func applyExporterRBAC(t *testing.T, c *kubeCluster) (*rbacv1.ClusterRole, *corev1.ServiceAccount) {
+func kubeApplyExporterRBAC(t *testing.T, c *kubeCluster) (*rbacv1.ClusterRole, *corev1.ServiceAccount) {
 	t.Helper()
 	dir := filepath.Join(repoRoot(), "deploy", "rbac")
 	var kust struct {
@@ -80,12 +80,12 @@ func kubeReadYAML(t *testing.T, path string, into any) {
 	}
 }
 
-// testDeployRBAC runs the source as deploy/rbac's ServiceAccount, with a
+// kubeTestDeployRBAC runs the source as deploy/rbac's ServiceAccount, with a
 // token from the TokenRequest API: every measure and tool is readable. Then,
 // for each of several narrowings of the ClusterRole, only the signals that
 // need the withdrawn access turn unknown, with a forbidden reason.
-func testDeployRBAC(t *testing.T, c *kubeCluster, req collector.Request) {
-	role, sa := applyExporterRBAC(t, c)
+func kubeTestDeployRBAC(t *testing.T, c *kubeCluster, req collector.Request) {
+	role, sa := kubeApplyExporterRBAC(t, c)
 	asExporter := func(t *testing.T) collector.Result {
 		t.Helper()
 		src, err := collector.NewKubernetesSource(c.ServiceAccountConfig(t, sa.Namespace, sa.Name), kubeSection(), kubeTestLogger(t))
@@ -96,7 +96,7 @@ func testDeployRBAC(t *testing.T, c *kubeCluster, req collector.Request) {
 		return kubeCollect(t, src, req)
 	}
 	t.Run("as_deployed", func(t *testing.T) {
-		checkKubeResult(t, asExporter(t), webshopMeasures, webshopTools)
+		checkKubeResult(t, asExporter(t), kubeWebshopMeasures, kubeWebshopTools)
 	})
 
 	setRules := func(t *testing.T, rules []rbacv1.PolicyRule) {
@@ -134,7 +134,7 @@ func testDeployRBAC(t *testing.T, c *kubeCluster, req collector.Request) {
 		}
 		return out
 	}
-	for _, tc := range []rbacNarrowing{
+	for _, tc := range []kubeRBACNarrowing{
 		{name: "without_networkpolicies", rules: withoutResource("networkpolicies"), resource: "networkpolicies.networking.k8s.io",
 			unknown: []string{"networkpolicy_namespace_ratio", "default_deny_namespace_ratio"}},
 		{name: "without_nodes", rules: withoutResource("nodes"), resource: "nodes",
@@ -176,12 +176,12 @@ func testDeployRBAC(t *testing.T, c *kubeCluster, req collector.Request) {
 				t.Errorf("errors %v name no forbidden %s", res.Errors, tc.resource)
 			}
 			wantMeasures, wantTools := map[string]float64{}, map[string]float64{}
-			for m, v := range webshopMeasures {
+			for m, v := range kubeWebshopMeasures {
 				if !slices.Contains(tc.unknown, m) {
 					wantMeasures[m] = v
 				}
 			}
-			for id, v := range webshopTools {
+			for id, v := range kubeWebshopTools {
 				if !slices.Contains(tc.unknownTools, id) {
 					wantTools[id] = v
 				}
@@ -189,7 +189,7 @@ func testDeployRBAC(t *testing.T, c *kubeCluster, req collector.Request) {
 			for _, off := range kubeMismatches(res, wantMeasures, wantTools) {
 				t.Error(off)
 			}
-			for _, key := range append(slices.Clone(tc.unknown), prefixed(tc.unknownTools)...) {
+			for _, key := range append(slices.Clone(tc.unknown), kubeToolKeys(tc.unknownTools)...) {
 				if v := res.Values[key]; v.Known || !strings.Contains(v.Reason, "forbidden") || !strings.Contains(v.Reason, tc.resource) {
 					t.Errorf("%s = %+v, want unknown with a forbidden reason naming %s", key, v, tc.resource)
 				}
@@ -198,8 +198,8 @@ func testDeployRBAC(t *testing.T, c *kubeCluster, req collector.Request) {
 	}
 }
 
-// rbacNarrowing is the ClusterRole less some access, and what it costs.
-type rbacNarrowing struct {
+// kubeRBACNarrowing is the ClusterRole less some access, and what it costs.
+type kubeRBACNarrowing struct {
 	name         string
 	rules        []rbacv1.PolicyRule
 	resource     string   // named in the forbidden reason
@@ -208,14 +208,14 @@ type rbacNarrowing struct {
 }
 
 // resourceSignal is a signal that turns unknown once the narrowing holds.
-func (tc *rbacNarrowing) resourceSignal() string {
+func (tc *kubeRBACNarrowing) resourceSignal() string {
 	if len(tc.unknown) > 0 {
 		return tc.unknown[0]
 	}
 	return triggers.ToolSignalPrefix + tc.unknownTools[0]
 }
 
-func prefixed(tools []string) []string {
+func kubeToolKeys(tools []string) []string {
 	out := make([]string, len(tools))
 	for i, id := range tools {
 		out[i] = triggers.ToolSignalPrefix + id

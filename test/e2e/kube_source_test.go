@@ -32,8 +32,8 @@ import (
 // changes the webshop.
 func TestKubernetesSourceAgainstAPIServer(t *testing.T) {
 	c := startKubeCluster(t)
-	createWebshop(t, c)
-	rules, err := triggers.Parse("webshop-e2e-rules.yml", []byte(webshopRules))
+	kubeCreateWebshop(t, c)
+	rules, err := triggers.Parse("webshop-e2e-rules.yml", []byte(kubeWebshopRules))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestKubernetesSourceAgainstAPIServer(t *testing.T) {
 		counter.get().lists, counter.get().watchLists, counter.get().watches)
 
 	t.Run("every_measure_and_tool_as_created", func(t *testing.T) {
-		checkKubeResult(t, first, webshopMeasures, webshopTools)
+		checkKubeResult(t, first, kubeWebshopMeasures, kubeWebshopTools)
 	})
 
 	t.Run("no_list_after_initial_sync", func(t *testing.T) {
@@ -88,11 +88,11 @@ func TestKubernetesSourceAgainstAPIServer(t *testing.T) {
 	})
 
 	t.Run("deploy_rbac_is_sufficient_and_minimal", func(t *testing.T) {
-		testDeployRBAC(t, c, req)
+		kubeTestDeployRBAC(t, c, req)
 	})
 
 	t.Run("decisions_follow_the_crds_present", func(t *testing.T) {
-		testDecisionsFollowCRDs(t, c)
+		kubeTestDecisionsFollowCRDs(t, c)
 	})
 
 	t.Run("default_rules_are_answerable", func(t *testing.T) {
@@ -121,15 +121,15 @@ func TestKubernetesSourceAgainstAPIServer(t *testing.T) {
 
 	t.Run("measures_follow_the_watch", func(t *testing.T) {
 		atStart := counter.get()
-		changeWebshop(t, c)
-		want := maps.Clone(webshopMeasures)
+		kubeChangeWebshop(t, c)
+		want := maps.Clone(kubeWebshopMeasures)
 		maps.Copy(want, map[string]float64{
 			"app_namespaces": 7, "tenants": 4, "pod_security_namespace_ratio": 3.0 / 7,
 			"microservices": 10, "replicated_workload_ratio": 7.0 / 12, // web down to 1, reviews 2
 			"networkpolicy_namespace_ratio": 3.0 / 7, "default_deny_namespace_ratio": 2.0 / 7,
 			"nodes": 5, "zones": 4, "regions": 3, "rbac_human_subjects": 7,
 		})
-		tools := maps.Clone(webshopTools)
+		tools := maps.Clone(kubeWebshopTools)
 		tools["istio"] = 1
 		deadline := time.Now().Add(20 * time.Second)
 		for {
@@ -147,10 +147,10 @@ func TestKubernetesSourceAgainstAPIServer(t *testing.T) {
 	})
 }
 
-// changeWebshop adds a team with a service, scales one workload down,
+// kubeChangeWebshop adds a team with a service, scales one workload down,
 // deletes another and a NetworkPolicy, adds a node in a new region, a
 // person, and Istio's CRD.
-func changeWebshop(t *testing.T, c *kubeCluster) {
+func kubeChangeWebshop(t *testing.T, c *kubeCluster) {
 	t.Helper()
 	ctx := context.Background()
 	k := c.Client
@@ -163,9 +163,9 @@ func changeWebshop(t *testing.T, c *kubeCluster) {
 	_, err := k.CoreV1().Namespaces().Create(ctx, kubeNamespace("shop-reviews", map[string]string{
 		"team": "reviews", "pod-security.kubernetes.io/enforce": "restricted"}), metav1.CreateOptions{})
 	must("create namespace shop-reviews", err)
-	_, err = k.AppsV1().Deployments("shop-reviews").Create(ctx, kubeDeployment("shop-reviews", "reviews", 2, shopContainer("reviews")), metav1.CreateOptions{})
+	_, err = k.AppsV1().Deployments("shop-reviews").Create(ctx, kubeDeployment("shop-reviews", "reviews", 2, kubeShopContainer("reviews")), metav1.CreateOptions{})
 	must("create deployment reviews", err)
-	createService(t, k, "shop-reviews", "reviews", map[string]string{"app": "reviews"})
+	kubeCreateService(t, k, "shop-reviews", "reviews", map[string]string{"app": "reviews"})
 	_, err = k.RbacV1().RoleBindings("shop-reviews").Create(ctx, kubeRoleBinding("shop-reviews", "devs", "erin"), metav1.CreateOptions{})
 	must("create rolebinding", err)
 	_, err = k.CoreV1().Nodes().Create(ctx, kubeNode("node-d1", "ap-south-1a", "ap-south-1"), metav1.CreateOptions{})
@@ -178,7 +178,7 @@ func changeWebshop(t *testing.T, c *kubeCluster) {
 	must("scale web", err)
 	must("delete statefulset reports", k.AppsV1().StatefulSets("shop-batch").Delete(ctx, "reports", metav1.DeleteOptions{}))
 	must("delete networkpolicy", k.NetworkingV1().NetworkPolicies("shop-search").Delete(ctx, "deny-egress", metav1.DeleteOptions{}))
-	createCRD(t, c, "virtualservices.networking.istio.io")
+	kubeCreateCRD(t, c, "virtualservices.networking.istio.io")
 }
 
 func kubeSection() *config.KubernetesSource {
@@ -188,14 +188,14 @@ func kubeSection() *config.KubernetesSource {
 
 func kubeTestLogger(t *testing.T) *slog.Logger {
 	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		return slog.New(slog.NewTextHandler(kubeLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-type tWriter struct{ t *testing.T }
+type kubeLogWriter struct{ t *testing.T }
 
-func (w tWriter) Write(p []byte) (int, error) {
+func (w kubeLogWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }

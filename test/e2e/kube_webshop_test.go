@@ -25,10 +25,10 @@ import (
 // Pod Security labels, a privileged container, people bound to roles, four
 // nodes over three zones and two regions, and the platform beside it
 // (monitoring, kube-system, argocd, kyverno) with the CRDs, namespaces and
-// workloads by which tools are detected. webshopMeasures is what the
+// workloads by which tools are detected. kubeWebshopMeasures is what the
 // Kubernetes source must answer for it, worked out by hand.
 
-var webshopMeasures = map[string]float64{
+var kubeWebshopMeasures = map[string]float64{
 	"app_namespaces":                6,       // shop-frontend, -search, -checkout, -payments, -catalog, -batch
 	"tenants":                       3,       // storefront, checkout (one by team, one by part-of), catalog
 	"pod_security_namespace_ratio":  2.0 / 6, // restricted, baseline; privileged enforces nothing
@@ -50,10 +50,10 @@ var webshopMeasures = map[string]float64{
 	"reachable":                     1,
 }
 
-// webshopRules is a small rules file of the e2e tier's own: the tools the
+// kubeWebshopRules is a small rules file of the e2e tier's own: the tools the
 // webshop has and lacks, foundations, and service_mesh, whose decision
 // follows the linkerd.io CRD.
-const webshopRules = `
+const kubeWebshopRules = `
 signals:
   microservices:
     help: Workloads a Service selects.
@@ -118,8 +118,8 @@ capabilities:
     trigger: microservices > 5
 `
 
-// webshopTools is each tool of webshopRules and whether the webshop has it.
-var webshopTools = map[string]float64{
+// kubeWebshopTools is each tool of kubeWebshopRules and whether the webshop has it.
+var kubeWebshopTools = map[string]float64{
 	"linkerd": 0, "istio": 0, "gatekeeper": 0, "velero": 0,
 	"kyverno":    1, // CRDs and namespace
 	"jaeger":     1, // the jaegertracing.io CRD only
@@ -128,7 +128,7 @@ var webshopTools = map[string]float64{
 	"argocd":     1, // namespace only
 }
 
-func createWebshop(t *testing.T, c *kubeCluster) {
+func kubeCreateWebshop(t *testing.T, c *kubeCluster) {
 	t.Helper()
 	ctx := context.Background()
 	k := c.Client
@@ -153,10 +153,10 @@ func createWebshop(t *testing.T, c *kubeCluster) {
 		check("namespace "+name, err)
 	}
 
-	privileged := shopContainer("fraud-check")
-	privileged.SecurityContext = &corev1.SecurityContext{Privileged: ptrTo(true)}
+	privileged := kubeShopContainer("fraud-check")
+	privileged.SecurityContext = &corev1.SecurityContext{Privileged: kubePtr(true)}
 	unprobed := corev1.Container{Name: "redis", Image: "redis:7"}
-	cpuOnly := shopContainer("images")
+	cpuOnly := kubeShopContainer("images")
 	delete(cpuOnly.Resources.Limits, corev1.ResourceMemory)
 
 	type wl struct {
@@ -167,9 +167,9 @@ func createWebshop(t *testing.T, c *kubeCluster) {
 		sts        bool
 		edit       func(*corev1.PodSpec)
 	}
-	c1 := func(name string) []corev1.Container { return []corev1.Container{shopContainer(name)} }
+	c1 := func(name string) []corev1.Container { return []corev1.Container{kubeShopContainer(name)} }
 	for _, w := range []wl{
-		{ns: "shop-frontend", name: "web", replicas: 3, containers: []corev1.Container{shopContainer("nginx"), shopContainer("web")}},
+		{ns: "shop-frontend", name: "web", replicas: 3, containers: []corev1.Container{kubeShopContainer("nginx"), kubeShopContainer("web")}},
 		{ns: "shop-frontend", name: "web-assets", replicas: 2, containers: c1("assets")},
 		{ns: "shop-frontend", name: "session-cache", replicas: 1, containers: []corev1.Container{unprobed}, sts: true, claims: true},
 		{ns: "shop-search", name: "search-api", replicas: 2, containers: c1("search")},
@@ -178,7 +178,7 @@ func createWebshop(t *testing.T, c *kubeCluster) {
 		{ns: "shop-checkout", name: "cart", replicas: 2, containers: c1("cart")},
 		{ns: "shop-payments", name: "payments", replicas: 3, containers: c1("payments"), sts: true, claims: true},
 		{ns: "shop-payments", name: "fraud-check", replicas: 1, containers: []corev1.Container{privileged}},
-		{ns: "shop-catalog", name: "catalog", replicas: 2, containers: []corev1.Container{shopContainer("catalog"), shopContainer("sidecar")},
+		{ns: "shop-catalog", name: "catalog", replicas: 2, containers: []corev1.Container{kubeShopContainer("catalog"), kubeShopContainer("sidecar")},
 			edit: func(s *corev1.PodSpec) { s.HostNetwork = true }},
 		{ns: "shop-catalog", name: "images", replicas: 1, containers: []corev1.Container{cpuOnly},
 			edit: func(s *corev1.PodSpec) {
@@ -200,7 +200,7 @@ func createWebshop(t *testing.T, c *kubeCluster) {
 		var err error
 		if w.sts {
 			s := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: w.name},
-				Spec: appsv1.StatefulSetSpec{Replicas: ptrTo(w.replicas), Selector: sel, Template: tmpl, ServiceName: w.name}}
+				Spec: appsv1.StatefulSetSpec{Replicas: kubePtr(w.replicas), Selector: sel, Template: tmpl, ServiceName: w.name}}
 			if w.claims {
 				s.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{{ObjectMeta: metav1.ObjectMeta{Name: "data"},
 					Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
@@ -209,7 +209,7 @@ func createWebshop(t *testing.T, c *kubeCluster) {
 			_, err = k.AppsV1().StatefulSets(w.ns).Create(ctx, s, metav1.CreateOptions{})
 		} else {
 			d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: w.name},
-				Spec: appsv1.DeploymentSpec{Replicas: ptrTo(w.replicas), Selector: sel, Template: tmpl}}
+				Spec: appsv1.DeploymentSpec{Replicas: kubePtr(w.replicas), Selector: sel, Template: tmpl}}
 			_, err = k.AppsV1().Deployments(w.ns).Create(ctx, d, metav1.CreateOptions{})
 		}
 		check("workload "+w.ns+"/"+w.name, err)
@@ -229,11 +229,11 @@ func createWebshop(t *testing.T, c *kubeCluster) {
 		"monitoring": {"prometheus-server"},
 	} {
 		for _, n := range names {
-			createService(t, k, ns, n, map[string]string{"app": n})
+			kubeCreateService(t, k, ns, n, map[string]string{"app": n})
 		}
 	}
-	createService(t, k, "shop-batch", "reports-v2", map[string]string{"app": "reports", "version": "v2"})
-	createService(t, k, "shop-search", "external-search", nil)
+	kubeCreateService(t, k, "shop-batch", "reports-v2", map[string]string{"app": "reports", "version": "v2"})
+	kubeCreateService(t, k, "shop-search", "external-search", nil)
 
 	for _, p := range []struct {
 		ns, name string
@@ -246,7 +246,7 @@ func createWebshop(t *testing.T, c *kubeCluster) {
 		{"kube-system", "coredns", &metav1.LabelSelector{MatchLabels: map[string]string{"app": "coredns"}}},
 	} {
 		_, err := k.PolicyV1().PodDisruptionBudgets(p.ns).Create(ctx, &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Namespace: p.ns, Name: p.name},
-			Spec: policyv1.PodDisruptionBudgetSpec{Selector: p.sel, MinAvailable: ptrTo(intstr.FromInt32(1))}}, metav1.CreateOptions{})
+			Spec: policyv1.PodDisruptionBudgetSpec{Selector: p.sel, MinAvailable: kubePtr(intstr.FromInt32(1))}}, metav1.CreateOptions{})
 		check("pdb "+p.ns+"/"+p.name, err)
 	}
 
@@ -289,8 +289,8 @@ func createWebshop(t *testing.T, c *kubeCluster) {
 	group := func(n string) rbacv1.Subject {
 		return rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: n}
 	}
-	createClusterRoleBinding(t, k, "platform-admins", "cluster-admin", group("platform-team"), user("alice@shop.example"))
-	createClusterRoleBinding(t, k, "scheduler-extra", "view", user("system:kube-scheduler"))
+	kubeCreateClusterRoleBinding(t, k, "platform-admins", "cluster-admin", group("platform-team"), user("alice@shop.example"))
+	kubeCreateClusterRoleBinding(t, k, "scheduler-extra", "view", user("system:kube-scheduler"))
 	for _, rb := range []struct {
 		ns, name string
 		subjects []rbacv1.Subject
@@ -306,20 +306,20 @@ func createWebshop(t *testing.T, c *kubeCluster) {
 	}
 
 	for _, name := range []string{"clusterpolicies.kyverno.io", "policies.kyverno.io", "jaegers.jaegertracing.io", "servicemonitors.monitoring.coreos.com"} {
-		createCRD(t, c, name)
+		kubeCreateCRD(t, c, name)
 	}
 }
 
-// shopContainer has probes and cpu and memory limits, as a well-kept
+// kubeShopContainer has probes and cpu and memory limits, as a well-kept
 // service does.
-func shopContainer(name string) corev1.Container {
+func kubeShopContainer(name string) corev1.Container {
 	probe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)}}}
 	return corev1.Container{Name: name, Image: "registry.shop.example/" + name + ":1.0", ReadinessProbe: probe, LivenessProbe: probe,
 		Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{
 			corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("256Mi")}}}
 }
 
-func createService(t *testing.T, k kubernetes.Interface, ns, name string, selector map[string]string) {
+func kubeCreateService(t *testing.T, k kubernetes.Interface, ns, name string, selector map[string]string) {
 	t.Helper()
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: corev1.ServiceSpec{Selector: selector, Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}}}}
@@ -328,7 +328,7 @@ func createService(t *testing.T, k kubernetes.Interface, ns, name string, select
 	}
 }
 
-func createClusterRoleBinding(t *testing.T, k kubernetes.Interface, name, role string, subjects ...rbacv1.Subject) {
+func kubeCreateClusterRoleBinding(t *testing.T, k kubernetes.Interface, name, role string, subjects ...rbacv1.Subject) {
 	t.Helper()
 	b := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, Subjects: subjects,
 		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role}}
@@ -337,9 +337,9 @@ func createClusterRoleBinding(t *testing.T, k kubernetes.Interface, name, role s
 	}
 }
 
-// createCRD installs a CustomResourceDefinition named <plural>.<group>, as a
+// kubeCreateCRD installs a CustomResourceDefinition named <plural>.<group>, as a
 // tool's chart would.
-func createCRD(t *testing.T, c *kubeCluster, name string) {
+func kubeCreateCRD(t *testing.T, c *kubeCluster, name string) {
 	t.Helper()
 	plural, group, _ := strings.Cut(name, ".")
 	kind := strings.ToUpper(plural[:1]) + strings.TrimSuffix(plural[1:], "s")
@@ -348,14 +348,14 @@ func createCRD(t *testing.T, c *kubeCluster, name string) {
 			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: plural, Kind: kind, ListKind: kind + "List"},
 			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
 				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
-					Type: "object", XPreserveUnknownFields: ptrTo(true)}}}}}}
+					Type: "object", XPreserveUnknownFields: kubePtr(true)}}}}}}
 	if _, err := apiextensions.NewForConfigOrDie(c.Admin).ApiextensionsV1().CustomResourceDefinitions().Create(
 		context.Background(), crd, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create crd %s: %v", name, err)
 	}
 }
 
-func deleteCRD(t *testing.T, c *kubeCluster, name string) {
+func kubeDeleteCRD(t *testing.T, c *kubeCluster, name string) {
 	t.Helper()
 	if err := apiextensions.NewForConfigOrDie(c.Admin).ApiextensionsV1().CustomResourceDefinitions().Delete(
 		context.Background(), name, metav1.DeleteOptions{}); err != nil {
@@ -370,7 +370,7 @@ func kubeNamespace(name string, labels map[string]string) *corev1.Namespace {
 func kubeDeployment(ns, name string, replicas int32, containers ...corev1.Container) *appsv1.Deployment {
 	labels := map[string]string{"app": name}
 	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: appsv1.DeploymentSpec{Replicas: ptrTo(replicas), Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Spec: appsv1.DeploymentSpec{Replicas: kubePtr(replicas), Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: containers}}}}
 }
 
