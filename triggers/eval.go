@@ -183,20 +183,14 @@ func Evaluate(r *Rules, s Snapshot, now time.Time) *Evaluation {
 	}
 	tools := map[string]ToolResult{}
 	for _, t := range r.Tools {
-		v := s.get(t.SignalName())
-		tr := ToolResult{ID: t.ID, Title: t.Title, Capability: t.Capability, Reason: v.Reason}
-		if v.Known {
-			tr.Detected, tr.Reason = Truthf(v.Number != 0), ""
-		}
+		tr := toolResult(t, s)
 		tools[t.ID] = tr
 		ev.Tools = append(ev.Tools, tr)
 	}
 	e := evaluator{rules: r, snap: s}
 	foundations := map[string]FoundationResult{}
 	for _, f := range r.Foundations {
-		e.results = nil
-		fr := FoundationResult{ID: f.ID, Title: f.Title, Present: e.eval(f.Present, "foundation")}
-		fr.Conditions = e.results
+		fr := e.foundation(f)
 		foundations[f.ID] = fr
 		ev.Foundations = append(ev.Foundations, fr)
 	}
@@ -208,6 +202,47 @@ func Evaluate(r *Rules, s Snapshot, now time.Time) *Evaluation {
 		ev.Decisions[i].Recommended = ev.Decisions[i].Capability == ev.Recommended
 	}
 	return ev
+}
+
+// Decide decides the capability id on s exactly as Evaluate does, less the
+// recommendation, which weighs every capability. It answers what-if
+// questions ("what would change this decision?") that rerun one decision
+// many times, at a fraction of Evaluate's cost.
+func Decide(r *Rules, id string, s Snapshot) (Decision, bool) {
+	c := r.Capability(id)
+	if c == nil {
+		return Decision{}, false
+	}
+	tools := map[string]ToolResult{}
+	for _, t := range r.Tools {
+		if t.Capability == id {
+			tools[t.ID] = toolResult(t, s)
+		}
+	}
+	e := evaluator{rules: r, snap: s}
+	foundations := map[string]FoundationResult{}
+	for _, req := range c.Requires {
+		if f := r.Foundation(req); f != nil {
+			foundations[req] = e.foundation(f)
+		}
+	}
+	return e.decide(c, tools, foundations), true
+}
+
+func toolResult(t *Tool, s Snapshot) ToolResult {
+	v := s.get(t.SignalName())
+	tr := ToolResult{ID: t.ID, Title: t.Title, Capability: t.Capability, Reason: v.Reason}
+	if v.Known {
+		tr.Detected, tr.Reason = Truthf(v.Number != 0), ""
+	}
+	return tr
+}
+
+func (e *evaluator) foundation(f *Foundation) FoundationResult {
+	e.results = nil
+	fr := FoundationResult{ID: f.ID, Title: f.Title, Present: e.eval(f.Present, "foundation")}
+	fr.Conditions = e.results
+	return fr
 }
 
 // recommend picks the one `now` capability to take on next: the lowest
