@@ -9,8 +9,8 @@ import (
 
 // What would change a decision is found by asking the rules, not by reading
 // them: each signal a capability depends on is moved into every range its
-// thresholds cut the number line into, and the real triggers.Evaluate decides
-// again. Ranges that give another decision are reported as "signal would
+// thresholds cut the number line into, and the rules engine decides again
+// (triggers.Decide, the same code as Evaluate). Ranges that give another decision are reported as "signal would
 // need to be <range> (now <value>)". Because the whole ladder reruns, a
 // signal that feeds several steps (a skip and a trigger) is judged by its
 // combined effect, and every line is a claim a reader can check by changing
@@ -51,10 +51,13 @@ func whatWouldChange(rules *triggers.Rules, ev *triggers.Evaluation) map[string]
 		return c.byCapability
 	}
 	w := &whatIf{rules: rules, ev: ev, base: snapshotOf(ev)}
-	for _, d := range w.decide().Decisions {
-		if ev.Decision(d.Capability) == nil || ev.Decision(d.Capability).State != d.State {
+	for _, d := range ev.Decisions {
+		if again, ok := triggers.Decide(rules, d.Capability, w.base); !ok || again.State != d.State {
 			return nil
 		}
+	}
+	if len(ev.Decisions) != len(rules.Capabilities) {
+		return nil
 	}
 	out := map[string][]Change{}
 	for _, c := range rules.Capabilities {
@@ -65,8 +68,8 @@ func whatWouldChange(rules *triggers.Rules, ev *triggers.Evaluation) map[string]
 }
 
 // changeCache holds the last answer: the page and the API ask again on every
-// request for the same published evaluation, and the search reruns the rules
-// a few hundred times.
+// request for the same published evaluation, and the search decides each
+// capability up to a few hundred times.
 var changeCache atomic.Pointer[cachedChanges]
 
 type cachedChanges struct {
@@ -80,8 +83,6 @@ type whatIf struct {
 	ev    *triggers.Evaluation
 	base  triggers.Snapshot
 }
-
-func (w *whatIf) decide() *triggers.Evaluation { return triggers.Evaluate(w.rules, w.base, w.ev.Time) }
 
 // axis is one signal and the ranges of it that matter to a capability.
 type axis struct {
@@ -97,7 +98,7 @@ func (w *whatIf) stateWith(c string, moves map[*axis]int) triggers.State {
 	for a, i := range moves {
 		w.base[a.name] = triggers.KnownValue(a.regions[i].try, a.was.Source)
 	}
-	d := w.decide().Decision(c)
+	d, _ := triggers.Decide(w.rules, c, w.base)
 	for a := range moves {
 		w.base[a.name] = a.was
 	}

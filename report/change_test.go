@@ -2,6 +2,7 @@ package report
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -182,5 +183,54 @@ func TestRegions(t *testing.T) {
 	}
 	if r := (region{lo: math.Inf(-1), hi: 5, hiIncl: true}); r.words(triggers.TypeNumber) != "at most 5" {
 		t.Errorf("merged open region reads %q", r.words(triggers.TypeNumber))
+	}
+}
+
+// The what-if search trusts triggers.Decide to decide one capability as
+// Evaluate decides them all; check that on the default rules and the
+// fixture's, over snapshots with values on both sides of every threshold
+// and some unknown.
+func TestDecideAgreesWithEvaluate(t *testing.T) {
+	def, err := triggers.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rules := range []*triggers.Rules{def, fixtureState(t).Config.Rules} {
+		thresholds := map[string][]float64{}
+		for _, c := range rules.Capabilities {
+			for _, leaf := range capabilityLeaves(rules, c) {
+				thresholds[leaf.Signal] = append(thresholds[leaf.Signal], leaf.Threshold)
+			}
+		}
+		names := dependencies(rules, nil)
+		seen := map[triggers.State]bool{}
+		for seed := range 300 {
+			snap := triggers.Snapshot{}
+			rnd := rand.New(rand.NewPCG(uint64(seed), 1))
+			for _, name := range names {
+				rs := regions(signalType(rules, name), thresholds[name], triggers.Value{})
+				switch {
+				case rnd.IntN(20) == 0: // unknown
+				case strings.HasPrefix(name, triggers.ToolSignalPrefix): // tools are rare
+					snap[name] = triggers.KnownValue(boolFloat(rnd.IntN(10) == 0), "test")
+				default:
+					snap[name] = triggers.KnownValue(rs[rnd.IntN(len(rs))].try, "test")
+				}
+			}
+			ev := triggers.Evaluate(rules, snap, time.Unix(0, 0))
+			for _, d := range ev.Decisions {
+				seen[d.State] = true
+			}
+			for _, want := range ev.Decisions {
+				got, ok := triggers.Decide(rules, want.Capability, snap)
+				if !ok || got.State != want.State || got.DecidedBy != want.DecidedBy {
+					t.Fatalf("%s (seed %d): Decide = %s by %s, Evaluate = %s by %s", want.Capability, seed,
+						got.State, got.DecidedBy, want.State, want.DecidedBy)
+				}
+			}
+		}
+		if len(seen) < 6 {
+			t.Errorf("the snapshots reached only the states %v of %s; they test too little", seen, rules.File)
+		}
 	}
 }
