@@ -124,7 +124,7 @@ receivers:
       - url: %s
         send_resolved: true
 `, s.hook.URL))
-	startServer(t, "alertmanager", amBin, fmt.Sprintf("http://127.0.0.1:%d", amPort),
+	alertingServer(t, "alertmanager", amBin, fmt.Sprintf("http://127.0.0.1:%d", amPort),
 		"--config.file="+amConfig, "--storage.path="+filepath.Join(s.dir, "alertmanager"),
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", amPort), "--cluster.listen-address=")
 
@@ -150,7 +150,7 @@ scrape_configs:
           cluster: e2e
 `, filepath.Join(s.dir, "deploy-rules"), amPort, strings.TrimPrefix(s.exporter.URL, "http://")))
 	s.promURL = fmt.Sprintf("http://127.0.0.1:%d", promPort)
-	startServer(t, "prometheus", promBin, s.promURL,
+	alertingServer(t, "prometheus", promBin, s.promURL,
 		"--config.file="+promConfig, "--storage.tsdb.path="+filepath.Join(s.dir, "prometheus"),
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", promPort), "--rules.alert.resend-delay=1s")
 	client, err := promapi.NewClient(promapi.Config{Address: s.promURL})
@@ -245,19 +245,19 @@ func rewriteRuleDurations(t *testing.T, src, dst string) int {
 		if err := yaml.Unmarshal(data, &doc); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		for _, group := range mappingValue(doc.Content[0], "groups").Content {
-			for _, rule := range mappingValue(group, "rules").Content {
-				name := mappingValue(rule, "alert")
+		for _, group := range alertingYAMLValue(doc.Content[0], "groups").Content {
+			for _, rule := range alertingYAMLValue(group, "rules").Content {
+				name := alertingYAMLValue(rule, "alert")
 				if name == nil {
 					continue
 				}
 				alerts++
-				forNode := mappingValue(rule, "for")
+				forNode := alertingYAMLValue(rule, "for")
 				if forNode == nil {
 					t.Fatalf("%s: alert %s has no for:, so it would fire on the first evaluation", f, name.Value)
 				}
 				forNode.Value = stackFor
-				if keep := mappingValue(rule, "keep_firing_for"); keep != nil {
+				if keep := alertingYAMLValue(rule, "keep_firing_for"); keep != nil {
 					keep.Value = stackKeepFiringFor
 					keeps++
 				} else if strings.HasPrefix(name.Value, "Capability") && !strings.HasPrefix(name.Value, "CapabilityExporter") {
@@ -277,7 +277,7 @@ func rewriteRuleDurations(t *testing.T, src, dst string) int {
 	return alerts
 }
 
-func mappingValue(n *yaml.Node, key string) *yaml.Node {
+func alertingYAMLValue(n *yaml.Node, key string) *yaml.Node {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
@@ -289,9 +289,9 @@ func mappingValue(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-// startServer runs a server binary until the test ends and waits for its
+// alertingServer runs a server binary until the test ends and waits for its
 // /-/ready.
-func startServer(t *testing.T, name, bin, url string, args ...string) {
+func alertingServer(t *testing.T, name, bin, url string, args ...string) {
 	t.Helper()
 	logs := &syncBuffer{}
 	cmd := exec.Command(bin, args...)
