@@ -176,6 +176,11 @@ func Parse(file string, data []byte) (*Config, error) {
 		}
 	}
 
+	// Paths in the config are relative to the config file, wherever the
+	// exporter was started from.
+	if k := c.Sources.Kubernetes; k != nil && k.Kubeconfig != "" && !filepath.IsAbs(k.Kubeconfig) {
+		k.Kubeconfig = filepath.Join(filepath.Dir(file), k.Kubeconfig)
+	}
 	var err error
 	if c.RulesFile == "" {
 		c.Rules, err = triggers.Default()

@@ -126,3 +126,13 @@ func TestRedactURL(t *testing.T) {
 		t.Errorf("RedactURL leaks the password: %s", got)
 	}
 }
+
+func TestRelativeKubeconfigFollowsTheConfigFile(t *testing.T) {
+	c, err := Parse("/etc/capability_exporter/config.yml", []byte("sources:\n  kubernetes:\n    kubeconfig: kube/config\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Sources.Kubernetes.Kubeconfig; got != "/etc/capability_exporter/kube/config" {
+		t.Errorf("kubeconfig = %q", got)
+	}
+}

@@ -190,7 +190,7 @@ var KubernetesMeasures = []string{
 	"probed_workload_ratio",         // workloads whose containers all have readiness and liveness probes
 	"networkpolicy_namespace_ratio", // app namespaces with at least one NetworkPolicy
 	"default_deny_namespace_ratio",  // app namespaces with a default-deny ingress policy
-	"pod_security_namespace_ratio",  // app namespaces with a pod-security.kubernetes.io/enforce label
+	"pod_security_namespace_ratio",  // app namespaces enforcing the baseline or restricted Pod Security Standard
 	"privileged_containers",         // privileged or host-namespace containers
 	"containers_without_limits",     // containers without cpu or memory limits
 	"limited_container_ratio",       // containers with cpu and memory limits

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	"k8s.io/klog/v2"
 
 	"github.com/capability-exporter/capability_exporter/collector"
 	"github.com/capability-exporter/capability_exporter/config"
@@ -66,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := promslog.New(logConfig)
+	// client-go logs through klog; route it into the same structured log.
+	klog.SetSlogLogger(logger)
 
 	switch cmd {
 	case check.FullCommand():
