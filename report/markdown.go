@@ -250,6 +250,9 @@ func foundationsLine(fs []Foundation) string {
 }
 
 func seconds(s float64) string {
+	if s > 0 && s < 0.0005 {
+		return "under 1ms" // "0s" would read as "did not run"
+	}
 	return time.Duration(s * float64(time.Second)).Round(time.Millisecond).String()
 }
 

@@ -72,6 +72,11 @@ func newScrubber(cfg *config.Config) scrubber {
 					}
 				}
 			}
+			if u := c.ProxyURL.URL; u != nil {
+				if p, ok := u.User.Password(); ok {
+					add(p)
+				}
+			}
 			for _, vs := range c.ProxyConnectHeader {
 				for _, v := range vs {
 					add(string(v))
