@@ -27,9 +27,10 @@ test:
 
 # Real Prometheus, Alertmanager, etcd, kube-apiserver and Chromium; see test/e2e.
 test-e2e:
-	$(GO) test -tags e2e -count=1 ./test/e2e/...
+	$(GO) test -tags e2e -count=1 -timeout=40m ./test/e2e/...
 
-test-all: test check-rules test-e2e
+# Everything CI runs: the README's test command.
+test-all: lint test fuzz check-rules test-e2e
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseLeaf$$' -fuzztime=$(FUZZTIME) ./triggers
