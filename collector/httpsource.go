@@ -183,6 +183,12 @@ func (r *run) skip(e *SourceError, keys ...string) {
 	}
 }
 
+func (r *run) isUp() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.res.Up
+}
+
 func (r *run) result() Result {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -263,7 +269,12 @@ func (s *httpServer) request(ctx context.Context, r *run, what string, keys []st
 		return false
 	}
 	e := classify(what, ex, err)
-	if e.Reason == reasonUnreachable {
+	// A server that refuses connections is down; so is one that lets a
+	// request run into its deadline without a byte of answer before any
+	// other request of this run got one (frozen, or its network gone). The
+	// requests not yet sent are then not sent: an evaluation against a dead
+	// server costs one deadline, not one per query.
+	if e.Reason == reasonUnreachable || (e.Reason == reasonTimeout && ex != nil && ex.status == 0 && !r.isUp()) {
 		r.downed.CompareAndSwap(nil, &e)
 	}
 	if answeredAPI(e) {

@@ -296,6 +296,67 @@ func TestPrometheusUnreachableStopsSending(t *testing.T) {
 	}
 }
 
+func TestFrozenServerCostsOneDeadline(t *testing.T) {
+	t.Parallel()
+	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: vectorOne, delay: time.Hour}}})
+	src := testPrometheus(t, stub.URL, func(c *config.HTTPSource) {
+		c.Timeout = config.Duration(200 * time.Millisecond)
+		c.MaxConcurrency = 2
+	})
+	var signals []SignalRequest
+	for i := range 8 {
+		signals = append(signals, promQuery(fmt.Sprint("s", i), fmt.Sprintf("vector(%d)", i), ""))
+	}
+	t0 := time.Now()
+	res := src.Collect(context.Background(), Request{Signals: signals})
+	if d := time.Since(t0); d > 700*time.Millisecond {
+		t.Errorf("took %s; want about one deadline (200ms), not one per query", d)
+	}
+	if got := reasons(res); !slices.Equal(got, []string{reasonTimeout, reasonTimeout}) {
+		t.Errorf("errors %v; want the two requests in flight timed out, the rest not sent", got)
+	}
+	if res.Up {
+		t.Error("a server that answers nothing is up")
+	}
+	for _, sr := range signals {
+		if v := res.Values[sr.Key]; v.Known || !strings.Contains(v.Reason, "timeout") {
+			t.Errorf("%s = %+v", sr.Key, v)
+		}
+	}
+}
+
+func TestOneSlowQueryDoesNotStopTheOthers(t *testing.T) {
+	t.Parallel()
+	stub := newAPIStub(t, nil)
+	stub.handle = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Form.Get("query") == "slow" {
+			<-r.Context().Done()
+			return true
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, vectorOne)
+		return true
+	}
+	src := testPrometheus(t, stub.URL, func(c *config.HTTPSource) {
+		c.Timeout = config.Duration(200 * time.Millisecond)
+		c.MaxConcurrency = 2 // whatever the order, another query answers while the slow one runs
+	})
+	signals := []SignalRequest{promQuery("fast", "fast", ""), promQuery("slow", "slow", "")}
+	for i := range 4 {
+		signals = append(signals, promQuery(fmt.Sprint("after", i), fmt.Sprint("after", i), ""))
+	}
+	res := src.Collect(context.Background(), Request{Signals: signals})
+	known := 0
+	for _, v := range res.Values {
+		if v.Known {
+			known++
+		}
+	}
+	if !res.Up || res.Values["slow"].Known || known != 5 {
+		t.Errorf("up %v, %d known, errors %v; want only the slow query unknown once another answered", res.Up, known, res.Errors)
+	}
+}
+
 func TestPrometheusQueriesRunInParallelUpToTheBound(t *testing.T) {
 	t.Parallel()
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: vectorOne, delay: 60 * time.Millisecond}}})

@@ -1,0 +1,244 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// scrape is one parsed /metrics of the exporter.
+type scrape map[string]*dto.MetricFamily
+
+func scrapeExporter(t *testing.T, e *exporter) scrape {
+	t.Helper()
+	body := e.Get(t, "/metrics")
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	return fams
+}
+
+// value returns the sample of name whose labels include want, and whether
+// there is one.
+func (s scrape) value(name string, want map[string]string) (float64, bool) {
+	f := s[name]
+	if f == nil {
+		return 0, false
+	}
+next:
+	for _, m := range f.Metric {
+		have := map[string]string{}
+		for _, l := range m.Label {
+			have[l.GetName()] = l.GetValue()
+		}
+		for k, v := range want {
+			if have[k] != v {
+				continue next
+			}
+		}
+		switch {
+		case m.Gauge != nil:
+			return m.Gauge.GetValue(), true
+		case m.Counter != nil:
+			return m.Counter.GetValue(), true
+		case m.Untyped != nil:
+			return m.Untyped.GetValue(), true
+		}
+	}
+	return 0, false
+}
+
+func (s scrape) sourceUp(source string) float64 {
+	v, _ := s.value("capability_exporter_source_up", map[string]string{"source": source})
+	return v
+}
+
+func (s scrape) known(signal string) bool {
+	v, ok := s.value("capability_signal_known", map[string]string{"signal": signal})
+	return ok && v == 1
+}
+
+func (s scrape) signal(signal string) float64 {
+	v, _ := s.value("capability_signal_value", map[string]string{"signal": signal})
+	return v
+}
+
+func (s scrape) errors(source, reason string) float64 {
+	v, _ := s.value("capability_exporter_source_errors_total", map[string]string{"source": source, "reason": reason})
+	return v
+}
+
+func (s scrape) decision(capability string) string {
+	for _, st := range triggers.States {
+		if v, _ := s.value("capability_decision", map[string]string{"capability": capability, "state": string(st)}); v == 1 {
+			return string(st)
+		}
+	}
+	return ""
+}
+
+// waitScrape polls /metrics until cond holds.
+func waitScrape(t *testing.T, e *exporter, timeout time.Duration, what string, cond func(scrape) bool) scrape {
+	t.Helper()
+	var last scrape
+	waitFor(t, timeout, what, func() bool {
+		last = scrapeExporter(t, e)
+		return cond(last)
+	})
+	return last
+}
+
+// TestPrometheusOutage runs the exporter binary against the real Prometheus
+// holding the webshop's history and takes Prometheus away twice: stopped
+// (connection refused) and frozen with SIGSTOP (answers nothing, so every
+// query runs into its deadline). Each time exactly the Prometheus signals
+// turn unknown, source_up{source="prometheus"} goes 0 and the errors are
+// counted by reason, while the exporter keeps serving and Loki and the facts
+// stay known. When Prometheus returns on the same port and data, every
+// signal comes back with the value it had.
+func TestPrometheusOutage(t *testing.T) {
+	env := newWebshopEnv(t)
+	rulesFile := filepath.Join(env.dir, "rules.yml")
+	rules, err := triggers.Load(rulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromPrometheus := map[string]bool{}
+	for _, s := range rules.Signals {
+		only := true
+		for _, alt := range s.Source.Alternatives() {
+			only = only && alt.Kind() == "prometheus"
+		}
+		fromPrometheus[s.Name] = only
+	}
+	env.promTimeout = 2 * time.Second // a frozen server costs 2s a query
+	cfg := env.config(t, rulesFile, "microservices: 6")
+
+	ex := startExporter(t, cfg, "--evaluation.interval=1s", "--evaluation.timeout=30s")
+	healthy := waitScrape(t, ex, 30*time.Second, "both sources up", func(s scrape) bool {
+		return s.sourceUp("prometheus") == 1 && s.sourceUp("loki") == 1
+	})
+	before := map[string]float64{}
+	knownBefore := map[string]bool{}
+	for _, s := range rules.Signals {
+		knownBefore[s.Name] = healthy.known(s.Name)
+		before[s.Name] = healthy.signal(s.Name)
+	}
+	for _, name := range []string{"incidents", "incident_mttr", "cost_growth", "traffic_growth", "slo_rules", "prometheus_reachable", "developers", "microservices"} {
+		if !knownBefore[name] {
+			t.Fatalf("%s unknown while every server is up", name)
+		}
+	}
+	logCycle(t, "healthy", healthy)
+	decisionsBefore := map[string]string{}
+	for _, c := range rules.Capabilities {
+		decisionsBefore[c.ID] = healthy.decision(c.ID)
+	}
+
+	expectOutage := func(s scrape, reason string) {
+		t.Helper()
+		for _, sig := range rules.Signals {
+			switch known := s.known(sig.Name); {
+			case fromPrometheus[sig.Name] && known:
+				t.Errorf("%s still known with Prometheus gone", sig.Name)
+			case !fromPrometheus[sig.Name] && known != knownBefore[sig.Name]:
+				t.Errorf("%s known=%v, was %v: not a Prometheus signal, it must not change", sig.Name, known, knownBefore[sig.Name])
+			case !fromPrometheus[sig.Name] && known && s.signal(sig.Name) != before[sig.Name]:
+				t.Errorf("%s = %v, was %v", sig.Name, s.signal(sig.Name), before[sig.Name])
+			}
+		}
+		if s.sourceUp("loki") != 1 || s.sourceUp("fact") != 1 {
+			t.Errorf("loki up %v, fact up %v: they must not notice", s.sourceUp("loki"), s.sourceUp("fact"))
+		}
+		if n := s.errors("prometheus", reason); n < 1 {
+			t.Errorf("capability_exporter_source_errors_total{source=\"prometheus\",reason=%q} = %v", reason, n)
+		}
+		if d := s.decision("cost_visibility"); d != "unknown" {
+			t.Errorf("cost_visibility = %s, want unknown: its only signal comes from Prometheus", d)
+		}
+		if d := s.decision("policy_enforcement"); d != decisionsBefore["policy_enforcement"] {
+			t.Errorf("policy_enforcement = %s, was %s: Loki answers it", d, decisionsBefore["policy_enforcement"])
+		}
+		for _, path := range []string{"/-/healthy", "/-/ready"} {
+			if resp, err := http.Get(ex.URL + path); err != nil || resp.StatusCode != 200 {
+				t.Errorf("GET %s during the outage: %v %v", path, resp, err)
+			}
+		}
+	}
+	expectRecovered := func(s scrape) {
+		t.Helper()
+		for _, sig := range rules.Signals {
+			if s.known(sig.Name) != knownBefore[sig.Name] {
+				t.Errorf("%s known=%v after recovery, was %v", sig.Name, s.known(sig.Name), knownBefore[sig.Name])
+			} else if v := s.signal(sig.Name); knownBefore[sig.Name] && math.Abs(v-before[sig.Name]) > 1e-6*math.Max(1, math.Abs(v)) {
+				t.Errorf("%s = %v after recovery, was %v", sig.Name, v, before[sig.Name])
+			}
+		}
+		for id, d := range decisionsBefore {
+			if got := s.decision(id); got != d {
+				t.Errorf("%s = %s after recovery, was %s", id, got, d)
+			}
+		}
+	}
+
+	// Stopped: connection refused.
+	env.prom.Stop()
+	down := waitScrape(t, ex, 30*time.Second, "prometheus down", func(s scrape) bool { return s.sourceUp("prometheus") == 0 })
+	down = scrapeExporter(t, ex) // a whole evaluation after the change
+	expectOutage(down, "unreachable")
+	logCycle(t, "stopped", down)
+
+	env.prom.Start(t)
+	back := waitScrape(t, ex, 30*time.Second, "prometheus back", func(s scrape) bool {
+		return s.sourceUp("prometheus") == 1 && s.known("incident_mttr")
+	})
+	expectRecovered(back)
+
+	// Frozen: the port accepts connections, nothing answers.
+	if err := env.prom.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	frozen := false
+	defer func() {
+		if frozen {
+			_ = env.prom.cmd.Process.Signal(syscall.SIGCONT)
+		}
+	}()
+	frozen = true
+	t0 := time.Now()
+	stuck := waitScrape(t, ex, 60*time.Second, "prometheus timing out", func(s scrape) bool { return s.sourceUp("prometheus") == 0 })
+	expectOutage(stuck, "timeout")
+	logCycle(t, fmt.Sprintf("frozen (noticed after %s)", time.Since(t0).Round(time.Second)), stuck)
+
+	if err := env.prom.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	frozen = false
+	thawed := waitScrape(t, ex, 60*time.Second, "prometheus answering again", func(s scrape) bool {
+		return s.sourceUp("prometheus") == 1 && s.known("incident_mttr")
+	})
+	expectRecovered(thawed)
+}
+
+func logCycle(t *testing.T, when string, s scrape) {
+	t.Helper()
+	eval, _ := s.value("capability_exporter_evaluation_duration_seconds", nil)
+	prom, _ := s.value("capability_exporter_source_duration_seconds", map[string]string{"source": "prometheus"})
+	loki, _ := s.value("capability_exporter_source_duration_seconds", map[string]string{"source": "loki"})
+	t.Logf("%s: evaluation %.3fs (prometheus %.3fs, loki %.3fs)", when, eval, prom, loki)
+}

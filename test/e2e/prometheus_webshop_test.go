@@ -1,0 +1,421 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// webshopRules are the exporter rules of these tests: every Prometheus and
+// Loki measure, and capabilities whose decisions the history drives.
+const webshopRules = `
+signals:
+  incident_mttr:
+    help: Mean time to resolve critical and paging alerts over 30 days.
+    type: duration
+    prometheus: {alert_history: {selector: 'ALERTS{alertstate="firing",severity=~"critical|page"}', window: 30d, measure: mean_resolution}}
+  incident_median:
+    help: Median time to resolve critical and paging alerts over 30 days.
+    type: duration
+    prometheus: {alert_history: {selector: 'ALERTS{alertstate="firing",severity=~"critical|page"}', window: 30d, measure: median_resolution}}
+  incidents:
+    help: Critical and paging incidents resolved in 30 days.
+    prometheus: {alert_history: {selector: 'ALERTS{alertstate="firing",severity=~"critical|page"}', window: 30d, measure: incidents}}
+  open_incidents:
+    help: Critical and paging alerts firing now.
+    prometheus: {alert_history: {selector: 'ALERTS{alertstate="firing",severity=~"critical|page"}', window: 30d, measure: open_incidents}}
+  critical_alerts_per_day:
+    help: Critical and paging alerts that started per day over 7 days.
+    prometheus: {alert_history: {selector: 'ALERTS{alertstate="firing",severity=~"critical|page"}', window: 7d, measure: alerts_per_day}}
+  alerts_per_day:
+    help: Alerts of any severity that started per day over 30 days.
+    prometheus: {alert_history: {selector: 'ALERTS{alertstate="firing"}', window: 30d, measure: alerts_per_day}}
+  cost_growth:
+    help: Growth of requested CPU against 30 days ago, OpenCost first.
+    type: ratio
+    first_known:
+      - prometheus: {query: 'sum(node_total_hourly_cost) / sum(node_total_hourly_cost offset 30d) - 1'}
+      - prometheus: {query: 'sum(kube_pod_container_resource_requests{resource="cpu"}) / sum(kube_pod_container_resource_requests{resource="cpu"} offset 30d) - 1'}
+  traffic_growth:
+    help: Growth of the request rate against four weeks ago.
+    type: ratio
+    prometheus: {query: 'sum(rate(http_requests_total[1d])) / sum(rate(http_requests_total[1d] offset 4w)) - 1'}
+  error_ratio:
+    help: Share of requests that failed over a day.
+    type: ratio
+    prometheus: {query: 'sum(rate(http_requests_total{code=~"5.."}[1d])) / sum(rate(http_requests_total[1d]))'}
+  critical_firing:
+    help: Critical alerts firing now; none is a real 0.
+    prometheus: {query: 'count(ALERTS{alertstate="firing",severity="critical"})', empty: zero}
+  ingress_requests:
+    help: Requests at the ingress; no ingress metrics means unknown.
+    prometheus: {query: 'sum(rate(nginx_ingress_controller_requests[5m]))'}
+  idle_search:
+    help: A ratio over no traffic is NaN.
+    type: ratio
+    prometheus: {query: 'sum(http_requests_total{service="search"} * 0) / sum(http_requests_total{service="search"} * 0)'}
+  per_service_rate:
+    help: A query that forgot to aggregate.
+    prometheus: {query: 'rate(http_requests_total{service="frontend"}[1h])'}
+  broken_query:
+    help: A query with a syntax error.
+    prometheus: {query: 'sum(rate(http_requests_total[5m])'}
+  alerting_rules:
+    help: Alerting rules loaded.
+    prometheus: {rules: alerting_rules}
+  rules_without_severity:
+    help: Alerting rules without severity.
+    prometheus: {rules: alerting_rules_without_severity}
+  slo_rules:
+    help: SLO recording rules.
+    prometheus: {rules: slo_recording_rules}
+  prometheus_reachable:
+    help: Prometheus answers.
+    type: bool
+    prometheus: {reachable: true}
+  developers:
+    help: Humans in the audit log over 30 days.
+    first_known:
+      - fact: developers
+      - loki: {query: 'count(sum by (user_username) (count_over_time({job="kubernetes-audit"} | json | user_username != "" | user_username !~ "system:.*" [30d])))'}
+  checkout_errors:
+    help: Checkout error lines over a day.
+    loki: {query: 'sum(count_over_time({app="checkout"} |= "level=error" [1d]))', empty: zero}
+  loki_reachable:
+    help: Loki answers.
+    type: bool
+    loki: {reachable: true}
+  microservices:
+    help: Declared for this test; the Kubernetes tier measures it elsewhere.
+    fact: microservices
+capabilities:
+  distributed_tracing:
+    title: Distributed Tracing
+    complexity: medium
+    trigger: {any: [microservices > 5, incident_mttr > 1h]}
+    skip: microservices < 5
+    now: incident_mttr > 1h
+  chaos_engineering:
+    title: Chaos Engineering
+    complexity: low_medium
+    trigger: incidents > 0
+    now: open_incidents > 0
+  cost_visibility:
+    title: Cost Visibility
+    complexity: low
+    trigger: cost_growth > 20%
+    now: cost_growth > 30%
+  observability_maturity:
+    title: Observability Maturity
+    complexity: medium
+    trigger: {any: [rules_without_severity > 0, critical_alerts_per_day > 4]}
+    now: slo_rules == 0
+  multi_region:
+    title: Multi-Region Readiness
+    complexity: high
+    trigger: traffic_growth > 50%
+    now: error_ratio > 1%
+  policy_enforcement:
+    title: Policy Enforcement
+    complexity: medium
+    trigger: developers > 10
+  service_mesh:
+    title: Service Mesh
+    complexity: medium_high
+    trigger: ingress_requests > 100
+`
+
+type webshopEnv struct {
+	shop   *webshop
+	prom   *prometheusServer
+	loki   *lokiDouble
+	humans int
+	dir    string
+	// promTimeout is the per-query deadline the configs give Prometheus.
+	promTimeout time.Duration
+}
+
+func newWebshopEnv(t *testing.T) *webshopEnv {
+	t.Helper()
+	shop, prom := webshopPrometheus(t)
+	lines, humans := webshopLogs(shop.End)
+	env := &webshopEnv{shop: shop, prom: prom, loki: newLokiDouble(t, "webshop", lines), humans: humans, dir: t.TempDir(),
+		promTimeout: 20 * time.Second}
+	writeFile(t, env.dir, "rules.yml", webshopRules)
+	return env
+}
+
+// config writes a config file for the env's servers; rules empty means the
+// embedded default rules.
+func (env *webshopEnv) config(t *testing.T, rules, facts string) string {
+	t.Helper()
+	var b strings.Builder
+	if rules != "" {
+		fmt.Fprintf(&b, "rules_file: %s\n", rules)
+	}
+	fmt.Fprintf(&b, "sources:\n  prometheus:\n    url: %s\n    timeout: %s\n  loki:\n    url: %s\n    tenant_id: webshop\n    timeout: 10s\n",
+		env.prom.URL, env.promTimeout, env.loki.URL)
+	fmt.Fprintf(&b, "facts: {%s}\n", facts)
+	return writeFile(t, env.dir, fmt.Sprintf("config-%d.yml", time.Now().UnixNano()), b.String())
+}
+
+func evaluate(t *testing.T, configFile string) (*collector.State, *collector.Scheduler) {
+	t.Helper()
+	cfg, err := config.Load(configFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched := collector.NewScheduler(cfg, 2*time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(sched.Close)
+	return sched.Evaluate(context.Background()), sched
+}
+
+func signalOf(t *testing.T, st *collector.State, name string) triggers.Value {
+	t.Helper()
+	for _, s := range st.Evaluation.Signals {
+		if s.Name == name {
+			return s.Value
+		}
+	}
+	t.Fatalf("no signal %s", name)
+	return triggers.Value{}
+}
+
+func expectNear(t *testing.T, st *collector.State, name string, want, tolerance float64, why string) {
+	t.Helper()
+	v := signalOf(t, st, name)
+	if !v.Known {
+		t.Errorf("%s unknown (%s); want %.6g", name, v.Reason, want)
+		return
+	}
+	if math.Abs(v.Number-want) > tolerance {
+		t.Errorf("%s = %.6g, want %.6g ± %.3g (%s)", name, v.Number, want, tolerance, why)
+		return
+	}
+	t.Logf("%-28s %12.6g   truth %12.6g   ± %.3g", name, v.Number, want, tolerance)
+}
+
+func expectUnknown(t *testing.T, st *collector.State, name, reason string) {
+	t.Helper()
+	if v := signalOf(t, st, name); v.Known || !strings.Contains(v.Reason, reason) {
+		t.Errorf("%s = %+v, want unknown with a reason containing %q", name, v, reason)
+	}
+}
+
+// step is the alert history's resolution over 30 and 7 days, and the rule
+// evaluation interval of the history: a run's duration is read from the grid
+// points where it fired, so each is exact to a step, its last firing sample
+// an evaluation interval before it resolved.
+const (
+	historyStep    = 5 * time.Minute
+	historyTolSecs = float64((historyStep + alertEvalEvery) / time.Second)
+)
+
+func TestWebshopHistory(t *testing.T) {
+	env := newWebshopEnv(t)
+	shop := env.shop
+
+	t.Run("own rules", func(t *testing.T) {
+		t0 := time.Now()
+		st, _ := evaluate(t, env.config(t, filepath.Join(env.dir, "rules.yml"), "microservices: 6"))
+		evalEnd := time.Now()
+		t.Logf("evaluation took %s (prometheus %s, loki %s); %s behind the history's end", time.Since(t0).Round(time.Millisecond),
+			sourceDuration(st, "prometheus"), sourceDuration(st, "loki"), evalEnd.Sub(shop.End).Round(time.Second))
+		if evalEnd.Sub(shop.End) > 4*time.Minute {
+			t.Fatalf("evaluated %s after the history's end: its last samples left the lookback", evalEnd.Sub(shop.End))
+		}
+
+		windowEnd := evalEnd.Truncate(historyStep)
+		crit := shop.incidents(critical, windowEnd, 30*day)
+		crit7 := shop.incidents(critical, windowEnd, 7*day)
+		all := shop.incidents(anySeverity, windowEnd, 30*day)
+		t.Logf("truth: %d incidents (%d clipped at the window's start), %d open, mean %s, median %s",
+			crit.Incidents, crit.Clipped, crit.Open, crit.mean(), crit.median())
+		expectNear(t, st, "incidents", float64(crit.Incidents), 0, "contiguous firing runs of one series")
+		expectNear(t, st, "open_incidents", float64(crit.Open), 0, "runs still firing now")
+		expectNear(t, st, "incident_mttr", crit.mean().Seconds(), historyTolSecs, "a step and an evaluation interval")
+		expectNear(t, st, "incident_median", crit.median().Seconds(), historyTolSecs, "a step and an evaluation interval")
+		expectNear(t, st, "critical_alerts_per_day", float64(crit7.Started)/7, 0, "runs that started in 7 days")
+		expectNear(t, st, "alerts_per_day", float64(all.Started)/30, 0, "runs of any severity that started in 30 days")
+
+		cpuNow, _ := shop.requestsAt(shop.End)
+		cpuThen, _ := shop.requestsAt(shop.End.Add(-30 * day))
+		expectNear(t, st, "cost_growth", cpuNow/cpuThen-1, 1e-9, "requested cores now against 30 days ago")
+		traffic := shop.requestIncrease(shop.End, day)/shop.requestIncrease(shop.End.Add(-28*day), day) - 1
+		expectNear(t, st, "traffic_growth", traffic, 1e-4, "rate over a day against four weeks ago")
+		expectNear(t, st, "error_ratio", errorShare, 1e-4, "5xx share of the day's requests")
+		expectNear(t, st, "critical_firing", 1, 0, "the alert still firing")
+
+		alerting, withoutSeverity, slo := ruleCounts()
+		expectNear(t, st, "alerting_rules", float64(alerting), 0, "rules API")
+		expectNear(t, st, "rules_without_severity", float64(withoutSeverity), 0, "rules API")
+		expectNear(t, st, "slo_rules", float64(slo), 0, "Sloth and Pyrra recording rules")
+		expectNear(t, st, "prometheus_reachable", 1, 0, "build info")
+		expectNear(t, st, "developers", float64(env.humans), 0, "humans in the audit log over 30 days")
+		expectNear(t, st, "checkout_errors", 4, 0, "error lines of the last day")
+		expectNear(t, st, "loki_reachable", 1, 0, "build info")
+
+		expectUnknown(t, st, "ingress_requests", "returned no series")
+		expectUnknown(t, st, "idle_search", "returned NaN")
+		expectUnknown(t, st, "per_service_rate", "several_series")
+		expectUnknown(t, st, "broken_query", "bad_query")
+		for _, k := range []collector.ErrorKey{{Source: "prometheus", Reason: "several_series"}, {Source: "prometheus", Reason: "bad_query"}} {
+			if st.ErrorTotals[k] != 1 {
+				t.Errorf("errors %v = %v, want 1", k, st.ErrorTotals[k])
+			}
+		}
+		for _, s := range st.Sources {
+			if (s.Name == "prometheus" || s.Name == "loki") && !s.Up {
+				t.Errorf("%s not up: %v", s.Name, s.Errors)
+			}
+		}
+
+		// The decisions the history drives, from the truth and the rules'
+		// thresholds.
+		state := func(trigger, now bool) triggers.State {
+			switch {
+			case trigger && now:
+				return triggers.StateNow
+			case trigger:
+				return triggers.StateConsider
+			}
+			return triggers.StateNotTriggered
+		}
+		want := map[string]triggers.State{
+			"distributed_tracing":    state(true, crit.mean() > time.Hour),
+			"chaos_engineering":      state(crit.Incidents > 0, crit.Open > 0),
+			"cost_visibility":        state(cpuNow/cpuThen-1 > 0.2, cpuNow/cpuThen-1 > 0.3),
+			"observability_maturity": state(withoutSeverity > 0 || float64(crit7.Started)/7 > 4, slo == 0),
+			"multi_region":           state(traffic > 0.5, errorShare > 0.01),
+			"policy_enforcement":     state(env.humans > 10, false),
+			"service_mesh":           triggers.StateUnknown, // the ingress has no metrics: unknown, not "no traffic"
+		}
+		for id, w := range want {
+			if d := st.Evaluation.Decision(id); d == nil || d.State != w {
+				t.Errorf("%s = %v, want %s", id, d, w)
+			}
+		}
+		if st.Evaluation.Recommended != "cost_visibility" {
+			t.Errorf("recommended %q, want cost_visibility (lowest complexity of the now decisions)", st.Evaluation.Recommended)
+		}
+	})
+
+	t.Run("default rules", func(t *testing.T) {
+		st, _ := evaluate(t, env.config(t, "", ""))
+		windowEnd := time.Now().Truncate(historyStep)
+		crit := shop.incidents(critical, windowEnd, 30*day)
+		crit7 := shop.incidents(critical, windowEnd, 7*day)
+		expectNear(t, st, "incident_mttr_seconds", crit.mean().Seconds(), historyTolSecs, "alert history")
+		expectNear(t, st, "debugging_per_incident", crit.mean().Seconds(), historyTolSecs, "no fact declared: the alert history")
+		expectNear(t, st, "critical_incidents", float64(crit.Incidents), 0, "alert history")
+		expectNear(t, st, "critical_alerts_per_day", float64(crit7.Started)/7, 0, "alert history over 7 days")
+		expectNear(t, st, "paging_alert_share", shop.pagingShare(time.Now(), 30*day), 1e-9, "distinct alert names")
+		_, withoutSeverity, slo := ruleCounts()
+		expectNear(t, st, "alerting_rules_without_severity", float64(withoutSeverity), 0, "rules API")
+		expectNear(t, st, "slo_recording_rules", float64(slo), 0, "rules API")
+		cpuNow, memNow := shop.requestsOver(shop.End, day)
+		cpuThen, memThen := shop.requestsOver(shop.End.Add(-30*day), day)
+		expectNear(t, st, "cost_growth_ratio", (cpuNow/cpuThen+memNow/memThen)/2-1, 1e-9, "requested core- and GiB-hours, no OpenCost")
+		traffic := shop.requestIncrease(shop.End, day)/shop.requestIncrease(shop.End.Add(-28*day), day) - 1
+		expectNear(t, st, "traffic_growth_ratio", traffic, 1e-4, "no ingress metrics: the apps' counters")
+		expectNear(t, st, "prometheus_reachable", 1, 0, "build info")
+		expectNear(t, st, "loki_reachable", 1, 0, "build info")
+		expectNear(t, st, "developers", float64(env.humans), 0, "no fact declared: the audit log")
+		for _, d := range st.Evaluation.Decisions {
+			t.Logf("default rules: %-24s %-14s decided by %s, unknown: %v", d.Capability, d.State, d.DecidedBy, d.UnknownSignals)
+		}
+		for _, id := range []string{"prometheus", "loki"} {
+			for _, f := range st.Evaluation.Foundations {
+				if f.ID == id && f.Present != triggers.True {
+					t.Errorf("foundation %s present = %s, want true: its server answers", id, f.Present)
+				}
+			}
+		}
+	})
+
+	t.Run("loki errors", func(t *testing.T) {
+		rules := writeFile(t, env.dir, "loki-rules.yml", `
+signals:
+  developers:
+    help: Humans in the audit log over 30 days.
+    loki: {query: 'count(sum by (user_username) (count_over_time({job="kubernetes-audit"} | json | user_username !~ "system:.*" [30d])))'}
+  audit_lines:
+    help: Audit lines over a day.
+    loki: {query: 'sum(count_over_time({job="kubernetes-audit"} [1d]))'}
+  too_long:
+    help: A range past Loki's max_query_length.
+    loki: {query: 'sum(count_over_time({job="kubernetes-audit"} [35d]))'}
+  typo:
+    help: A LogQL syntax error.
+    loki: {query: 'sum(count_over_time({job="kubernetes-audit"} | jsn [1d]))'}
+capabilities:
+  policy_enforcement:
+    complexity: medium
+    trigger: developers > 10
+`)
+		devQ := `count(sum by (user_username) (count_over_time({job="kubernetes-audit"} | json | user_username !~ "system:.*" [30d])))`
+		linesQ := `sum(count_over_time({job="kubernetes-audit"} [1d]))`
+		cfg := env.config(t, rules, "")
+
+		env.loki.fail(devQ, http.StatusTooManyRequests) // one 429, then an answer: the retry saves the evaluation
+		env.loki.fail(linesQ, http.StatusGatewayTimeout)
+		before := map[string]int{devQ: env.loki.count(devQ), linesQ: env.loki.count(linesQ)}
+		st, _ := evaluate(t, cfg)
+		expectNear(t, st, "developers", float64(env.humans), 0, "after one retry")
+		expectUnknown(t, st, "audit_lines", "timeout: LogQL query")
+		expectUnknown(t, st, "too_long", "exceeds the limit")
+		expectUnknown(t, st, "typo", "parse error at line 1")
+		if n := env.loki.count(devQ) - before[devQ]; n != 2 {
+			t.Errorf("429 answered after %d requests, want 2 (one retry)", n)
+		}
+		if n := env.loki.count(linesQ) - before[linesQ]; n != 1 {
+			t.Errorf("504 answered after %d requests, want 1 (a timeout is not retried)", n)
+		}
+		if n := env.loki.count(`sum(count_over_time({job="kubernetes-audit"} | jsn [1d]))`); n != 1 {
+			t.Errorf("400 sent %d times, want once", n)
+		}
+		want := map[string]float64{"timeout": 1, "bad_query": 2}
+		for reason, n := range want {
+			if got := st.ErrorTotals[collector.ErrorKey{Source: "loki", Reason: reason}]; got != n {
+				t.Errorf("loki errors{reason=%s} = %v, want %v", reason, got, n)
+			}
+		}
+		if st.ErrorTotals[collector.ErrorKey{Source: "loki", Reason: "too_many_requests"}] != 0 {
+			t.Error("a 429 the retry recovered was counted")
+		}
+		for _, s := range st.Sources {
+			if s.Name == "loki" && !s.Up {
+				t.Errorf("loki down after answering: %v", s.Errors)
+			}
+		}
+
+		env.loki.fail(devQ, http.StatusTooManyRequests, http.StatusTooManyRequests)
+		st, _ = evaluate(t, cfg)
+		expectUnknown(t, st, "developers", "too_many_requests")
+		if d := st.Evaluation.Decision("policy_enforcement"); d.State != triggers.StateUnknown {
+			t.Errorf("policy_enforcement = %s without its signal, want unknown", d.State)
+		}
+	})
+}
+
+func sourceDuration(st *collector.State, name string) time.Duration {
+	for _, s := range st.Sources {
+		if s.Name == name {
+			return s.Duration.Round(time.Millisecond)
+		}
+	}
+	return 0
+}
