@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -310,6 +311,32 @@ func TestWebshopHistory(t *testing.T) {
 		}
 		if st.Evaluation.Recommended != "cost_visibility" {
 			t.Errorf("recommended %q, want cost_visibility (lowest complexity of the now decisions)", st.Evaluation.Recommended)
+		}
+	})
+
+	t.Run("query times", func(t *testing.T) {
+		end := time.Now().Truncate(historyStep)
+		for _, q := range []struct{ name, query, window string }{
+			{"alert history, 30d at 5m", `max_over_time(ALERTS{alertstate="firing",severity=~"critical|page"}[5m])`, "30d"},
+			{"cost growth (default rules)", "", ""},
+		} {
+			var u string
+			if q.window != "" {
+				u = fmt.Sprintf("%s/api/v1/query_range?query=%s&start=%d&end=%d&step=300", env.prom.URL, url.QueryEscape(q.query), end.Add(-30*day).Unix(), end.Unix())
+			} else {
+				u = fmt.Sprintf("%s/api/v1/query?query=%s", env.prom.URL, url.QueryEscape(`(sum(sum_over_time(kube_pod_container_resource_requests{resource="cpu"}[1d])) / sum(sum_over_time(kube_pod_container_resource_requests{resource="cpu"}[1d] offset 30d)) + sum(sum_over_time(kube_pod_container_resource_requests{resource="memory"}[1d])) / sum(sum_over_time(kube_pod_container_resource_requests{resource="memory"}[1d] offset 30d))) / 2 - 1`))
+			}
+			t0 := time.Now()
+			resp, err := http.Get(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("%s: %s %s", q.name, resp.Status, body)
+			}
+			t.Logf("%s: %s, %d bytes", q.name, time.Since(t0).Round(time.Microsecond), len(body))
 		}
 	})
 
