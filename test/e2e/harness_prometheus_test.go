@@ -144,7 +144,7 @@ func (p *prometheusServer) Stop() {
 	}
 }
 
-// rulesLoaded waits until the rules API lists n rules: Prometheus is ready
+// waitRules waits until the rules API lists n rules: Prometheus is ready
 // before its first rule evaluation.
 func (p *prometheusServer) waitRules(t testing.TB, n int) {
 	t.Helper()

@@ -19,10 +19,10 @@ import (
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
-// scrape is one parsed /metrics of the exporter.
-type scrape map[string]*dto.MetricFamily
+// metricsScrape is one parsed /metrics of the exporter.
+type metricsScrape map[string]*dto.MetricFamily
 
-func scrapeExporter(t *testing.T, e *exporter) scrape {
+func scrapeExporter(t *testing.T, e *exporter) metricsScrape {
 	t.Helper()
 	body := e.Get(t, "/metrics")
 	p := expfmt.NewTextParser(model.UTF8Validation)
@@ -35,7 +35,7 @@ func scrapeExporter(t *testing.T, e *exporter) scrape {
 
 // value returns the sample of name whose labels include want, and whether
 // there is one.
-func (s scrape) value(name string, want map[string]string) (float64, bool) {
+func (s metricsScrape) value(name string, want map[string]string) (float64, bool) {
 	f := s[name]
 	if f == nil {
 		return 0, false
@@ -63,27 +63,27 @@ next:
 	return 0, false
 }
 
-func (s scrape) sourceUp(source string) float64 {
+func (s metricsScrape) sourceUp(source string) float64 {
 	v, _ := s.value("capability_exporter_source_up", map[string]string{"source": source})
 	return v
 }
 
-func (s scrape) known(signal string) bool {
+func (s metricsScrape) known(signal string) bool {
 	v, ok := s.value("capability_signal_known", map[string]string{"signal": signal})
 	return ok && v == 1
 }
 
-func (s scrape) signal(signal string) float64 {
+func (s metricsScrape) signal(signal string) float64 {
 	v, _ := s.value("capability_signal_value", map[string]string{"signal": signal})
 	return v
 }
 
-func (s scrape) errors(source, reason string) float64 {
+func (s metricsScrape) errors(source, reason string) float64 {
 	v, _ := s.value("capability_exporter_source_errors_total", map[string]string{"source": source, "reason": reason})
 	return v
 }
 
-func (s scrape) decision(capability string) string {
+func (s metricsScrape) decision(capability string) string {
 	for _, st := range triggers.States {
 		if v, _ := s.value("capability_decision", map[string]string{"capability": capability, "state": string(st)}); v == 1 {
 			return string(st)
@@ -93,9 +93,9 @@ func (s scrape) decision(capability string) string {
 }
 
 // waitScrape polls /metrics until cond holds.
-func waitScrape(t *testing.T, e *exporter, timeout time.Duration, what string, cond func(scrape) bool) scrape {
+func waitScrape(t *testing.T, e *exporter, timeout time.Duration, what string, cond func(metricsScrape) bool) metricsScrape {
 	t.Helper()
-	var last scrape
+	var last metricsScrape
 	waitFor(t, timeout, what, func() bool {
 		last = scrapeExporter(t, e)
 		return cond(last)
@@ -130,7 +130,7 @@ func TestPrometheusOutage(t *testing.T) {
 	cfg := env.config(t, rulesFile, "microservices: 6")
 
 	ex := startExporter(t, cfg, "--evaluation.interval=1s", "--evaluation.timeout=30s")
-	healthy := waitScrape(t, ex, 30*time.Second, "both sources up", func(s scrape) bool {
+	healthy := waitScrape(t, ex, 30*time.Second, "both sources up", func(s metricsScrape) bool {
 		return s.sourceUp("prometheus") == 1 && s.sourceUp("loki") == 1
 	})
 	before := map[string]float64{}
@@ -150,7 +150,7 @@ func TestPrometheusOutage(t *testing.T) {
 		decisionsBefore[c.ID] = healthy.decision(c.ID)
 	}
 
-	expectOutage := func(s scrape, reason string) {
+	expectOutage := func(s metricsScrape, reason string) {
 		t.Helper()
 		for _, sig := range rules.Signals {
 			switch known := s.known(sig.Name); {
@@ -180,7 +180,7 @@ func TestPrometheusOutage(t *testing.T) {
 			}
 		}
 	}
-	expectRecovered := func(s scrape) {
+	expectRecovered := func(s metricsScrape) {
 		t.Helper()
 		for _, sig := range rules.Signals {
 			if s.known(sig.Name) != knownBefore[sig.Name] {
@@ -198,13 +198,13 @@ func TestPrometheusOutage(t *testing.T) {
 
 	// Stopped: connection refused.
 	env.prom.Stop()
-	down := waitScrape(t, ex, 30*time.Second, "prometheus down", func(s scrape) bool { return s.sourceUp("prometheus") == 0 })
+	down := waitScrape(t, ex, 30*time.Second, "prometheus down", func(s metricsScrape) bool { return s.sourceUp("prometheus") == 0 })
 	down = scrapeExporter(t, ex) // a whole evaluation after the change
 	expectOutage(down, "unreachable")
 	logCycle(t, "stopped", down)
 
 	env.prom.Start(t)
-	back := waitScrape(t, ex, 30*time.Second, "prometheus back", func(s scrape) bool {
+	back := waitScrape(t, ex, 30*time.Second, "prometheus back", func(s metricsScrape) bool {
 		return s.sourceUp("prometheus") == 1 && s.known("incident_mttr")
 	})
 	expectRecovered(back)
@@ -221,7 +221,7 @@ func TestPrometheusOutage(t *testing.T) {
 	}()
 	frozen = true
 	t0 := time.Now()
-	stuck := waitScrape(t, ex, 60*time.Second, "prometheus timing out", func(s scrape) bool { return s.sourceUp("prometheus") == 0 })
+	stuck := waitScrape(t, ex, 60*time.Second, "prometheus timing out", func(s metricsScrape) bool { return s.sourceUp("prometheus") == 0 })
 	expectOutage(stuck, "timeout")
 	logCycle(t, fmt.Sprintf("frozen (noticed after %s)", time.Since(t0).Round(time.Second)), stuck)
 
@@ -229,13 +229,13 @@ func TestPrometheusOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	frozen = false
-	thawed := waitScrape(t, ex, 60*time.Second, "prometheus answering again", func(s scrape) bool {
+	thawed := waitScrape(t, ex, 60*time.Second, "prometheus answering again", func(s metricsScrape) bool {
 		return s.sourceUp("prometheus") == 1 && s.known("incident_mttr")
 	})
 	expectRecovered(thawed)
 }
 
-func logCycle(t *testing.T, when string, s scrape) {
+func logCycle(t *testing.T, when string, s metricsScrape) {
 	t.Helper()
 	eval, _ := s.value("capability_exporter_evaluation_duration_seconds", nil)
 	prom, _ := s.value("capability_exporter_source_duration_seconds", map[string]string{"source": "prometheus"})

@@ -173,7 +173,7 @@ func (env *webshopEnv) config(t *testing.T, rules, facts string) string {
 	return writeFile(t, env.dir, fmt.Sprintf("config-%d.yml", time.Now().UnixNano()), b.String())
 }
 
-func evaluate(t *testing.T, configFile string) (*collector.State, *collector.Scheduler) {
+func evaluateConfig(t *testing.T, configFile string) (*collector.State, *collector.Scheduler) {
 	t.Helper()
 	cfg, err := config.Load(configFile)
 	if err != nil {
@@ -231,7 +231,7 @@ func TestWebshopHistory(t *testing.T) {
 
 	t.Run("own rules", func(t *testing.T) {
 		t0 := time.Now()
-		st, _ := evaluate(t, env.config(t, filepath.Join(env.dir, "rules.yml"), "microservices: 6"))
+		st, _ := evaluateConfig(t, env.config(t, filepath.Join(env.dir, "rules.yml"), "microservices: 6"))
 		evalEnd := time.Now()
 		t.Logf("evaluation took %s (prometheus %s, loki %s); %s behind the history's end", time.Since(t0).Round(time.Millisecond),
 			sourceDuration(st, "prometheus"), sourceDuration(st, "loki"), evalEnd.Sub(shop.End).Round(time.Second))
@@ -240,9 +240,9 @@ func TestWebshopHistory(t *testing.T) {
 		}
 
 		windowEnd := evalEnd.Truncate(historyStep)
-		crit := shop.incidents(critical, windowEnd, 30*day)
-		crit7 := shop.incidents(critical, windowEnd, 7*day)
-		all := shop.incidents(anySeverity, windowEnd, 30*day)
+		crit := shop.incidents(isPaging, windowEnd, 30*shopDay)
+		crit7 := shop.incidents(isPaging, windowEnd, 7*shopDay)
+		all := shop.incidents(anySeverity, windowEnd, 30*shopDay)
 		t.Logf("truth: %d incidents (%d clipped at the window's start), %d open, mean %s, median %s",
 			crit.Incidents, crit.Clipped, crit.Open, crit.mean(), crit.median())
 		expectNear(t, st, "incidents", float64(crit.Incidents), 0, "contiguous firing runs of one series")
@@ -253,9 +253,9 @@ func TestWebshopHistory(t *testing.T) {
 		expectNear(t, st, "alerts_per_day", float64(all.Started)/30, 0, "runs of any severity that started in 30 days")
 
 		cpuNow, _ := shop.requestsAt(shop.End)
-		cpuThen, _ := shop.requestsAt(shop.End.Add(-30 * day))
+		cpuThen, _ := shop.requestsAt(shop.End.Add(-30 * shopDay))
 		expectNear(t, st, "cost_growth", cpuNow/cpuThen-1, 1e-9, "requested cores now against 30 days ago")
-		traffic := shop.requestIncrease(shop.End, day)/shop.requestIncrease(shop.End.Add(-28*day), day) - 1
+		traffic := shop.requestIncrease(shop.End, shopDay)/shop.requestIncrease(shop.End.Add(-28*shopDay), shopDay) - 1
 		expectNear(t, st, "traffic_growth", traffic, 1e-4, "rate over a day against four weeks ago")
 		expectNear(t, st, "error_ratio", errorShare, 1e-4, "5xx share of the day's requests")
 		expectNear(t, st, "critical_firing", 1, 0, "the alert still firing")
@@ -322,7 +322,7 @@ func TestWebshopHistory(t *testing.T) {
 		} {
 			var u string
 			if q.window != "" {
-				u = fmt.Sprintf("%s/api/v1/query_range?query=%s&start=%d&end=%d&step=300", env.prom.URL, url.QueryEscape(q.query), end.Add(-30*day).Unix(), end.Unix())
+				u = fmt.Sprintf("%s/api/v1/query_range?query=%s&start=%d&end=%d&step=300", env.prom.URL, url.QueryEscape(q.query), end.Add(-30*shopDay).Unix(), end.Unix())
 			} else {
 				u = fmt.Sprintf("%s/api/v1/query?query=%s", env.prom.URL, url.QueryEscape(`(sum(sum_over_time(kube_pod_container_resource_requests{resource="cpu"}[1d])) / sum(sum_over_time(kube_pod_container_resource_requests{resource="cpu"}[1d] offset 30d)) + sum(sum_over_time(kube_pod_container_resource_requests{resource="memory"}[1d])) / sum(sum_over_time(kube_pod_container_resource_requests{resource="memory"}[1d] offset 30d))) / 2 - 1`))
 			}
@@ -341,22 +341,22 @@ func TestWebshopHistory(t *testing.T) {
 	})
 
 	t.Run("default rules", func(t *testing.T) {
-		st, _ := evaluate(t, env.config(t, "", ""))
+		st, _ := evaluateConfig(t, env.config(t, "", ""))
 		windowEnd := time.Now().Truncate(historyStep)
-		crit := shop.incidents(critical, windowEnd, 30*day)
-		crit7 := shop.incidents(critical, windowEnd, 7*day)
+		crit := shop.incidents(isPaging, windowEnd, 30*shopDay)
+		crit7 := shop.incidents(isPaging, windowEnd, 7*shopDay)
 		expectNear(t, st, "incident_mttr_seconds", crit.mean().Seconds(), historyTolSecs, "alert history")
 		expectNear(t, st, "debugging_per_incident", crit.mean().Seconds(), historyTolSecs, "no fact declared: the alert history")
 		expectNear(t, st, "critical_incidents", float64(crit.Incidents), 0, "alert history")
 		expectNear(t, st, "critical_alerts_per_day", float64(crit7.Started)/7, 0, "alert history over 7 days")
-		expectNear(t, st, "paging_alert_share", shop.pagingShare(time.Now(), 30*day), 1e-9, "distinct alert names")
+		expectNear(t, st, "paging_alert_share", shop.pagingShare(time.Now(), 30*shopDay), 1e-9, "distinct alert names")
 		_, withoutSeverity, slo := ruleCounts()
 		expectNear(t, st, "alerting_rules_without_severity", float64(withoutSeverity), 0, "rules API")
 		expectNear(t, st, "slo_recording_rules", float64(slo), 0, "rules API")
-		cpuNow, memNow := shop.requestsOver(shop.End, day)
-		cpuThen, memThen := shop.requestsOver(shop.End.Add(-30*day), day)
+		cpuNow, memNow := shop.requestsOver(shop.End, shopDay)
+		cpuThen, memThen := shop.requestsOver(shop.End.Add(-30*shopDay), shopDay)
 		expectNear(t, st, "cost_growth_ratio", (cpuNow/cpuThen+memNow/memThen)/2-1, 1e-9, "requested core- and GiB-hours, no OpenCost")
-		traffic := shop.requestIncrease(shop.End, day)/shop.requestIncrease(shop.End.Add(-28*day), day) - 1
+		traffic := shop.requestIncrease(shop.End, shopDay)/shop.requestIncrease(shop.End.Add(-28*shopDay), shopDay) - 1
 		expectNear(t, st, "traffic_growth_ratio", traffic, 1e-4, "no ingress metrics: the apps' counters")
 		expectNear(t, st, "prometheus_reachable", 1, 0, "build info")
 		expectNear(t, st, "loki_reachable", 1, 0, "build info")
@@ -400,7 +400,7 @@ capabilities:
 		env.loki.fail(devQ, http.StatusTooManyRequests) // one 429, then an answer: the retry saves the evaluation
 		env.loki.fail(linesQ, http.StatusGatewayTimeout)
 		before := map[string]int{devQ: env.loki.count(devQ), linesQ: env.loki.count(linesQ)}
-		st, _ := evaluate(t, cfg)
+		st, _ := evaluateConfig(t, cfg)
 		expectNear(t, st, "developers", float64(env.humans), 0, "after one retry")
 		expectUnknown(t, st, "audit_lines", "timeout: LogQL query")
 		expectUnknown(t, st, "too_long", "exceeds the limit")
@@ -430,7 +430,7 @@ capabilities:
 		}
 
 		env.loki.fail(devQ, http.StatusTooManyRequests, http.StatusTooManyRequests)
-		st, _ = evaluate(t, cfg)
+		st, _ = evaluateConfig(t, cfg)
 		expectUnknown(t, st, "developers", "too_many_requests")
 		if d := st.Evaluation.Decision("policy_enforcement"); d.State != triggers.StateUnknown {
 			t.Errorf("policy_enforcement = %s without its signal, want unknown", d.State)

@@ -35,11 +35,11 @@ import (
 // Prometheus' default lookback.
 
 const (
-	day              = 24 * time.Hour
+	shopDay          = 24 * time.Hour
 	alertEvalOffset  = 17 * time.Second
 	alertEvalEvery   = time.Minute
 	scrapeEvery      = 5 * time.Minute
-	historyLength    = 35 * day
+	historyLength    = 35 * shopDay
 	trafficGrowth4w  = 0.6 // request rate grows 60% every four weeks
 	errorShare       = 0.002
 	pendingEvalCount = 2 // a `for: 2m` clause
@@ -51,8 +51,8 @@ type alertRun struct {
 	resolved time.Time // zero: still firing at End
 }
 
-// deployment is a workload whose replicas change at known times.
-type deployment struct {
+// shopDeployment is a workload whose replicas change at known times.
+type shopDeployment struct {
 	namespace, name string
 	cpu             float64 // cores requested per replica
 	memory          float64 // bytes requested per replica
@@ -65,7 +65,7 @@ type replicaStep struct {
 	replicas int
 }
 
-func (d deployment) replicasAt(t time.Time) int {
+func (d shopDeployment) replicasAt(t time.Time) int {
 	n := 0
 	if t.Before(d.created) {
 		return 0
@@ -78,7 +78,7 @@ func (d deployment) replicasAt(t time.Time) int {
 	return n
 }
 
-type service struct {
+type shopService struct {
 	name    string
 	created time.Time
 	rps     float64 // requests per second at End, daily average
@@ -89,8 +89,8 @@ type webshop struct {
 	End         time.Time
 	Start       time.Time
 	Alerts      []alertRun
-	Deployments []deployment
-	Services    []service
+	Deployments []shopDeployment
+	Services    []shopService
 	rollouts    []time.Time
 }
 
@@ -98,7 +98,7 @@ func newWebshop(end time.Time) *webshop {
 	end = end.Truncate(time.Minute)
 	w := &webshop{End: end, Start: end.Add(-historyLength)}
 	at := func(daysAgo int, hhmm time.Duration) time.Time {
-		return end.Add(-time.Duration(daysAgo)*day + hhmm).Add(alertEvalOffset)
+		return end.Add(-time.Duration(daysAgo)*shopDay + hhmm).Add(alertEvalOffset)
 	}
 	h, m := time.Hour, time.Minute
 	crit := func(name, svc string) map[string]string {
@@ -141,35 +141,35 @@ func newWebshop(end time.Time) *webshop {
 	}
 
 	mi := float64(1 << 20)
-	dep := func(ns, name string, cpu, memMi float64, created time.Time, steps ...replicaStep) deployment {
-		return deployment{namespace: ns, name: name, cpu: cpu, memory: memMi * mi, created: created, replicas: steps}
+	dep := func(ns, name string, cpu, memMi float64, created time.Time, steps ...replicaStep) shopDeployment {
+		return shopDeployment{namespace: ns, name: name, cpu: cpu, memory: memMi * mi, created: created, replicas: steps}
 	}
 	since := func(n int) replicaStep { return replicaStep{from: w.Start, replicas: n} }
 	change := func(daysAgo int, hhmm time.Duration, n int) replicaStep {
-		return replicaStep{from: end.Add(-time.Duration(daysAgo)*day + hhmm), replicas: n}
+		return replicaStep{from: end.Add(-time.Duration(daysAgo)*shopDay + hhmm), replicas: n}
 	}
-	w.Deployments = []deployment{
+	w.Deployments = []shopDeployment{
 		dep("webshop", "frontend", 0.5, 512, w.Start, since(3), change(10, 3*h, 4)),
 		dep("webshop", "checkout", 1, 1024, w.Start, since(2), change(20, 5*h, 3)),
 		dep("webshop", "cart", 0.25, 256, w.Start, since(2)),
 		dep("webshop", "catalog", 0.5, 512, w.Start, since(2), change(15, 7*h, 3)),
 		dep("webshop", "payments", 0.5, 512, w.Start, since(2)),
-		dep("webshop", "search", 1, 2048, end.Add(-25*day+2*h), replicaStep{from: end.Add(-25*day + 2*h), replicas: 1}),
+		dep("webshop", "search", 1, 2048, end.Add(-25*shopDay+2*h), replicaStep{from: end.Add(-25*shopDay + 2*h), replicas: 1}),
 		dep("monitoring", "prometheus", 2, 4096, w.Start, since(1)),
 	}
 	// Weekly rollouts replace every pod, away from the days the growth
 	// queries compare.
-	for r := end.Add(-33*day - 12*h); r.Before(end); r = r.Add(7 * day) {
+	for r := end.Add(-33*shopDay - 12*h); r.Before(end); r = r.Add(7 * shopDay) {
 		w.rollouts = append(w.rollouts, r)
 	}
-	w.Services = []service{
+	w.Services = []shopService{
 		{"frontend", w.Start, 120}, {"checkout", w.Start, 8}, {"cart", w.Start, 25},
-		{"catalog", w.Start, 60}, {"payments", w.Start, 6}, {"search", end.Add(-25*day + 2*h), 30},
+		{"catalog", w.Start, 60}, {"payments", w.Start, 6}, {"search", end.Add(-25*shopDay + 2*h), 30},
 	}
 	return w
 }
 
-// state returns a run's alertstate-labelled series.
+// series returns the ALERTS series of a run in one alertstate.
 func (r alertRun) series(state string) string {
 	l := maps.Clone(r.labels)
 	l["alertstate"] = state
@@ -273,31 +273,31 @@ func alignUp(t, end time.Time) time.Time {
 
 // rate is a service's request rate at t: growing trafficGrowth4w every four
 // weeks, with a daily cycle (busy evenings, quiet nights).
-func (w *webshop) rate(s service, t time.Time) float64 {
+func (w *webshop) rate(s shopService, t time.Time) float64 {
 	growth := math.Pow(1+trafficGrowth4w, t.Sub(w.End).Hours()/(28*24))
-	phase := 2 * math.Pi * float64(t.Sub(w.End)%day) / float64(day)
+	phase := 2 * math.Pi * float64(t.Sub(w.End)%shopDay) / float64(shopDay)
 	return s.rps * growth * (1 + 0.4*math.Sin(phase))
 }
 
-type point struct {
+type counterPoint struct {
 	t time.Time
 	v float64
 }
 
 // counter is a service's request counter for one status code at every
 // scrape: each interval adds its requests, the rate taken at its middle.
-func (w *webshop) counter(s service, code string) []point {
+func (w *webshop) counter(s shopService, code string) []counterPoint {
 	share := 1 - errorShare
 	if code == "500" {
 		share = errorShare
 	}
-	var out []point
+	var out []counterPoint
 	var total float64
 	for t := alignUp(s.created, w.End); !t.After(w.End); t = t.Add(scrapeEvery) {
 		if len(out) > 0 {
 			total += w.rate(s, t.Add(-scrapeEvery/2)) * scrapeEvery.Seconds() * share
 		}
-		out = append(out, point{t, math.Round(total)})
+		out = append(out, counterPoint{t, math.Round(total)})
 	}
 	return out
 }

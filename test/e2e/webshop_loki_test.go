@@ -47,7 +47,7 @@ type logLine struct {
 	line   string
 }
 
-const lokiMaxQueryLength = 30*day + time.Hour // Loki's default max_query_length, 721h
+const lokiMaxQueryLength = 30*shopDay + time.Hour // Loki's default max_query_length, 721h
 
 func newLokiDouble(t testing.TB, tenant string, lines []logLine) *lokiDouble {
 	d := &lokiDouble{tenant: tenant, lines: lines, faults: map[string][]int{}, requests: map[string]int{}}
@@ -128,7 +128,7 @@ func (d *lokiDouble) serveQuery(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		step, err3 := parseLokiStep(r.FormValue("step"), end.Sub(start))
-		if err := cmpErr(err1, err2, err3); err != nil {
+		if err := firstErr(err1, err2, err3); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -176,7 +176,7 @@ func (d *lokiDouble) serveQuery(w http.ResponseWriter, r *http.Request) {
 	writeLokiJSON(w, resultType, result)
 }
 
-func cmpErr(errs ...error) error {
+func firstErr(errs ...error) error {
 	for _, e := range errs {
 		if e != nil {
 			return e
@@ -273,7 +273,7 @@ func parseLokiStep(v string, span time.Duration) (time.Duration, error) {
 // logQL is the subset of LogQL the double evaluates.
 type logQL struct {
 	matchers []labelMatcher // stream selector
-	stages   []stage        // line filters, parsers, label filters
+	stages   []logStage     // line filters, parsers, label filters
 	rng      time.Duration  // the count_over_time range; 0 for a log query
 	sum      bool           // sum(...) or sum by (...)
 	by       []string
@@ -298,7 +298,7 @@ func (m labelMatcher) matches(v string) bool {
 	}
 }
 
-type stage struct {
+type logStage struct {
 	kind    string // line_contains, line_excludes, json, label
 	text    string
 	matcher labelMatcher
@@ -365,10 +365,10 @@ func parseLogQL(q string) (*logQL, error) {
 			if mm[1] == "!=" {
 				kind = "line_excludes"
 			}
-			e.stages = append(e.stages, stage{kind: kind, text: unquote(mm[2])})
+			e.stages = append(e.stages, logStage{kind: kind, text: lokiUnquote(mm[2])})
 			rest = rest[len(mm[0]):]
 		case parserRE.MatchString(rest):
-			e.stages = append(e.stages, stage{kind: "json"})
+			e.stages = append(e.stages, logStage{kind: "json"})
 			rest = rest[len(parserRE.FindString(rest)):]
 		case labelRE.MatchString(rest):
 			mm := labelRE.FindStringSubmatch(rest)
@@ -376,7 +376,7 @@ func parseLogQL(q string) (*logQL, error) {
 			if err != nil {
 				return nil, err
 			}
-			e.stages = append(e.stages, stage{kind: "label", matcher: lm})
+			e.stages = append(e.stages, logStage{kind: "label", matcher: lm})
 			rest = rest[len(mm[0]):]
 		default:
 			return nil, parseError(q, rest)
@@ -395,7 +395,7 @@ func parseError(q, rest string) error {
 }
 
 func newLabelMatcher(name, op, value string) (labelMatcher, error) {
-	m := labelMatcher{name: name, op: op, value: unquote(value)}
+	m := labelMatcher{name: name, op: op, value: lokiUnquote(value)}
 	if op == "=~" || op == "!~" {
 		re, err := regexp.Compile("^(?:" + m.value + ")$")
 		if err != nil {
@@ -406,7 +406,7 @@ func newLabelMatcher(name, op, value string) (labelMatcher, error) {
 	return m, nil
 }
 
-func unquote(s string) string {
+func lokiUnquote(s string) string {
 	u, err := strconv.Unquote(`"` + s + `"`)
 	if err != nil {
 		return s
@@ -415,7 +415,7 @@ func unquote(s string) string {
 }
 
 func parsePromDuration(s string) (time.Duration, error) {
-	units := map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': day, 'w': 7 * day, 'y': 365 * day}
+	units := map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': shopDay, 'w': 7 * shopDay, 'y': 365 * shopDay}
 	n, err := strconv.Atoi(s[:len(s)-1])
 	if err != nil {
 		return 0, err
@@ -447,7 +447,7 @@ func (e *logQL) match(l logLine) (map[string]string, bool) {
 				labels["__error__"] = "JSONParserErr"
 				continue
 			}
-			flatten("", v, labels)
+			lokiFlatten("", v, labels)
 		case "label":
 			if !s.matcher.matches(labels[s.matcher.name]) {
 				return nil, false
@@ -457,14 +457,14 @@ func (e *logQL) match(l logLine) (map[string]string, bool) {
 	return labels, true
 }
 
-// flatten adds JSON fields as labels the way Loki's json parser does: nested
+// lokiFlatten adds JSON fields as labels the way Loki's json parser does: nested
 // keys joined with _, arrays left out.
-func flatten(prefix string, v map[string]any, into map[string]string) {
+func lokiFlatten(prefix string, v map[string]any, into map[string]string) {
 	for k, val := range v {
 		name := prefix + k
 		switch val := val.(type) {
 		case map[string]any:
-			flatten(name+"_", val, into)
+			lokiFlatten(name+"_", val, into)
 		case string:
 			into[name] = val
 		case float64:
@@ -529,14 +529,14 @@ func webshopLogs(end time.Time) (lines []logLine, humans30d int) {
 	people := []string{"anouk", "bram", "daan", "emma", "fleur", "jesse", "lotte", "milan", "noor", "sem", "tess", "vince"}
 	for i, p := range people {
 		for d := 1; d <= 29; d += 3 + i%3 {
-			lines = append(lines, event(p+"@webshop.example", "patch", "deployments", "checkout", end.Add(-time.Duration(d)*day+time.Duration(i)*time.Hour)))
+			lines = append(lines, event(p+"@webshop.example", "patch", "deployments", "checkout", end.Add(-time.Duration(d)*shopDay+time.Duration(i)*time.Hour)))
 		}
 	}
 	for _, p := range []string{"ruud", "yara"} { // left the team a month ago
-		lines = append(lines, event(p+"@webshop.example", "update", "deployments", "cart", end.Add(-32*day)))
+		lines = append(lines, event(p+"@webshop.example", "update", "deployments", "cart", end.Add(-32*shopDay)))
 	}
 	for d := 0; d < 35; d++ {
-		t := end.Add(-time.Duration(d)*day - 90*time.Minute)
+		t := end.Add(-time.Duration(d)*shopDay - 90*time.Minute)
 		lines = append(lines,
 			event("system:serviceaccount:argocd:argocd-application-controller", "patch", "deployments", "frontend", t),
 			event("system:kube-controller-manager", "update", "replicasets", "frontend-6d4cf56db6", t.Add(time.Minute)),

@@ -65,7 +65,7 @@ func (w *webshop) incidents(match func(map[string]string) bool, end time.Time, w
 	return h
 }
 
-func critical(l map[string]string) bool {
+func isPaging(l map[string]string) bool {
 	return l["severity"] == "critical" || l["severity"] == "page"
 }
 
@@ -80,7 +80,7 @@ func (w *webshop) pagingShare(end time.Time, window time.Duration) float64 {
 			continue
 		}
 		all[r.labels["alertname"]] = true
-		if critical(r.labels) {
+		if isPaging(r.labels) {
 			paging[r.labels["alertname"]] = true
 		}
 	}
@@ -114,7 +114,7 @@ func (w *webshop) requestIncrease(end time.Time, length time.Duration) float64 {
 	var sum float64
 	for _, s := range w.Services {
 		for _, code := range []string{"200", "500"} {
-			var first, last *point
+			var first, last *counterPoint
 			for _, p := range w.counter(s, code) {
 				if p.t.After(end.Add(-length)) && !p.t.After(end) {
 					if first == nil {
