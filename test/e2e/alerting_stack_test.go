@@ -79,11 +79,12 @@ const (
 	factsNow   = "microservices: 12\nincident_debugging: 3h\nprometheus_running: true\n"
 )
 
-// stackTiming is what the rules' durations are rewritten to: long enough to
-// see pending before firing, short enough for a test of about a minute.
+// The rules' durations rewritten: long enough to tell pending from firing
+// and a held alert from a resolved one, with 1s scrapes and rule
+// evaluations, short enough for a test of about a minute.
 const (
-	stackFor           = "2s"
-	stackKeepFiringFor = "2s"
+	stackFor           = 2 * time.Second
+	stackKeepFiringFor = 4 * time.Second
 )
 
 type alertingStack struct {
@@ -94,6 +95,7 @@ type alertingStack struct {
 	prom       promv1.API
 	hook       *webhookRecorder
 	started    time.Time
+	alertRules int // alerting rules in deploy/rules
 }
 
 // startAlertingStack starts Alertmanager (with a webhook receiver), the
@@ -128,8 +130,7 @@ receivers:
 		"--config.file="+amConfig, "--storage.path="+filepath.Join(s.dir, "alertmanager"),
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", amPort), "--cluster.listen-address=")
 
-	n := rewriteRuleDurations(t, filepath.Join(repoRoot(), "deploy", "rules"), filepath.Join(s.dir, "deploy-rules"))
-	t.Logf("loaded %d alerting rules from deploy/rules with for: %s, keep_firing_for: %s", n, stackFor, stackKeepFiringFor)
+	s.alertRules = rewriteRuleDurations(t, filepath.Join(repoRoot(), "deploy", "rules"), filepath.Join(s.dir, "deploy-rules"))
 	promPort := freePort(t)
 	promConfig := writeFile(t, s.dir, "prometheus.yml", fmt.Sprintf(`
 global:
@@ -256,9 +257,9 @@ func rewriteRuleDurations(t *testing.T, src, dst string) int {
 				if forNode == nil {
 					t.Fatalf("%s: alert %s has no for:, so it would fire on the first evaluation", f, name.Value)
 				}
-				forNode.Value = stackFor
+				forNode.Value = model.Duration(stackFor).String()
 				if keep := alertingYAMLValue(rule, "keep_firing_for"); keep != nil {
-					keep.Value = stackKeepFiringFor
+					keep.Value = model.Duration(stackKeepFiringFor).String()
 					keeps++
 				} else if strings.HasPrefix(name.Value, "Capability") && !strings.HasPrefix(name.Value, "CapabilityExporter") {
 					t.Fatalf("%s: alert %s has no keep_firing_for:, so a signal at its threshold makes it flap", f, name.Value)
@@ -369,26 +370,30 @@ func newWebhookRecorder(t *testing.T) *webhookRecorder {
 	return w
 }
 
-// Wait returns the first alert notified since `since` that matches, or
-// fails after timeout listing what did arrive.
+// Wait returns an alert notified since `since` that matches, or fails after
+// timeout listing what did arrive.
 func (w *webhookRecorder) Wait(t *testing.T, timeout time.Duration, since time.Time, what string, match func(notifiedAlert) bool) notifiedAlert {
 	t.Helper()
-	var found notifiedAlert
+	return w.WaitWhile(t, timeout, since, what, match, func() {})
+}
+
+// WaitWhile is Wait, calling poll every 100ms while it waits.
+func (w *webhookRecorder) WaitWhile(t *testing.T, timeout time.Duration, since time.Time, what string, match func(notifiedAlert) bool, poll func()) notifiedAlert {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		w.mu.Lock()
 		for _, a := range w.got {
 			if !a.Received.Before(since) && match(a) {
-				found = a
+				w.mu.Unlock()
+				return a
 			}
 		}
 		w.mu.Unlock()
-		if found.Status != "" {
-			return found
-		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no notification of %s within %s; received: %s", what, timeout, w.Summary())
 		}
+		poll()
 		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -26,6 +26,7 @@ import (
 // variable at its first value, as Grafana opens a dashboard, and with All
 // wherever a variable offers it.
 func TestDashboardQueriesReturnData(t *testing.T) {
+	t.Parallel()
 	s := startAlertingStack(t, factsNow)
 	// Enough samples for rate over $__rate_interval and for the timelines.
 	waitFor(t, 60*time.Second, "15s of scrapes", func() bool {
