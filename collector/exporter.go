@@ -51,6 +51,11 @@ var (
 	sourceUpDesc = prometheus.NewDesc("capability_exporter_source_up",
 		"1 when the source answered in the last evaluation, 0 when it was unreachable or is not configured.",
 		[]string{"source"}, nil)
+	sourceConfiguredDesc = prometheus.NewDesc("capability_exporter_source_configured",
+		"1 when the source has a section in the config (facts always), 0 when it is not configured and its signals are unknown for that reason.",
+		[]string{"source"}, nil)
+	intervalDesc = prometheus.NewDesc("capability_exporter_evaluation_interval_seconds",
+		"The configured time between evaluations (--evaluation.interval), for staleness alerts.", nil, nil)
 	sourceDurationDesc = prometheus.NewDesc("capability_exporter_source_duration_seconds",
 		"Time the source took in the last evaluation.",
 		[]string{"source"}, nil)
@@ -79,7 +84,7 @@ func NewExporter(sched *Scheduler) *Exporter { return &Exporter{sched: sched} }
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{infoDesc, decisionDesc, recommendedDesc, triggerDesc, triggerKnownDesc,
 		conditionDesc, thresholdDesc, lastChangeDesc, signalValueDesc, signalKnownDesc, toolDesc, foundationDesc,
-		sourceUpDesc, sourceDurationDesc, sourceErrorsDesc, lastEvalDesc, evalDurationDesc, reloadOKDesc, reloadTimeDesc} {
+		sourceUpDesc, sourceConfiguredDesc, intervalDesc, sourceDurationDesc, sourceErrorsDesc, lastEvalDesc, evalDurationDesc, reloadOKDesc, reloadTimeDesc} {
 		ch <- d
 	}
 }
@@ -90,6 +95,9 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	ch <- gauge(reloadOKDesc, boolFloat(ok))
 	ch <- gauge(reloadTimeDesc, float64(last.Unix()))
 
+	if iv := e.sched.Interval(); iv > 0 {
+		ch <- gauge(intervalDesc, iv.Seconds())
+	}
 	st := e.sched.Current()
 	if st == nil {
 		return // nothing evaluated yet: no decision is better than a made-up one
@@ -99,6 +107,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	ch <- gauge(evalDurationDesc, st.Duration.Seconds())
 	for _, s := range st.Sources {
 		ch <- gauge(sourceUpDesc, boolFloat(s.Up), s.Name)
+		ch <- gauge(sourceConfiguredDesc, boolFloat(s.Configured), s.Name)
 		ch <- gauge(sourceDurationDesc, s.Duration.Seconds(), s.Name)
 	}
 	for k, n := range st.ErrorTotals {

@@ -58,6 +58,7 @@ type Scheduler struct {
 	errTotals   map[ErrorKey]float64
 	lastChange  map[string]time.Time
 	lastState   map[string]triggers.State
+	interval    atomic.Int64 // nanoseconds; 0 until Run starts
 	reloadOK    atomic.Bool
 	reloadStamp atomic.Int64
 }
@@ -158,6 +159,7 @@ func (s *Scheduler) Close() {
 
 // Run evaluates once at start and then every interval until ctx ends.
 func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
+	s.interval.Store(int64(interval))
 	s.Evaluate(ctx)
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -170,6 +172,9 @@ func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// Interval returns the interval Run evaluates at, or 0 before Run starts.
+func (s *Scheduler) Interval() time.Duration { return time.Duration(s.interval.Load()) }
 
 // Evaluate runs one evaluation and publishes it.
 func (s *Scheduler) Evaluate(ctx context.Context) *State {
