@@ -23,7 +23,7 @@ var deterministic = []string{
 	"capability_info", "capability_decision", "capability_recommended_next", "capability_trigger",
 	"capability_trigger_known", "capability_condition", "capability_condition_threshold",
 	"capability_signal_value", "capability_signal_known", "capability_tool_detected",
-	"capability_foundation_present", "capability_exporter_source_up", "capability_exporter_source_errors_total",
+	"capability_foundation_present", "capability_exporter_source_up", "capability_exporter_source_configured", "capability_exporter_source_errors_total",
 	"capability_exporter_config_last_reload_successful",
 }
 
