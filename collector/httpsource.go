@@ -177,7 +177,7 @@ func (r *run) fail(e SourceError, keys ...string) {
 // skip makes keys unknown because the server is down, without counting an
 // error: no request was sent for them.
 func (r *run) skip(e *SourceError, keys ...string) {
-	reason := "not sent, the server is unreachable (" + e.Error() + ")"
+	reason := "not sent: an earlier request found the server down (" + e.Error() + ")"
 	for _, k := range keys {
 		r.set(k, triggers.UnknownValue(reason, ""))
 	}
@@ -215,30 +215,62 @@ const (
 	maxRetryPause = 2 * time.Second
 )
 
-// do runs fn under the concurrency bound with the per-request deadline. The
-// deadline starts once a slot is free, so waiting behind other queries does
-// not eat a query's time; the evaluation's own deadline bounds the whole.
-// fn runs once more after a short pause when retryable says so and the
-// deadline leaves room for it.
-func (s *httpServer) do(ctx context.Context, r *run, fn func(ctx context.Context) error) (*exchange, error) {
+// request runs fn under the concurrency bound with the per-request
+// deadline and settles its failure: keys turn unknown with the reason, the
+// error is counted, and a server found down stops the requests of this run
+// not yet sent. It reports whether fn succeeded; a success marks the server
+// up.
+//
+// The deadline starts once a slot is free, so waiting behind other queries
+// does not eat a query's time; the evaluation's own deadline bounds the
+// whole. The failure is settled while the slot is held, so the next request
+// already knows whether the server is down.
+func (s *httpServer) request(ctx context.Context, r *run, what string, keys []string, fn func(ctx context.Context) error) bool {
 	if e := r.downed.Load(); e != nil {
-		return nil, errSkipped{e}
+		r.skip(e, keys...)
+		return false
 	}
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
-		return &exchange{}, ctx.Err()
+		r.fail(classify(what, &exchange{}, ctx.Err()), keys...)
+		return false
 	}
 	defer func() { <-s.slots }()
 	if e := r.downed.Load(); e != nil {
-		return nil, errSkipped{e}
+		r.skip(e, keys...)
+		return false
 	}
+	ex, err := s.attempt(ctx, fn)
+	if err == nil {
+		r.answered()
+		return true
+	}
+	e := classify(what, ex, err)
+	// A server that refuses connections is down; so is one that lets a
+	// request run into its deadline without a byte of answer before any
+	// other request of this run got one (frozen, or its network gone). The
+	// requests not yet sent are then not sent: an evaluation against a dead
+	// server costs one deadline, not one per query.
+	if e.Reason == reasonUnreachable || (e.Reason == reasonTimeout && ex.status == 0 && !r.isUp()) {
+		r.downed.CompareAndSwap(nil, &e)
+	}
+	if answeredAPI(e) {
+		r.answered()
+	}
+	r.fail(e, keys...)
+	return false
+}
+
+// attempt runs fn with the per-request deadline, once more after a short
+// pause when retryable says so and the deadline leaves room for it.
+func (s *httpServer) attempt(ctx context.Context, fn func(ctx context.Context) error) (*exchange, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	for attempt := 0; ; attempt++ {
+	for try := 0; ; try++ {
 		ex := &exchange{}
 		err := fn(context.WithValue(ctx, exchangeKey{}, ex))
-		if err == nil || attempt > 0 || !retryable(ex) {
+		if err == nil || try > 0 || !retryable(ex) {
 			return ex, err
 		}
 		pause := min(max(ex.retryAfter, retryPause), maxRetryPause)
@@ -252,43 +284,6 @@ func (s *httpServer) do(ctx context.Context, r *run, fn func(ctx context.Context
 		}
 	}
 }
-
-// request runs fn through do and settles its failure: keys turn unknown with
-// the reason, the error is counted, and an unreachable server stops the
-// requests of this run not yet sent. It reports whether fn succeeded; a
-// success marks the server up.
-func (s *httpServer) request(ctx context.Context, r *run, what string, keys []string, fn func(ctx context.Context) error) bool {
-	ex, err := s.do(ctx, r, fn)
-	if err == nil {
-		r.answered()
-		return true
-	}
-	var skipped errSkipped
-	if errors.As(err, &skipped) {
-		r.skip(skipped.cause, keys...)
-		return false
-	}
-	e := classify(what, ex, err)
-	// A server that refuses connections is down; so is one that lets a
-	// request run into its deadline without a byte of answer before any
-	// other request of this run got one (frozen, or its network gone). The
-	// requests not yet sent are then not sent: an evaluation against a dead
-	// server costs one deadline, not one per query.
-	if e.Reason == reasonUnreachable || (e.Reason == reasonTimeout && ex != nil && ex.status == 0 && !r.isUp()) {
-		r.downed.CompareAndSwap(nil, &e)
-	}
-	if answeredAPI(e) {
-		r.answered()
-	}
-	r.fail(e, keys...)
-	return false
-}
-
-// errSkipped is returned for a request not sent because an earlier one found
-// the server unreachable.
-type errSkipped struct{ cause *SourceError }
-
-func (e errSkipped) Error() string { return "not sent: " + e.cause.Error() }
 
 // classify turns a failed request into a SourceError with a fixed reason.
 // what names the request (the query) in the message.

@@ -1,0 +1,314 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	promconfig "github.com/prometheus/common/config"
+
+	"github.com/capability-exporter/capability_exporter/config"
+)
+
+// stubAnswer is one canned HTTP answer.
+type stubAnswer struct {
+	status int
+	body   string
+	delay  time.Duration
+	header map[string]string
+}
+
+// apiStub is an HTTP server answering API paths with canned answers, in
+// order per path (the last one repeats), recording every request and the
+// most requests it had in flight at once.
+type apiStub struct {
+	*httptest.Server
+	mu       sync.Mutex
+	answers  map[string][]stubAnswer
+	served   map[string]int
+	requests []*http.Request
+	inFlight atomic.Int32
+	maxIn    atomic.Int32
+	handle   func(w http.ResponseWriter, r *http.Request) bool // answers first when set and returning true
+}
+
+func newAPIStub(t *testing.T, answers map[string][]stubAnswer) *apiStub {
+	s := &apiStub{answers: answers, served: map[string]int{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := s.inFlight.Add(1)
+		defer s.inFlight.Add(-1)
+		for {
+			m := s.maxIn.Load()
+			if n <= m || s.maxIn.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		_ = r.ParseForm()
+		s.mu.Lock()
+		s.requests = append(s.requests, r)
+		list := s.answers[r.URL.Path]
+		i := min(s.served[r.URL.Path], len(list)-1)
+		s.served[r.URL.Path]++
+		s.mu.Unlock()
+		if s.handle != nil && s.handle(w, r) {
+			return
+		}
+		if len(list) == 0 {
+			http.NotFound(w, r)
+			return
+		}
+		a := list[i]
+		select {
+		case <-time.After(a.delay):
+		case <-r.Context().Done():
+			return
+		}
+		for k, v := range a.header {
+			w.Header().Set(k, v)
+		}
+		if strings.HasPrefix(a.body, "{") {
+			w.Header().Set("Content-Type", "application/json")
+		}
+		w.WriteHeader(a.status)
+		io.WriteString(w, a.body)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *apiStub) count(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.served[path]
+}
+
+func (s *apiStub) lastRequest() *http.Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests[len(s.requests)-1]
+}
+
+func testHTTPSource(t *testing.T, rawURL string, edit func(*config.HTTPSource)) *config.HTTPSource {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.DefaultHTTPSource
+	cfg.URL = promconfig.URL{URL: u}
+	cfg.Timeout = config.Duration(2 * time.Second)
+	if edit != nil {
+		edit(&cfg)
+	}
+	return &cfg
+}
+
+var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// fixedNow is the evaluation time of unit tests: a Tuesday afternoon.
+var fixedNow = time.Date(2026, 3, 10, 14, 7, 31, 0, time.UTC)
+
+func reasons(res Result) []string {
+	var out []string
+	for _, e := range res.Errors {
+		out = append(out, e.Reason)
+	}
+	return out
+}
+
+func TestRetryAfterIsHonouredWithinTheDeadline(t *testing.T) {
+	t.Parallel()
+	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {
+		{status: 429, body: "slow down", header: map[string]string{"Retry-After": "1"}}, {status: 200, body: vectorOne}}})
+	src := testPrometheus(t, stub.URL, func(c *config.HTTPSource) { c.Timeout = config.Duration(3 * time.Second) })
+	t0 := time.Now()
+	res := src.Collect(context.Background(), Request{Signals: []SignalRequest{promQuery("s", "sum(up)", "")}})
+	if v := res.Values["s"]; !v.Known {
+		t.Fatalf("value %+v", v)
+	}
+	if d := time.Since(t0); d < time.Second {
+		t.Errorf("retried after %s, want the server's Retry-After of 1s", d)
+	}
+	// With a deadline too short for the pause, the first answer stands.
+	stub = newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {
+		{status: 429, body: "slow down", header: map[string]string{"Retry-After": "1"}}, {status: 200, body: vectorOne}}})
+	src = testPrometheus(t, stub.URL, func(c *config.HTTPSource) { c.Timeout = config.Duration(time.Second) })
+	res = src.Collect(context.Background(), Request{Signals: []SignalRequest{promQuery("s", "sum(up)", "")}})
+	if !slices.Equal(reasons(res), []string{reasonTooManyRequests}) || stub.count("/api/v1/query") != 1 {
+		t.Errorf("reasons %v after %d requests", reasons(res), stub.count("/api/v1/query"))
+	}
+}
+
+func TestFrozenServerCostsOneDeadline(t *testing.T) {
+	t.Parallel()
+	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: vectorOne, delay: time.Hour}}})
+	src := testPrometheus(t, stub.URL, func(c *config.HTTPSource) {
+		c.Timeout = config.Duration(200 * time.Millisecond)
+		c.MaxConcurrency = 2
+	})
+	var signals []SignalRequest
+	for i := range 8 {
+		signals = append(signals, promQuery(fmt.Sprint("s", i), fmt.Sprintf("vector(%d)", i), ""))
+	}
+	t0 := time.Now()
+	res := src.Collect(context.Background(), Request{Signals: signals})
+	if d := time.Since(t0); d > 700*time.Millisecond {
+		t.Errorf("took %s; want about one deadline (200ms), not one per query", d)
+	}
+	if got := reasons(res); !slices.Equal(got, []string{reasonTimeout, reasonTimeout}) {
+		t.Errorf("errors %v; want the two requests in flight timed out, the rest not sent", got)
+	}
+	if res.Up {
+		t.Error("a server that answers nothing is up")
+	}
+	for _, sr := range signals {
+		if v := res.Values[sr.Key]; v.Known || !strings.Contains(v.Reason, "timeout") {
+			t.Errorf("%s = %+v", sr.Key, v)
+		}
+	}
+}
+
+func TestOneSlowQueryDoesNotStopTheOthers(t *testing.T) {
+	t.Parallel()
+	stub := newAPIStub(t, nil)
+	stub.handle = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Form.Get("query") == "slow" {
+			<-r.Context().Done()
+			return true
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, vectorOne)
+		return true
+	}
+	src := testPrometheus(t, stub.URL, func(c *config.HTTPSource) {
+		c.Timeout = config.Duration(200 * time.Millisecond)
+		c.MaxConcurrency = 2 // whatever the order, another query answers while the slow one runs
+	})
+	signals := []SignalRequest{promQuery("fast", "fast", ""), promQuery("slow", "slow", "")}
+	for i := range 4 {
+		signals = append(signals, promQuery(fmt.Sprint("after", i), fmt.Sprint("after", i), ""))
+	}
+	res := src.Collect(context.Background(), Request{Signals: signals})
+	known := 0
+	for _, v := range res.Values {
+		if v.Known {
+			known++
+		}
+	}
+	if !res.Up || res.Values["slow"].Known || known != 5 {
+		t.Errorf("up %v, %d known, errors %v; want only the slow query unknown once another answered", res.Up, known, res.Errors)
+	}
+}
+
+func TestPrometheusUnreachableStopsSending(t *testing.T) {
+	stub := newAPIStub(t, nil)
+	addr := stub.URL
+	stub.Close() // nothing listens there any more
+	src := testPrometheus(t, addr, func(c *config.HTTPSource) { c.MaxConcurrency = 1 })
+	var signals []SignalRequest
+	for i := range 5 {
+		signals = append(signals, promQuery(fmt.Sprint("s", i), fmt.Sprintf("vector(%d)", i), ""))
+	}
+	res := src.Collect(context.Background(), Request{Signals: signals})
+	if res.Up {
+		t.Error("up with nothing listening")
+	}
+	if got := reasons(res); !slices.Equal(got, []string{reasonUnreachable}) {
+		t.Errorf("errors = %v; want one unreachable, the other queries not sent", got)
+	}
+	for _, sr := range signals {
+		if v := res.Values[sr.Key]; v.Known || !strings.Contains(v.Reason, "unreachable") {
+			t.Errorf("%s = %+v, want unknown naming the unreachable server", sr.Key, v)
+		}
+	}
+}
+
+func TestPrometheusQueriesRunInParallelUpToTheBound(t *testing.T) {
+	t.Parallel()
+	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: vectorOne, delay: 60 * time.Millisecond}}})
+	src := testPrometheus(t, stub.URL, func(c *config.HTTPSource) { c.MaxConcurrency = 3 })
+	var signals []SignalRequest
+	for i := range 9 {
+		signals = append(signals, promQuery(fmt.Sprint("s", i), fmt.Sprintf("vector(%d)", i), ""))
+	}
+	// The same query twice is asked once.
+	signals = append(signals, promQuery("again", "vector(0)", ""))
+	res := src.Collect(context.Background(), Request{Signals: signals})
+	if len(res.Errors) > 0 || len(res.Values) != 10 {
+		t.Fatalf("errors %v, %d values", res.Errors, len(res.Values))
+	}
+	if n := stub.count("/api/v1/query"); n != 9 {
+		t.Errorf("requests = %d, want 9 (one per distinct query)", n)
+	}
+	if m := stub.maxIn.Load(); m != 3 {
+		t.Errorf("at most %d queries in flight, want exactly the bound 3", m)
+	}
+	// Every query is evaluated at the same moment and carries its deadline.
+	times := map[string]bool{}
+	stub.mu.Lock()
+	for _, r := range stub.requests {
+		times[r.Form.Get("time")] = true
+		if r.Form.Get("timeout") != "2s" {
+			t.Errorf("timeout param = %q, want the per-query deadline 2s", r.Form.Get("timeout"))
+		}
+	}
+	stub.mu.Unlock()
+	if len(times) != 1 || !times[fmt.Sprint(fixedNow.Unix())] {
+		t.Errorf("evaluation times = %v, want only %d", times, fixedNow.Unix())
+	}
+}
+
+func TestHTTPClientConfigAndTenant(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte("s3cr3t\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stub := newAPIStub(t, map[string][]stubAnswer{"/prom/api/v1/query": {{status: 200, body: vectorOne}}})
+	rulesFile := filepath.Join(dir, "rules.yml")
+	if err := os.WriteFile(rulesFile, []byte(testRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(filepath.Join(dir, "config.yml"), []byte(fmt.Sprintf(`
+rules_file: %s
+sources:
+  prometheus:
+    url: %s/prom/
+    tenant_id: webshop
+    authorization: {credentials_file: %s}
+    http_headers:
+      X-Team: {values: [platform]}
+`, rulesFile, stub.URL, tokenFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := newPrometheusSource(cfg.Sources.Prometheus, discardLogger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := src.Collect(context.Background(), Request{Signals: []SignalRequest{promQuery("s", "sum(up)", "")}})
+	if v := res.Values["s"]; !v.Known || v.Number != 3 {
+		t.Fatalf("value = %+v, errors %v", v, res.Errors)
+	}
+	r := stub.lastRequest()
+	for h, want := range map[string]string{"X-Scope-Orgid": "webshop", "Authorization": "Bearer s3cr3t", "X-Team": "platform"} {
+		if got := r.Header.Get(h); got != want {
+			t.Errorf("header %s = %q, want %q", h, got, want)
+		}
+	}
+	if ua := r.Header.Get("User-Agent"); !strings.HasPrefix(ua, "capability_exporter/") {
+		t.Errorf("User-Agent = %q", ua)
+	}
+}
