@@ -28,6 +28,22 @@ func TestAlertsReachWebhookThroughAlertmanager(t *testing.T) {
 	if got := s.Query(t, `capability_exporter_source_up{source="kubernetes"}`); len(got) != 1 || got[0].Value != 0 {
 		t.Fatalf("want the unconfigured kubernetes source at source_up 0, got %v", got)
 	}
+	// The rules' operands match the real series label for label, so their
+	// silence is a verdict and not a mismatch: every source pairs with its
+	// configured, and the age with the 2s interval.
+	ups := s.Query(t, `capability_exporter_source_up`)
+	if got := s.Query(t, `capability_exporter_source_up + capability_exporter_source_configured`); len(ups) < 2 || len(got) != len(ups) {
+		t.Fatalf("want source_up to match source_configured for every source: %d pairs of %v", len(got), ups)
+	}
+	if got := s.Query(t, `capability_exporter_source_configured{source="kubernetes"} == 0`); len(got) != 1 {
+		t.Fatalf("want the kubernetes source reported not configured, got %v", got)
+	}
+	if got := s.Query(t, `time() - capability_exporter_last_evaluation_timestamp_seconds < 3 * capability_exporter_evaluation_interval_seconds`); len(got) != 1 {
+		t.Fatalf("want the evaluation age to match the exported interval and be under three of it, got %v", got)
+	}
+	if got := s.Query(t, `capability_exporter_evaluation_interval_seconds`); len(got) != 1 || got[0].Value != 2 {
+		t.Fatalf("want capability_exporter_evaluation_interval_seconds 2 (--evaluation.interval=2s), got %v", got)
+	}
 	time.Sleep(6 * time.Second)
 	if active := s.ActiveAlerts(t); len(active) > 0 {
 		t.Fatalf("alerts active with nothing wrong: %v", active)
