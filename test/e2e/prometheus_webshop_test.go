@@ -20,6 +20,9 @@ import (
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
+// webshopEnv is a real Prometheus holding the webshop's history, the Loki
+// double holding its logs, and a directory for the configs that point at
+// them.
 type webshopEnv struct {
 	shop   *webshop
 	prom   *prometheusServer
