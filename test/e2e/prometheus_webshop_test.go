@@ -262,7 +262,7 @@ func TestWebshopHistory(t *testing.T) {
 signals:
   developers:
     help: Humans in the audit log over 30 days.
-    loki: {query: 'count(sum by (user_username) (count_over_time({job="kubernetes-audit"} | json | user_username !~ "system:.*" [30d])))'}
+    loki: {query: 'count(sum by (user_username) (count_over_time({job="kubernetes-audit"} |~ "\"verb\":\"(create|update|patch|delete)\"" | json | user_username !~ "system:.*" [30d])))'}
   audit_lines:
     help: Audit lines over a day.
     loki: {query: 'sum(count_over_time({job="kubernetes-audit"} [1d]))'}
@@ -277,7 +277,7 @@ capabilities:
     complexity: medium
     trigger: developers > 10
 `)
-		devQ := `count(sum by (user_username) (count_over_time({job="kubernetes-audit"} | json | user_username !~ "system:.*" [30d])))`
+		devQ := `count(sum by (user_username) (count_over_time({job="kubernetes-audit"} |~ "\"verb\":\"(create|update|patch|delete)\"" | json | user_username !~ "system:.*" [30d])))`
 		linesQ := `sum(count_over_time({job="kubernetes-audit"} [1d]))`
 		cfg := env.config(t, rules, "")
 

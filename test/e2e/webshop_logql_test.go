@@ -42,8 +42,9 @@ func (m labelMatcher) matches(v string) bool {
 }
 
 type logStage struct {
-	kind    string // line_contains, line_excludes, json, label
+	kind    string // line_contains, line_excludes, line_matches, line_not_matches, json, label
 	text    string
+	re      *regexp.Regexp // line_matches, line_not_matches
 	matcher labelMatcher
 }
 
@@ -53,7 +54,7 @@ var (
 	cotRE      = regexp.MustCompile(`^count_over_time\s*\((.*)\[(\d+[smhdwy])\]\s*\)$`)
 	selectorRE = regexp.MustCompile(`^\{([^{}]*)\}`)
 	matcherRE  = regexp.MustCompile(`^\s*([A-Za-z_]\w*)\s*(=~|!~|!=|==|=)\s*"((?:[^"\\]|\\.)*)"\s*,?`)
-	lineRE     = regexp.MustCompile(`^\s*(\|=|!=)\s*"((?:[^"\\]|\\.)*)"`)
+	lineRE     = regexp.MustCompile(`^\s*(\|=|!=|\|~|!~)\s*(?:"((?:[^"\\]|\\.)*)"|` + "`([^`]*)`)")
 	parserRE   = regexp.MustCompile(`^\s*\|\s*json\b`)
 	labelRE    = regexp.MustCompile(`^\s*\|\s*([A-Za-z_]\w*)\s*(=~|!~|!=|==|=)\s*"((?:[^"\\]|\\.)*)"`)
 )
@@ -104,11 +105,19 @@ func parseLogQL(q string) (*logQL, error) {
 		switch {
 		case lineRE.MatchString(rest):
 			mm := lineRE.FindStringSubmatch(rest)
-			kind := "line_contains"
-			if mm[1] == "!=" {
-				kind = "line_excludes"
+			text := lokiUnquote(mm[2])
+			if strings.HasSuffix(mm[0], "`") {
+				text = mm[3] // a raw string: no escapes
 			}
-			e.stages = append(e.stages, logStage{kind: kind, text: lokiUnquote(mm[2])})
+			st := logStage{kind: map[string]string{"|=": "line_contains", "!=": "line_excludes", "|~": "line_matches", "!~": "line_not_matches"}[mm[1]], text: text}
+			if mm[1] == "|~" || mm[1] == "!~" {
+				re, err := regexp.Compile(text)
+				if err != nil {
+					return nil, fmt.Errorf("parse error : invalid char escape or regexp %q: %v", text, err)
+				}
+				st.re = re
+			}
+			e.stages = append(e.stages, st)
 			rest = rest[len(mm[0]):]
 		case parserRE.MatchString(rest):
 			e.stages = append(e.stages, logStage{kind: "json"})
@@ -182,6 +191,14 @@ func (e *logQL) match(l logLine) (map[string]string, bool) {
 			}
 		case "line_excludes":
 			if strings.Contains(l.line, s.text) {
+				return nil, false
+			}
+		case "line_matches":
+			if !s.re.MatchString(l.line) {
+				return nil, false
+			}
+		case "line_not_matches":
+			if s.re.MatchString(l.line) {
 				return nil, false
 			}
 		case "json":

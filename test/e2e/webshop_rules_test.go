@@ -73,7 +73,7 @@ signals:
     help: Humans in the audit log over 30 days.
     first_known:
       - fact: developers
-      - loki: {query: 'count(sum by (user_username) (count_over_time({job="kubernetes-audit"} | json | user_username != "" | user_username !~ "system:.*" [30d])))'}
+      - loki: {query: 'count(sum by (user_username) (count_over_time({job="kubernetes-audit"} |~ "\"verb\":\"(create|update|patch|delete)\"" | json | user_username != "" | user_username !~ "system:.*" [30d])))'}
   checkout_errors:
     help: Checkout error lines over a day.
     loki: {query: 'sum(count_over_time({app="checkout"} |= "level=error" [1d]))', empty: zero}
