@@ -45,5 +45,7 @@ check-rules:
 	$(PROMTOOL) check rules $(RULES)
 	$(PROMTOOL) test rules $(RULE_TESTS)
 
+# Every performance figure in one run, written to docs/performance.md
+# (about 10-15 minutes; needs the e2e tier's servers).
 bench:
-	$(GO) test -run=^$$ -bench=. ./...
+	bash hack/bench.sh

@@ -1,0 +1,55 @@
+package collector
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/capability-exporter/capability_exporter/config"
+)
+
+// prometheusAccept is what Prometheus 2.x asks a target for.
+const prometheusAccept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+
+// BenchmarkScrape measures a whole /metrics request as the binary serves it
+// (the exporter beside the Go and process collectors, through promhttp) on
+// a published evaluation of the default rules with every signal declared,
+// as Prometheus asks for it (OpenMetrics, gzip) and uncompressed.
+func BenchmarkScrape(b *testing.B) {
+	cfg, err := config.Load("../examples/webshop.yml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sched := NewScheduler(cfg, time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sched.Evaluate(context.Background())
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewExporter(sched), collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true})
+	for _, enc := range []string{"gzip", "identity"} {
+		b.Run(enc, func(b *testing.B) {
+			b.ReportAllocs()
+			var size int
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+				req.Header.Set("Accept", prometheusAccept)
+				req.Header.Set("Accept-Encoding", enc)
+				rec := httptest.NewRecorder()
+				handler.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+				size = rec.Body.Len()
+			}
+			b.ReportMetric(float64(size), "bytes/scrape")
+		})
+	}
+}

@@ -1,0 +1,101 @@
+//go:build e2e && perf
+
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// perfKubeStateMetrics runs kube-state-metrics, the usual reference, with
+// its default resources on the same cluster through its own counting proxy,
+// and sets its figures beside the exporter's. Its binary comes from
+// $KUBE_STATE_METRICS (hack/bench.sh builds it from the Go module proxy);
+// when there is none the section says why, from
+// $KUBE_STATE_METRICS_UNAVAILABLE.
+func perfKubeStateMetrics(t *testing.T, c *kubeCluster, doc *perfDoc, ours perfExporterFigures) {
+	bin := os.Getenv("KUBE_STATE_METRICS")
+	if bin == "" {
+		why := os.Getenv("KUBE_STATE_METRICS_UNAVAILABLE")
+		if why == "" {
+			why = "$KUBE_STATE_METRICS was not set"
+		}
+		doc.Para("kube-state-metrics was not run beside the exporter: %s.", why)
+		t.Skip(why)
+	}
+	version := os.Getenv("KUBE_STATE_METRICS_VERSION")
+	proxy := newPerfProxy(t, c.URL, c.CAFile, true)
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["perf"] = &clientcmdapi.Cluster{Server: proxy.URL, CertificateAuthority: proxy.CAFile}
+	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: c.Admin.BearerToken}
+	kc.Contexts["perf"] = &clientcmdapi.Context{Cluster: "perf", AuthInfo: "admin"}
+	kc.CurrentContext = "perf"
+	kubeconfig := filepath.Join(t.TempDir(), "ksm.kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	port, telemetry := freePort(t), freePort(t)
+	start := time.Now()
+	kubeStartProcess(t, "kube-state-metrics", bin, "--kubeconfig="+kubeconfig,
+		"--host=127.0.0.1", fmt.Sprintf("--port=%d", port), "--telemetry-host=127.0.0.1", fmt.Sprintf("--telemetry-port=%d", telemetry))
+	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+	telemetryURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", telemetry)
+
+	// Synced when it exposes every Deployment, Service, PDB and Node.
+	var body string
+	waitFor(t, 3*time.Minute, "kube-state-metrics to expose the whole cluster", func() bool {
+		resp, err := http.Get(metricsURL)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return false
+		}
+		body = "\n" + string(b)
+		return perfCountLines(body, "kube_deployment_created") >= perfNamespaces*perfDeploymentsPerNS &&
+			perfCountLines(body, "kube_service_info") >= perfNamespaces*perfDeploymentsPerNS &&
+			perfCountLines(body, "kube_poddisruptionbudget_created") >= perfNamespaces*perfPDBsPerNS &&
+			perfCountLines(body, "kube_node_info") >= perfNodes
+	})
+	synced := time.Since(start)
+	syncBytes := proxy.Bytes()
+	afterSync := perfScrape(t, telemetryURL).Memory()
+	total, _ := perfSeries(body)
+
+	var scrapes []time.Duration
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	for range 5 {
+		d, err := perfTimedScrape(client, metricsURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scrapes = append(scrapes, d)
+	}
+	// After ten seconds of nothing happening, as the exporter after ten
+	// evaluations at 1s.
+	time.Sleep(10 * time.Second)
+	idle := perfScrape(t, telemetryURL).Memory()
+
+	name := "kube-state-metrics " + version
+	doc.Para("Beside %s with its default resources, on the same cluster and through its own counting proxy, as the admin. This cluster has no Pods, ReplicaSets, Endpoints or Jobs (no controllers run), which is where kube-state-metrics spends most in a real cluster; its figures here are a floor.", name)
+	doc.Table([]string{"figure", "capability_exporter", name}, [][]string{
+		{"time to a complete first answer", ms(ours.sync), ms(synced)},
+		{"RSS after sync", mib(ours.afterSync.rss), mib(afterSync.rss)},
+		{"Go heap in use after sync", mib(ours.afterSync.heapInuse), mib(afterSync.heapInuse)},
+		{"RSS 10 s later (the exporter: after 10 evaluations at 1s)", mib(ours.after10.rss), mib(idle.rss)},
+		{"bytes received during the initial sync", kib(float64(ours.syncBytes)), kib(float64(syncBytes))},
+		{"/metrics series", fmt.Sprint(ours.series), fmt.Sprint(total)},
+		{"/metrics bytes (text format)", fmt.Sprint(ours.scrapeSize), fmt.Sprint(len(body) - 1)},
+		{"one scrape (gzip, sequential, p50 of 5)", "see the scrape section", ms(percentile(scrapes, 50))},
+	})
+}
