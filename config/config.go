@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -221,44 +220,18 @@ func Parse(file string, data []byte) (*Config, error) {
 // an unknown name or a value of the wrong type is an error, and a fact that
 // is not declared stays unknown.
 func parseFacts(file string, n *yaml.Node, rules *triggers.Rules) (map[string]triggers.Value, triggers.Errors) {
-	out := map[string]triggers.Value{}
-	var errs triggers.Errors
-	if n.Kind == 0 || n.Tag == "!!null" {
-		return out, nil
-	}
-	if n.Kind != yaml.MappingNode {
-		return out, triggers.Errors{{File: file, Line: n.Line, Field: "facts", Msg: "want a mapping of fact names to values"}}
-	}
-	specs := map[string]triggers.FactSpec{}
+	specs := map[string]triggers.ValueType{}
 	var names []string
 	for _, f := range rules.Facts() {
-		specs[f.Name] = f
+		specs[f.Name] = f.Type
 		names = append(names, f.Name)
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		field := "facts." + k.Value
-		spec, ok := specs[k.Value]
-		if !ok {
-			errs = append(errs, &triggers.Error{File: file, Line: k.Line, Field: field,
-				Msg: fmt.Sprintf("unknown fact (the rules read: %s)", strings.Join(names, ", "))})
-			continue
+	return parseDeclared(file, "facts", "fact", n, func(name string) (triggers.ValueType, string) {
+		if t, ok := specs[name]; ok {
+			return t, ""
 		}
-		if _, dup := out[k.Value]; dup {
-			errs = append(errs, &triggers.Error{File: file, Line: k.Line, Field: field, Msg: "declared twice"})
-			continue
-		}
-		val, err := factValue(spec.Type, v)
-		if err != nil {
-			errs = append(errs, &triggers.Error{File: file, Line: v.Line, Field: field, Msg: err.Error()})
-			continue
-		}
-		if v.Tag == "!!null" {
-			continue // declared as unknown, explicitly
-		}
-		out[k.Value] = triggers.KnownValue(val, "fact")
-	}
-	return out, errs
+		return "", fmt.Sprintf("unknown fact (the rules read: %s)", strings.Join(names, ", "))
+	})
 }
 
 // ToolWildcard is the overrides key that stands for every tool not named.
@@ -267,46 +240,21 @@ const ToolWildcard = triggers.ToolSignalPrefix + "*"
 // parseOverrides reads declared values for measured signals: for a what-if
 // question, or to decide without a source. Facts are declared under facts.
 func parseOverrides(file string, n *yaml.Node, rules *triggers.Rules) (map[string]triggers.Value, triggers.Errors) {
-	out := map[string]triggers.Value{}
-	var errs triggers.Errors
-	if n.Kind == 0 || n.Tag == "!!null" {
-		return out, nil
-	}
-	if n.Kind != yaml.MappingNode {
-		return out, triggers.Errors{{File: file, Line: n.Line, Field: "overrides", Msg: "want a mapping of signal names to values"}}
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		field := "overrides." + k.Value
-		typ := triggers.TypeBool
-		switch id, isTool := strings.CutPrefix(k.Value, triggers.ToolSignalPrefix); {
+	out, errs := parseDeclared(file, "overrides", "override", n, func(name string) (triggers.ValueType, string) {
+		id, isTool := strings.CutPrefix(name, triggers.ToolSignalPrefix)
+		sig := rules.Signal(name)
+		switch {
 		case isTool && id != "*" && rules.Tool(id) == nil:
-			errs = append(errs, &triggers.Error{File: file, Line: k.Line, Field: field, Msg: fmt.Sprintf("unknown tool %q", id)})
-			continue
+			return "", fmt.Sprintf("unknown tool %q", id)
 		case isTool:
-		case rules.Signal(k.Value) == nil:
-			errs = append(errs, &triggers.Error{File: file, Line: k.Line, Field: field, Msg: "unknown signal"})
-			continue
-		case rules.Signal(k.Value).Source.Fact != "":
-			errs = append(errs, &triggers.Error{File: file, Line: k.Line, Field: field,
-				Msg: "a fact, not a measured signal: declare it under facts as " + rules.Signal(k.Value).Source.Fact})
-			continue
-		default:
-			typ = rules.Signal(k.Value).Type
+			return triggers.TypeBool, ""
+		case sig == nil:
+			return "", "unknown signal"
+		case sig.Source.Fact != "":
+			return "", "a fact, not a measured signal: declare it under facts as " + sig.Source.Fact
 		}
-		if _, dup := out[k.Value]; dup {
-			errs = append(errs, &triggers.Error{File: file, Line: k.Line, Field: field, Msg: "declared twice"})
-			continue
-		}
-		val, err := factValue(typ, v)
-		if err != nil {
-			errs = append(errs, &triggers.Error{File: file, Line: v.Line, Field: field, Msg: err.Error()})
-			continue
-		}
-		if v.Tag != "!!null" {
-			out[k.Value] = triggers.KnownValue(val, "override")
-		}
-	}
+		return sig.Type, ""
+	})
 	if wild, ok := out[ToolWildcard]; ok {
 		delete(out, ToolWildcard)
 		for _, t := range rules.Tools {
@@ -318,45 +266,63 @@ func parseOverrides(file string, n *yaml.Node, rules *triggers.Rules) (map[strin
 	return out, errs
 }
 
-func factValue(t triggers.ValueType, v *yaml.Node) (float64, error) {
+// parseDeclared reads a mapping of names to values. resolve gives a name's
+// type, or why the name is not accepted. A null value declares the name
+// unknown on purpose.
+func parseDeclared(file, section, source string, n *yaml.Node, resolve func(name string) (triggers.ValueType, string)) (map[string]triggers.Value, triggers.Errors) {
+	out := map[string]triggers.Value{}
+	if n.Kind == 0 || n.Tag == "!!null" {
+		return out, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return out, triggers.Errors{{File: file, Line: n.Line, Field: section, Msg: "want a mapping of names to values"}}
+	}
+	var errs triggers.Errors
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		field := section + "." + k.Value
+		typ, problem := resolve(k.Value)
+		switch {
+		case problem != "":
+			errs = append(errs, &triggers.Error{File: file, Line: k.Line, Field: field, Msg: problem})
+			continue
+		case seen[k.Value]:
+			errs = append(errs, &triggers.Error{File: file, Line: k.Line, Field: field, Msg: "declared twice"})
+			continue
+		}
+		seen[k.Value] = true
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+			continue
+		}
+		val, err := declaredValue(typ, v)
+		if err != nil {
+			errs = append(errs, &triggers.Error{File: file, Line: v.Line, Field: field, Msg: err.Error()})
+			continue
+		}
+		out[k.Value] = triggers.KnownValue(val, source)
+	}
+	return out, errs
+}
+
+// declaredValue reads one scalar as the rules read literals. YAML's own
+// booleans (true, True, TRUE) are accepted for bool; a quoted "true" is not,
+// since it is more likely a mistake than a choice.
+func declaredValue(t triggers.ValueType, v *yaml.Node) (float64, error) {
 	if v.Kind != yaml.ScalarNode {
 		return 0, fmt.Errorf("want a single %s value", t)
 	}
-	if v.Tag == "!!null" {
-		return 0, nil
-	}
-	switch t {
-	case triggers.TypeBool:
-		if v.Tag != "!!bool" {
-			return 0, fmt.Errorf("want true or false, got %q", v.Value)
-		}
-		if b, _ := strconv.ParseBool(v.Value); b {
-			return 1, nil
-		}
-		return 0, nil
-	case triggers.TypeDuration:
-		if v.Tag == "!!str" {
-			d, err := model.ParseDuration(v.Value)
-			if err != nil {
-				return 0, fmt.Errorf("want a duration such as 6h, got %q", v.Value)
-			}
-			return time.Duration(d).Seconds(), nil
-		}
-	case triggers.TypeRatio:
-		if p, ok := strings.CutSuffix(v.Value, "%"); ok && v.Tag == "!!str" {
-			if f, err := strconv.ParseFloat(p, 64); err == nil {
-				return f / 100, nil
-			}
-		}
-	}
-	if v.Tag != "!!int" && v.Tag != "!!float" {
+	lit := v.Value
+	switch {
+	case t == triggers.TypeBool && v.Tag != "!!bool":
+		return 0, fmt.Errorf("want true or false, got %q", v.Value)
+	case t == triggers.TypeBool:
+		b, _ := strconv.ParseBool(v.Value)
+		lit = strconv.FormatBool(b)
+	case t == triggers.TypeNumber && v.Tag != "!!int" && v.Tag != "!!float":
 		return 0, fmt.Errorf("want a number, got %q", v.Value)
 	}
-	f, err := strconv.ParseFloat(v.Value, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("want a finite number, got %q", v.Value)
-	}
-	return f, nil
+	return triggers.ParseValue(t, lit)
 }
 
 // nodeLine finds the line of the value at path in a document, or of the

@@ -161,3 +161,8 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 func (d Duration) MarshalText() ([]byte, error) {
 	return []byte(model.Duration(d).String()), nil
 }
+
+// ParseValue reads a literal as a value of type t, the way conditions read
+// theirs, so declared facts and overrides accept exactly what rules do:
+// true/false, durations (6h), percentages (20%) and finite numbers.
+func ParseValue(t ValueType, lit string) (float64, error) { return parseLiteral(t, lit) }
