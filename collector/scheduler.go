@@ -125,7 +125,9 @@ func (s *Scheduler) setConfig(cfg *config.Config) {
 	for kind, f := range s.factories {
 		section, ok := f.section(cfg)
 		old := s.running[kind]
-		if old != nil && ok && reflect.DeepEqual(old.section, section) {
+		// A source that failed to start is tried again: the reload is how a
+		// user says the missing kubeconfig or token file is now in place.
+		if old != nil && ok && old.err == nil && reflect.DeepEqual(old.section, section) {
 			continue
 		}
 		if old != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,13 +87,23 @@ type testEnv struct {
 	sched  *Scheduler
 	builds map[string]int
 	srcs   map[string]*scripted
+	// startErr makes the next build of a kind fail with the error, once.
+	startErr map[string]error
 }
 
 // newTestEnv builds a scheduler whose prometheus, loki and kubernetes sources
 // are scripted; the facts source is the real one.
 func newTestEnv(t *testing.T, configYAML string, scripts map[string]func(context.Context, Request) Result) *testEnv {
 	t.Helper()
-	env := &testEnv{builds: map[string]int{}, srcs: map[string]*scripted{}}
+	return newTestEnvFailing(t, configYAML, scripts, nil)
+}
+
+// newTestEnvFailing is newTestEnv whose first builds of the kinds in
+// startErr fail with those errors.
+func newTestEnvFailing(t *testing.T, configYAML string, scripts map[string]func(context.Context, Request) Result, startErr map[string]error) *testEnv {
+	t.Helper()
+	env := &testEnv{builds: map[string]int{}, srcs: map[string]*scripted{}, startErr: map[string]error{}}
+	maps.Copy(env.startErr, startErr)
 	fs := map[string]factory{"fact": factories["fact"]}
 	sections := map[string]func(*config.Config) (any, bool){
 		"prometheus": func(c *config.Config) (any, bool) { return c.Sources.Prometheus, c.Sources.Prometheus != nil },
@@ -102,6 +113,10 @@ func newTestEnv(t *testing.T, configYAML string, scripts map[string]func(context
 	for kind, section := range sections {
 		fs[kind] = factory{section: section, build: func(any, *slog.Logger) (Source, error) {
 			env.builds[kind]++
+			if err := env.startErr[kind]; err != nil {
+				delete(env.startErr, kind)
+				return nil, err
+			}
 			src := &scripted{collect: scripts[kind]}
 			if src.collect == nil {
 				src.collect = answer(0)
@@ -276,6 +291,26 @@ func TestReloadKeepsUnchangedSources(t *testing.T) {
 		t.Error("a removed section must close its source")
 	}
 	env.sched.Close()
+}
+
+// A source that failed to start (a kubeconfig not yet mounted, a token file
+// not yet written) must get another try at the next reload, even when its
+// section did not change: the reload is how the user says "try again".
+func TestReloadRetriesASourceThatFailedToStart(t *testing.T) {
+	cfg := "sources:\n  kubernetes: {}\n"
+	env := newTestEnvFailing(t, cfg, map[string]func(context.Context, Request) Result{"kubernetes": answer(8)},
+		map[string]error{"kubernetes": errors.New("kubeconfig not found")})
+	st := env.sched.Evaluate(context.Background())
+	if v := signal(t, st, "microservices"); v.Known || !strings.Contains(v.Reason, "kubeconfig not found") {
+		t.Fatalf("microservices = %+v, want unknown naming the start error", v)
+	}
+	env.sched.Reload(loadConfig(t, cfg))
+	if env.builds["kubernetes"] != 2 {
+		t.Errorf("kubernetes builds = %d; a source that failed to start must be rebuilt on reload", env.builds["kubernetes"])
+	}
+	if v := signal(t, env.sched.Evaluate(context.Background()), "microservices"); !v.Known || v.Number != 8 {
+		t.Errorf("microservices after reload = %+v, want 8 from the rebuilt source", v)
+	}
 }
 
 func TestDecisionLastChange(t *testing.T) {
