@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"maps"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/capability-exporter/capability_exporter/collector"
+)
+
+// scrapeCacheMaxAge is how long a rendered /metrics response is served again
+// to scrapes that ask for it the same way. The capability metrics change
+// only when an evaluation is published (which renders anew at once); what a
+// second's reuse can make stale is the exporter's own Go and process
+// metrics, by less than any scrape interval. Rendering costs a millisecond
+// or two of CPU (the Go and process collectors, encoding, gzip), which
+// aligned scrapes from many Prometheus servers would otherwise pay each.
+// A response past that age but within twice it is still served while one
+// new rendering runs in the background, so that under steady scraping no
+// scrape waits for a rendering; an older one is rendered anew first, so a
+// response is never more than two seconds old.
+const scrapeCacheMaxAge = time.Second
+
+// scrapeCacheEntries bounds the cache: one entry per distinct pair of
+// Accept and Accept-Encoding headers, and scrapers send few.
+const scrapeCacheEntries = 16
+
+// scrapeCache serves one rendering of the metrics handler to every scrape
+// that asks the same way within scrapeCacheMaxAge, as long as no new
+// evaluation was published; scrapes that arrive while it renders wait for
+// it rather than render again.
+type scrapeCache struct {
+	next    http.Handler
+	current func() *collector.State
+	now     func() time.Time
+
+	mu      sync.Mutex
+	entries map[scrapeKey]*scrapeEntry
+}
+
+type scrapeKey struct{ accept, encoding string }
+
+type scrapeEntry struct {
+	done       chan struct{} // closed once rendered
+	state      *collector.State
+	at         time.Time
+	refreshing bool // a newer rendering runs in the background (under mu)
+	status     int
+	header     http.Header
+	body       []byte
+}
+
+func newScrapeCache(next http.Handler, current func() *collector.State) *scrapeCache {
+	return &scrapeCache{next: next, current: current, now: time.Now, entries: map[scrapeKey]*scrapeEntry{}}
+}
+
+func (c *scrapeCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		c.next.ServeHTTP(w, r)
+		return
+	}
+	key := scrapeKey{r.Header.Get("Accept"), r.Header.Get("Accept-Encoding")}
+	e, render, refresh := c.entry(key)
+	switch {
+	case e == nil:
+		c.next.ServeHTTP(w, r) // the cache is full of fresh entries: no reuse for an odd client
+		return
+	case render:
+		c.render(key, e, r)
+	case refresh != nil:
+		go c.render(key, refresh, r.Clone(context.Background()))
+	}
+	select {
+	case <-e.done:
+	case <-r.Context().Done():
+		return
+	}
+	maps.Copy(w.Header(), e.header)
+	w.WriteHeader(e.status)
+	_, _ = w.Write(e.body)
+}
+
+// render fills e from the handler and makes it the entry of key; an error
+// is answered once, not reused.
+func (c *scrapeCache) render(key scrapeKey, e *scrapeEntry, r *http.Request) {
+	rec := &scrapeRecorder{header: http.Header{}, status: http.StatusOK}
+	c.next.ServeHTTP(rec, r)
+	e.status, e.header, e.body = rec.status, rec.header, rec.body.Bytes()
+	close(e.done)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.entries[key]
+	switch {
+	case e.status != http.StatusOK:
+		if old == e {
+			delete(c.entries, key)
+		} else if old != nil {
+			old.refreshing = false
+		}
+	case old == nil || old.state == e.state && !old.at.After(e.at):
+		c.entries[key] = e
+	}
+}
+
+// entry returns the entry to answer key from, whether the caller must
+// render it first, and a newer entry to render in the background.
+func (c *scrapeCache) entry(key scrapeKey) (e *scrapeEntry, render bool, refresh *scrapeEntry) {
+	st, now := c.current(), c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.entries[key]; e != nil && e.state == st {
+		age := now.Sub(e.at)
+		switch {
+		case !e.rendered() || age <= scrapeCacheMaxAge:
+			return e, false, nil
+		case age <= 2*scrapeCacheMaxAge:
+			if !e.refreshing {
+				e.refreshing = true
+				refresh = &scrapeEntry{done: make(chan struct{}), state: st, at: now}
+			}
+			return e, false, refresh
+		}
+	}
+	if _, ok := c.entries[key]; !ok && len(c.entries) >= scrapeCacheEntries {
+		for k, e := range c.entries {
+			if e.rendered() && now.Sub(e.at) > 2*scrapeCacheMaxAge {
+				delete(c.entries, k)
+			}
+		}
+		if len(c.entries) >= scrapeCacheEntries {
+			return nil, false, nil
+		}
+	}
+	e = &scrapeEntry{done: make(chan struct{}), state: st, at: now}
+	c.entries[key] = e
+	return e, true, nil
+}
+
+func (e *scrapeEntry) rendered() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// scrapeRecorder keeps a response to serve it again.
+type scrapeRecorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *scrapeRecorder) Header() http.Header         { return r.header }
+func (r *scrapeRecorder) WriteHeader(status int)      { r.status = status }
+func (r *scrapeRecorder) Write(p []byte) (int, error) { return r.body.Write(p) }
