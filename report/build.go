@@ -180,7 +180,7 @@ func (b builder) capability(d *triggers.Decision, lastChange map[string]time.Tim
 	adopted := triggers.False
 	for _, t := range d.Tools {
 		out.Tools = append(out.Tools, b.tool(t))
-		adopted = or(adopted, t.Detected)
+		adopted = adopted.Or(t.Detected)
 	}
 	missing := triggers.False
 	for _, f := range d.Requires {
@@ -188,9 +188,9 @@ func (b builder) capability(d *triggers.Decision, lastChange map[string]time.Tim
 		if f.Present == triggers.False {
 			out.FoundationsMissing = append(out.FoundationsMissing, f.ID)
 		}
-		missing = or(missing, not(f.Present))
+		missing = missing.Or(f.Present.Not())
 	}
-	later := or(d.Step(triggers.KindLater), missing)
+	later := d.Step(triggers.KindLater).Or(missing)
 	out.Steps = Steps{Adopted: truthPtr(adopted), Skip: truthPtr(d.Step(triggers.KindSkip)), Later: truthPtr(later),
 		Trigger: truthPtr(d.Step(triggers.KindTrigger)), Now: truthPtr(d.Step(triggers.KindNow))}
 	for _, name := range d.UnknownSignals {

@@ -324,23 +324,3 @@ func dependencies(rules *triggers.Rules, c *triggers.Capability) []string {
 	}
 	return out
 }
-
-func not(t triggers.Truth) triggers.Truth {
-	switch t {
-	case triggers.True:
-		return triggers.False
-	case triggers.False:
-		return triggers.True
-	}
-	return triggers.Unknown
-}
-
-func or(a, b triggers.Truth) triggers.Truth {
-	if a == triggers.True || b == triggers.True {
-		return triggers.True
-	}
-	if a == triggers.False && b == triggers.False {
-		return triggers.False
-	}
-	return triggers.Unknown
-}

@@ -43,12 +43,6 @@ func (op Op) Compare(v, threshold float64) bool {
 	return false
 }
 
-// Negated returns the operator that holds exactly when op does not; used to
-// say what would flip a condition.
-func (op Op) Negated() Op {
-	return map[Op]Op{OpGT: OpLE, OpGE: OpLT, OpLT: OpGE, OpLE: OpGT, OpEQ: OpNE, OpNE: OpEQ}[op]
-}
-
 var leafRE = regexp.MustCompile(`^\s*([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)\s*(>=|<=|==|!=|>|<|=)?\s*(.*?)\s*$`)
 
 // leaf is a parsed comparison before its literal is read against the signal's

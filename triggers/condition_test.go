@@ -199,11 +199,14 @@ func TestFormatValueRoundTrip(t *testing.T) {
 	}
 }
 
-func TestOpCompareAndNegated(t *testing.T) {
-	for _, op := range []Op{OpGT, OpGE, OpLT, OpLE, OpEQ, OpNE} {
-		for _, v := range []float64{4, 5, 6} {
-			if op.Compare(v, 5) == op.Negated().Compare(v, 5) {
-				t.Errorf("%v %s 5 and %v %s 5 agree", v, op, v, op.Negated())
+func TestOpCompare(t *testing.T) {
+	// Holding at 4, 5 and 6 against 5.
+	want := map[Op][3]bool{OpGT: {false, false, true}, OpGE: {false, true, true}, OpLT: {true, false, false},
+		OpLE: {true, true, false}, OpEQ: {false, true, false}, OpNE: {true, false, true}}
+	for op, w := range want {
+		for i, v := range []float64{4, 5, 6} {
+			if got := op.Compare(v, 5); got != w[i] {
+				t.Errorf("%v %s 5 = %v, want %v", v, op, got, w[i])
 			}
 		}
 	}
@@ -220,7 +223,7 @@ func TestKleene(t *testing.T) {
 		{U, T, U}, {U, F, F}, {U, U, U},
 	}
 	for _, tt := range andTable {
-		if got := and(tt.a, tt.b); got != tt.want {
+		if got := tt.a.And(tt.b); got != tt.want {
 			t.Errorf("%v and %v = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
 	}
@@ -230,12 +233,12 @@ func TestKleene(t *testing.T) {
 		{U, T, T}, {U, F, U}, {U, U, U},
 	}
 	for _, tt := range orTable {
-		if got := or(tt.a, tt.b); got != tt.want {
+		if got := tt.a.Or(tt.b); got != tt.want {
 			t.Errorf("%v or %v = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
 	}
 	for _, tt := range []struct{ a, want Truth }{{T, F}, {F, T}, {U, U}} {
-		if got := not(tt.a); got != tt.want {
+		if got := tt.a.Not(); got != tt.want {
 			t.Errorf("not %v = %v, want %v", tt.a, got, tt.want)
 		}
 	}

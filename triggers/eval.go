@@ -2,7 +2,6 @@ package triggers
 
 import (
 	"cmp"
-	"slices"
 	"time"
 )
 
@@ -28,6 +27,41 @@ func (t Truth) String() string {
 
 // MarshalText renders true, false or unknown.
 func (t Truth) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// Not is Kleene negation: unknown stays unknown.
+func (t Truth) Not() Truth {
+	switch t {
+	case True:
+		return False
+	case False:
+		return True
+	}
+	return Unknown
+}
+
+// Or is Kleene disjunction: true if either is true, even with the other
+// unknown; false only if both are false.
+func (t Truth) Or(u Truth) Truth {
+	if t == True || u == True {
+		return True
+	}
+	if t == False && u == False {
+		return False
+	}
+	return Unknown
+}
+
+// And is Kleene conjunction: false if either is false, even with the other
+// unknown; true only if both are true.
+func (t Truth) And(u Truth) Truth {
+	if t == False || u == False {
+		return False
+	}
+	if t == True && u == True {
+		return True
+	}
+	return Unknown
+}
 
 // Truthf converts a bool.
 func Truthf(b bool) Truth {
@@ -301,16 +335,16 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 	for _, t := range e.rules.Tools {
 		if t.Capability == c.ID {
 			d.Tools = append(d.Tools, tools[t.ID])
-			adopted = or(adopted, tools[t.ID].Detected)
+			adopted = adopted.Or(tools[t.ID].Detected)
 		}
 	}
 	missing := False
 	for _, req := range c.Requires {
 		fr := foundations[req]
 		d.Requires = append(d.Requires, fr)
-		missing = or(missing, not(fr.Present))
+		missing = missing.Or(fr.Present.Not())
 	}
-	later := or(steps[KindLater], missing)
+	later := steps[KindLater].Or(missing)
 
 	seen := map[string]bool{}
 	for _, r := range d.Conditions {
@@ -347,7 +381,7 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 		{"adopted", adopted, StateAdopted},
 		{KindSkip, steps[KindSkip], StateSkip},
 		{KindLater, later, StateLater},
-		{KindNow, and(steps[KindTrigger], steps[KindNow]), StateNow},
+		{KindNow, steps[KindTrigger].And(steps[KindNow]), StateNow},
 		{KindTrigger, steps[KindTrigger], StateConsider},
 	}
 	for _, rung := range ladder {
@@ -390,55 +424,18 @@ func (e *evaluator) eval(c *Condition, kind string) Truth {
 			Op: c.Op, Threshold: c.Threshold, Type: typ, Value: v, Truth: t})
 		return t
 	case c.Not != nil:
-		return not(e.eval(c.Not, kind))
+		return e.eval(c.Not, kind).Not()
 	case c.Any != nil:
 		t := False
 		for _, m := range c.Any {
-			t = or(t, e.eval(m, kind)) // evaluate all members so every reason is recorded
+			t = t.Or(e.eval(m, kind)) // evaluate all members so every reason is recorded
 		}
 		return t
 	default:
 		t := True
 		for _, m := range c.All {
-			t = and(t, e.eval(m, kind))
+			t = t.And(e.eval(m, kind))
 		}
 		return t
 	}
-}
-
-func not(t Truth) Truth {
-	switch t {
-	case True:
-		return False
-	case False:
-		return True
-	}
-	return Unknown
-}
-
-func or(a, b Truth) Truth {
-	if a == True || b == True {
-		return True
-	}
-	if a == False && b == False {
-		return False
-	}
-	return Unknown
-}
-
-func and(a, b Truth) Truth {
-	if a == False || b == False {
-		return False
-	}
-	if a == True && b == True {
-		return True
-	}
-	return Unknown
-}
-
-// SortedStates is States sorted by name, for stable output.
-func SortedStates() []State {
-	out := slices.Clone(States)
-	slices.Sort(out)
-	return out
 }

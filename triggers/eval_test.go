@@ -351,11 +351,4 @@ func TestStates(t *testing.T) {
 	if len(States) != 7 || States[0] != StateAdopted || States[len(States)-1] != StateUnknown {
 		t.Errorf("States = %v", States)
 	}
-	sorted := SortedStates()
-	if !slices.IsSorted(sorted) || len(sorted) != len(States) {
-		t.Errorf("SortedStates = %v", sorted)
-	}
-	if States[0] != StateAdopted {
-		t.Error("SortedStates changed States")
-	}
 }

@@ -44,7 +44,7 @@ func (r *Rules) Facts() []FactSpec {
 	var out []FactSpec
 	seen := map[string]bool{}
 	for _, s := range r.Signals {
-		for _, src := range s.Source.flatten() {
+		for _, src := range s.Source.Alternatives() {
 			if src.Fact != "" && !seen[src.Fact] {
 				seen[src.Fact] = true
 				out = append(out, FactSpec{Name: src.Fact, Type: s.Type, Help: s.Help})
@@ -108,20 +108,18 @@ func (s SignalSource) Kind() string {
 	return ""
 }
 
-func (s SignalSource) flatten() []SignalSource {
+// Alternatives returns the leaf sources of a signal in the order they are
+// tried: one element unless the signal is first_known.
+func (s SignalSource) Alternatives() []SignalSource {
 	if len(s.FirstKnown) == 0 {
 		return []SignalSource{s}
 	}
 	var out []SignalSource
 	for _, alt := range s.FirstKnown {
-		out = append(out, alt.flatten()...)
+		out = append(out, alt.Alternatives()...)
 	}
 	return out
 }
-
-// Alternatives returns the leaf sources of a signal in the order they are
-// tried: one element unless the signal is first_known.
-func (s SignalSource) Alternatives() []SignalSource { return s.flatten() }
 
 // Empty says how a query's empty result reads.
 type Empty string
