@@ -296,7 +296,11 @@ func classify(what string, ex *exchange, err error) SourceError {
 	}
 	var netErr net.Error
 	switch {
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled):
+		// Only the exporter's shutdown cancels a request; the deadlines
+		// expire as DeadlineExceeded.
+		return wrap(reasonCanceled, "the exporter is shutting down (%v)", err)
+	case errors.Is(err, context.DeadlineExceeded):
 		return wrap(reasonTimeout, "no answer before the deadline (%v)", err)
 	case ex.status == 0 && errors.As(err, &netErr) && netErr.Timeout():
 		return wrap(reasonTimeout, "%v", err)

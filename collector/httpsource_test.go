@@ -20,6 +20,7 @@ import (
 	promconfig "github.com/prometheus/common/config"
 
 	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
 // stubAnswer is one canned HTTP answer.
@@ -310,5 +311,26 @@ sources:
 	}
 	if ua := r.Header.Get("User-Agent"); !strings.HasPrefix(ua, "capability_exporter/") {
 		t.Errorf("User-Agent = %q", ua)
+	}
+}
+
+// A request cut off by the exporter's shutdown is canceled, not a timeout:
+// the server did nothing wrong.
+func TestShutdownIsCanceledNotTimeout(t *testing.T) {
+	t.Parallel()
+	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: vectorOne, delay: 10 * time.Second}}})
+	src := testPrometheus(t, stub.URL, func(c *config.HTTPSource) { c.Timeout = config.Duration(200 * time.Millisecond) })
+	req := Request{Signals: []SignalRequest{promQuery("q", "up", triggers.EmptyUnknown)}}
+	if got := reasons(src.Collect(context.Background(), req)); !slices.Equal(got, []string{reasonTimeout}) {
+		t.Errorf("past the query deadline: reasons %v, want timeout", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	res := src.Collect(ctx, req)
+	if got := reasons(res); !slices.Equal(got, []string{reasonCanceled}) {
+		t.Errorf("cancelled by shutdown: reasons %v, want canceled", got)
+	}
+	if v := res.Values["q"]; v.Known || !strings.Contains(v.Reason, "shutting down") {
+		t.Errorf("q = %+v, want unknown naming the shutdown", v)
 	}
 }

@@ -49,24 +49,37 @@ type Scheduler struct {
 	logger  *slog.Logger
 	timeout time.Duration
 
-	mu        sync.Mutex // serialises evaluations and config swaps
+	// mu guards the config in force and the running sources. It is held only
+	// to read or swap them, never across an evaluation, so a reload or Close
+	// does not wait behind a slow source.
+	mu        sync.Mutex
 	cfg       *config.Config
 	factories map[string]factory
 	running   map[string]*runningSource
+	closed    bool
+
+	// evalMu serialises evaluations and guards what they accumulate.
+	evalMu     sync.Mutex
+	errTotals  map[ErrorKey]float64
+	lastChange map[string]time.Time
+	lastState  map[string]triggers.State
 
 	state       atomic.Pointer[State]
-	errTotals   map[ErrorKey]float64
-	lastChange  map[string]time.Time
-	lastState   map[string]triggers.State
 	interval    atomic.Int64 // nanoseconds; 0 until Run starts
 	reloadOK    atomic.Bool
 	reloadStamp atomic.Int64
 }
 
+// runningSource is a built source. An evaluation that uses it holds it, so
+// that a reload replacing it closes it only once that evaluation is done.
 type runningSource struct {
+	kind    string
 	section any
 	src     Source
 	err     error // construction error: its signals are unknown with this reason
+
+	users   int  // evaluations using src; guarded by Scheduler.mu
+	retired bool // replaced or removed: closed when the last user is done
 }
 
 // NewScheduler prepares a scheduler for cfg. timeout bounds one evaluation.
@@ -99,10 +112,13 @@ func (s *Scheduler) Config() *config.Config {
 // Reload swaps in a new config. Sources whose section did not change keep
 // running (the Kubernetes informers survive); others are rebuilt. The caller
 // has already validated cfg, so a reload cannot leave a half-applied config.
+// It does not wait for a running evaluation: that one finishes on the old
+// config and sources, which are closed when it is done.
 func (s *Scheduler) Reload(cfg *config.Config) {
 	s.mu.Lock()
-	s.setConfig(cfg)
+	done := s.setConfig(cfg)
 	s.mu.Unlock()
+	closeSources(done)
 	s.ReloadResult(nil)
 }
 
@@ -120,7 +136,9 @@ func (s *Scheduler) ReloadStatus() (ok bool, lastSuccess time.Time) {
 	return s.reloadOK.Load(), time.Unix(s.reloadStamp.Load(), 0)
 }
 
-func (s *Scheduler) setConfig(cfg *config.Config) {
+// setConfig swaps cfg in under s.mu and returns the replaced sources that no
+// evaluation uses, for the caller to close once it has released the lock.
+func (s *Scheduler) setConfig(cfg *config.Config) (done []*runningSource) {
 	s.cfg = cfg
 	for kind, f := range s.factories {
 		section, ok := f.section(cfg)
@@ -131,9 +149,7 @@ func (s *Scheduler) setConfig(cfg *config.Config) {
 			continue
 		}
 		if old != nil {
-			if c, isCloser := old.src.(Closer); isCloser {
-				c.Close()
-			}
+			done = append(done, s.retire(old)...)
 			delete(s.running, kind)
 		}
 		if !ok {
@@ -143,20 +159,74 @@ func (s *Scheduler) setConfig(cfg *config.Config) {
 		if err != nil {
 			s.logger.Error("Cannot start source; its signals are unknown", "source", kind, "err", err)
 		}
-		s.running[kind] = &runningSource{section: section, src: src, err: err}
+		s.running[kind] = &runningSource{kind: kind, section: section, src: src, err: err}
 	}
+	return done
 }
 
-// Close stops every source.
-func (s *Scheduler) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for kind, rs := range s.running {
+// retire marks rs replaced; it returns rs when no evaluation uses it, so the
+// caller closes it now. Otherwise the last user closes it.
+func (s *Scheduler) retire(rs *runningSource) []*runningSource {
+	rs.retired = true
+	if rs.users == 0 {
+		return []*runningSource{rs}
+	}
+	return nil
+}
+
+func closeSources(rss []*runningSource) {
+	for _, rs := range rss {
 		if c, ok := rs.src.(Closer); ok {
 			c.Close()
 		}
+	}
+}
+
+// Close stops every source; one an evaluation is still using stops when
+// that evaluation ends. Evaluations after Close publish nothing.
+func (s *Scheduler) Close() {
+	s.mu.Lock()
+	var done []*runningSource
+	s.closed = true
+	for kind, rs := range s.running {
+		done = append(done, s.retire(rs)...)
 		delete(s.running, kind)
 	}
+	s.mu.Unlock()
+	closeSources(done)
+}
+
+func (s *Scheduler) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// acquire returns the config in force and its sources, held for one
+// evaluation until release.
+func (s *Scheduler) acquire() (cfg *config.Config, running map[string]*runningSource) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	running = maps.Clone(s.running)
+	for _, rs := range running {
+		rs.users++
+	}
+	return s.cfg, running
+}
+
+// release lets go of an evaluation's sources and closes those a reload
+// replaced meanwhile.
+func (s *Scheduler) release(running map[string]*runningSource) {
+	var done []*runningSource
+	s.mu.Lock()
+	for _, rs := range running {
+		rs.users--
+		if rs.retired && rs.users == 0 {
+			done = append(done, rs)
+		}
+	}
+	s.mu.Unlock()
+	closeSources(done)
 }
 
 // Run evaluates once at start and then every interval until ctx ends.
@@ -178,15 +248,21 @@ func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
 // Interval returns the interval Run evaluates at, or 0 before Run starts.
 func (s *Scheduler) Interval() time.Duration { return time.Duration(s.interval.Load()) }
 
-// Evaluate runs one evaluation and publishes it.
-func (s *Scheduler) Evaluate(ctx context.Context) *State {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// Evaluate runs one evaluation and publishes it. When parent ends before the
+// evaluation does (the exporter is shutting down) or the scheduler is
+// closed, the State is returned but neither published nor counted: a
+// shutdown is not a source failure.
+func (s *Scheduler) Evaluate(parent context.Context) *State {
+	s.evalMu.Lock()
+	defer s.evalMu.Unlock()
+	cfg, running := s.acquire()
+	defer s.release(running)
+
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	ctx, cancel := context.WithTimeout(parent, s.timeout)
 	defer cancel()
 
-	rules := s.cfg.Rules
+	rules := cfg.Rules
 	byKind := map[string][]SignalRequest{}
 	for _, sig := range rules.Signals {
 		alts := sig.Source.Alternatives()
@@ -216,7 +292,7 @@ func (s *Scheduler) Evaluate(ctx context.Context) *State {
 			req.Tools = rules.Tools
 		}
 		results[i] = outcome{kind: kind, status: SourceStatus{Name: kind, Signals: len(req.Signals) + len(req.Tools)}}
-		rs := s.running[kind]
+		rs := running[kind]
 		switch {
 		case rs == nil && s.factories[kind].build == nil:
 			results[i].res = unavailable(req, kind+" source is not available in this build")
@@ -225,7 +301,7 @@ func (s *Scheduler) Evaluate(ctx context.Context) *State {
 		case rs.err != nil:
 			results[i].status.Configured = true
 			results[i].res = unavailable(req, kind+" source failed to start: "+rs.err.Error())
-			results[i].res.Errors = []SourceError{{Reason: "start", Err: rs.err}}
+			results[i].res.Errors = []SourceError{{Reason: reasonStart, Err: rs.err}}
 		default:
 			results[i].status.Configured = true
 			wg.Add(1)
@@ -238,7 +314,11 @@ func (s *Scheduler) Evaluate(ctx context.Context) *State {
 		}
 	}
 	wg.Wait()
+	// Checked after the sources return: a shutdown that began meanwhile
+	// shows as errors that are not the sources' fault.
+	publish := parent.Err() == nil && !s.isClosed()
 
+	totals := maps.Clone(s.errTotals)
 	values := triggers.Snapshot{}
 	var statuses []SourceStatus
 	for _, o := range results {
@@ -246,7 +326,7 @@ func (s *Scheduler) Evaluate(ctx context.Context) *State {
 		st.Up = o.res.Up && st.Configured
 		var reasons []string
 		for _, e := range o.res.Errors {
-			s.errTotals[ErrorKey{o.kind, e.Reason}]++
+			totals[ErrorKey{o.kind, e.Reason}]++
 			st.Errors = append(st.Errors, e.Error())
 			reasons = append(reasons, e.Error())
 		}
@@ -263,25 +343,34 @@ func (s *Scheduler) Evaluate(ctx context.Context) *State {
 			}
 		}
 		statuses = append(statuses, st)
-		if len(st.Errors) > 0 {
+		if len(st.Errors) > 0 && publish {
 			s.logger.Warn("Source errors", "source", o.kind, "errors", strings.Join(st.Errors, "; "))
 		}
 	}
 	resolveFirstKnown(rules, values)
-	for name, v := range s.cfg.OverrideValues {
+	for name, v := range cfg.OverrideValues {
 		values[name] = v // a declared value outranks the measure it replaces
 	}
 
 	now := time.Now()
 	ev := triggers.Evaluate(rules, values, now)
+	lastChange, lastState := maps.Clone(s.lastChange), maps.Clone(s.lastState)
 	for _, d := range ev.Decisions {
-		if prev, ok := s.lastState[d.Capability]; !ok || prev != d.State {
-			s.lastChange[d.Capability] = now
-			s.lastState[d.Capability] = d.State
+		if prev, ok := lastState[d.Capability]; !ok || prev != d.State {
+			lastChange[d.Capability] = now
+			lastState[d.Capability] = d.State
 		}
 	}
-	st := &State{Config: s.cfg, Evaluation: ev, Sources: statuses, Duration: time.Since(start),
-		ErrorTotals: maps.Clone(s.errTotals), LastChange: maps.Clone(s.lastChange)}
+	st := &State{Config: cfg, Evaluation: ev, Sources: statuses, Duration: time.Since(start),
+		ErrorTotals: totals, LastChange: lastChange}
+	if !publish {
+		st.ErrorTotals = maps.Clone(s.errTotals)
+		s.logger.Debug("Evaluation ended by shutdown; not published", "duration", st.Duration)
+		return st
+	}
+	s.errTotals, s.lastChange, s.lastState = totals, lastChange, lastState
+	// The published State shares nothing that a later evaluation changes.
+	st.ErrorTotals, st.LastChange = maps.Clone(totals), maps.Clone(lastChange)
 	s.state.Store(st)
 	s.logger.Debug("Evaluated", "duration", st.Duration, "recommended", ev.Recommended)
 	return st
@@ -293,7 +382,7 @@ func collectSafely(ctx context.Context, src Source, req Request) (res Result) {
 	defer func() {
 		if r := recover(); r != nil {
 			res = unavailable(req, fmt.Sprintf("source panicked: %v", r))
-			res.Errors = []SourceError{{Reason: "panic", Err: fmt.Errorf("%v", r)}}
+			res.Errors = []SourceError{{Reason: reasonPanic, Err: fmt.Errorf("%v", r)}}
 		}
 	}()
 	return src.Collect(ctx, req)

@@ -349,3 +349,125 @@ func TestOverridesReplaceMeasuredValues(t *testing.T) {
 		t.Errorf("service_mesh = %s, want adopted by the declared tool", d.State)
 	}
 }
+
+// A reload (POST /-/reload, SIGHUP) and Close at shutdown must not wait for
+// an evaluation stuck on a slow source, which may take up to
+// --evaluation.timeout; the source it replaces is closed only once that
+// evaluation is done with it.
+func TestReloadDoesNotWaitForARunningEvaluation(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var closedWhileCollecting atomic.Bool
+	var env *testEnv
+	env = newTestEnv(t, "sources:\n  prometheus: {url: http://127.0.0.1:1}\n", map[string]func(context.Context, Request) Result{
+		"prometheus": func(ctx context.Context, req Request) Result {
+			src := env.srcs["prometheus"]
+			close(entered)
+			<-release
+			closedWhileCollecting.Store(src.closed.Load())
+			return answer(60)(ctx, req)
+		},
+	})
+	first := env.srcs["prometheus"]
+	done := make(chan *State)
+	go func() { done <- env.sched.Evaluate(context.Background()) }()
+	<-entered
+
+	reloaded := make(chan struct{})
+	go func() {
+		env.sched.Reload(loadConfig(t, "sources:\n  prometheus: {url: http://127.0.0.1:2}\n"))
+		close(reloaded)
+	}()
+	select {
+	case <-reloaded:
+	case <-time.After(time.Second):
+		close(release)
+		t.Fatal("Reload waited for the running evaluation")
+	}
+	if first.closed.Load() {
+		t.Error("the replaced source was closed while an evaluation still used it")
+	}
+	if got := env.sched.Config().Sources.Prometheus.URL.Port(); got != "2" {
+		t.Errorf("config in force has port %s, want the reloaded 2", got)
+	}
+	close(release)
+	st := <-done
+	if closedWhileCollecting.Load() {
+		t.Error("the replaced source was closed during its Collect")
+	}
+	if !first.closed.Load() {
+		t.Error("the replaced source was not closed after the evaluation ended")
+	}
+	if v := signal(t, st, "incident_mttr_seconds"); !v.Known || v.Number != 60 {
+		t.Errorf("the running evaluation's answer = %+v, want 60 from the old source", v)
+	}
+}
+
+func TestCloseDoesNotWaitForARunningEvaluation(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	env := newTestEnv(t, "sources:\n  kubernetes: {}\n", map[string]func(context.Context, Request) Result{
+		"kubernetes": func(ctx context.Context, req Request) Result {
+			close(entered)
+			<-release
+			return answer(3)(ctx, req)
+		},
+	})
+	src := env.srcs["kubernetes"]
+	done := make(chan struct{})
+	go func() { env.sched.Evaluate(context.Background()); close(done) }()
+	<-entered
+	closed := make(chan struct{})
+	go func() { env.sched.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(time.Second):
+		close(release)
+		t.Fatal("Close waited for the running evaluation")
+	}
+	if src.closed.Load() {
+		t.Error("Close stopped a source an evaluation still used")
+	}
+	close(release)
+	<-done
+	if !src.closed.Load() {
+		t.Error("the source was not stopped once the evaluation ended")
+	}
+	if env.sched.Current() != nil {
+		t.Error("an evaluation that ended after Close was published")
+	}
+}
+
+// At shutdown the parent context is cancelled: what the sources report then
+// is not their failure, and a degraded State must not replace the last good
+// one.
+func TestShutdownIsNotASourceFailure(t *testing.T) {
+	var cancelMidway atomic.Bool
+	var cancel context.CancelFunc
+	env := newTestEnv(t, "sources:\n  prometheus: {url: http://127.0.0.1:1}\n", map[string]func(context.Context, Request) Result{
+		"prometheus": func(ctx context.Context, req Request) Result {
+			if !cancelMidway.Load() {
+				return answer(60)(ctx, req)
+			}
+			cancel()
+			<-ctx.Done()
+			return Result{Errors: []SourceError{classify("query", nil, ctx.Err())}}
+		},
+	})
+	good := env.sched.Evaluate(context.Background())
+	cancelMidway.Store(true)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	cancel = stop
+	st := env.sched.Evaluate(ctx)
+	if env.sched.Current() != good {
+		t.Error("an evaluation cut short by shutdown replaced the published State")
+	}
+	cancelMidway.Store(false)
+	for k, n := range env.sched.Evaluate(context.Background()).ErrorTotals {
+		if n != 0 && k.Source == "prometheus" {
+			t.Errorf("errors %v = %v; a shutdown must not count as a source error", k, n)
+		}
+	}
+	if v := signal(t, st, "incident_mttr_seconds"); v.Known || !strings.Contains(v.Reason, reasonCanceled+": query") {
+		t.Errorf("the unpublished State has incident_mttr_seconds = %+v, want unknown by %s", v, reasonCanceled)
+	}
+}

@@ -15,7 +15,8 @@ import (
 // Source answers the signal requests of one kind (fact, prometheus, loki,
 // kubernetes). Collect must return by ctx's deadline; a value it cannot
 // obtain it leaves out or marks unknown with the reason, and each failure it
-// meets it reports in Result.Errors by reason.
+// meets it reports in Result.Errors by reason. A request with no signals
+// still asks whether the source is up.
 type Source interface {
 	Collect(ctx context.Context, req Request) Result
 }
@@ -60,6 +61,13 @@ type SourceError struct {
 }
 
 func (e SourceError) Error() string { return e.Reason + ": " + e.Err.Error() }
+
+// Reasons the scheduler gives for any source.
+const (
+	reasonStart    = "start"    // the source could not be built from its config section
+	reasonPanic    = "panic"    // the source panicked; its signals of that query or evaluation are unknown
+	reasonCanceled = "canceled" // the exporter is shutting down; such an evaluation is neither counted nor published
+)
 
 // factory builds a source from its config section.
 type factory struct {
