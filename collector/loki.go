@@ -70,7 +70,9 @@ func (s *lokiSource) Collect(ctx context.Context, req Request) Result {
 	for q, srs := range queries {
 		wg.Go(func() { s.instant(ctx, r, q, srs, now) })
 	}
-	if len(reachable) > 0 {
+	// With nothing to ask, the source is probed all the same: its source_up
+	// must say whether the configured server answers.
+	if len(reachable) > 0 || len(req.Signals) == 0 {
 		wg.Go(func() { s.reachable(ctx, r, reachable) })
 	}
 	wg.Wait()

@@ -243,3 +243,27 @@ facts: {compliance_required: false}
 		t.Errorf("cost_visibility = %s, want unknown without its signal", d.State)
 	}
 }
+
+// A configured server that no rule reads is still probed, so that its
+// source_up tells whether it answers.
+func TestEmptyRequestProbesTheServer(t *testing.T) {
+	t.Parallel()
+	prom := newAPIStub(t, map[string][]stubAnswer{"/api/v1/status/buildinfo": {{status: 200,
+		body: `{"status":"success","data":{"version":"2.42.0","revision":"x","branch":"HEAD","buildUser":"u","buildDate":"d","goVersion":"go1.19"}}`}}})
+	loki := newAPIStub(t, map[string][]stubAnswer{"/loki/api/v1/status/buildinfo": {{status: 200, body: `{"version":"3.4.2"}`}}})
+	for name, src := range map[string]Source{"prometheus": testPrometheus(t, prom.URL, nil), "loki": testLoki(t, loki.URL, nil)} {
+		if res := src.Collect(context.Background(), Request{}); !res.Up || len(res.Errors) > 0 {
+			t.Errorf("%s answering: up %v errors %v; want up", name, res.Up, res.Errors)
+		}
+	}
+	if prom.count("/api/v1/status/buildinfo") != 1 || loki.count("/loki/api/v1/status/buildinfo") != 1 {
+		t.Error("the probe did not reach the servers")
+	}
+	prom.Close()
+	loki.Close()
+	for name, src := range map[string]Source{"prometheus": testPrometheus(t, prom.URL, nil), "loki": testLoki(t, loki.URL, nil)} {
+		if res := src.Collect(context.Background(), Request{}); res.Up || !slices.Equal(reasons(res), []string{reasonUnreachable}) {
+			t.Errorf("%s gone: up %v reasons %v; want down, unreachable", name, res.Up, reasons(res))
+		}
+	}
+}

@@ -92,7 +92,9 @@ func (s *prometheusSource) Collect(ctx context.Context, req Request) Result {
 	if len(rules) > 0 {
 		wg.Go(func() { s.rules(ctx, r, rules) })
 	}
-	if len(reachable) > 0 {
+	// With nothing to ask, the source is probed all the same: its source_up
+	// must say whether the configured server answers.
+	if len(reachable) > 0 || len(req.Signals) == 0 {
 		wg.Go(func() { s.reachable(ctx, r, reachable) })
 	}
 	wg.Wait()

@@ -280,10 +280,19 @@ func (s *Scheduler) Evaluate(parent context.Context) *State {
 		res    Result
 		status SourceStatus
 	}
-	kinds := slices.Sorted(maps.Keys(byKind))
-	if len(rules.Tools) > 0 && !slices.Contains(kinds, "kubernetes") {
-		kinds = append(kinds, "kubernetes")
+	// Every configured source takes part, even one no rule reads: its
+	// source_up and source_configured must exist for the alerts on them.
+	kindSet := map[string]bool{}
+	for kind := range byKind {
+		kindSet[kind] = true
 	}
+	for kind := range running {
+		kindSet[kind] = true
+	}
+	if len(rules.Tools) > 0 {
+		kindSet["kubernetes"] = true
+	}
+	kinds := slices.Sorted(maps.Keys(kindSet))
 	results := make([]outcome, len(kinds))
 	var wg sync.WaitGroup
 	for i, kind := range kinds {

@@ -471,3 +471,41 @@ func TestShutdownIsNotASourceFailure(t *testing.T) {
 		t.Errorf("the unpublished State has incident_mttr_seconds = %+v, want unknown by %s", v, reasonCanceled)
 	}
 }
+
+// A configured source that no rule reads still reports whether it is up, and
+// the facts source always takes part: alerts on source_up and
+// source_configured must see every configured source.
+func TestEveryConfiguredSourceReportsItsHealth(t *testing.T) {
+	rules := `
+signals:
+  microservices: {help: Workloads., kubernetes: microservices}
+capabilities:
+  service_mesh: {title: Service Mesh, complexity: medium_high, trigger: microservices > 5}
+`
+	rulesFile := filepath.Join(t.TempDir(), "rules.yml")
+	if err := os.WriteFile(rulesFile, []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse("config.yml", []byte("rules_file: "+rulesFile+"\nsources:\n  kubernetes: {}\n  loki: {url: http://127.0.0.1:1}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var probed atomic.Bool
+	env := newTestEnv(t, "", map[string]func(context.Context, Request) Result{
+		"loki": func(_ context.Context, req Request) Result {
+			probed.Store(len(req.Signals) == 0)
+			return Result{Up: true}
+		},
+	})
+	env.sched.Reload(cfg)
+	st := env.sched.Evaluate(context.Background())
+	if s := source(st, "loki"); !s.Configured || !s.Up || !probed.Load() {
+		t.Errorf("loki = %+v (probed %v); want configured and up from a probe with no signals", s, probed.Load())
+	}
+	if s := source(st, "fact"); s.Name != "fact" || !s.Configured || !s.Up {
+		t.Errorf("fact = %+v; want configured and up though no rule reads a fact", s)
+	}
+	if s := source(st, "prometheus"); s.Name != "" {
+		t.Errorf("prometheus = %+v; neither configured nor read, it has no status", s)
+	}
+}
