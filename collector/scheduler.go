@@ -328,6 +328,11 @@ func (s *Scheduler) Evaluate(parent context.Context) *State {
 	publish := parent.Err() == nil && !s.isClosed()
 
 	totals := maps.Clone(s.errTotals)
+	for kind := range running {
+		for _, reason := range ErrorReasons(kind) {
+			totals[ErrorKey{kind, reason}] += 0
+		}
+	}
 	values := triggers.Snapshot{}
 	var statuses []SourceStatus
 	for _, o := range results {

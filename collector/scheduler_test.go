@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -507,5 +508,25 @@ capabilities:
 	}
 	if s := source(st, "prometheus"); s.Name != "" {
 		t.Errorf("prometheus = %+v; neither configured nor read, it has no status", s)
+	}
+}
+
+// The error counters of every configured source exist from the first
+// evaluation, so increase() and rate() see the first error.
+func TestErrorCountersStartAtZero(t *testing.T) {
+	env := newTestEnv(t, "sources:\n  prometheus: {url: http://127.0.0.1:1}\n  kubernetes: {}\n", nil)
+	st := env.sched.Evaluate(context.Background())
+	for _, kind := range []string{"prometheus", "kubernetes", "fact"} {
+		for _, reason := range ErrorReasons(kind) {
+			if n, ok := st.ErrorTotals[ErrorKey{kind, reason}]; !ok || n != 0 {
+				t.Errorf("errors{source=%s,reason=%s} = %v (present %v), want 0", kind, reason, n, ok)
+			}
+		}
+	}
+	if _, ok := st.ErrorTotals[ErrorKey{"loki", reasonTimeout}]; ok {
+		t.Error("an unconfigured source has error counters")
+	}
+	if !slices.Contains(ErrorReasons("prometheus"), reasonTimeout) || slices.Contains(ErrorReasons("prometheus"), reasonCanceled) {
+		t.Errorf("prometheus reasons = %v: want timeout, and never canceled (never counted)", ErrorReasons("prometheus"))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
@@ -68,6 +69,29 @@ const (
 	reasonPanic    = "panic"    // the source panicked; its signals of that query or evaluation are unknown
 	reasonCanceled = "canceled" // the exporter is shutting down; such an evaluation is neither counted nor published
 )
+
+// errorReasons are the fixed reasons each source kind counts its errors by.
+// The scheduler starts every configured source's counter at 0 for each, so
+// that increase() and rate() see the first error too.
+var errorReasons = map[string][]string{
+	"fact": {reasonPanic},
+	"prometheus": {reasonStart, reasonPanic, reasonTimeout, reasonUnreachable, reasonUnauthorized, reasonForbidden,
+		reasonNotFound, reasonBadQuery, reasonTooManyRequests, reasonServerError, reasonBadResponse, reasonSeveralSeries},
+	"loki": {reasonStart, reasonPanic, reasonTimeout, reasonUnreachable, reasonUnauthorized, reasonForbidden,
+		reasonNotFound, reasonBadQuery, reasonTooManyRequests, reasonServerError, reasonBadResponse, reasonSeveralSeries},
+	"kubernetes": {reasonStart, reasonPanic, reasonTimeout, reasonUnreachable, reasonUnauthorized, reasonForbidden, reasonNotFound},
+}
+
+// ErrorReasons returns the reasons capability_exporter_source_errors_total
+// counts a source kind's errors by (start and panic for every kind that can
+// fail so). A kind not listed has start and panic only.
+func ErrorReasons(kind string) []string {
+	rs, ok := errorReasons[kind]
+	if !ok {
+		rs = []string{reasonStart, reasonPanic}
+	}
+	return slices.Clone(rs)
+}
 
 // factory builds a source from its config section.
 type factory struct {
