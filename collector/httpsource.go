@@ -183,6 +183,16 @@ func (r *run) skip(e *SourceError, keys ...string) {
 	}
 }
 
+// recoverPanic, deferred at the top of a query's goroutine, turns a panic
+// there (a client library meeting an answer it did not expect) into that
+// query's signals unknown with reason panic. collectSafely in the scheduler
+// cannot: a panic in another goroutine kills the process.
+func (r *run) recoverPanic(what string, keys []string) {
+	if p := recover(); p != nil {
+		r.fail(SourceError{Reason: reasonPanic, Err: fmt.Errorf("%s panicked: %v", what, p)}, keys...)
+	}
+}
+
 func (r *run) isUp() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	promconfig "github.com/prometheus/common/config"
 
 	"github.com/capability-exporter/capability_exporter/config"
@@ -332,5 +334,60 @@ func TestShutdownIsCanceledNotTimeout(t *testing.T) {
 	}
 	if v := res.Values["q"]; v.Known || !strings.Contains(v.Reason, "shutting down") {
 		t.Errorf("q = %+v, want unknown naming the shutdown", v)
+	}
+}
+
+// panickingTransport panics on requests whose path or query contains match,
+// as a client library might on an answer it did not expect.
+type panickingTransport struct {
+	next  http.RoundTripper
+	match string
+}
+
+func (p panickingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.Contains(r.URL.Path+"?"+r.URL.RawQuery, p.match) {
+		panic("index out of range [3] with length 3")
+	}
+	return p.next.RoundTrip(r)
+}
+
+// A panic in one query's goroutine must turn that query's signals unknown
+// with reason panic, leave the other queries alone, and not end the process.
+func TestPanicInAQueryIsThatQuerysFailure(t *testing.T) {
+	t.Parallel()
+	prom := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: vectorOne}}})
+	ps := testPrometheus(t, prom.URL, nil)
+	ps.server.client.Transport = panickingTransport{next: ps.server.client.Transport, match: "/api/v1/query_range"}
+	client, err := api.NewClient(api.Config{Address: ps.server.url, Client: ps.server.client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps.api = v1.NewAPI(client)
+	res := ps.Collect(context.Background(), Request{Signals: []SignalRequest{
+		promQuery("fine", "up", triggers.EmptyUnknown),
+		promSpec("mttr", &triggers.PrometheusSignal{AlertHistory: &triggers.AlertHistory{Selector: "ALERTS", Window: triggers.Duration(24 * time.Hour), Measure: "mean_resolution"}}),
+	}})
+	checkPanicked(t, "prometheus", res, "mttr", "fine")
+
+	loki := newAPIStub(t, map[string][]stubAnswer{"/loki/api/v1/query": {{status: 200, body: vectorOne}}})
+	ls := testLoki(t, loki.URL, nil)
+	ls.server.client.Transport = panickingTransport{next: ls.server.client.Transport, match: "boom"}
+	res = ls.Collect(context.Background(), Request{Signals: []SignalRequest{
+		{Key: "fine", Signal: &triggers.Signal{Name: "fine"}, Spec: triggers.SignalSource{Loki: &triggers.LokiSignal{Query: "count(up)"}}},
+		{Key: "boom", Signal: &triggers.Signal{Name: "boom"}, Spec: triggers.SignalSource{Loki: &triggers.LokiSignal{Query: "count(boom)"}}},
+	}})
+	checkPanicked(t, "loki", res, "boom", "fine")
+}
+
+func checkPanicked(t *testing.T, kind string, res Result, panicked, fine string) {
+	t.Helper()
+	if v := res.Values[panicked]; v.Known || !strings.HasPrefix(v.Reason, reasonPanic+":") || !strings.Contains(v.Reason, "index out of range") {
+		t.Errorf("%s %s = %+v, want unknown with reason panic", kind, panicked, v)
+	}
+	if v := res.Values[fine]; !v.Known || v.Number != 3 {
+		t.Errorf("%s %s = %+v, want 3: another query's panic must not touch it", kind, fine, v)
+	}
+	if !slices.Equal(reasons(res), []string{reasonPanic}) {
+		t.Errorf("%s errors = %v, want one panic", kind, reasons(res))
 	}
 }

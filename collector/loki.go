@@ -68,12 +68,18 @@ func (s *lokiSource) Collect(ctx context.Context, req Request) Result {
 	}
 	var wg sync.WaitGroup
 	for q, srs := range queries {
-		wg.Go(func() { s.instant(ctx, r, q, srs, now) })
+		wg.Go(func() {
+			defer r.recoverPanic(fmt.Sprintf("LogQL query %q", q), keysOf(srs))
+			s.instant(ctx, r, q, srs, now)
+		})
 	}
 	// With nothing to ask, the source is probed all the same: its source_up
 	// must say whether the configured server answers.
 	if len(reachable) > 0 || len(req.Signals) == 0 {
-		wg.Go(func() { s.reachable(ctx, r, reachable) })
+		wg.Go(func() {
+			defer r.recoverPanic("build info", keysOf(reachable))
+			s.reachable(ctx, r, reachable)
+		})
 	}
 	wg.Wait()
 	return r.result()

@@ -84,18 +84,30 @@ func (s *prometheusSource) Collect(ctx context.Context, req Request) Result {
 	}
 	var wg sync.WaitGroup
 	for q, srs := range queries {
-		wg.Go(func() { s.instant(ctx, r, q, srs, now) })
+		wg.Go(func() {
+			defer r.recoverPanic(fmt.Sprintf("query %q", q), keysOf(srs))
+			s.instant(ctx, r, q, srs, now)
+		})
 	}
 	for k, srs := range histories {
-		wg.Go(func() { s.history(ctx, r, k, srs, now) })
+		wg.Go(func() {
+			defer r.recoverPanic("alert history of "+k.selector, keysOf(srs))
+			s.history(ctx, r, k, srs, now)
+		})
 	}
 	if len(rules) > 0 {
-		wg.Go(func() { s.rules(ctx, r, rules) })
+		wg.Go(func() {
+			defer r.recoverPanic("rules API", keysOf(rules))
+			s.rules(ctx, r, rules)
+		})
 	}
 	// With nothing to ask, the source is probed all the same: its source_up
 	// must say whether the configured server answers.
 	if len(reachable) > 0 || len(req.Signals) == 0 {
-		wg.Go(func() { s.reachable(ctx, r, reachable) })
+		wg.Go(func() {
+			defer r.recoverPanic("build info", keysOf(reachable))
+			s.reachable(ctx, r, reachable)
+		})
 	}
 	wg.Wait()
 	return r.result()
