@@ -177,22 +177,18 @@ func (b builder) capability(d *triggers.Decision, lastChange map[string]time.Tim
 			out.Conditions = append(out.Conditions, b.condition(cr))
 		}
 	}
-	adopted := triggers.False
 	for _, t := range d.Tools {
 		out.Tools = append(out.Tools, b.tool(t))
-		adopted = adopted.Or(t.Detected)
 	}
-	missing := triggers.False
 	for _, f := range d.Requires {
 		out.Foundations = append(out.Foundations, b.foundation(f))
 		if f.Present == triggers.False {
 			out.FoundationsMissing = append(out.FoundationsMissing, f.ID)
 		}
-		missing = missing.Or(f.Present.Not())
 	}
-	later := d.Step(triggers.KindLater).Or(missing)
-	out.Steps = Steps{Adopted: truthPtr(adopted), Skip: truthPtr(d.Step(triggers.KindSkip)), Later: truthPtr(later),
-		Trigger: truthPtr(d.Step(triggers.KindTrigger)), Now: truthPtr(d.Step(triggers.KindNow))}
+	out.Steps = Steps{Adopted: truthPtr(d.Step(triggers.StepAdopted)), Skip: truthPtr(d.Step(triggers.KindSkip)),
+		Later: truthPtr(d.Step(triggers.KindLater)), Trigger: truthPtr(d.Step(triggers.KindTrigger)),
+		Now: truthPtr(d.StepOf(triggers.KindNow).Condition)}
 	for _, name := range d.UnknownSignals {
 		out.UnknownSignals = append(out.UnknownSignals, b.unknownSignal(d, name))
 	}

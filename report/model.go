@@ -79,7 +79,8 @@ type Capability struct {
 }
 
 // Steps are the inputs of the decision ladder: true, false, or null when
-// unknown.
+// unknown. They are the rules engine's own steps (triggers.Decision.Steps),
+// not worked out again, so they cannot disagree with the decision.
 type Steps struct {
 	Adopted *bool `json:"adopted"` // a tool for the capability is detected
 	Skip    *bool `json:"skip"`

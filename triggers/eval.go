@@ -2,6 +2,7 @@ package triggers
 
 import (
 	"cmp"
+	"slices"
 	"time"
 )
 
@@ -123,6 +124,14 @@ const (
 // Kinds lists the condition kinds in the order a decision reads them.
 var Kinds = []string{KindTrigger, KindSkip, KindLater, KindNow}
 
+// StepAdopted is the first step of the ladder: a tool for the capability is
+// detected. The other steps are named by the condition kind they read.
+const StepAdopted = "adopted"
+
+// Ladder lists the steps of a decision in precedence order, as
+// Decision.Steps holds them and Decision.DecidedBy names them.
+var Ladder = []string{StepAdopted, KindSkip, KindLater, KindNow, KindTrigger}
+
 // ConditionResult is one comparison, evaluated.
 type ConditionResult struct {
 	Kind      string // trigger, skip, later, now, or foundation
@@ -136,10 +145,25 @@ type ConditionResult struct {
 	Truth     Truth
 }
 
-// StepResult is the truth of one kind of condition of a capability.
+// StepResult is one step of the decision ladder as Evaluate walked it.
 type StepResult struct {
-	Kind  string
+	// Kind names the step as Decision.DecidedBy does: adopted, skip, later,
+	// now or trigger.
+	Kind string
+	// Truth is the step as the ladder reads it: later holds when the later
+	// condition holds or a required foundation is missing, now when the
+	// trigger and the now condition both hold.
 	Truth Truth
+	// Condition is the capability's own condition of this kind alone: the
+	// later condition without the foundations, the now condition without the
+	// trigger. For adopted it is the tools' detection, so equal to Truth.
+	Condition Truth
+	// Unknown names the signals that could still settle the step: the
+	// unknown ones under the parts of it that are unknown (a tool's
+	// tool.<id>, a required foundation's signals while its presence is
+	// unknown). It is empty when Truth is known, since then no unknown
+	// signal can change the step.
+	Unknown []string
 }
 
 // ToolResult is a tool's detection.
@@ -154,6 +178,9 @@ type FoundationResult struct {
 	ID, Title  string
 	Present    Truth
 	Conditions []ConditionResult
+	// Unknown names the signals that could settle a presence that is
+	// unknown; empty when Present is known.
+	Unknown []string
 }
 
 // SignalResult is a signal's value as the decision saw it.
@@ -171,22 +198,41 @@ type Decision struct {
 	State       State
 	DecidedBy   string // the step that decided, or was unknown: adopted, skip, later, now, trigger
 	Recommended bool   // the one `now` capability to take on next
-	Steps       []StepResult
-	Conditions  []ConditionResult
-	Tools       []ToolResult
-	Requires    []FoundationResult
-	// UnknownSignals names the signals that were unknown in any condition, each once.
+	// Steps is the ladder in precedence order (Ladder), every step
+	// evaluated, so that explanations read the very truths that decided
+	// rather than work them out again.
+	Steps      []StepResult
+	Conditions []ConditionResult
+	Tools      []ToolResult
+	Requires   []FoundationResult
+	// UnknownSignals names every signal that was unknown in a condition, in
+	// a required foundation whose presence is unknown, or in a tool while
+	// adoption is unknown, each once: the full list, most of which may not
+	// matter to the decision.
 	UnknownSignals []string
+	// BlockedBy names the signals that keep an unknown decision from being
+	// made: the Unknown of the step DecidedBy names. It is empty unless
+	// State is unknown, and always a part of UnknownSignals.
+	BlockedBy []string
+
+	// nowHolding counts the now condition's members that hold, for the
+	// recommendation's tie-break.
+	nowHolding int
 }
 
-// Step returns the truth of the named step.
-func (d *Decision) Step(kind string) Truth {
+// Step returns the truth of the named step as the ladder read it (see
+// StepResult.Truth), or unknown for a name that is not a step.
+func (d *Decision) Step(kind string) Truth { return d.StepOf(kind).Truth }
+
+// StepOf returns the named step; a name that is not a step reads as unknown
+// with nothing to settle it.
+func (d *Decision) StepOf(kind string) StepResult {
 	for _, s := range d.Steps {
 		if s.Kind == kind {
-			return s.Truth
+			return s
 		}
 	}
-	return Unknown
+	return StepResult{Kind: kind}
 }
 
 // Evaluation is the result of evaluating all capabilities on one snapshot.
@@ -274,7 +320,8 @@ func toolResult(t *Tool, s Snapshot) ToolResult {
 
 func (e *evaluator) foundation(f *Foundation) FoundationResult {
 	e.results = nil
-	fr := FoundationResult{ID: f.ID, Title: f.Title, Present: e.eval(f.Present, "foundation")}
+	fr := FoundationResult{ID: f.ID, Title: f.Title}
+	fr.Present, fr.Unknown = e.eval(f.Present, "foundation", nil)
 	fr.Conditions = e.results
 	return fr
 }
@@ -284,15 +331,7 @@ func (e *evaluator) foundation(f *Foundation) FoundationResult {
 // the rules file's order, which follows the framework's.
 func recommend(r *Rules, ds []Decision) string {
 	var best *Decision
-	holding := func(d *Decision) int {
-		n := 0
-		for _, c := range d.Conditions {
-			if c.Kind == KindNow && c.Truth == True {
-				n++
-			}
-		}
-		return n
-	}
+	holding := func(d *Decision) int { return d.nowHolding }
 	for i := range ds {
 		d := &ds[i]
 		if d.State != StateNow {
@@ -320,94 +359,156 @@ type evaluator struct {
 	results []ConditionResult
 }
 
+// judged is a condition's truth with the signals that could settle it.
+type judged struct {
+	truth Truth
+	open  []string
+}
+
 func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundations map[string]FoundationResult) Decision {
 	d := Decision{Capability: c.ID, Title: c.Title, Complexity: c.Complexity}
 	e.results = nil
-	steps := map[string]Truth{}
-	for _, kind := range Kinds {
-		cond := map[string]*Condition{KindTrigger: c.Trigger, KindSkip: c.Skip, KindLater: c.Later, KindNow: c.Now}[kind]
-		steps[kind] = e.eval(cond, kind)
-		d.Steps = append(d.Steps, StepResult{Kind: kind, Truth: steps[kind]})
+	// In the order of Kinds, which is the order conditions are recorded in.
+	conds := [...]*Condition{c.Trigger, c.Skip, c.Later, c.Now}
+	var own [len(conds)]judged
+	for i, kind := range Kinds {
+		var holding *int
+		if kind == KindNow {
+			holding = &d.nowHolding
+		}
+		own[i].truth, own[i].open = e.eval(conds[i], kind, holding)
 	}
+	trigger, skip, laterCond, now := own[0], own[1], own[2], own[3]
 	d.Conditions = e.results
 
-	adopted := False // a capability without tools is never adopted
+	adopted := judged{truth: False} // a capability without tools is never adopted
 	for _, t := range e.rules.Tools {
 		if t.Capability == c.ID {
-			d.Tools = append(d.Tools, tools[t.ID])
-			adopted = adopted.Or(tools[t.ID].Detected)
+			tr := tools[t.ID]
+			d.Tools = append(d.Tools, tr)
+			adopted.truth = adopted.truth.Or(tr.Detected)
+			if tr.Detected == Unknown {
+				adopted.open = append(adopted.open, ToolSignalPrefix+t.ID)
+			}
 		}
 	}
-	missing := False
+	later := judged{laterCond.truth, slices.Clone(laterCond.open)}
 	for _, req := range c.Requires {
 		fr := foundations[req]
 		d.Requires = append(d.Requires, fr)
-		missing = missing.Or(fr.Present.Not())
+		later.truth = later.truth.Or(fr.Present.Not())
+		if fr.Present == Unknown {
+			later.open = appendNew(later.open, fr.Unknown...)
+		}
 	}
-	later := steps[KindLater].Or(missing)
+	both := judged{truth: trigger.truth.And(now.truth)}
+	if both.truth == Unknown {
+		both.open = appendNew(slices.Clone(trigger.open), now.open...)
+	}
+	d.Steps = []StepResult{
+		step(StepAdopted, adopted, adopted.truth),
+		step(KindSkip, skip, skip.truth),
+		step(KindLater, later, laterCond.truth),
+		step(KindNow, both, now.truth),
+		step(KindTrigger, trigger, trigger.truth),
+	}
+	d.UnknownSignals = unknownSignals(&d, adopted.truth)
+	d.State, d.DecidedBy = ladder(d.Steps)
+	if d.State == StateUnknown {
+		d.BlockedBy = d.StepOf(d.DecidedBy).Unknown
+	}
+	return d
+}
 
-	seen := map[string]bool{}
+func step(kind string, j judged, condition Truth) StepResult {
+	if j.truth != Unknown {
+		j.open = nil
+	}
+	return StepResult{Kind: kind, Truth: j.truth, Condition: condition, Unknown: j.open}
+}
+
+var stepStates = map[string]State{StepAdopted: StateAdopted, KindSkip: StateSkip, KindLater: StateLater,
+	KindNow: StateNow, KindTrigger: StateConsider}
+
+// ladder walks the steps in precedence order: the first step that holds
+// decides; a step that is unknown before any holds makes the decision
+// unknown, since it could outrank whatever follows.
+func ladder(steps []StepResult) (State, string) {
+	trigger := Unknown
+	for _, s := range steps {
+		if s.Kind == KindTrigger {
+			trigger = s.Truth
+		}
+	}
+	for _, s := range steps {
+		switch s.Truth {
+		case True:
+			return stepStates[s.Kind], s.Kind
+		case Unknown:
+			// `now` needs the trigger as well; when the trigger is
+			// what is unknown, name it rather than now-conditions
+			// that hold: knowing it can settle the decision, knowing
+			// the now condition alone cannot.
+			if s.Kind == KindNow && trigger == Unknown {
+				return StateUnknown, KindTrigger
+			}
+			return StateUnknown, s.Kind
+		}
+	}
+	return StateNotTriggered, KindTrigger
+}
+
+// unknownSignals lists every unknown signal the decision read: in its
+// conditions, in foundations whose presence is unknown, and in tools while
+// adoption is unknown.
+func unknownSignals(d *Decision, adopted Truth) []string {
+	var out []string
 	for _, r := range d.Conditions {
-		if !r.Value.Known && !seen[r.Signal] {
-			seen[r.Signal] = true
-			d.UnknownSignals = append(d.UnknownSignals, r.Signal)
+		if !r.Value.Known {
+			out = appendNew(out, r.Signal)
 		}
 	}
 	for _, fr := range d.Requires {
 		for _, r := range fr.Conditions {
-			if !r.Value.Known && !seen[r.Signal] && fr.Present == Unknown {
-				seen[r.Signal] = true
-				d.UnknownSignals = append(d.UnknownSignals, r.Signal)
+			if !r.Value.Known && fr.Present == Unknown {
+				out = appendNew(out, r.Signal)
 			}
 		}
 	}
 	if adopted == Unknown {
 		for _, t := range d.Tools {
-			if name := ToolSignalPrefix + t.ID; t.Detected == Unknown && !seen[name] {
-				seen[name] = true
-				d.UnknownSignals = append(d.UnknownSignals, name)
+			if t.Detected == Unknown {
+				out = appendNew(out, ToolSignalPrefix+t.ID)
 			}
 		}
 	}
-
-	// Precedence: the first step that holds decides; a step that is unknown
-	// before any holds makes the decision unknown, since it could outrank
-	// whatever follows.
-	ladder := []struct {
-		step  string
-		truth Truth
-		state State
-	}{
-		{"adopted", adopted, StateAdopted},
-		{KindSkip, steps[KindSkip], StateSkip},
-		{KindLater, later, StateLater},
-		{KindNow, steps[KindTrigger].And(steps[KindNow]), StateNow},
-		{KindTrigger, steps[KindTrigger], StateConsider},
-	}
-	for _, rung := range ladder {
-		switch rung.truth {
-		case True:
-			d.State, d.DecidedBy = rung.state, rung.step
-			return d
-		case Unknown:
-			d.State, d.DecidedBy = StateUnknown, rung.step
-			// `now` needs the trigger as well; when the trigger is what
-			// is unknown, name it rather than now-conditions that hold.
-			if rung.step == KindNow && steps[KindTrigger] == Unknown {
-				d.DecidedBy = KindTrigger
-			}
-			return d
-		}
-	}
-	d.State, d.DecidedBy = StateNotTriggered, KindTrigger
-	return d
+	return out
 }
 
-// eval evaluates c with Kleene logic, recording each leaf under kind. A nil
-// condition never holds.
-func (e *evaluator) eval(c *Condition, kind string) Truth {
+// appendNew appends the names not yet in list.
+func appendNew(list []string, names ...string) []string {
+	for _, n := range names {
+		if !slices.Contains(list, n) {
+			list = append(list, n)
+		}
+	}
+	return list
+}
+
+// eval evaluates c with Kleene logic, recording each leaf under kind. It
+// also returns the signals that could settle c when c is unknown: the
+// unknown leaves under its unknown parts; none when c is known, since a
+// true `any` or a false `all` stays so whatever its unknown members read.
+// A nil condition never holds. With holding set, it counts c's top-level
+// members that hold (c itself when it is not an any or all).
+func (e *evaluator) eval(c *Condition, kind string, holding *int) (Truth, []string) {
 	if c == nil {
-		return False
+		return False, nil
+	}
+	count := func(t Truth) {
+		if holding != nil && t == True {
+			*holding++
+		}
 	}
 	switch {
 	case c.IsLeaf():
@@ -422,20 +523,30 @@ func (e *evaluator) eval(c *Condition, kind string) Truth {
 		}
 		e.results = append(e.results, ConditionResult{Kind: kind, Expr: c.Expr, Says: c.Says, Signal: c.Signal,
 			Op: c.Op, Threshold: c.Threshold, Type: typ, Value: v, Truth: t})
-		return t
+		count(t)
+		if t == Unknown {
+			return t, []string{c.Signal}
+		}
+		return t, nil
 	case c.Not != nil:
-		return e.eval(c.Not, kind).Not()
-	case c.Any != nil:
-		t := False
-		for _, m := range c.Any {
-			t = t.Or(e.eval(m, kind)) // evaluate all members so every reason is recorded
-		}
-		return t
-	default:
-		t := True
-		for _, m := range c.All {
-			t = t.And(e.eval(m, kind))
-		}
-		return t
+		t, open := e.eval(c.Not, kind, nil)
+		count(t.Not())
+		return t.Not(), open
 	}
+	members, t, join := c.All, True, Truth.And
+	if c.Any != nil {
+		members, t, join = c.Any, False, Truth.Or
+	}
+	var open []string
+	for _, m := range members {
+		// Every member is evaluated, so every reason is recorded.
+		mt, mopen := e.eval(m, kind, nil)
+		t = join(t, mt)
+		count(mt)
+		open = appendNew(open, mopen...)
+	}
+	if t != Unknown {
+		return t, nil
+	}
+	return t, open
 }

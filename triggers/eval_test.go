@@ -1,6 +1,7 @@
 package triggers
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -58,6 +59,7 @@ func TestDecisionStates(t *testing.T) {
 		state     State
 		decidedBy string
 		unknowns  []string
+		blockedBy []string // only for unknown decisions
 	}{
 		{name: "now", state: StateNow, decidedBy: KindNow},
 		{name: "adopted by one tool", change: Snapshot{"tool.tempo": KnownValue(1, "kubernetes")},
@@ -84,19 +86,29 @@ func TestDecisionStates(t *testing.T) {
 			state: StateNotTriggered, decidedBy: KindTrigger, unknowns: []string{"incidents"}},
 
 		{name: "unknown tool detection", drop: []string{"tool.jaeger"},
-			state: StateUnknown, decidedBy: "adopted", unknowns: []string{"tool.jaeger"}},
+			state: StateUnknown, decidedBy: "adopted", unknowns: []string{"tool.jaeger"}, blockedBy: []string{"tool.jaeger"}},
+		// Only a tool can settle adoption: the skip signal that is unknown
+		// as well is listed, but does not block.
+		{name: "unknown tool detection with an unknown condition", change: Snapshot{"microservices": unknown("connection refused")}, drop: []string{"tool.jaeger"},
+			state: StateUnknown, decidedBy: "adopted", unknowns: []string{"microservices", "tool.jaeger"}, blockedBy: []string{"tool.jaeger"}},
 		{name: "unknown skip", change: Snapshot{"microservices": unknown("connection refused")},
-			state: StateUnknown, decidedBy: KindSkip, unknowns: []string{"microservices"}},
+			state: StateUnknown, decidedBy: KindSkip, unknowns: []string{"microservices"}, blockedBy: []string{"microservices"}},
 		{name: "unknown later", drop: []string{"team_size"},
-			state: StateUnknown, decidedBy: KindLater, unknowns: []string{"team_size"}},
+			state: StateUnknown, decidedBy: KindLater, unknowns: []string{"team_size"}, blockedBy: []string{"team_size"}},
 		{name: "unknown foundation", change: Snapshot{"tool.prometheus": unknown("forbidden"), "prometheus_up": KnownValue(0, "prometheus")},
-			state: StateUnknown, decidedBy: KindLater, unknowns: []string{"tool.prometheus"}},
+			state: StateUnknown, decidedBy: KindLater, unknowns: []string{"tool.prometheus"}, blockedBy: []string{"tool.prometheus"}},
+		// A foundation known present settles nothing more, whatever of it is unknown.
+		{name: "unknown later beside a present foundation with an unknown part", change: Snapshot{"tool.prometheus": unknown("forbidden")}, drop: []string{"team_size"},
+			state: StateUnknown, decidedBy: KindLater, unknowns: []string{"team_size"}, blockedBy: []string{"team_size"}},
 		{name: "unknown now with trigger true", drop: []string{"mttr", "incidents"},
-			state: StateUnknown, decidedBy: KindNow, unknowns: []string{"mttr", "incidents"}},
+			state: StateUnknown, decidedBy: KindNow, unknowns: []string{"mttr", "incidents"}, blockedBy: []string{"mttr", "incidents"}},
+		// The trigger holds through microservices, so tenants cannot matter.
+		{name: "unknown now with an unknown in a trigger that holds", drop: []string{"mttr", "tenants"},
+			state: StateUnknown, decidedBy: KindNow, unknowns: []string{"mttr", "tenants"}, blockedBy: []string{"mttr"}},
 		{name: "unknown trigger", change: Snapshot{"microservices": KnownValue(4, "kubernetes"), "mttr": KnownValue(30*60, "fact")}, drop: []string{"tenants"},
-			state: StateUnknown, decidedBy: KindTrigger, unknowns: []string{"tenants"}},
+			state: StateUnknown, decidedBy: KindTrigger, unknowns: []string{"tenants"}, blockedBy: []string{"tenants"}},
 		{name: "unknown trigger with now holding", change: Snapshot{"microservices": KnownValue(4, "kubernetes"), "mttr": KnownValue(30*60, "fact"), "incidents": KnownValue(20, "prometheus")}, drop: []string{"tenants"},
-			state: StateUnknown, decidedBy: KindTrigger, unknowns: []string{"tenants"}},
+			state: StateUnknown, decidedBy: KindTrigger, unknowns: []string{"tenants"}, blockedBy: []string{"tenants"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +129,17 @@ func TestDecisionStates(t *testing.T) {
 			}
 			if !slices.Equal(d.UnknownSignals, tt.unknowns) {
 				t.Errorf("unknown signals = %q, want %q", d.UnknownSignals, tt.unknowns)
+			}
+			if !slices.Equal(d.BlockedBy, tt.blockedBy) {
+				t.Errorf("blocked by %q, want %q", d.BlockedBy, tt.blockedBy)
+			}
+			if s := d.StepOf(d.DecidedBy); tt.state == StateUnknown && !slices.Equal(s.Unknown, d.BlockedBy) {
+				t.Errorf("the deciding step %s names %q, the decision %q", s.Kind, s.Unknown, d.BlockedBy)
+			}
+			for _, b := range d.BlockedBy {
+				if !slices.Contains(d.UnknownSignals, b) {
+					t.Errorf("%s blocks the decision but is not among its unknown signals %q", b, d.UnknownSignals)
+				}
 			}
 			if want := tt.state == StateNow; d.Recommended != want || (ev.Recommended == "distributed_tracing") != want {
 				t.Errorf("recommended = %v (evaluation says %q), want %v", d.Recommended, ev.Recommended, want)
@@ -172,12 +195,18 @@ func TestDecisionReasons(t *testing.T) {
 	if want := []string{"tenants", "incidents"}; !slices.Equal(d.UnknownSignals, want) {
 		t.Errorf("unknown signals = %q, want %q", d.UnknownSignals, want)
 	}
-	wantSteps := []StepResult{{KindTrigger, True}, {KindSkip, False}, {KindLater, False}, {KindNow, True}}
-	if !slices.Equal(d.Steps, wantSteps) {
+	// Known steps name no unknowns, though tenants (trigger) and incidents
+	// (now) are unknown: the trigger and the now condition hold without them.
+	wantSteps := []StepResult{{StepAdopted, False, False, nil}, {KindSkip, False, False, nil},
+		{KindLater, False, False, nil}, {KindNow, True, True, nil}, {KindTrigger, True, True, nil}}
+	if !reflect.DeepEqual(d.Steps, wantSteps) {
 		t.Errorf("steps = %v, want %v", d.Steps, wantSteps)
 	}
-	if d.Step("nonsense") != Unknown {
+	if d.Step("nonsense") != Unknown || d.StepOf("nonsense").Unknown != nil {
 		t.Error("an unnamed step reads as known")
+	}
+	if d.BlockedBy != nil {
+		t.Errorf("a known decision is blocked by %q", d.BlockedBy)
 	}
 
 	// Tools and foundations carry their own reasons.
@@ -206,6 +235,9 @@ func TestUnknownSignalsListedOnce(t *testing.T) {
 	d := Evaluate(r, snap, time.Time{}).Decision("distributed_tracing")
 	if want := []string{"microservices", "mttr", "tool.jaeger"}; !slices.Equal(d.UnknownSignals, want) {
 		t.Errorf("unknown signals = %q, want %q", d.UnknownSignals, want)
+	}
+	if want := []string{"tool.jaeger"}; !slices.Equal(d.BlockedBy, want) {
+		t.Errorf("blocked by %q, want %q: only a tool can settle adoption", d.BlockedBy, want)
 	}
 	if d.State != StateUnknown || d.DecidedBy != "adopted" {
 		t.Errorf("decision = %s by %s, want unknown by adopted", d.State, d.DecidedBy)
@@ -244,6 +276,66 @@ func TestSignalNotCollected(t *testing.T) {
 	}
 	if ev.Decision("nonexistent") != nil {
 		t.Error("Decision of an unknown capability is not nil")
+	}
+}
+
+// Steps are the ladder Evaluate walked, with what each step read: later
+// with the foundations, now with the trigger, and the conditions alone
+// beside them; each names what could settle it while it is unknown.
+func TestLadderSteps(t *testing.T) {
+	r := mustParse(t, tracingRules)
+	type step struct {
+		truth, condition Truth
+		unknown          []string
+	}
+	tests := []struct {
+		name   string
+		change Snapshot
+		drop   []string
+		want   map[string]step
+	}{
+		{name: "later by a missing foundation alone",
+			change: Snapshot{"tool.prometheus": KnownValue(0, "kubernetes"), "prometheus_up": KnownValue(0, "prometheus")},
+			want:   map[string]step{KindLater: {True, False, nil}}},
+		{name: "now condition and trigger hold",
+			change: Snapshot{"microservices": KnownValue(4, "kubernetes"), "mttr": KnownValue(5*3600, "fact"), "incidents": KnownValue(20, "prometheus")},
+			want:   map[string]step{KindNow: {True, True, nil}, KindTrigger: {True, True, nil}}},
+		{name: "trigger false makes now false whatever the now condition",
+			change: Snapshot{"microservices": KnownValue(4, "kubernetes"), "mttr": KnownValue(30*60, "fact"), "incidents": KnownValue(20, "prometheus")},
+			want:   map[string]step{KindNow: {False, True, nil}, KindTrigger: {False, False, nil}}},
+		{name: "unknown tools and foundation",
+			drop: []string{"tool.jaeger", "tool.tempo", "tool.prometheus", "prometheus_up"},
+			want: map[string]step{StepAdopted: {Unknown, Unknown, []string{"tool.jaeger", "tool.tempo"}},
+				KindLater: {Unknown, False, []string{"tool.prometheus", "prometheus_up"}}}},
+		{name: "unknown trigger and now condition",
+			change: Snapshot{"microservices": KnownValue(4, "kubernetes")}, drop: []string{"mttr", "incidents"},
+			want: map[string]step{KindNow: {Unknown, Unknown, []string{"mttr", "incidents"}},
+				KindTrigger: {Unknown, Unknown, []string{"mttr"}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snap := nowSnapshot()
+			for k, v := range tt.change {
+				snap[k] = v
+			}
+			for _, k := range tt.drop {
+				delete(snap, k)
+			}
+			d := Evaluate(r, snap, time.Time{}).Decision("distributed_tracing")
+			var kinds []string
+			for _, s := range d.Steps {
+				kinds = append(kinds, s.Kind)
+			}
+			if !slices.Equal(kinds, Ladder) {
+				t.Fatalf("steps %q, want the ladder %q", kinds, Ladder)
+			}
+			for kind, w := range tt.want {
+				s := d.StepOf(kind)
+				if got := (step{s.Truth, s.Condition, s.Unknown}); !reflect.DeepEqual(got, w) {
+					t.Errorf("%s = %+v, want %+v", kind, got, w)
+				}
+			}
+		})
 	}
 }
 
@@ -330,6 +422,32 @@ func TestRecommended(t *testing.T) {
 				t.Errorf("decisions marked recommended: %q, want %q", marked, want)
 			}
 		})
+	}
+}
+
+// A now condition's members that hold count, not its true comparisons: under
+// `not` a true comparison means the member does not hold.
+func TestRecommendedCountsHoldingMembers(t *testing.T) {
+	r := mustParse(t, `
+signals:
+  x: {help: X., kubernetes: nodes}
+  y: {help: Y., kubernetes: zones}
+  z: {help: Z., kubernetes: tenants}
+capabilities:
+  first:  {complexity: medium, trigger: x > 0, now: {any: [x > 0, {not: y > 0}]}}
+  second: {complexity: medium, trigger: x > 0, now: {any: [x > 0, z > 0]}}
+  third:  {complexity: medium, trigger: x > 0, now: {all: [x > 0, {not: z > 5}]}}
+`)
+	// first holds one member (two true comparisons), second two, third two:
+	// second wins on members holding, then on file order over third.
+	ev := Evaluate(r, Snapshot{"x": KnownValue(1, ""), "y": KnownValue(1, ""), "z": KnownValue(1, "")}, time.Time{})
+	if ev.Recommended != "second" {
+		t.Errorf("recommended %q, want second", ev.Recommended)
+	}
+	for id, want := range map[string]int{"first": 1, "second": 2, "third": 2} {
+		if got := ev.Decision(id).nowHolding; got != want {
+			t.Errorf("%s: %d now members hold, want %d", id, got, want)
+		}
 	}
 }
 

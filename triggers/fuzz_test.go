@@ -85,8 +85,8 @@ func FuzzParse(f *testing.F) {
 		}
 		ev := Evaluate(r, Snapshot{}, time.Time{})
 		for _, d := range ev.Decisions {
-			if d.State != StateUnknown || len(d.UnknownSignals) == 0 {
-				t.Fatalf("with nothing collected, %s is %s (unknown signals %q)", d.Capability, d.State, d.UnknownSignals)
+			if d.State != StateUnknown || len(d.UnknownSignals) == 0 || len(d.BlockedBy) == 0 {
+				t.Fatalf("with nothing collected, %s is %s (unknown signals %q, blocked by %q)", d.Capability, d.State, d.UnknownSignals, d.BlockedBy)
 			}
 		}
 		if ev.Recommended != "" {
