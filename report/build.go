@@ -189,14 +189,20 @@ func (b builder) capability(d *triggers.Decision, lastChange map[string]time.Tim
 	out.Steps = Steps{Adopted: truthPtr(d.Step(triggers.StepAdopted)), Skip: truthPtr(d.Step(triggers.KindSkip)),
 		Later: truthPtr(d.Step(triggers.KindLater)), Trigger: truthPtr(d.Step(triggers.KindTrigger)),
 		Now: truthPtr(d.StepOf(triggers.KindNow).Condition)}
+	// What blocks the decision first: those are the signals to go and fix.
+	for _, name := range d.BlockedBy {
+		out.UnknownSignals = append(out.UnknownSignals, b.unknownSignal(d, name, true))
+	}
 	for _, name := range d.UnknownSignals {
-		out.UnknownSignals = append(out.UnknownSignals, b.unknownSignal(d, name))
+		if !slices.Contains(d.BlockedBy, name) {
+			out.UnknownSignals = append(out.UnknownSignals, b.unknownSignal(d, name, false))
+		}
 	}
 	out.Summary = summary(&out)
 	return out
 }
 
-func (b builder) unknownSignal(d *triggers.Decision, name string) UnknownSignal {
+func (b builder) unknownSignal(d *triggers.Decision, name string, blocking bool) UnknownSignal {
 	find := func(rs []triggers.ConditionResult) (triggers.Value, bool) {
 		for _, r := range rs {
 			if r.Signal == name {
@@ -222,7 +228,7 @@ func (b builder) unknownSignal(d *triggers.Decision, name string) UnknownSignal 
 	if reason == "" {
 		reason = "not collected"
 	}
-	return UnknownSignal{Signal: name, Source: v.Source, Reason: reason}
+	return UnknownSignal{Signal: name, Source: v.Source, Reason: reason, Blocking: blocking}
 }
 
 // summary is one sentence on why, built from the step that decided.
@@ -269,6 +275,9 @@ func summary(c *Capability) string {
 	}
 	var names []string
 	for _, u := range c.UnknownSignals {
+		if !u.Blocking {
+			continue // alone it cannot settle the decision; the JSON and the sections below list it
+		}
 		n := u.Signal
 		if u.Source != "" {
 			n += " (" + u.Source + ")"

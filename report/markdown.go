@@ -165,13 +165,7 @@ func (m *mdWriter) capability(c *Capability) {
 		}
 		m.line("")
 	}
-	if len(c.UnknownSignals) > 0 {
-		m.line("Unknown signals:\n")
-		for _, u := range c.UnknownSignals {
-			m.f("- %s (%s): %s\n", code(u.Signal), md(u.Source), code(u.Reason))
-		}
-		m.line("")
-	}
+	m.unknownSignals(c)
 	m.line("Tools: " + md(toolsLine(c.Tools)) + "  ")
 	m.line("Priority 1 foundations: " + md(foundationsLine(c.Foundations)) + "\n")
 
@@ -195,6 +189,39 @@ func (m *mdWriter) capability(c *Capability) {
 		m.line("- [ ] " + md(q))
 	}
 	m.line("")
+}
+
+// unknownSignals lists what the decision could not read: first what an
+// unknown decision waits for, then the rest, saying plainly that the rest
+// alone cannot settle it (or, for a known decision, cannot change it).
+func (m *mdWriter) unknownSignals(c *Capability) {
+	groups := []struct {
+		title    string
+		blocking bool
+	}{
+		{"The decision waits for these unknown signals:", true},
+		{"Also unknown; knowing these alone cannot settle the decision:", false},
+	}
+	if c.Decision != string(triggers.StateUnknown) {
+		groups = groups[1:]
+		groups[0].title = "Unknown signals; none of them can change this decision:"
+	}
+	for _, g := range groups {
+		var items []string
+		for _, u := range c.UnknownSignals {
+			if u.Blocking == g.blocking {
+				items = append(items, fmt.Sprintf("- %s (%s): %s", code(u.Signal), md(u.Source), code(u.Reason)))
+			}
+		}
+		if len(items) == 0 {
+			continue
+		}
+		m.line(g.title + "\n")
+		for _, it := range items {
+			m.line(it)
+		}
+		m.line("")
+	}
 }
 
 func mdCondition(c Condition) string {

@@ -73,7 +73,7 @@ type Capability struct {
 	Tools              []Tool          `json:"tools"`
 	Foundations        []Foundation    `json:"foundations"`         // Priority 1 components it requires
 	FoundationsMissing []string        `json:"foundations_missing"` // ids of those known to be absent
-	UnknownSignals     []UnknownSignal `json:"unknown_signals"`
+	UnknownSignals     []UnknownSignal `json:"unknown_signals"`     // every signal it could not read, blocking ones first
 	WhatWouldChange    []Change        `json:"what_would_change"`
 	OpenQuestions      []string        `json:"open_questions"` // the framework's decision questions
 }
@@ -140,6 +140,10 @@ type UnknownSignal struct {
 	Signal string `json:"signal"`
 	Source string `json:"source"`
 	Reason string `json:"reason"`
+	// Blocking is true for the signals that keep an unknown decision from
+	// being made: those unknown in the step where deciding stopped
+	// (decided_by). Knowing the others alone cannot settle it.
+	Blocking bool `json:"blocking"`
 }
 
 // Change is one way the decision would move: what would have to become true,

@@ -82,12 +82,21 @@ func (a *assessCommand) run(configFile string, stdout, stderr io.Writer, logger 
 			continue
 		}
 		failed = true
-		var why []string
+		// What the deciding step waits for first: knowing the rest alone
+		// cannot settle the decision.
+		var needs, also []string
 		for _, u := range c.UnknownSignals {
-			why = append(why, fmt.Sprintf("%s (%s)", u.Signal, u.Reason))
+			if u.Blocking {
+				needs = append(needs, fmt.Sprintf("%s (%s)", u.Signal, u.Reason))
+			} else {
+				also = append(also, u.Signal)
+			}
 		}
-		fmt.Fprintf(stderr, "%s: %s: decision unknown at the %s step; unknown signals: %s\n",
-			name, c.ID, c.DecidedBy, strings.Join(why, "; "))
+		msg := fmt.Sprintf("%s: %s: decision unknown at the %s step, which needs %s", name, c.ID, c.DecidedBy, strings.Join(needs, "; "))
+		if len(also) > 0 {
+			msg += "; also unknown: " + strings.Join(also, ", ")
+		}
+		fmt.Fprintln(stderr, msg)
 	}
 	if failed {
 		return exitUnknown

@@ -8,7 +8,8 @@ import (
 	"testing"
 )
 
-// Two capabilities: one decided from a fact, one that hinges on Prometheus.
+// Two capabilities: one decided from a fact, one that hinges on Kubernetes
+// (its tool) before Prometheus.
 const assessRules = `
 signals:
   compliance_required:
@@ -20,6 +21,8 @@ signals:
     type: duration
     prometheus:
       alert_history: {selector: 'ALERTS{severity="critical"}', window: 30d, measure: mean_resolution}
+tools:
+  jaeger: {title: Jaeger, capability: distributed_tracing, crd_groups: [jaegertracing.io]}
 capabilities:
   security_auditing:
     title: Security Auditing
@@ -92,8 +95,14 @@ func TestAssess(t *testing.T) {
 	if code != exitUnknown {
 		t.Errorf("--fail-on-unknown with an undecided capability: exit %d, want %d", code, exitUnknown)
 	}
-	if want := "distributed_tracing: decision unknown at the trigger step; unknown signals: incident_mttr (sources.prometheus is not configured)"; !strings.Contains(stderr, want) {
+	// Only the tool can settle adoption, the first step; the trigger's
+	// signal comes after it, named as unknown but not as what is needed.
+	if want := "distributed_tracing: decision unknown at the adopted step, which needs tool.jaeger " +
+		"(sources.kubernetes is not configured); also unknown: incident_mttr\n"; !strings.Contains(stderr, want) {
 		t.Errorf("stderr %q lacks %q", stderr, want)
+	}
+	if strings.Contains(stderr, "security_auditing") {
+		t.Errorf("stderr names a decided capability: %q", stderr)
 	}
 
 	if code, _, stderr := runAssess(t, "--config.file="+decided, "--fail-on-unknown"); code != 0 {

@@ -1,0 +1,122 @@
+package report
+
+import (
+	"bytes"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+const kubeNotConfigured = "sources.kubernetes is not configured"
+
+// noKubernetesState is the fixture's evaluation with no Kubernetes source:
+// every tool and every Kubernetes measure is unknown, so is the Velero
+// foundation (detected by its tool), while Prometheus answers.
+func noKubernetesState(t *testing.T) *collector.State {
+	t.Helper()
+	st := fixtureState(t)
+	snap := snapshotOf(st.Evaluation)
+	for name, v := range snap {
+		if v.Source == "kubernetes" {
+			snap[name] = triggers.UnknownValue(kubeNotConfigured, "kubernetes")
+		}
+	}
+	st.Evaluation = triggers.Evaluate(st.Config.Rules, snap, evaluatedAt)
+	return st
+}
+
+// between returns the part of s from the first start to the following end.
+func between(t *testing.T, s, start, end string) string {
+	t.Helper()
+	i := strings.Index(s, start)
+	if i < 0 {
+		t.Fatalf("no %q in:\n%s", start, s)
+	}
+	j := strings.Index(s[i:], end)
+	if j < 0 {
+		t.Fatalf("no %q after %q", end, start)
+	}
+	return s[i : i+j+len(end)]
+}
+
+// An unknown decision names what its deciding step waits for, first and
+// alone in the summary: a service mesh undecided at tool detection needs
+// tool.linkerd, not the microservices count its later steps read.
+func TestUnknownDecisionNamesItsStep(t *testing.T) {
+	st := noKubernetesState(t)
+	r := Build(st, Options{Now: generatedAt})
+	var c *Capability
+	for i := range r.Capabilities {
+		if r.Capabilities[i].ID == "service_mesh" {
+			c = &r.Capabilities[i]
+		}
+	}
+	if c == nil || c.Decision != "unknown" || c.DecidedBy != triggers.StepAdopted {
+		t.Fatalf("service_mesh = %+v, want unknown at adopted", c)
+	}
+	if want := "Unknown: the tool detection needs tool.linkerd (kubernetes)."; c.Summary != want {
+		t.Errorf("summary %q, want %q", c.Summary, want)
+	}
+	var names []string
+	for _, u := range c.UnknownSignals {
+		names = append(names, u.Signal)
+		if u.Blocking != (u.Signal == "tool.linkerd") {
+			t.Errorf("%s blocking = %v", u.Signal, u.Blocking)
+		}
+	}
+	if want := []string{"tool.linkerd", "microservices"}; !slices.Equal(names, want) {
+		t.Errorf("unknown signals %q, want %q: the blocking one first, then the rest", names, want)
+	}
+
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	section := between(t, md.String(), "## Service Mesh\n", "### What would change it")
+	want := "The decision waits for these unknown signals:\n\n- `tool.linkerd` (kubernetes): `" + kubeNotConfigured + "`\n\n" +
+		"Also unknown; knowing these alone cannot settle the decision:\n\n- `microservices` (kubernetes): `" + kubeNotConfigured + "`\n"
+	if !strings.Contains(section, want) {
+		t.Errorf("Markdown lacks\n%s\nin\n%s", want, section)
+	}
+	if section := between(t, md.String(), "## Security Auditing\n", "### What would change it"); strings.Contains(section, "nknown signals") {
+		t.Errorf("security_auditing reads no Kubernetes signal, yet lists unknown ones:\n%s", section)
+	}
+
+	h := Handlers{Current: func() *collector.State { return st }, MetricsPath: "/metrics",
+		Now: func() time.Time { return generatedAt }}
+	rec := get(h.Page(), "/")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("page: status %d", rec.Code)
+	}
+	waits := between(t, between(t, rec.Body.String(), `id="cap-service_mesh"`, "</section>"), `<div class="blocked">`, "</div>")
+	if !strings.Contains(waits, "<code>tool.linkerd</code>") || strings.Contains(waits, "microservices") {
+		t.Errorf("the page's service mesh waits for %q, want tool.linkerd alone", waits)
+	}
+}
+
+// A known decision says of its unknown signals that they cannot change it:
+// every step before the deciding one is known.
+func TestKnownDecisionWithUnknownSignals(t *testing.T) {
+	st := fixtureState(t)
+	snap := snapshotOf(st.Evaluation)
+	snap["alerting_rules"] = triggers.KnownValue(10, "prometheus")
+	snap["alerts_without_severity"] = triggers.UnknownValue("query: timeout", "prometheus")
+	st.Evaluation = triggers.Evaluate(st.Config.Rules, snap, evaluatedAt)
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, Build(st, Options{Now: generatedAt})); err != nil {
+		t.Fatal(err)
+	}
+	section := between(t, md.String(), "## Observability Maturity\n", "### What would change it")
+	if want := "**Decision: not triggered**"; !strings.Contains(section, want) {
+		t.Fatalf("observability is not %s:\n%s", want, section)
+	}
+	want := "Unknown signals; none of them can change this decision:\n\n- `alerts_without_severity` (prometheus): `query: timeout`\n"
+	if !strings.Contains(section, want) {
+		t.Errorf("Markdown lacks\n%s\nin\n%s", want, section)
+	}
+}
