@@ -165,7 +165,7 @@ func (b builder) capability(d *triggers.Decision, lastChange map[string]time.Tim
 	out := Capability{ID: d.Capability, Title: d.Title, Complexity: d.Complexity.String(),
 		Decision: string(d.State), DecidedBy: d.DecidedBy, RecommendedNext: d.Recommended,
 		Conditions: []Condition{}, Tools: []Tool{}, Foundations: []Foundation{}, FoundationsMissing: []string{},
-		UnknownSignals: []UnknownSignal{}, WhatWouldChange: []Change{}, OpenQuestions: []string{}}
+		FoundationsUnknown: []string{}, UnknownSignals: []UnknownSignal{}, WhatWouldChange: []Change{}, OpenQuestions: []string{}}
 	if t, ok := lastChange[d.Capability]; ok {
 		t = t.UTC()
 		out.DecisionSince = &t
@@ -182,8 +182,11 @@ func (b builder) capability(d *triggers.Decision, lastChange map[string]time.Tim
 	}
 	for _, f := range d.Requires {
 		out.Foundations = append(out.Foundations, b.foundation(f))
-		if f.Present == triggers.False {
+		switch f.Present {
+		case triggers.False:
 			out.FoundationsMissing = append(out.FoundationsMissing, f.ID)
+		case triggers.Unknown:
+			out.FoundationsUnknown = append(out.FoundationsUnknown, f.ID)
 		}
 	}
 	out.Steps = Steps{Adopted: truthPtr(d.Step(triggers.StepAdopted)), Skip: truthPtr(d.Step(triggers.KindSkip)),

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/capability-exporter/capability_exporter/collector"
@@ -82,7 +83,84 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"unknown": func(b *bool) bool { return b == nil },
 	"deref":   func(s *string) string { return derefString(s) },
 	"groups":  conditionGroups,
+	// The decisions table's short answers: which tools are detected,
+	// which foundations are missing.
+	"detectedTools":      detectedTools,
+	"missingFoundations": missingFoundations,
 }).Parse(pageHTML))
+
+// presence is a short answer to "which of these are detected (or
+// missing)?": the names when some are; unknown, with the reasons, when none
+// is known to be but some cannot be told; otherwise None. "none" beside an
+// entry nobody could check would read as a finding.
+type presence struct {
+	Names   []string
+	Class   string // CSS class of each name
+	Unknown bool
+	Reason  string // why the unknown entries are unknown, each reason once
+	None    string
+}
+
+func detectedTools(tools []Tool) presence {
+	p := presence{None: "none"}
+	if len(tools) == 0 {
+		p.None = "none defined"
+	}
+	var unknown reasons
+	for _, t := range tools {
+		switch {
+		case t.Detected == nil:
+			unknown.add(t.Title, derefString(t.Reason))
+		case *t.Detected:
+			p.Names = append(p.Names, t.Title)
+		}
+	}
+	p.Unknown, p.Reason = len(unknown.order) > 0, unknown.String()
+	return p
+}
+
+func missingFoundations(fs []Foundation) presence {
+	p := presence{Class: "missing", None: "none"}
+	if len(fs) == 0 {
+		p.None = "none required"
+	}
+	var unknown reasons
+	for _, f := range fs {
+		switch {
+		case f.Present == nil:
+			unknown.add(f.Title, derefString(f.Reason))
+		case !*f.Present:
+			p.Names = append(p.Names, f.Title)
+		}
+	}
+	p.Unknown, p.Reason = len(unknown.order) > 0, unknown.String()
+	return p
+}
+
+// reasons groups entries by why they are unknown, so that one source down
+// reads once rather than once per tool: "Jaeger, Tempo: not configured".
+type reasons struct {
+	order  []string
+	titles map[string][]string
+}
+
+func (r *reasons) add(title, reason string) {
+	if r.titles == nil {
+		r.titles = map[string][]string{}
+	}
+	if _, ok := r.titles[reason]; !ok {
+		r.order = append(r.order, reason)
+	}
+	r.titles[reason] = append(r.titles[reason], title)
+}
+
+func (r *reasons) String() string {
+	parts := make([]string, len(r.order))
+	for i, reason := range r.order {
+		parts[i] = strings.Join(r.titles[reason], ", ") + ": " + reason
+	}
+	return strings.Join(parts, "; ")
+}
 
 func derefString(s *string) string {
 	if s == nil {

@@ -73,6 +73,7 @@ type Capability struct {
 	Tools              []Tool          `json:"tools"`
 	Foundations        []Foundation    `json:"foundations"`         // Priority 1 components it requires
 	FoundationsMissing []string        `json:"foundations_missing"` // ids of those known to be absent
+	FoundationsUnknown []string        `json:"foundations_unknown"` // ids of those whose presence is unknown
 	UnknownSignals     []UnknownSignal `json:"unknown_signals"`     // every signal it could not read, blocking ones first
 	WhatWouldChange    []Change        `json:"what_would_change"`
 	OpenQuestions      []string        `json:"open_questions"` // the framework's decision questions

@@ -2,7 +2,9 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -42,6 +44,93 @@ func between(t *testing.T, s, start, end string) string {
 		t.Fatalf("no %q after %q", end, start)
 	}
 	return s[i : i+j+len(end)]
+}
+
+var cellRE = regexp.MustCompile(`(?s)<td class="(tools|foundations)">(.*?)</td>`)
+
+// Where nothing could be checked the page says unknown, with why, and never
+// "none"; the JSON and the Markdown say the same of the same capability.
+func TestUnknownToolsAndFoundationsAreNotNone(t *testing.T) {
+	st := noKubernetesState(t)
+	h := Handlers{Current: func() *collector.State { return st }, MetricsPath: "/metrics",
+		Now: func() time.Time { return generatedAt }}
+	page := get(h.Page(), "/").Body.String()
+	r := Build(st, Options{Now: generatedAt})
+	var mdOut bytes.Buffer
+	if err := WriteMarkdown(&mdOut, r); err != nil {
+		t.Fatal(err)
+	}
+	var js bytes.Buffer
+	if err := WriteJSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	var doc Report
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]Capability{}
+	for _, c := range doc.Capabilities {
+		byID[c.ID] = c
+	}
+
+	cells := func(id string) map[string]string {
+		row := between(t, page, `<tr data-capability="`+id+`"`, "</tr>")
+		out := map[string]string{}
+		for _, m := range cellRE.FindAllStringSubmatch(row, -1) {
+			out[m[1]] = m[2]
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		id                 string
+		tools, foundations string // what the page's cells must hold
+		mdTools, mdFound   string // and the Markdown's lines
+	}{
+		// Tools unknown, the one foundation known present.
+		{"service_mesh", `<span class="unk">unknown</span><div class="reason">Linkerd: ` + kubeNotConfigured + `</div>`,
+			`<span class="dim">none</span>`, "Tools: Linkerd unknown", "Priority 1 foundations: Prometheus present"},
+		// Both tools unknown for one reason, which reads once.
+		{"distributed_tracing", `<div class="reason">Jaeger, Grafana Tempo: ` + kubeNotConfigured + `</div>`,
+			`<span class="dim">none</span>`, "Tools: Jaeger unknown, Grafana Tempo unknown", ""},
+		// A foundation unknown beside one present.
+		{"chaos_engineering", `>unknown</span>`, `<span class="unk">unknown</span><div class="reason">Velero: tool.velero: ` + kubeNotConfigured + `</div>`,
+			"Tools: Chaos Mesh unknown", "Priority 1 foundations: Prometheus present, Velero unknown"},
+		// No tools at all, no foundations: nothing unknown to claim.
+		{"security_auditing", `<span class="dim">none defined</span>`, `<span class="dim">none required</span>`,
+			"Tools: none defined", "Priority 1 foundations: none required"},
+	} {
+		got := cells(tt.id)
+		if !strings.Contains(got["tools"], tt.tools) {
+			t.Errorf("%s: tools cell %q lacks %q", tt.id, got["tools"], tt.tools)
+		}
+		if !strings.Contains(got["foundations"], tt.foundations) {
+			t.Errorf("%s: foundations cell %q lacks %q", tt.id, got["foundations"], tt.foundations)
+		}
+		if strings.Contains(got["tools"], ">unknown<") && !strings.Contains(got["tools"], `<div class="reason">`) {
+			t.Errorf("%s: an unknown tools cell shows no reason: %q", tt.id, got["tools"])
+		}
+		section := between(t, mdOut.String(), "## "+byID[tt.id].Title+"\n", "### What would change it")
+		for _, want := range []string{tt.mdTools, tt.mdFound} {
+			if !strings.Contains(section, md(want)) {
+				t.Errorf("%s: Markdown lacks %q:\n%s", tt.id, want, section)
+			}
+		}
+		c := byID[tt.id]
+		toolUnknown := strings.Contains(got["tools"], ">unknown<")
+		anyNil := slices.ContainsFunc(c.Tools, func(x Tool) bool { return x.Detected == nil })
+		anyTrue := slices.ContainsFunc(c.Tools, func(x Tool) bool { return x.Detected != nil && *x.Detected })
+		if toolUnknown != (anyNil && !anyTrue) {
+			t.Errorf("%s: the page says tools unknown=%v, the JSON's tools %+v", tt.id, toolUnknown, c.Tools)
+		}
+		foundUnknown := strings.Contains(got["foundations"], ">unknown<")
+		if foundUnknown != (len(c.FoundationsUnknown) > 0 && len(c.FoundationsMissing) == 0) {
+			t.Errorf("%s: the page says foundations unknown=%v, the JSON missing %q unknown %q",
+				tt.id, foundUnknown, c.FoundationsMissing, c.FoundationsUnknown)
+		}
+	}
+	if got := byID["chaos_engineering"].FoundationsUnknown; !slices.Equal(got, []string{"velero"}) {
+		t.Errorf("chaos_engineering foundations_unknown = %q, want [velero]", got)
+	}
 }
 
 // An unknown decision names what its deciding step waits for, first and
