@@ -1,0 +1,67 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// The initial list is read page by page, each page reduced before the next
+// is asked for; a relist at a given version goes through as asked.
+func TestListWithPagesAndReduces(t *testing.T) {
+	const total = 1234
+	var asked []metav1.ListOptions
+	pages := func(_ context.Context, o metav1.ListOptions) (*appsv1.DeploymentList, error) {
+		asked = append(asked, o)
+		from := 0
+		if o.Continue != "" {
+			fmt.Sscanf(o.Continue, "%d", &from)
+		}
+		n := total - from
+		if o.Limit > 0 && int64(n) > o.Limit {
+			n = int(o.Limit)
+		}
+		l := &appsv1.DeploymentList{ListMeta: metav1.ListMeta{ResourceVersion: "42"}}
+		for i := from; i < from+n; i++ {
+			l.Items = append(l.Items, *deploymentObj("ns", fmt.Sprintf("d%d", i), nil, podTemplate(labelsOf("app", "x"), goodContainer("app"))))
+		}
+		if from+n < total {
+			l.Continue = fmt.Sprint(from + n)
+		}
+		return l, nil
+	}
+	list := listWith(pages, reduceDeployment)
+
+	obj, err := list(context.Background(), metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := meta.ExtractList(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != total {
+		t.Fatalf("%d items, want %d", len(items), total)
+	}
+	if w, ok := items[total-1].(*listedObject).reduced.(*workload); !ok || w.name != fmt.Sprintf("d%d", total-1) {
+		t.Fatalf("last item %+v, want the reduced d%d", items[total-1], total-1)
+	}
+	if lm, _ := meta.ListAccessor(obj); lm.GetResourceVersion() != "42" {
+		t.Errorf("resource version %q, want the pages' 42", lm.GetResourceVersion())
+	}
+	if len(asked) != 3 || asked[0].ResourceVersion != "" || asked[0].Limit != listPageSize || asked[2].Continue != "1000" {
+		t.Errorf("asked %+v, want three pages of %d at the latest version", asked, listPageSize)
+	}
+
+	asked = nil
+	if _, err := list(context.Background(), metav1.ListOptions{ResourceVersion: "41", ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}); err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 1 || asked[0].ResourceVersion != "41" || asked[0].Limit != 0 {
+		t.Errorf("a relist at a version was changed: %+v", asked)
+	}
+}
