@@ -157,7 +157,7 @@ func (s *Scheduler) setConfig(cfg *config.Config) (done []*runningSource) {
 		}
 		src, err := f.build(section, s.logger.With("source", kind))
 		if err != nil {
-			s.logger.Error("Cannot start source; its signals are unknown", "source", kind, "err", err)
+			s.logger.Error("Cannot start source; its signals are unknown", "source", kind, "err", cfg.Scrub(err.Error()))
 		}
 		s.running[kind] = &runningSource{kind: kind, section: section, src: src, err: err}
 	}
@@ -339,21 +339,28 @@ func (s *Scheduler) Evaluate(parent context.Context) *State {
 		st := o.status
 		st.Up = o.res.Up && st.Configured
 		var reasons []string
+		// Errors and reasons may quote what a server was sent: they are
+		// scrubbed before they are logged or stored.
 		for _, e := range o.res.Errors {
 			totals[ErrorKey{o.kind, e.Reason}]++
-			st.Errors = append(st.Errors, e.Error())
-			reasons = append(reasons, e.Error())
+			st.Errors = append(st.Errors, cfg.Scrub(e.Error()))
+			reasons = append(reasons, cfg.Scrub(e.Error()))
 		}
 		fallback := o.kind + " source answered nothing for it"
 		if len(reasons) > 0 {
 			fallback = o.kind + ": " + strings.Join(reasons, "; ")
 		}
+		answer := func(key string) triggers.Value {
+			v := withSource(valueOr(o.res.Values, key, fallback), o.kind)
+			v.Reason = cfg.Scrub(v.Reason)
+			return v
+		}
 		for _, sr := range byKind[o.kind] {
-			values[sr.Key] = withSource(valueOr(o.res.Values, sr.Key, fallback), o.kind)
+			values[sr.Key] = answer(sr.Key)
 		}
 		if o.kind == "kubernetes" {
 			for _, t := range rules.Tools {
-				values[t.SignalName()] = withSource(valueOr(o.res.Values, t.SignalName(), fallback), o.kind)
+				values[t.SignalName()] = answer(t.SignalName())
 			}
 		}
 		statuses = append(statuses, st)

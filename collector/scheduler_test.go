@@ -1,15 +1,17 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"io"
+	"fmt"
 	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -90,6 +92,25 @@ type testEnv struct {
 	srcs   map[string]*scripted
 	// startErr makes the next build of a kind fail with the error, once.
 	startErr map[string]error
+	log      lockedBuffer // what the scheduler logged
+}
+
+// lockedBuffer is a log destination that goroutines may share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // newTestEnv builds a scheduler whose prometheus, loki and kubernetes sources
@@ -126,7 +147,7 @@ func newTestEnvFailing(t *testing.T, configYAML string, scripts map[string]func(
 			return src, nil
 		}}
 	}
-	env.sched = newScheduler(loadConfig(t, configYAML), 2*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)), fs)
+	env.sched = newScheduler(loadConfig(t, configYAML), 2*time.Second, slog.New(slog.NewTextHandler(&env.log, nil)), fs)
 	return env
 }
 
@@ -528,5 +549,80 @@ func TestErrorCountersStartAtZero(t *testing.T) {
 	}
 	if !slices.Contains(ErrorReasons("prometheus"), reasonTimeout) || slices.Contains(ErrorReasons("prometheus"), reasonCanceled) {
 		t.Errorf("prometheus reasons = %v: want timeout, and never canceled (never counted)", ErrorReasons("prometheus"))
+	}
+}
+
+// Source errors and reasons come from outside and may quote what a server was
+// sent. No secret of the config, inline or from a file, may reach the log,
+// the source status or a signal's reason.
+func TestSecretsNeverReachLogOrState(t *testing.T) {
+	dir := t.TempDir()
+	passFile := filepath.Join(dir, "loki-password")
+	tokenFile := filepath.Join(dir, "token")
+	for p, body := range map[string]string{passFile: "lokiFilePass\n", tokenFile: "bearerFromFile\n"} {
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfgA := `
+sources:
+  prometheus:
+    url: http://127.0.0.1:1/?token=urlSecretTok
+    basic_auth: {username: u, password: inlineBasicPass}
+  loki:
+    url: http://127.0.0.1:1
+    basic_auth: {username: u, password_file: ` + passFile + `}
+  kubernetes: {}
+`
+	cfgB := "sources:\n  prometheus:\n    url: http://127.0.0.1:1\n    bearer_token_file: " + tokenFile + "\n"
+	// Each phase's sources echo the secrets of the config in force.
+	phases := [][]string{{"urlSecretTok", "inlineBasicPass", "lokiFilePass"}, {"bearerFromFile"}}
+	var echo string
+	echoing := func(kind string) func(context.Context, Request) Result {
+		return func(_ context.Context, req Request) Result {
+			res := Result{Values: map[string]triggers.Value{},
+				Errors: []SourceError{{Reason: reasonUnauthorized, Err: fmt.Errorf(`Get "http://127.0.0.1:1/api?token=urlSecretTok": server said %s`, echo)}}}
+			for _, sr := range req.Signals {
+				res.Values[sr.Key] = triggers.UnknownValue(kind+" refused "+echo, "")
+			}
+			return res
+		}
+	}
+	check := func(where, text string, secrets []string) {
+		t.Helper()
+		for _, secret := range secrets {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s holds the secret %q: %s", where, secret, text)
+			}
+		}
+	}
+	checkState := func(phase int, st *State) {
+		t.Helper()
+		for _, s := range st.Sources {
+			check(fmt.Sprintf("phase %d source %s errors", phase, s.Name), strings.Join(s.Errors, "; "), phases[phase])
+		}
+		for _, s := range st.Evaluation.Signals {
+			check(fmt.Sprintf("phase %d signal %s", phase, s.Name), s.Value.Reason, phases[phase])
+		}
+	}
+
+	echo = strings.Join(phases[0], " ")
+	env := newTestEnvFailing(t, cfgA, map[string]func(context.Context, Request) Result{
+		"prometheus": echoing("prometheus"), "loki": echoing("loki"),
+	}, map[string]error{"kubernetes": errors.New("cannot start with " + echo)})
+	checkState(0, env.sched.Evaluate(context.Background()))
+	check("phase 0 log", env.log.String(), phases[0])
+	logged := len(env.log.String())
+
+	echo = strings.Join(phases[1], " ")
+	env.sched.Reload(loadConfig(t, cfgB))
+	last := env.sched.Evaluate(context.Background())
+	checkState(1, last)
+	check("phase 1 log", env.log.String()[logged:], phases[1])
+	if !strings.Contains(env.log.String(), config.Hidden) {
+		t.Errorf("the log shows no scrubbed error; was anything logged?\n%s", env.log.String())
+	}
+	if v := signal(t, last, "incident_mttr_seconds"); !strings.Contains(v.Reason, "prometheus refused "+config.Hidden) {
+		t.Errorf("incident_mttr_seconds reason = %q, want the scrubbed text", v.Reason)
 	}
 }

@@ -39,6 +39,8 @@ type Config struct {
 	// OverrideValues replace measured signals by name (tool.<id> included;
 	// the key tool.* stands for every tool not named).
 	OverrideValues map[string]triggers.Value `yaml:"-"`
+
+	scrubber *scrubber // the secrets Scrub hides, collected at load
 }
 
 // Sources configures the signal sources. A nil section is not configured, and
@@ -213,6 +215,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
+	c.scrubber = newScrubber(c)
 	return c, nil
 }
 

@@ -1,8 +1,6 @@
 package report
 
 import (
-	"encoding/base64"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -11,90 +9,16 @@ import (
 	"github.com/capability-exporter/capability_exporter/config"
 )
 
-// minSecretLen keeps the scrubber from mangling ordinary text: a secret
-// shorter than this (a tenant id "1") is never printed by the exporter
-// itself, and replacing every "1" in an error would hide more than it
-// protects.
-const minSecretLen = 4
+// scrubber hides the config's secrets in text that came from outside the
+// exporter: source errors and unknown reasons may quote a server's answer,
+// and a server may echo what it was sent. The secrets are the config's own
+// (config.Config.Scrub); the scheduler has scrubbed a State already, and a
+// report scrubs again since it may show a State from elsewhere.
+type scrubber struct{ cfg *config.Config }
 
-const hidden = "<secret>"
+func newScrubber(cfg *config.Config) scrubber { return scrubber{cfg: cfg} }
 
-// scrubber removes the config's secret values from text that came from
-// outside the exporter: source errors and unknown reasons may quote a
-// server's answer, and a server may echo what it was sent.
-type scrubber struct{ secrets []string }
-
-func newScrubber(cfg *config.Config) scrubber {
-	var s []string
-	add := func(v string) {
-		if len(v) < minSecretLen {
-			return
-		}
-		s = append(s, v, url.QueryEscape(v), url.PathEscape(v))
-	}
-	if cfg != nil {
-		for _, src := range []*config.HTTPSource{cfg.Sources.Prometheus, cfg.Sources.Loki} {
-			if src == nil {
-				continue
-			}
-			add(src.TenantID)
-			if u := src.URL.URL; u != nil {
-				if p, ok := u.User.Password(); ok {
-					add(p)
-				}
-				for _, vs := range u.Query() {
-					for _, v := range vs {
-						add(v)
-					}
-				}
-			}
-			c := src.HTTPClientConfig
-			if ba := c.BasicAuth; ba != nil && ba.Password != "" {
-				add(string(ba.Password))
-				add(base64.StdEncoding.EncodeToString([]byte(ba.Username + ":" + string(ba.Password))))
-			}
-			if a := c.Authorization; a != nil {
-				add(string(a.Credentials))
-			}
-			add(string(c.BearerToken))
-			if o := c.OAuth2; o != nil {
-				add(string(o.ClientSecret))
-				add(string(o.ClientCertificateKey))
-			}
-			add(string(c.TLSConfig.Key))
-			if h := c.HTTPHeaders; h != nil {
-				for _, hv := range h.Headers {
-					for _, v := range hv.Values {
-						add(v)
-					}
-					for _, v := range hv.Secrets {
-						add(string(v))
-					}
-				}
-			}
-			if u := c.ProxyURL.URL; u != nil {
-				if p, ok := u.User.Password(); ok {
-					add(p)
-				}
-			}
-			for _, vs := range c.ProxyConnectHeader {
-				for _, v := range vs {
-					add(string(v))
-				}
-			}
-		}
-	}
-	// Longest first, so a secret that contains another is replaced whole.
-	slices.SortFunc(s, func(a, b string) int { return len(b) - len(a) })
-	return scrubber{secrets: slices.Compact(s)}
-}
-
-func (s scrubber) clean(text string) string {
-	for _, v := range s.secrets {
-		text = strings.ReplaceAll(text, v, hidden)
-	}
-	return text
-}
+func (s scrubber) clean(text string) string { return s.cfg.Scrub(text) }
 
 func (s scrubber) cleanAll(texts []string) []string {
 	out := make([]string, len(texts))
