@@ -160,3 +160,122 @@ func (d Duration) MarshalText() ([]byte, error) {
 // theirs, so declared facts and overrides accept exactly what rules do:
 // true/false, durations (6h), percentages (20%) and finite numbers.
 func ParseValue(t ValueType, lit string) (float64, error) { return parseLiteral(t, lit) }
+
+// nodePos identifies a node by where it starts; the raw types hold copies of
+// the document's nodes, which aliases do not point at.
+type nodePos struct{ line, column int }
+
+// maxConditions bounds the conditions of one file, aliases expanded.
+const maxConditions = 10000
+
+// condition reads a condition node: a leaf string, {if, says}, or one of
+// {any}, {all}, {not} with an optional says.
+func (p *parser) condition(n *yaml.Node, field string) *Condition {
+	// An alias (*name) reuses a condition written elsewhere with &name. An
+	// anchor may not contain its own alias, and aliases of aliases may not
+	// multiply a file into more conditions than anyone writes.
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		if p.reading[nodePos{n.Alias.Line, n.Alias.Column}] {
+			p.errf(n.Line, field, "alias *%s is inside the condition it names", n.Value)
+			return &Condition{Line: n.Line}
+		}
+		n = n.Alias
+	}
+	if p.reading == nil {
+		p.reading = map[nodePos]bool{}
+	}
+	pos := nodePos{n.Line, n.Column}
+	p.reading[pos] = true
+	defer delete(p.reading, pos)
+	if p.conditions++; p.conditions == maxConditions+1 {
+		p.errf(n.Line, field, "more than %d conditions; aliases expand to too many", maxConditions)
+	}
+	if p.conditions > maxConditions {
+		return &Condition{Line: n.Line}
+	}
+	c := &Condition{Line: n.Line}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		p.leaf(c, n.Value, n.Line, field)
+		return c
+	case yaml.MappingNode:
+	default:
+		p.errf(n.Line, field, "want a condition string or a mapping with if, any, all or not")
+		return c
+	}
+	var combos int
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		sub := field + "." + k.Value
+		switch k.Value {
+		case "says":
+			if v.Kind != yaml.ScalarNode {
+				p.errf(v.Line, sub, "want a string")
+			}
+			c.Says = v.Value
+		case "if":
+			combos++
+			if v.Kind != yaml.ScalarNode {
+				p.errf(v.Line, sub, "want a condition string")
+				continue
+			}
+			p.leaf(c, v.Value, v.Line, sub)
+		case "not":
+			combos++
+			c.Not = p.condition(v, sub)
+		case "any", "all":
+			combos++
+			if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+				p.errf(v.Line, sub, "want a non-empty list of conditions")
+				continue
+			}
+			members := make([]*Condition, len(v.Content))
+			for j, m := range v.Content {
+				members[j] = p.condition(m, fmt.Sprintf("%s[%d]", sub, j))
+			}
+			if k.Value == "any" {
+				c.Any = members
+			} else {
+				c.All = members
+			}
+		default:
+			p.errf(k.Line, sub, "unknown field %q in condition (want if, says, any, all or not)", k.Value)
+		}
+	}
+	if combos != 1 {
+		p.errf(n.Line, field, "want exactly one of if, any, all or not; found %d", combos)
+	}
+	return c
+}
+
+func (p *parser) leaf(c *Condition, expr string, line int, field string) {
+	l, err := parseLeaf(expr)
+	if err != nil {
+		p.errf(line, field, "%v", err)
+		return
+	}
+	c.Signal, c.Op, c.Expr = l.signal, l.op, strings.Join([]string{l.signal, string(l.op), l.literal}, " ")
+	t, ok := p.signalType(l.signal)
+	if !ok {
+		p.errf(line, field, "unknown signal %q in condition %q", l.signal, expr)
+		return
+	}
+	if t == TypeBool && l.op != OpEQ && l.op != OpNE {
+		p.errf(line, field, "condition %q: a bool signal compares with == or != only", expr)
+	}
+	if c.Threshold, err = parseLiteral(t, l.literal); err != nil {
+		p.errf(line, field, "condition %q: %v", expr, err)
+	}
+}
+
+// signalType resolves a signal name: declared signals, and tool.<id> for
+// declared tools. Tools are parsed before foundations and capabilities.
+func (p *parser) signalType(name string) (ValueType, bool) {
+	if id, ok := strings.CutPrefix(name, ToolSignalPrefix); ok {
+		return TypeBool, p.r.tools[id] != nil
+	}
+	if s := p.r.signals[name]; s != nil {
+		return s.Type, true
+	}
+	return "", false
+}

@@ -3,6 +3,7 @@ package triggers
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -108,98 +109,44 @@ func YAMLErrors(file string, err error, typeNames map[string]string, data []byte
 	return out
 }
 
-// FieldAt returns the dotted path of the mapping key on line of a parsed
-// document (sequence items as [i]), or "" when no key starts there.
-func FieldAt(doc *yaml.Node, line int) string {
-	if line <= 0 {
-		return ""
-	}
-	var walk func(n *yaml.Node, path string) string
-	walk = func(n *yaml.Node, path string) string {
-		switch n.Kind {
-		case yaml.DocumentNode:
-			for _, c := range n.Content {
-				if p := walk(c, path); p != "" {
-					return p
-				}
-			}
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
-				p := k.Value
-				if path != "" {
-					p = path + "." + k.Value
-				}
-				if k.Line == line {
-					return p
-				}
-				if found := walk(v, p); found != "" {
-					return found
-				}
-			}
-		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				p := fmt.Sprintf("%s[%d]", path, i)
-				if c.Line == line && c.Kind == yaml.ScalarNode {
-					return p
-				}
-				if found := walk(c, p); found != "" {
-					return found
-				}
-			}
-		}
-		return ""
-	}
-	return walk(doc, "")
-}
-
 // LineError is an error that knows its line, for unmarshalers of scalar
 // types whose errors yaml would otherwise leave unlocated.
 func LineError(n *yaml.Node, err error) error {
 	return fmt.Errorf("line %d: %w", n.Line, err)
 }
 
-// valueAt returns the dotted path of a value on line tagged tag (!!map,
-// !!seq, !!str, ...): the one at path near, else near's closest ancestor,
-// else the shallowest. It returns "" when no value fits.
-func valueAt(doc *yaml.Node, line int, tag, near string) string {
-	best, bestDepth, bestNear := "", -1, -1
-	var walk func(n *yaml.Node, path string, depth int)
-	walk = func(n *yaml.Node, path string, depth int) {
-		visit := func(v *yaml.Node, p string) {
-			if v.Line == line && v.ShortTag() == tag {
-				closeness := -1
-				if p == near || strings.HasPrefix(near, p+".") || strings.HasPrefix(near, p+"[") {
-					closeness = len(p)
-				}
-				if closeness > bestNear || (closeness == bestNear && (bestDepth < 0 || depth < bestDepth)) {
-					best, bestDepth, bestNear = p, depth, closeness
-				}
-			}
-			walk(v, p, depth+1)
-		}
-		switch n.Kind {
-		case yaml.DocumentNode:
-			for _, c := range n.Content {
-				walk(c, path, depth)
-			}
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				p := n.Content[i].Value
-				if path != "" {
-					p = path + "." + p
-				}
-				visit(n.Content[i+1], p)
-			}
-		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				visit(c, fmt.Sprintf("%s[%d]", path, i))
-			}
-		}
-	}
-	walk(doc, "", 0)
-	return best
+var rawTypeNames = map[string]string{
+	"triggers.rawRules": "rules file", "triggers.rawSignal": "signal", "triggers.rawTool": "tool",
+	"triggers.rawFoundation": "foundation", "triggers.rawCapability": "capability",
+	"triggers.PrometheusSignal": "prometheus signal", "triggers.LokiSignal": "loki signal",
+	"triggers.AlertHistory": "alert_history", "triggers.SignalSource": "first_known alternative",
 }
+
+// rawFields lists the fields of each raw type, by its word in rawTypeNames,
+// for "unknown field" messages.
+var rawFields = func() map[string]string {
+	var fields func(t reflect.Type) []string
+	fields = func(t reflect.Type) []string {
+		var names []string
+		for f := range t.Fields() {
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if opts == "inline" {
+				names = append(names, fields(f.Type)...)
+			} else if name != "" && name != "-" {
+				names = append(names, name)
+			}
+		}
+		return names
+	}
+	out := map[string]string{}
+	for _, v := range []any{rawRules{}, rawSignal{}, rawTool{}, rawFoundation{}, rawCapability{},
+		PrometheusSignal{}, LokiSignal{}, AlertHistory{}, SignalSource{}} {
+		t := reflect.TypeOf(v)
+		names := fields(t)
+		out[rawTypeNames[t.String()]] = strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	}
+	return out
+}()
 
 // plainTypeError words yaml's "cannot unmarshal !!seq into string" as "want
 // a string, found a list"; typeNames are the Go types that read a mapping.

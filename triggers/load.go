@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"reflect"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -83,39 +81,6 @@ type rawCapability struct {
 	Questions  []string  `yaml:"questions"`
 }
 
-var rawTypeNames = map[string]string{
-	"triggers.rawRules": "rules file", "triggers.rawSignal": "signal", "triggers.rawTool": "tool",
-	"triggers.rawFoundation": "foundation", "triggers.rawCapability": "capability",
-	"triggers.PrometheusSignal": "prometheus signal", "triggers.LokiSignal": "loki signal",
-	"triggers.AlertHistory": "alert_history", "triggers.SignalSource": "first_known alternative",
-}
-
-// rawFields lists the fields of each raw type, by its word in rawTypeNames,
-// for "unknown field" messages.
-var rawFields = func() map[string]string {
-	var fields func(t reflect.Type) []string
-	fields = func(t reflect.Type) []string {
-		var names []string
-		for f := range t.Fields() {
-			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if opts == "inline" {
-				names = append(names, fields(f.Type)...)
-			} else if name != "" && name != "-" {
-				names = append(names, name)
-			}
-		}
-		return names
-	}
-	out := map[string]string{}
-	for _, v := range []any{rawRules{}, rawSignal{}, rawTool{}, rawFoundation{}, rawCapability{},
-		PrometheusSignal{}, LokiSignal{}, AlertHistory{}, SignalSource{}} {
-		t := reflect.TypeOf(v)
-		names := fields(t)
-		out[rawTypeNames[t.String()]] = strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
-	}
-	return out
-}()
-
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 // Parse reads and validates rules from data; file names the data in errors.
@@ -166,34 +131,6 @@ func Parse(file string, data []byte) (*Rules, error) {
 	return p.r, nil
 }
 
-// key is a mapping key with its line, in file order.
-type key struct {
-	name string
-	line int
-	node *yaml.Node // the value
-}
-
-// mapKeys returns the keys of the mapping under field of m, in order.
-func mapKeys(m *yaml.Node, field string) []key {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == field {
-			v := m.Content[i+1]
-			if v.Kind != yaml.MappingNode {
-				return nil
-			}
-			var out []key
-			for j := 0; j+1 < len(v.Content); j += 2 {
-				out = append(out, key{v.Content[j].Value, v.Content[j].Line, v.Content[j+1]})
-			}
-			return out
-		}
-	}
-	return nil
-}
-
 type parser struct {
 	file string
 	root *yaml.Node
@@ -203,13 +140,6 @@ type parser struct {
 	reading    map[nodePos]bool // the condition nodes being read, outermost first
 	conditions int              // condition nodes read, aliases expanded
 }
-
-// nodePos identifies a node by where it starts; the raw types hold copies of
-// the document's nodes, which aliases do not point at.
-type nodePos struct{ line, column int }
-
-// maxConditions bounds the conditions of one file, aliases expanded.
-const maxConditions = 10000
 
 // errf records a problem with field. Its line is that of the deepest part of
 // field present in the file when that is below line, so that a bad
@@ -420,151 +350,4 @@ func (p *parser) capabilities(raw map[string]rawCapability, keys []key) {
 			p.errf(t.Line, "tools."+t.ID+".capability", "unknown capability %q", t.Capability)
 		}
 	}
-}
-
-// condition reads a condition node: a leaf string, {if, says}, or one of
-// {any}, {all}, {not} with an optional says.
-func (p *parser) condition(n *yaml.Node, field string) *Condition {
-	// An alias (*name) reuses a condition written elsewhere with &name. An
-	// anchor may not contain its own alias, and aliases of aliases may not
-	// multiply a file into more conditions than anyone writes.
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		if p.reading[nodePos{n.Alias.Line, n.Alias.Column}] {
-			p.errf(n.Line, field, "alias *%s is inside the condition it names", n.Value)
-			return &Condition{Line: n.Line}
-		}
-		n = n.Alias
-	}
-	if p.reading == nil {
-		p.reading = map[nodePos]bool{}
-	}
-	pos := nodePos{n.Line, n.Column}
-	p.reading[pos] = true
-	defer delete(p.reading, pos)
-	if p.conditions++; p.conditions == maxConditions+1 {
-		p.errf(n.Line, field, "more than %d conditions; aliases expand to too many", maxConditions)
-	}
-	if p.conditions > maxConditions {
-		return &Condition{Line: n.Line}
-	}
-	c := &Condition{Line: n.Line}
-	switch n.Kind {
-	case yaml.ScalarNode:
-		p.leaf(c, n.Value, n.Line, field)
-		return c
-	case yaml.MappingNode:
-	default:
-		p.errf(n.Line, field, "want a condition string or a mapping with if, any, all or not")
-		return c
-	}
-	var combos int
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		sub := field + "." + k.Value
-		switch k.Value {
-		case "says":
-			if v.Kind != yaml.ScalarNode {
-				p.errf(v.Line, sub, "want a string")
-			}
-			c.Says = v.Value
-		case "if":
-			combos++
-			if v.Kind != yaml.ScalarNode {
-				p.errf(v.Line, sub, "want a condition string")
-				continue
-			}
-			p.leaf(c, v.Value, v.Line, sub)
-		case "not":
-			combos++
-			c.Not = p.condition(v, sub)
-		case "any", "all":
-			combos++
-			if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
-				p.errf(v.Line, sub, "want a non-empty list of conditions")
-				continue
-			}
-			members := make([]*Condition, len(v.Content))
-			for j, m := range v.Content {
-				members[j] = p.condition(m, fmt.Sprintf("%s[%d]", sub, j))
-			}
-			if k.Value == "any" {
-				c.Any = members
-			} else {
-				c.All = members
-			}
-		default:
-			p.errf(k.Line, sub, "unknown field %q in condition (want if, says, any, all or not)", k.Value)
-		}
-	}
-	if combos != 1 {
-		p.errf(n.Line, field, "want exactly one of if, any, all or not; found %d", combos)
-	}
-	return c
-}
-
-func (p *parser) leaf(c *Condition, expr string, line int, field string) {
-	l, err := parseLeaf(expr)
-	if err != nil {
-		p.errf(line, field, "%v", err)
-		return
-	}
-	c.Signal, c.Op, c.Expr = l.signal, l.op, strings.Join([]string{l.signal, string(l.op), l.literal}, " ")
-	t, ok := p.signalType(l.signal)
-	if !ok {
-		p.errf(line, field, "unknown signal %q in condition %q", l.signal, expr)
-		return
-	}
-	if t == TypeBool && l.op != OpEQ && l.op != OpNE {
-		p.errf(line, field, "condition %q: a bool signal compares with == or != only", expr)
-	}
-	if c.Threshold, err = parseLiteral(t, l.literal); err != nil {
-		p.errf(line, field, "condition %q: %v", expr, err)
-	}
-}
-
-// signalType resolves a signal name: declared signals, and tool.<id> for
-// declared tools. Tools are parsed before foundations and capabilities.
-func (p *parser) signalType(name string) (ValueType, bool) {
-	if id, ok := strings.CutPrefix(name, ToolSignalPrefix); ok {
-		return TypeBool, p.r.tools[id] != nil
-	}
-	if s := p.r.signals[name]; s != nil {
-		return s.Type, true
-	}
-	return "", false
-}
-
-// fieldLine returns the line of the deepest part of a field path such as
-// capabilities.x.trigger.any[1] or signals.x.prometheus.alert_history.window
-// that the document holds, or 0.
-func fieldLine(root *yaml.Node, field string) int {
-	line, n := 0, root
-	for _, part := range strings.Split(field, ".") {
-		name, rest, _ := strings.Cut(part, "[")
-		if n == nil || n.Kind != yaml.MappingNode {
-			return line
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == name {
-				line, next = n.Content[i].Line, n.Content[i+1]
-				break
-			}
-		}
-		if n = next; n == nil {
-			return line
-		}
-		for rest != "" {
-			var idx string
-			idx, rest, _ = strings.Cut(rest, "]")
-			rest = strings.TrimPrefix(rest, "[")
-			i, err := strconv.Atoi(idx)
-			if err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
-				return line
-			}
-			n = n.Content[i]
-			line = n.Line
-		}
-	}
-	return line
 }

@@ -1,0 +1,59 @@
+package triggers
+
+import (
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+func TestNodeLine(t *testing.T) {
+	const src = `# a comment first, so the top node does not start on line 1
+
+signals:
+  developers:
+    first_known:
+      - fact: developers
+      - kubernetes: rbac_human_subjects
+  "odd[0]": {fact: odd}
+capabilities:
+  tracing:
+    trigger:
+      any:
+        - microservices > 5
+        - mttr > 1h
+`
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		path []string
+		want int
+	}{
+		{nil, 3},
+		{[]string{"signals"}, 3},
+		{[]string{"signals", "developers", "first_known[1]"}, 7},
+		{[]string{"signals", "developers", "first_known[1]", "kubernetes"}, 7},
+		{[]string{"signals", "odd[0]"}, 8}, // a key with brackets of its own
+		{[]string{"capabilities", "tracing", "trigger", "any[0]"}, 13},
+		{[]string{"capabilities", "tracing", "trigger", "any[1]"}, 14},
+		// The deepest part present: the missing field's parent.
+		{[]string{"capabilities", "tracing", "skip"}, 10},
+		{[]string{"capabilities", "tracing", "trigger", "any[7]"}, 12},
+		{[]string{"capabilities", "tracing", "trigger", "any[x]"}, 12},
+		{[]string{"signals", "developers", "first_known[0]", "fact", "deeper"}, 6},
+		// Not even the first part: the top node.
+		{[]string{"tools", "jaeger"}, 3},
+	} {
+		if got := NodeLine(&doc, tt.path...); got != tt.want {
+			t.Errorf("NodeLine(%q) = %d, want %d", tt.path, got, tt.want)
+		}
+	}
+	// Any node in the document will do as the start.
+	if got := NodeLine(doc.Content[0], "capabilities", "tracing"); got != 10 {
+		t.Errorf("NodeLine from the top mapping = %d, want 10", got)
+	}
+	if got := fieldLine(doc.Content[0], "signals.developers.first_known[0].fact"); got != 6 {
+		t.Errorf("fieldLine = %d, want 6", got)
+	}
+}
