@@ -1,0 +1,92 @@
+package triggers
+
+// Truth is a three-valued (Kleene) truth value. The zero value is Unknown, so
+// a missing answer can never read as false.
+type Truth int8
+
+const (
+	Unknown Truth = iota
+	False
+	True
+)
+
+func (t Truth) String() string {
+	switch t {
+	case True:
+		return "true"
+	case False:
+		return "false"
+	}
+	return "unknown"
+}
+
+// MarshalText renders true, false or unknown.
+func (t Truth) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// Not is Kleene negation: unknown stays unknown.
+func (t Truth) Not() Truth {
+	switch t {
+	case True:
+		return False
+	case False:
+		return True
+	}
+	return Unknown
+}
+
+// Or is Kleene disjunction: true if either is true, even with the other
+// unknown; false only if both are false.
+func (t Truth) Or(u Truth) Truth {
+	if t == True || u == True {
+		return True
+	}
+	if t == False && u == False {
+		return False
+	}
+	return Unknown
+}
+
+// And is Kleene conjunction: false if either is false, even with the other
+// unknown; true only if both are true.
+func (t Truth) And(u Truth) Truth {
+	if t == False || u == False {
+		return False
+	}
+	if t == True && u == True {
+		return True
+	}
+	return Unknown
+}
+
+// Truthf converts a bool.
+func Truthf(b bool) Truth {
+	if b {
+		return True
+	}
+	return False
+}
+
+// Value is a signal's value: a known number, or unknown with the reason.
+type Value struct {
+	Known  bool
+	Number float64
+	Reason string // why it is unknown
+	Source string // the source that answered or failed: fact, prometheus, loki, kubernetes
+}
+
+// KnownValue is a value a source measured.
+func KnownValue(v float64, source string) Value { return Value{Known: true, Number: v, Source: source} }
+
+// UnknownValue is a value a source could not obtain, and why.
+func UnknownValue(reason, source string) Value { return Value{Reason: reason, Source: source} }
+
+// Snapshot holds signal values by name, tool.<id> included. A signal absent
+// from the snapshot is unknown.
+type Snapshot map[string]Value
+
+func (s Snapshot) get(name string) Value {
+	if v, ok := s[name]; ok {
+		return v
+	}
+	return Value{Reason: "not collected"}
+}
