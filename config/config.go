@@ -141,7 +141,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	var errs triggers.Errors
 	var doc yaml.Node
 	_ = yaml.Unmarshal(data, &doc)
-	lineOf := func(path ...string) int { return nodeLine(&doc, path...) }
+	lineOf := func(path ...string) int { return triggers.NodeLine(&doc, path...) }
 	check := func(err error, field string, path ...string) {
 		if err != nil {
 			errs = append(errs, &triggers.Error{File: file, Line: lineOf(path...), Field: field, Msg: err.Error()})
@@ -328,31 +328,6 @@ func declaredValue(t triggers.ValueType, v *yaml.Node) (float64, error) {
 	return triggers.ParseValue(t, lit)
 }
 
-// nodeLine finds the line of the value at path in a document, or of the
-// deepest key that exists.
-func nodeLine(doc *yaml.Node, path ...string) int {
-	n := doc
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := n.Line
-	for _, p := range path {
-		if n.Kind != yaml.MappingNode {
-			return line
-		}
-		found := false
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == p {
-				line, n, found = n.Content[i].Line, n.Content[i+1], true
-				break
-			}
-		}
-		if !found {
-			return line
-		}
-	}
-	return line
-}
 
 // Redacted returns the config as YAML with secrets hidden, for display.
 func (c *Config) Redacted() string {

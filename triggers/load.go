@@ -118,6 +118,7 @@ func Parse(file string, data []byte) (*Rules, error) {
 		signals: map[string]*Signal{}, tools: map[string]*Tool{},
 		foundations: map[string]*Foundation{}, capabilities: map[string]*Capability{}}}
 	p.signals(raw.Signals, mapKeys(root, "signals"))
+	p.factTypes()
 	p.tools(raw.Tools, mapKeys(root, "tools"))
 	p.foundations(raw.Foundations, mapKeys(root, "foundations"))
 	p.capabilities(raw.Capabilities, mapKeys(root, "capabilities"))
@@ -348,6 +349,26 @@ func (p *parser) capabilities(raw map[string]rawCapability, keys []key) {
 	for _, t := range p.r.Tools {
 		if t.Capability != "" && p.r.capabilities[t.Capability] == nil {
 			p.errf(t.Line, "tools."+t.ID+".capability", "unknown capability %q", t.Capability)
+		}
+	}
+}
+
+// factTypes rejects a fact that two signals read as different types: the
+// config could declare it only one way, and one of the signals would
+// silently misread it.
+func (p *parser) factTypes() {
+	first := map[string]*Signal{}
+	for _, s := range p.r.Signals {
+		for _, alt := range s.Source.Alternatives() {
+			if alt.Fact == "" {
+				continue
+			}
+			if prev, ok := first[alt.Fact]; ok && prev.Type != s.Type {
+				p.errf(s.Line, "signals."+s.Name, "reads fact %s as %s, but signal %s (line %d) reads it as %s",
+					alt.Fact, s.Type, prev.Name, prev.Line, prev.Type)
+			} else if !ok {
+				first[alt.Fact] = s
+			}
 		}
 	}
 }
