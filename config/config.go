@@ -328,7 +328,6 @@ func declaredValue(t triggers.ValueType, v *yaml.Node) (float64, error) {
 	return triggers.ParseValue(t, lit)
 }
 
-
 // Redacted returns the config as YAML with secrets hidden, for display.
 func (c *Config) Redacted() string {
 	out, err := yaml.Marshal(struct {
