@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -156,9 +157,9 @@ func summarizeAlertHistory(m model.Matrix, start, end time.Time, step time.Durat
 }
 
 // measure returns one alert_history measure. With no resolved incident the
-// resolution times are 0 when nothing fired either (nothing took time to
-// resolve), and unknown when incidents are still open, since their time to
-// resolve is not known yet.
+// resolution times are unknown: a mean over nothing is not 0, and a rule
+// that reads 0 as "incidents resolve fast" would be told so by a window in
+// which nothing fired. The counts stay known.
 func (h alertHistory) measure(name string) (float64, error) {
 	switch name {
 	case "incidents":
@@ -172,7 +173,7 @@ func (h alertHistory) measure(name string) (float64, error) {
 			if h.Open > 0 {
 				return 0, fmt.Errorf("no incident resolved in the window; %d still open", h.Open)
 			}
-			return 0, nil
+			return 0, errors.New("no incident resolved in the window")
 		}
 		if name == "mean_resolution" {
 			var sum time.Duration

@@ -157,6 +157,9 @@ func TestWebshopHistory(t *testing.T) {
 		expectUnknown(t, st, "idle_search", "returned NaN")
 		expectUnknown(t, st, "per_service_rate", "several_series")
 		expectUnknown(t, st, "broken_query", "bad_query")
+		// Nothing fired: the count is a known 0, the time to resolve unknown.
+		expectNear(t, st, "quiet_incidents", 0, 0, "an alert that never fired")
+		expectUnknown(t, st, "quiet_mttr", "no incident resolved in the window")
 		for _, k := range []collector.ErrorKey{{Source: "prometheus", Reason: "several_series"}, {Source: "prometheus", Reason: "bad_query"}} {
 			if st.ErrorTotals[k] != 1 {
 				t.Errorf("errors %v = %v, want 1", k, st.ErrorTotals[k])

@@ -20,6 +20,13 @@ signals:
   open_incidents:
     help: Critical and paging alerts firing now.
     prometheus: {alert_history: {selector: 'ALERTS{alertstate="firing",severity=~"critical|page"}', window: 30d, measure: open_incidents}}
+  quiet_mttr:
+    help: Mean time to resolve an alert that never fired; unknown, never 0.
+    type: duration
+    prometheus: {alert_history: {selector: 'ALERTS{alertstate="firing",severity="never"}', window: 30d, measure: mean_resolution}}
+  quiet_incidents:
+    help: Incidents of an alert that never fired; a known 0.
+    prometheus: {alert_history: {selector: 'ALERTS{alertstate="firing",severity="never"}', window: 30d, measure: incidents}}
   critical_alerts_per_day:
     help: Critical and paging alerts that started per day over 7 days.
     prometheus: {alert_history: {selector: 'ALERTS{alertstate="firing",severity=~"critical|page"}', window: 7d, measure: alerts_per_day}}
