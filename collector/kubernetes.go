@@ -157,12 +157,9 @@ func (s *KubernetesSource) Collect(ctx context.Context, req Request) Result {
 
 	if err := s.ping(ctx); err != nil {
 		res.Errors = []SourceError{{Reason: "unreachable", Err: err}}
+		// reachable too is unknown, never 0, as for Prometheus and Loki: a
+		// failed ping cannot tell a missing cluster from a network fault.
 		answerAll(&res, req, "Kubernetes API server unreachable: "+err.Error())
-		for _, sr := range req.Signals {
-			if sr.Spec.Kubernetes == "reachable" {
-				res.Values[sr.Key] = triggers.KnownValue(0, "kubernetes")
-			}
-		}
 		return res
 	}
 	res.Up = true

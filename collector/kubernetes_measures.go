@@ -56,8 +56,17 @@ var measures = map[string]measure{
 	"app_namespaces": {[]resourceID{resNamespaces}, func(v *clusterView) (float64, string) {
 		return float64(v.namespaceStats().apps), ""
 	}},
+	// Without a team label on any app namespace the count says nothing
+	// about tenants: the organisation may name teams some other way.
 	"tenants": {[]resourceID{resNamespaces}, func(v *clusterView) (float64, string) {
-		return float64(v.namespaceStats().tenants), ""
+		n := v.namespaceStats()
+		switch {
+		case n.apps == 0:
+			return 0, noAppNamespaces
+		case n.tenants == 0:
+			return 0, "no app namespace carries any of team_labels [" + strings.Join(v.s.teamLabels, ", ") + "]"
+		}
+		return float64(n.tenants), ""
 	}},
 	"pod_security_namespace_ratio": {[]resourceID{resNamespaces}, func(v *clusterView) (float64, string) {
 		n := v.namespaceStats()

@@ -152,10 +152,15 @@ func TestKubernetesPlatformNamespacesFromConfig(t *testing.T) {
 	res := fc.collect(t, request([]string{"app_namespaces", "tenants", "workloads", "microservices"}))
 	// Left: shop-frontend and shop-checkout, neither with part-of; web,
 	// web-cache, payments, worker; web and payments selected.
-	for name, w := range map[string]float64{"app_namespaces": 2, "tenants": 0, "workloads": 4, "microservices": 2} {
+	for name, w := range map[string]float64{"app_namespaces": 2, "workloads": 4, "microservices": 2} {
 		if v := res.Values[name]; !v.Known || v.Number != w {
 			t.Errorf("%s = %+v, want %v", name, v, w)
 		}
+	}
+	// No team label on any app namespace says nothing about tenants.
+	const want = "no app namespace carries any of team_labels [app.kubernetes.io/part-of]"
+	if v := res.Values["tenants"]; v.Known || v.Reason != want {
+		t.Errorf("tenants = %+v, want unknown: %s", v, want)
 	}
 }
 
@@ -165,10 +170,11 @@ func TestKubernetesRatioOverNothingIsUnknown(t *testing.T) {
 	res := fc.collect(t, request(triggers.KubernetesMeasures))
 	for _, name := range triggers.KubernetesMeasures {
 		v := res.Values[name]
-		isRatio := strings.HasSuffix(name, "_ratio")
+		// tenants over no app namespace is as undefined as a ratio.
+		isRatio := strings.HasSuffix(name, "_ratio") || name == "tenants"
 		switch {
 		case isRatio && (v.Known || !strings.Contains(v.Reason, "outside platform namespaces")):
-			t.Errorf("%s = %+v, want unknown: nothing to divide by", name, v)
+			t.Errorf("%s = %+v, want unknown: nothing to divide or count by", name, v)
 		case !isRatio && !v.Known:
 			t.Errorf("%s = %+v, want known", name, v)
 		case !isRatio && name != "reachable" && v.Number != 0:
@@ -250,8 +256,8 @@ func TestKubernetesUnreachable(t *testing.T) {
 	if res.Up || len(res.Errors) != 1 || res.Errors[0].Reason != "unreachable" {
 		t.Errorf("Up = %v, errors %v; want down with one unreachable error", res.Up, res.Errors)
 	}
-	if v := res.Values["reachable"]; !v.Known || v.Number != 0 {
-		t.Errorf("reachable = %+v, want 0", v)
+	if v := res.Values["reachable"]; v.Known || !strings.Contains(v.Reason, "connection refused") {
+		t.Errorf("reachable = %+v, want unknown naming the cause, never 0", v)
 	}
 	if v := res.Values["workloads"]; v.Known || !strings.Contains(v.Reason, "connection refused") {
 		t.Errorf("workloads = %+v, want unknown naming the cause", v)

@@ -119,6 +119,44 @@ func TestKubernetesSourceAgainstAPIServer(t *testing.T) {
 		}
 	})
 
+	// What the cluster cannot tell is unknown, never a measured 0: tenants
+	// when no app namespace carries a team label, reachable when the API
+	// server does not answer.
+	t.Run("no_data_is_unknown_not_zero", func(t *testing.T) {
+		sec := kubeSection()
+		sec.TeamLabels = []string{"cost-center"}
+		unlabelled, err := collector.NewKubernetesSource(c.Admin, sec, kubeTestLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unlabelled.Close()
+		res := kubeCollect(t, unlabelled, kubeRequest(rules, []string{"tenants", "app_namespaces"}))
+		if v := res.Values["app_namespaces"]; !v.Known || v.Number != kubeWebshopMeasures["app_namespaces"] {
+			t.Errorf("app_namespaces = %+v, want %v", v, kubeWebshopMeasures["app_namespaces"])
+		}
+		const why = "no app namespace carries any of team_labels [cost-center]"
+		if v := res.Values["tenants"]; v.Known || v.Reason != why {
+			t.Errorf("tenants = %+v, want unknown: %s", v, why)
+		}
+
+		gone := rest.CopyConfig(c.Admin)
+		gone.Host = "https://127.0.0.1:1" // nothing listens there
+		down, err := collector.NewKubernetesSource(gone, kubeSection(), kubeTestLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer down.Close()
+		res = kubeCollect(t, down, kubeRequest(rules, []string{"reachable", "workloads"}))
+		if res.Up {
+			t.Error("Up with the API server gone")
+		}
+		for _, m := range []string{"reachable", "workloads"} {
+			if v := res.Values[m]; v.Known || !strings.Contains(v.Reason, "unreachable") {
+				t.Errorf("%s = %+v, want unknown naming the unreachable API server", m, v)
+			}
+		}
+	})
+
 	t.Run("measures_follow_the_watch", func(t *testing.T) {
 		atStart := counter.get()
 		kubeChangeWebshop(t, c)
