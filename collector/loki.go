@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -53,36 +52,19 @@ func (s *lokiSource) Close() { s.server.close() }
 // once, all evaluated at the same moment.
 func (s *lokiSource) Collect(ctx context.Context, req Request) Result {
 	now := s.now()
-	r := newRun(len(req.Signals))
-	queries := map[string][]SignalRequest{}
-	var reachable []SignalRequest
+	c := s.server.newCollect(req)
 	for _, sr := range req.Signals {
 		switch l := sr.Spec.Loki; {
 		case l == nil:
-			r.set(sr.Key, triggers.UnknownValue("not a loki signal", ""))
+			c.notOurs(sr)
 		case l.Query != "":
-			queries[l.Query] = append(queries[l.Query], sr)
+			c.queries[l.Query] = append(c.queries[l.Query], sr)
 		case l.Reachable:
-			reachable = append(reachable, sr)
+			c.reachable = append(c.reachable, sr)
 		}
 	}
-	var wg sync.WaitGroup
-	for q, srs := range queries {
-		wg.Go(func() {
-			defer r.recoverPanic(fmt.Sprintf("LogQL query %q", q), keysOf(srs))
-			s.instant(ctx, r, q, srs, now)
-		})
-	}
-	// With nothing to ask, the source is probed all the same: its source_up
-	// must say whether the configured server answers.
-	if len(reachable) > 0 || len(req.Signals) == 0 {
-		wg.Go(func() {
-			defer r.recoverPanic("build info", keysOf(reachable))
-			s.reachable(ctx, r, reachable)
-		})
-	}
-	wg.Wait()
-	return r.result()
+	c.sendQueries("LogQL query", func(r *run, what, q string, srs []SignalRequest) { s.instant(ctx, r, what, q, srs, now) })
+	return c.probeAndWait(ctx, s.probe)
 }
 
 // maxLokiBody bounds what the exporter reads of one answer; a metric query
@@ -124,8 +106,7 @@ type lokiQueryResponse struct {
 	} `json:"data"`
 }
 
-func (s *lokiSource) instant(ctx context.Context, r *run, q string, srs []SignalRequest, now time.Time) {
-	what := fmt.Sprintf("LogQL query %q", q)
+func (s *lokiSource) instant(ctx context.Context, r *run, what, q string, srs []SignalRequest, now time.Time) {
 	params := url.Values{"query": {q}, "time": {strconv.FormatInt(now.UnixNano(), 10)}}
 	var resp lokiQueryResponse
 	ok := s.server.request(ctx, r, what, keysOf(srs), func(ctx context.Context) error {
@@ -169,25 +150,18 @@ func (s *lokiSource) instant(ctx context.Context, r *run, q string, srs []Signal
 	setSample(r, what, val, srs, func(sr SignalRequest) triggers.Empty { return sr.Spec.Loki.Empty })
 }
 
-// reachable reads 1 when Loki answers its build info endpoint, or, behind
-// gateways that do not pass it, its labels endpoint; unknown otherwise.
-func (s *lokiSource) reachable(ctx context.Context, r *run, srs []SignalRequest) {
-	ok := s.server.request(ctx, r, "build info", keysOf(srs), func(ctx context.Context) error {
-		body, err := s.get(ctx, "/loki/api/v1/status/buildinfo", nil)
-		if ex, _ := ctx.Value(exchangeKey{}).(*exchange); err != nil && ex != nil && ex.status == http.StatusNotFound {
-			body, err = s.get(ctx, "/loki/api/v1/labels", nil)
-		}
-		if err != nil {
-			return err
-		}
-		if !json.Valid(body) {
-			return errors.New("answer is not JSON")
-		}
-		return nil
-	})
-	if ok {
-		for _, sr := range srs {
-			r.set(sr.Key, triggers.KnownValue(1, ""))
-		}
+// probe asks Loki's build info endpoint, or, behind gateways that do not
+// pass it, its labels endpoint.
+func (s *lokiSource) probe(ctx context.Context) error {
+	body, err := s.get(ctx, "/loki/api/v1/status/buildinfo", nil)
+	if notFound(ctx, err) {
+		body, err = s.get(ctx, "/loki/api/v1/labels", nil)
 	}
+	if err != nil {
+		return err
+	}
+	if !json.Valid(body) {
+		return errors.New("answer is not JSON")
+	}
+	return nil
 }

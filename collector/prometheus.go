@@ -7,7 +7,6 @@ import (
 	"math"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -63,66 +62,35 @@ type historyKey struct {
 // other agree.
 func (s *prometheusSource) Collect(ctx context.Context, req Request) Result {
 	now := s.now()
-	r := newRun(len(req.Signals))
-	queries := map[string][]SignalRequest{}
+	c := s.server.newCollect(req)
 	histories := map[historyKey][]SignalRequest{}
-	var rules, reachable []SignalRequest
+	var rules []SignalRequest
 	for _, sr := range req.Signals {
 		switch p := sr.Spec.Prometheus; {
 		case p == nil:
-			r.set(sr.Key, triggers.UnknownValue("not a prometheus signal", ""))
+			c.notOurs(sr)
 		case p.Query != "":
-			queries[p.Query] = append(queries[p.Query], sr)
+			c.queries[p.Query] = append(c.queries[p.Query], sr)
 		case p.AlertHistory != nil:
 			k := historyKey{p.AlertHistory.Selector, time.Duration(p.AlertHistory.Window)}
 			histories[k] = append(histories[k], sr)
 		case p.Rules != "":
 			rules = append(rules, sr)
 		case p.Reachable:
-			reachable = append(reachable, sr)
+			c.reachable = append(c.reachable, sr)
 		}
 	}
-	var wg sync.WaitGroup
-	for q, srs := range queries {
-		wg.Go(func() {
-			defer r.recoverPanic(fmt.Sprintf("query %q", q), keysOf(srs))
-			s.instant(ctx, r, q, srs, now)
-		})
-	}
+	c.sendQueries("query", func(r *run, what, q string, srs []SignalRequest) { s.instant(ctx, r, what, q, srs, now) })
 	for k, srs := range histories {
-		wg.Go(func() {
-			defer r.recoverPanic("alert history of "+k.selector, keysOf(srs))
-			s.history(ctx, r, k, srs, now)
-		})
+		c.spawn("alert history of "+k.selector, srs, func() { s.history(ctx, c.r, k, srs, now) })
 	}
 	if len(rules) > 0 {
-		wg.Go(func() {
-			defer r.recoverPanic("rules API", keysOf(rules))
-			s.rules(ctx, r, rules)
-		})
+		c.spawn("rules API", rules, func() { s.rules(ctx, c.r, rules) })
 	}
-	// With nothing to ask, the source is probed all the same: its source_up
-	// must say whether the configured server answers.
-	if len(reachable) > 0 || len(req.Signals) == 0 {
-		wg.Go(func() {
-			defer r.recoverPanic("build info", keysOf(reachable))
-			s.reachable(ctx, r, reachable)
-		})
-	}
-	wg.Wait()
-	return r.result()
+	return c.probeAndWait(ctx, s.probe)
 }
 
-func keysOf(srs []SignalRequest) []string {
-	keys := make([]string, len(srs))
-	for i, sr := range srs {
-		keys[i] = sr.Key
-	}
-	return keys
-}
-
-func (s *prometheusSource) instant(ctx context.Context, r *run, q string, srs []SignalRequest, now time.Time) {
-	what := fmt.Sprintf("query %q", q)
+func (s *prometheusSource) instant(ctx context.Context, r *run, what, q string, srs []SignalRequest, now time.Time) {
 	var val model.Value
 	ok := s.server.request(ctx, r, what, keysOf(srs), func(ctx context.Context) error {
 		var err error
@@ -288,23 +256,14 @@ func countRules(res v1.RulesResult) map[string]float64 {
 	return c
 }
 
-// reachable reads 1 when the server answers its build info endpoint, or, on
-// servers without it, a trivial query. When it does not answer the signal is
-// unknown like every other, never 0: a failed probe cannot tell a missing
-// Prometheus from a network fault.
-func (s *prometheusSource) reachable(ctx context.Context, r *run, srs []SignalRequest) {
-	ok := s.server.request(ctx, r, "build info", keysOf(srs), func(ctx context.Context) error {
-		info, err := s.api.Buildinfo(ctx)
-		if ex, _ := ctx.Value(exchangeKey{}).(*exchange); err != nil && ex != nil && ex.status == 404 {
-			_, _, err = s.api.Query(ctx, "1", time.Now())
-		} else if err == nil {
-			s.logger.Debug("Prometheus build info", "version", info.Version, "revision", info.Revision)
-		}
-		return err
-	})
-	if ok {
-		for _, sr := range srs {
-			r.set(sr.Key, triggers.KnownValue(1, ""))
-		}
+// probe asks the server's build info endpoint, or, on servers without it,
+// a trivial query.
+func (s *prometheusSource) probe(ctx context.Context) error {
+	info, err := s.api.Buildinfo(ctx)
+	if notFound(ctx, err) {
+		_, _, err = s.api.Query(ctx, "1", time.Now())
+	} else if err == nil {
+		s.logger.Debug("Prometheus build info", "version", info.Version, "revision", info.Revision)
 	}
+	return err
 }
