@@ -4,132 +4,20 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	promconfig "github.com/prometheus/common/config"
 
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
-
-// stubAnswer is one canned HTTP answer.
-type stubAnswer struct {
-	status int
-	body   string
-	delay  time.Duration
-	header map[string]string
-}
-
-// apiStub is an HTTP server answering API paths with canned answers, in
-// order per path (the last one repeats), recording every request and the
-// most requests it had in flight at once.
-type apiStub struct {
-	*httptest.Server
-	mu       sync.Mutex
-	answers  map[string][]stubAnswer
-	served   map[string]int
-	requests []*http.Request
-	inFlight atomic.Int32
-	maxIn    atomic.Int32
-	handle   func(w http.ResponseWriter, r *http.Request) bool // answers first when set and returning true
-}
-
-func newAPIStub(t *testing.T, answers map[string][]stubAnswer) *apiStub {
-	s := &apiStub{answers: answers, served: map[string]int{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := s.inFlight.Add(1)
-		defer s.inFlight.Add(-1)
-		for {
-			m := s.maxIn.Load()
-			if n <= m || s.maxIn.CompareAndSwap(m, n) {
-				break
-			}
-		}
-		_ = r.ParseForm()
-		s.mu.Lock()
-		s.requests = append(s.requests, r)
-		list := s.answers[r.URL.Path]
-		i := min(s.served[r.URL.Path], len(list)-1)
-		s.served[r.URL.Path]++
-		s.mu.Unlock()
-		if s.handle != nil && s.handle(w, r) {
-			return
-		}
-		if len(list) == 0 {
-			http.NotFound(w, r)
-			return
-		}
-		a := list[i]
-		select {
-		case <-time.After(a.delay):
-		case <-r.Context().Done():
-			return
-		}
-		for k, v := range a.header {
-			w.Header().Set(k, v)
-		}
-		if strings.HasPrefix(a.body, "{") {
-			w.Header().Set("Content-Type", "application/json")
-		}
-		w.WriteHeader(a.status)
-		io.WriteString(w, a.body)
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *apiStub) count(path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.served[path]
-}
-
-func (s *apiStub) lastRequest() *http.Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests[len(s.requests)-1]
-}
-
-func testHTTPSource(t *testing.T, rawURL string, edit func(*config.HTTPSource)) *config.HTTPSource {
-	t.Helper()
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.DefaultHTTPSource
-	cfg.URL = promconfig.URL{URL: u}
-	cfg.Timeout = config.Duration(2 * time.Second)
-	if edit != nil {
-		edit(&cfg)
-	}
-	return &cfg
-}
-
-var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// fixedNow is the evaluation time of unit tests: a Tuesday afternoon.
-var fixedNow = time.Date(2026, 3, 10, 14, 7, 31, 0, time.UTC)
-
-func reasons(res Result) []string {
-	var out []string
-	for _, e := range res.Errors {
-		out = append(out, e.Reason)
-	}
-	return out
-}
 
 func TestRetryAfterIsHonouredWithinTheDeadline(t *testing.T) {
 	t.Parallel()

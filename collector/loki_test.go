@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,17 +43,8 @@ const (
 
 func TestLokiQueryOutcomes(t *testing.T) {
 	ok := func(body string) stubAnswer { return stubAnswer{status: 200, body: body} }
-	for _, tc := range []struct {
-		name     string
-		answers  []stubAnswer
-		empty    triggers.Empty
-		want     float64
-		unknown  string
-		reasons  []string
-		up       bool
-		requests int
-		timeout  time.Duration
-	}{
+	q := `count(sum by (user) (count_over_time({job="kubernetes-audit"} | json [30d])))`
+	testQueryOutcomes(t, "/loki/api/v1/query", []queryOutcome{
 		{name: "one sample", answers: []stubAnswer{ok(lokiVector)}, want: 7, up: true, requests: 1},
 		{name: "scalar", answers: []stubAnswer{ok(lokiScalar)}, want: 5, up: true, requests: 1},
 		{name: "empty reads unknown by default", answers: []stubAnswer{ok(lokiEmpty)}, unknown: "no series", up: true, requests: 1},
@@ -82,39 +74,13 @@ func TestLokiQueryOutcomes(t *testing.T) {
 			unknown: `result type "matrix"`, reasons: []string{reasonBadResponse}, up: true, requests: 1},
 		{name: "slower than the deadline", answers: []stubAnswer{{status: 200, body: lokiVector, delay: 2 * time.Second}},
 			timeout: 300 * time.Millisecond, unknown: "timeout", reasons: []string{reasonTimeout}, requests: 1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			stub := newAPIStub(t, map[string][]stubAnswer{"/loki/api/v1/query": tc.answers})
-			src := testLoki(t, stub.URL, func(c *config.HTTPSource) {
-				if tc.timeout > 0 {
-					c.Timeout = config.Duration(tc.timeout)
-				}
-			})
-			q := `count(sum by (user) (count_over_time({job="kubernetes-audit"} | json [30d])))`
-			res := src.Collect(context.Background(), Request{Signals: []SignalRequest{lokiQuery("s", q, tc.empty)}})
-			v := res.Values["s"]
-			switch {
-			case tc.unknown == "" && (!v.Known || v.Number != tc.want):
-				t.Errorf("value = %+v, want known %v", v, tc.want)
-			case tc.unknown != "" && (v.Known || !strings.Contains(v.Reason, tc.unknown)):
-				t.Errorf("value = %+v, want unknown with reason containing %q", v, tc.unknown)
-			}
-			if got := reasons(res); !slices.Equal(got, tc.reasons) {
-				t.Errorf("error reasons = %v, want %v (%v)", got, tc.reasons, res.Errors)
-			}
-			if res.Up != tc.up {
-				t.Errorf("up = %v, want %v", res.Up, tc.up)
-			}
-			if n := stub.count("/loki/api/v1/query"); n != tc.requests {
-				t.Errorf("requests = %d, want %d", n, tc.requests)
-			}
-			r := stub.lastRequest()
-			if r.Method != "GET" || r.Form.Get("query") != q || r.Form.Get("time") != fmt.Sprint(fixedNow.UnixNano()) {
-				t.Errorf("request %s %s, want GET with query and time in nanoseconds", r.Method, r.URL.RawQuery)
-			}
-		})
-	}
+	}, func(t *testing.T, url string, edit func(*config.HTTPSource), empty triggers.Empty) Result {
+		return testLoki(t, url, edit).Collect(context.Background(), Request{Signals: []SignalRequest{lokiQuery("s", q, empty)}})
+	}, func(t *testing.T, r *http.Request) {
+		if r.Method != "GET" || r.Form.Get("query") != q || r.Form.Get("time") != fmt.Sprint(fixedNow.UnixNano()) {
+			t.Errorf("request %s %s, want GET with query and time in nanoseconds", r.Method, r.URL.RawQuery)
+		}
+	})
 }
 
 func TestLokiTenantAndConcurrency(t *testing.T) {

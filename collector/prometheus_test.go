@@ -51,17 +51,7 @@ const (
 
 func TestPrometheusInstantQueryOutcomes(t *testing.T) {
 	ok := func(body string) stubAnswer { return stubAnswer{status: 200, body: body} }
-	for _, tc := range []struct {
-		name     string
-		answers  []stubAnswer
-		empty    triggers.Empty
-		want     float64 // when known
-		unknown  string  // substring of the reason when unknown
-		reasons  []string
-		up       bool
-		requests int
-		timeout  time.Duration
-	}{
+	testQueryOutcomes(t, "/api/v1/query", []queryOutcome{
 		{name: "one sample", answers: []stubAnswer{ok(vectorOne)}, want: 3, up: true, requests: 1},
 		{name: "scalar", answers: []stubAnswer{ok(scalar42)}, want: 42, up: true, requests: 1},
 		{name: "empty reads unknown by default", answers: []stubAnswer{ok(vectorEmpty)}, unknown: "returned no series", up: true, requests: 1},
@@ -104,34 +94,9 @@ func TestPrometheusInstantQueryOutcomes(t *testing.T) {
 			unknown: "bad_response", reasons: []string{reasonBadResponse}, requests: 1},
 		{name: "slower than the deadline is a timeout", answers: []stubAnswer{{status: 200, body: vectorOne, delay: 2 * time.Second}},
 			timeout: 300 * time.Millisecond, unknown: "timeout", reasons: []string{reasonTimeout}, requests: 1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": tc.answers})
-			src := testPrometheus(t, stub.URL, func(c *config.HTTPSource) {
-				if tc.timeout > 0 {
-					c.Timeout = config.Duration(tc.timeout)
-				}
-			})
-			res := src.Collect(context.Background(), Request{Signals: []SignalRequest{promQuery("s", "sum(up)", tc.empty)}})
-			v := res.Values["s"]
-			switch {
-			case tc.unknown == "" && (!v.Known || v.Number != tc.want):
-				t.Errorf("value = %+v, want known %v", v, tc.want)
-			case tc.unknown != "" && (v.Known || !strings.Contains(v.Reason, tc.unknown)):
-				t.Errorf("value = %+v, want unknown with reason containing %q", v, tc.unknown)
-			}
-			if got := reasons(res); !slices.Equal(got, tc.reasons) {
-				t.Errorf("error reasons = %v, want %v (%v)", got, tc.reasons, res.Errors)
-			}
-			if res.Up != tc.up {
-				t.Errorf("up = %v, want %v", res.Up, tc.up)
-			}
-			if n := stub.count("/api/v1/query"); n != tc.requests {
-				t.Errorf("requests = %d, want %d", n, tc.requests)
-			}
-		})
-	}
+	}, func(t *testing.T, url string, edit func(*config.HTTPSource), empty triggers.Empty) Result {
+		return testPrometheus(t, url, edit).Collect(context.Background(), Request{Signals: []SignalRequest{promQuery("s", "sum(up)", empty)}})
+	}, nil)
 }
 
 func TestAlertHistoryFromARangeQuery(t *testing.T) {
