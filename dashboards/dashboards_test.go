@@ -9,8 +9,6 @@ package dashboards
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -24,119 +22,20 @@ import (
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
-// dashboard is the part of Grafana's dashboard model the checks read.
-type dashboard struct {
-	UID           string   `json:"uid"`
-	Title         string   `json:"title"`
-	Description   string   `json:"description"`
-	SchemaVersion int      `json:"schemaVersion"`
-	Tags          []string `json:"tags"`
-	Panels        []panel  `json:"panels"`
-	Templating    struct {
-		List []variable `json:"list"`
-	} `json:"templating"`
-}
-
-type panel struct {
-	ID          int         `json:"id"`
-	Type        string      `json:"type"`
-	Title       string      `json:"title"`
-	Description string      `json:"description"`
-	Datasource  *datasource `json:"datasource"`
-	Repeat      string      `json:"repeat"`
-	Targets     []target    `json:"targets"`
-	Panels      []panel     `json:"panels"` // a collapsed row's panels
-	FieldConfig struct {
-		Defaults struct {
-			Unit     string    `json:"unit"`
-			Mappings []mapping `json:"mappings"`
-		} `json:"defaults"`
-		Overrides []struct {
-			Matcher struct {
-				ID      string `json:"id"`
-				Options any    `json:"options"`
-			} `json:"matcher"`
-			Properties []struct {
-				ID    string          `json:"id"`
-				Value json.RawMessage `json:"value"`
-			} `json:"properties"`
-		} `json:"overrides"`
-	} `json:"fieldConfig"`
-}
-
-type datasource struct {
-	Type string `json:"type"`
-	UID  string `json:"uid"`
-}
-
-type target struct {
-	RefID      string      `json:"refId"`
-	Expr       string      `json:"expr"`
-	Instant    bool        `json:"instant"`
-	Range      bool        `json:"range"`
-	Format     string      `json:"format"`
-	Datasource *datasource `json:"datasource"`
-}
-
-type mapping struct {
-	Type    string         `json:"type"`
-	Options map[string]any `json:"options"`
-}
-
-type variable struct {
-	Name       string          `json:"name"`
-	Type       string          `json:"type"`
-	Query      json.RawMessage `json:"query"`
-	Datasource *datasource     `json:"datasource"`
-	IncludeAll bool            `json:"includeAll"`
-	AllValue   string          `json:"allValue"`
-}
-
-// queryText returns a query variable's query, which Grafana 10 stores as an
-// object and older versions as a string.
-func (v variable) queryText() string {
-	var s string
-	if json.Unmarshal(v.Query, &s) == nil {
-		return s
-	}
-	var q struct {
-		Query string `json:"query"`
-	}
-	_ = json.Unmarshal(v.Query, &q)
-	return q.Query
-}
-
-func loadDashboards(t *testing.T) map[string]dashboard {
+func loadDashboards(t *testing.T) map[string]Dashboard {
 	t.Helper()
-	files, err := filepath.Glob("*.json")
+	ds, err := Load(".")
 	if err != nil {
 		t.Fatal(err)
 	}
+	out := map[string]Dashboard{}
+	var files []string
+	for _, d := range ds {
+		out[d.File] = d
+		files = append(files, d.File)
+	}
 	if len(files) < 3 {
 		t.Fatalf("want the decision board, capability detail and exporter health dashboards, found %v", files)
-	}
-	out := map[string]dashboard{}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec := json.NewDecoder(strings.NewReader(string(data)))
-		var d dashboard
-		if err := dec.Decode(&d); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		out[f] = d
-	}
-	return out
-}
-
-// allPanels flattens collapsed rows.
-func allPanels(ps []panel) []panel {
-	var out []panel
-	for _, p := range ps {
-		out = append(out, p)
-		out = append(out, allPanels(p.Panels)...)
 	}
 	return out
 }
@@ -157,7 +56,7 @@ func TestDashboardsAreImportable(t *testing.T) {
 		if !slices.Contains(d.Tags, "capability_exporter") {
 			t.Errorf("%s: want the tag capability_exporter, which the dashboards' links use", file)
 		}
-		vars := map[string]variable{}
+		vars := map[string]Variable{}
 		for _, v := range d.Templating.List {
 			vars[v.Name] = v
 		}
@@ -186,11 +85,11 @@ func TestDashboardsAreImportable(t *testing.T) {
 			if !isDatasourceVar(v.Datasource) {
 				t.Errorf("%s: variable %s does not query ${datasource}", file, v.Name)
 			}
-			if err := checkMetricNames(labelValuesMetric(v.queryText())); err != nil {
+			if err := checkMetricNames(labelValuesMetric(v.QueryText())); err != nil {
 				t.Errorf("%s: variable %s: %v", file, v.Name, err)
 			}
 		}
-		for _, p := range allPanels(d.Panels) {
+		for _, p := range AllPanels(d.Panels) {
 			if p.Type == "row" {
 				continue
 			}
@@ -205,7 +104,7 @@ func TestDashboardsAreImportable(t *testing.T) {
 
 var varRE = regexp.MustCompile(`\$\{?(\w+)`)
 
-func varsIn(p panel) []string {
+func varsIn(p Panel) []string {
 	var out []string
 	if p.Repeat != "" {
 		out = append(out, p.Repeat)
@@ -222,13 +121,13 @@ func varsIn(p panel) []string {
 	return out
 }
 
-func isDatasourceVar(ds *datasource) bool {
+func isDatasourceVar(ds *Datasource) bool {
 	return ds != nil && ds.Type == "prometheus" && (ds.UID == "${datasource}" || ds.UID == "$datasource")
 }
 
 func TestEveryPanelSaysWhatAndInWhichUnit(t *testing.T) {
 	for file, d := range loadDashboards(t) {
-		for _, p := range allPanels(d.Panels) {
+		for _, p := range AllPanels(d.Panels) {
 			if p.Type == "row" {
 				continue
 			}
@@ -273,7 +172,7 @@ var (
 
 func TestQueriesSelectByVariablesAndRateByRateInterval(t *testing.T) {
 	for file, d := range loadDashboards(t) {
-		for _, p := range allPanels(d.Panels) {
+		for _, p := range AllPanels(d.Panels) {
 			for _, tg := range p.Targets {
 				where := fmt.Sprintf("%s: panel %q query %s", file, p.Title, tg.RefID)
 				expr := tg.Expr
@@ -310,7 +209,7 @@ func TestQueriesSelectByVariablesAndRateByRateInterval(t *testing.T) {
 func TestTruthPanelsShowUnknown(t *testing.T) {
 	truthMetrics := regexp.MustCompile(`\b(capability_trigger|capability_condition|capability_tool_detected|capability_foundation_present)\{`)
 	for file, d := range loadDashboards(t) {
-		for _, p := range allPanels(d.Panels) {
+		for _, p := range AllPanels(d.Panels) {
 			for _, tg := range p.Targets {
 				if !truthMetrics.MatchString(tg.Expr) || p.Type == "timeseries" {
 					continue
@@ -332,14 +231,14 @@ func TestTruthPanelsShowUnknown(t *testing.T) {
 
 // mappingsFor returns the value mappings that apply to a target's values:
 // an override for its "Value #<refId>" field, else the panel's defaults.
-func mappingsFor(p panel, refID string) []mapping {
+func mappingsFor(p Panel, refID string) []Mapping {
 	for _, o := range p.FieldConfig.Overrides {
 		if o.Matcher.ID != "byName" || o.Matcher.Options != "Value #"+refID {
 			continue
 		}
 		for _, prop := range o.Properties {
 			if prop.ID == "mappings" {
-				var ms []mapping
+				var ms []Mapping
 				_ = json.Unmarshal(prop.Value, &ms)
 				return ms
 			}
@@ -355,7 +254,7 @@ var stateCodeRE = regexp.MustCompile(`capability_decision\{state="(\w+)"[^}]*\}\
 func TestDecisionCodesCoverEveryState(t *testing.T) {
 	timelines := 0
 	for file, d := range loadDashboards(t) {
-		for _, p := range allPanels(d.Panels) {
+		for _, p := range AllPanels(d.Panels) {
 			for _, tg := range p.Targets {
 				codes := stateCodeRE.FindAllStringSubmatch(tg.Expr, -1)
 				if len(codes) == 0 {

@@ -4,10 +4,8 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,6 +14,8 @@ import (
 
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/capability-exporter/capability_exporter/dashboards"
 )
 
 // No Grafana server can run here, so the test does what Grafana does with
@@ -34,71 +34,20 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 		return len(v) == 1 && v[0].Value >= 15
 	})
 
-	files, err := filepath.Glob(filepath.Join(repoRoot(), "dashboards", "*.json"))
-	if err != nil || len(files) == 0 {
+	ds, err := dashboards.Load(filepath.Join(repoRoot(), "dashboards"))
+	if err != nil || len(ds) == 0 {
 		t.Fatalf("no dashboards: %v", err)
 	}
 	queries := 0
-	for _, f := range files {
-		var d gfDashboard
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(data, &d); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
+	for _, d := range ds {
 		for _, useAll := range []bool{false, true} {
-			name := filepath.Base(f) + map[bool]string{false: " first values", true: " All"}[useAll]
+			name := d.File + map[bool]string{false: " first values", true: " All"}[useAll]
 			t.Run(name, func(t *testing.T) {
 				queries += checkDashboardQueries(t, s, d, useAll)
 			})
 		}
 	}
-	t.Logf("%d queries over %d dashboards returned data", queries, len(files))
-}
-
-type gfDashboard struct {
-	Title  string    `json:"title"`
-	Panels []gfPanel `json:"panels"`
-
-	Templating struct {
-		List []gfVariable `json:"list"`
-	} `json:"templating"`
-}
-
-type gfPanel struct {
-	Title   string     `json:"title"`
-	Repeat  string     `json:"repeat"`
-	Panels  []gfPanel  `json:"panels"`
-	Targets []gfTarget `json:"targets"`
-}
-
-type gfTarget struct {
-	RefID   string `json:"refId"`
-	Expr    string `json:"expr"`
-	Instant bool   `json:"instant"`
-}
-
-type gfVariable struct {
-	Name       string          `json:"name"`
-	Type       string          `json:"type"`
-	Query      json.RawMessage `json:"query"`
-	IncludeAll bool            `json:"includeAll"`
-	Multi      bool            `json:"multi"`
-	AllValue   string          `json:"allValue"`
-}
-
-func (v gfVariable) query() string {
-	var s string
-	if json.Unmarshal(v.Query, &s) == nil {
-		return s
-	}
-	var q struct {
-		Query string `json:"query"`
-	}
-	_ = json.Unmarshal(v.Query, &q)
-	return q.Query
+	t.Logf("%d queries over %d dashboards returned data", queries, len(ds))
 }
 
 // gfScrapeInterval is the datasource's scrape interval setting, the floor of
@@ -108,7 +57,7 @@ const gfScrapeInterval = time.Second
 var gfLabelValuesRE = regexp.MustCompile(`^label_values\((.+),\s*(\w+)\)$`)
 
 // checkDashboardQueries runs every query of d and returns how many ran.
-func checkDashboardQueries(t *testing.T, s *alertingStack, d gfDashboard, useAll bool) int {
+func checkDashboardQueries(t *testing.T, s *alertingStack, d dashboards.Dashboard, useAll bool) int {
 	end := time.Now()
 	start := s.started
 	interval := gfScrapeInterval
@@ -124,15 +73,15 @@ func checkDashboardQueries(t *testing.T, s *alertingStack, d gfDashboard, useAll
 	// the ones before it.
 	values := map[string][]string{} // all options of each variable
 	chosen := map[string]string{}   // interpolated text of each variable
-	vars := map[string]gfVariable{}
+	vars := map[string]dashboards.Variable{}
 	for _, v := range d.Templating.List {
 		vars[v.Name] = v
 		if v.Type != "query" {
 			continue
 		}
-		m := gfLabelValuesRE.FindStringSubmatch(strings.TrimSpace(v.query()))
+		m := gfLabelValuesRE.FindStringSubmatch(strings.TrimSpace(v.QueryText()))
 		if m == nil {
-			t.Fatalf("variable %s: query %q is not label_values(selector, label)", v.Name, v.query())
+			t.Fatalf("variable %s: query %q is not label_values(selector, label)", v.Name, v.QueryText())
 		}
 		selector := gfInterpolate(m[1], chosen, builtins)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -154,7 +103,7 @@ func checkDashboardQueries(t *testing.T, s *alertingStack, d gfDashboard, useAll
 	}
 
 	ran := 0
-	for _, p := range gfFlatten(d.Panels) {
+	for _, p := range dashboards.AllPanels(d.Panels) {
 		// A repeated panel is one panel per value of its variable.
 		instances := []map[string]string{chosen}
 		if p.Repeat != "" {
@@ -236,21 +185,12 @@ func runPanelQuery(t *testing.T, api promv1.API, q string, instant bool, start, 
 	return series, known
 }
 
-func gfFlatten(ps []gfPanel) []gfPanel {
-	var out []gfPanel
-	for _, p := range ps {
-		out = append(out, p)
-		out = append(out, gfFlatten(p.Panels)...)
-	}
-	return out
-}
-
 var gfRegexSpecial = regexp.MustCompile(`[\\^$*+?.()|{}\[\]]`)
 
 // gfFormat renders one value as Grafana interpolates it into a Prometheus
 // query: a variable that can be multi-valued or All is regex-escaped (with
 // the backslash doubled for the PromQL string), any other goes in as is.
-func gfFormat(v gfVariable, value string) string {
+func gfFormat(v dashboards.Variable, value string) string {
 	if !v.Multi && !v.IncludeAll {
 		return value
 	}
