@@ -49,6 +49,18 @@ func nowSnapshot() Snapshot {
 	}
 }
 
+// nowSnapshotWith is nowSnapshot with change set and drop left out.
+func nowSnapshotWith(change Snapshot, drop []string) Snapshot {
+	snap := nowSnapshot()
+	for k, v := range change {
+		snap[k] = v
+	}
+	for _, k := range drop {
+		delete(snap, k)
+	}
+	return snap
+}
+
 func TestDecisionStates(t *testing.T) {
 	r := mustParse(t, tracingRules)
 	unknown := func(reason string) Value { return UnknownValue(reason, "kubernetes") }
@@ -112,14 +124,7 @@ func TestDecisionStates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			snap := nowSnapshot()
-			for k, v := range tt.change {
-				snap[k] = v
-			}
-			for _, k := range tt.drop {
-				delete(snap, k)
-			}
-			ev := Evaluate(r, snap, time.Unix(1e9, 0))
+			ev := Evaluate(r, nowSnapshotWith(tt.change, tt.drop), time.Unix(1e9, 0))
 			d := ev.Decision("distributed_tracing")
 			if d == nil {
 				t.Fatal("no decision for distributed_tracing")
@@ -314,14 +319,7 @@ func TestLadderSteps(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			snap := nowSnapshot()
-			for k, v := range tt.change {
-				snap[k] = v
-			}
-			for _, k := range tt.drop {
-				delete(snap, k)
-			}
-			d := Evaluate(r, snap, time.Time{}).Decision("distributed_tracing")
+			d := Evaluate(r, nowSnapshotWith(tt.change, tt.drop), time.Time{}).Decision("distributed_tracing")
 			var kinds []string
 			for _, s := range d.Steps {
 				kinds = append(kinds, s.Kind)
