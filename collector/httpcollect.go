@@ -1,0 +1,154 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// run is one Collect's shared state: the values and errors it gathers from
+// concurrent requests, and whether the server was found unreachable, after
+// which requests not yet sent are not sent at all.
+type run struct {
+	mu     sync.Mutex
+	res    Result
+	downed atomic.Pointer[SourceError]
+}
+
+func newRun(n int) *run {
+	return &run{res: Result{Values: make(map[string]triggers.Value, n)}}
+}
+
+func (r *run) set(key string, v triggers.Value) {
+	r.mu.Lock()
+	r.res.Values[key] = v
+	r.mu.Unlock()
+}
+
+// answered marks the server up: it answered at least one request with its
+// API, even if only to refuse a query.
+func (r *run) answered() {
+	r.mu.Lock()
+	r.res.Up = true
+	r.mu.Unlock()
+}
+
+// fail makes keys unknown with e as the reason and counts e once.
+func (r *run) fail(e SourceError, keys ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.res.Errors = append(r.res.Errors, e)
+	for _, k := range keys {
+		r.res.Values[k] = triggers.UnknownValue(e.Error(), "")
+	}
+}
+
+// skip makes keys unknown because the server is down, without counting an
+// error: no request was sent for them.
+func (r *run) skip(e *SourceError, keys ...string) {
+	reason := "not sent: an earlier request found the server down (" + e.Error() + ")"
+	for _, k := range keys {
+		r.set(k, triggers.UnknownValue(reason, ""))
+	}
+}
+
+// recoverPanic, deferred at the top of a query's goroutine, turns a panic
+// there (a client library meeting an answer it did not expect) into that
+// query's signals unknown with reason panic. collectSafely in the scheduler
+// cannot: a panic in another goroutine kills the process.
+func (r *run) recoverPanic(what string, keys []string) {
+	if p := recover(); p != nil {
+		r.fail(SourceError{Reason: reasonPanic, Err: fmt.Errorf("%s panicked: %v", what, p)}, keys...)
+	}
+}
+
+func (r *run) isUp() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.res.Up
+}
+
+func (r *run) result() Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.res
+}
+
+// httpCollect is one Collect of a Prometheus-API or Loki source: the
+// signals grouped so that each distinct query is sent once, every request in
+// a goroutine of its own (the server's slots bound how many are in flight),
+// and a panic there confined to that request's signals.
+type httpCollect struct {
+	server    *httpServer
+	r         *run
+	queries   map[string][]SignalRequest
+	reachable []SignalRequest
+	// probeAnyway: with nothing to ask, the source is probed all the same,
+	// since its source_up must say whether the configured server answers.
+	probeAnyway bool
+	wg          sync.WaitGroup
+}
+
+func (s *httpServer) newCollect(req Request) *httpCollect {
+	return &httpCollect{server: s, r: newRun(len(req.Signals)), queries: map[string][]SignalRequest{}, probeAnyway: len(req.Signals) == 0}
+}
+
+// notOurs answers a signal of another kind, which the scheduler never sends.
+func (c *httpCollect) notOurs(sr SignalRequest) {
+	c.r.set(sr.Key, triggers.UnknownValue("not a "+c.server.kind+" signal", ""))
+}
+
+// spawn sends one request for srs in its own goroutine; what names it in the
+// reason should it panic.
+func (c *httpCollect) spawn(what string, srs []SignalRequest, send func()) {
+	c.wg.Go(func() {
+		defer c.r.recoverPanic(what, keysOf(srs))
+		send()
+	})
+}
+
+// sendQueries spawns each distinct query once; noun names a query in
+// reasons and logs, as in `query "up"`.
+func (c *httpCollect) sendQueries(noun string, instant func(r *run, what, q string, srs []SignalRequest)) {
+	for q, srs := range c.queries {
+		what := fmt.Sprintf("%s %q", noun, q)
+		c.spawn(what, srs, func() { instant(c.r, what, q, srs) })
+	}
+}
+
+// probeAndWait sends the reachable probe where a signal asks for it or
+// nothing else was asked, waits for every request, and returns the result.
+// The probed signals read 1 when fn succeeds and unknown otherwise, never 0:
+// a failed probe cannot tell a missing server from a network fault.
+func (c *httpCollect) probeAndWait(ctx context.Context, fn func(ctx context.Context) error) Result {
+	if len(c.reachable) > 0 || c.probeAnyway {
+		c.spawn("build info", c.reachable, func() {
+			if c.server.request(ctx, c.r, "build info", keysOf(c.reachable), fn) {
+				for _, sr := range c.reachable {
+					c.r.set(sr.Key, triggers.KnownValue(1, ""))
+				}
+			}
+		})
+	}
+	c.wg.Wait()
+	return c.r.result()
+}
+
+// notFound says whether the request of ctx failed with a 404, after which a
+// probe tries an endpoint that servers without build info do have.
+func notFound(ctx context.Context, err error) bool {
+	ex, _ := ctx.Value(exchangeKey{}).(*exchange)
+	return err != nil && ex != nil && ex.status == http.StatusNotFound
+}
+
+func keysOf(srs []SignalRequest) []string {
+	keys := make([]string, len(srs))
+	for i, sr := range srs {
+		keys[i] = sr.Key
+	}
+	return keys
+}
