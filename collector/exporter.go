@@ -2,6 +2,7 @@ package collector
 
 import (
 	"math"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -75,6 +76,16 @@ var (
 // Exporter is a prometheus.Collector over a Scheduler's published state.
 type Exporter struct {
 	sched *Scheduler
+	// built holds the metrics of the last State collected. A State never
+	// changes once published, so its metrics are built once and sent again
+	// to every scrape until the next evaluation: a scrape does no per-series
+	// work of its own.
+	built atomic.Pointer[builtMetrics]
+}
+
+type builtMetrics struct {
+	state   *State
+	metrics []prometheus.Metric
 }
 
 // NewExporter returns the collector for sched.
@@ -102,29 +113,45 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	if st == nil {
 		return // nothing evaluated yet: no decision is better than a made-up one
 	}
+	b := e.built.Load()
+	if b == nil || b.state != st {
+		b = &builtMetrics{state: st, metrics: stateMetrics(st)}
+		e.built.Store(b) // concurrent scrapes may build the same State twice; either result is the same
+	}
+	for _, m := range b.metrics {
+		ch <- m
+	}
+}
+
+// stateMetrics builds every metric that comes from one published State.
+func stateMetrics(st *State) []prometheus.Metric {
 	ev := st.Evaluation
-	ch <- gauge(lastEvalDesc, float64(ev.Time.UnixNano())/1e9)
-	ch <- gauge(evalDurationDesc, st.Duration.Seconds())
+	out := make([]prometheus.Metric, 0, 2+3*len(st.Sources)+len(st.ErrorTotals)+
+		20*len(ev.Decisions)+2*len(ev.Signals)+len(ev.Tools)+len(ev.Foundations))
+	add := func(d *prometheus.Desc, v float64, labels ...string) { out = append(out, gauge(d, v, labels...)) }
+
+	add(lastEvalDesc, float64(ev.Time.UnixNano())/1e9)
+	add(evalDurationDesc, st.Duration.Seconds())
 	for _, s := range st.Sources {
-		ch <- gauge(sourceUpDesc, boolFloat(s.Up), s.Name)
-		ch <- gauge(sourceConfiguredDesc, boolFloat(s.Configured), s.Name)
-		ch <- gauge(sourceDurationDesc, s.Duration.Seconds(), s.Name)
+		add(sourceUpDesc, boolFloat(s.Up), s.Name)
+		add(sourceConfiguredDesc, boolFloat(s.Configured), s.Name)
+		add(sourceDurationDesc, s.Duration.Seconds(), s.Name)
 	}
 	for k, n := range st.ErrorTotals {
-		ch <- prometheus.MustNewConstMetric(sourceErrorsDesc, prometheus.CounterValue, n, k.Source, k.Reason)
+		out = append(out, prometheus.MustNewConstMetric(sourceErrorsDesc, prometheus.CounterValue, n, k.Source, k.Reason))
 	}
 
 	for _, d := range ev.Decisions {
-		ch <- gauge(infoDesc, 1, d.Capability, d.Title, d.Complexity.String())
+		add(infoDesc, 1, d.Capability, d.Title, d.Complexity.String())
 		for _, state := range triggers.States {
-			ch <- gauge(decisionDesc, boolFloat(d.State == state), d.Capability, string(state))
+			add(decisionDesc, boolFloat(d.State == state), d.Capability, string(state))
 		}
-		ch <- gauge(recommendedDesc, boolFloat(d.Recommended), d.Capability)
+		add(recommendedDesc, boolFloat(d.Recommended), d.Capability)
 		trig := d.Step(triggers.KindTrigger)
-		ch <- gauge(triggerDesc, truthFloat(trig), d.Capability)
-		ch <- gauge(triggerKnownDesc, boolFloat(trig != triggers.Unknown), d.Capability)
+		add(triggerDesc, truthFloat(trig), d.Capability)
+		add(triggerKnownDesc, boolFloat(trig != triggers.Unknown), d.Capability)
 		if t, ok := st.LastChange[d.Capability]; ok {
-			ch <- gauge(lastChangeDesc, float64(t.Unix()), d.Capability)
+			add(lastChangeDesc, float64(t.Unix()), d.Capability)
 		}
 		seen := map[[2]string]bool{}
 		for _, c := range d.Conditions {
@@ -133,8 +160,8 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 				continue // the same comparison twice in one kind has one truth
 			}
 			seen[k] = true
-			ch <- gauge(conditionDesc, truthFloat(c.Truth), d.Capability, c.Kind, c.Expr, c.Signal)
-			ch <- gauge(thresholdDesc, c.Threshold, d.Capability, c.Kind, c.Expr, c.Signal)
+			add(conditionDesc, truthFloat(c.Truth), d.Capability, c.Kind, c.Expr, c.Signal)
+			add(thresholdDesc, c.Threshold, d.Capability, c.Kind, c.Expr, c.Signal)
 		}
 	}
 	for _, s := range ev.Signals {
@@ -142,19 +169,20 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		if s.Value.Known {
 			v = s.Value.Number
 		}
-		ch <- gauge(signalValueDesc, v, s.Name)
-		ch <- gauge(signalKnownDesc, boolFloat(s.Value.Known), s.Name)
+		add(signalValueDesc, v, s.Name)
+		add(signalKnownDesc, boolFloat(s.Value.Known), s.Name)
 	}
 	for _, t := range ev.Tools {
 		capability := t.Capability
 		if capability == "" {
 			capability = "foundation"
 		}
-		ch <- gauge(toolDesc, truthFloat(t.Detected), capability, t.ID)
+		add(toolDesc, truthFloat(t.Detected), capability, t.ID)
 	}
 	for _, f := range ev.Foundations {
-		ch <- gauge(foundationDesc, truthFloat(f.Present), f.ID)
+		add(foundationDesc, truthFloat(f.Present), f.ID)
 	}
+	return out
 }
 
 func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {

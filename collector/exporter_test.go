@@ -128,3 +128,47 @@ func TestNoCapabilityMetricsBeforeFirstEvaluation(t *testing.T) {
 		t.Error("reload status must be exported from the start")
 	}
 }
+
+// Metrics are built once per published State; a new evaluation must show.
+func TestScrapeFollowsNewEvaluations(t *testing.T) {
+	env := newTestEnv(t, "facts: {compliance_required: false}", nil)
+	env.sched.Evaluate(context.Background())
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewExporter(env.sched))
+	now := func() float64 {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "capability_decision" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				var c, s string
+				for _, l := range m.GetLabel() {
+					switch l.GetName() {
+					case "capability":
+						c = l.GetValue()
+					case "state":
+						s = l.GetValue()
+					}
+				}
+				if c == "policy_enforcement" && s == "now" {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+		t.Fatal("no policy_enforcement now series")
+		return 0
+	}
+	if now() != 0 || now() != 0 {
+		t.Fatal("policy_enforcement must not be now without compliance")
+	}
+	env.sched.Reload(loadConfig(t, "facts: {compliance_required: true}"))
+	env.sched.Evaluate(context.Background())
+	if now() != 1 {
+		t.Error("a scrape after a new evaluation still shows the old decision")
+	}
+}
