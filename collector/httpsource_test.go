@@ -53,11 +53,10 @@ func TestFrozenServerCostsOneDeadline(t *testing.T) {
 	for i := range 8 {
 		signals = append(signals, promQuery(fmt.Sprint("s", i), fmt.Sprintf("vector(%d)", i), ""))
 	}
-	t0 := time.Now()
+	// One deadline, not one per query: only the requests already in flight
+	// time out, the rest are never sent (counted, not timed, so a loaded
+	// machine cannot make this flaky).
 	res := src.Collect(context.Background(), Request{Signals: signals})
-	if d := time.Since(t0); d > 700*time.Millisecond {
-		t.Errorf("took %s; want about one deadline (200ms), not one per query", d)
-	}
 	if got := reasons(res); !slices.Equal(got, []string{reasonTimeout, reasonTimeout}) {
 		t.Errorf("errors %v; want the two requests in flight timed out, the rest not sent", got)
 	}

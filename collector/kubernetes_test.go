@@ -280,9 +280,10 @@ func TestKubernetesInitialSyncNotFinished(t *testing.T) {
 	start := time.Now()
 	res := fc.src.Collect(ctx, request([]string{"workloads", "nodes"}))
 	// The list never returns: without the deadline Collect would wait for
-	// the source's 60s timeout. The slack is for a loaded machine.
-	if d := time.Since(start); d > 700*time.Millisecond {
-		t.Errorf("Collect took %v, past its 500ms deadline", d)
+	// the source's 60s timeout. The bound is far from both, so a loaded
+	// machine cannot make it flaky.
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Collect took %v, not bounded by its 500ms deadline", d)
 	}
 	if v := res.Values["workloads"]; v.Known || !strings.Contains(v.Reason, "initial sync of deployments.apps not finished") {
 		t.Errorf("workloads = %+v, want unknown: initial sync not finished", v)
