@@ -1,19 +1,13 @@
 package collector
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/capability-exporter/capability_exporter/config"
 )
 
 // prometheusAccept is what Prometheus 2.x asks a target for.
@@ -24,12 +18,7 @@ const prometheusAccept = "application/openmetrics-text;version=1.0.0,application
 // a published evaluation of the default rules with every signal declared,
 // as Prometheus asks for it (OpenMetrics, gzip) and uncompressed.
 func BenchmarkScrape(b *testing.B) {
-	cfg, err := config.Load("../examples/webshop.yml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	sched := NewScheduler(cfg, time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	sched.Evaluate(context.Background())
+	sched := webshopScheduler(b)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(NewExporter(sched), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
