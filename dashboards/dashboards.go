@@ -35,7 +35,10 @@ type Panel struct {
 	Repeat      string      `json:"repeat"`
 	Targets     []Target    `json:"targets"`
 	Panels      []Panel     `json:"panels"` // a collapsed row's panels
-	FieldConfig struct {
+	// TimeFrom overrides the dashboard's time range for this panel ("7d").
+	TimeFrom        string           `json:"timeFrom"`
+	Transformations []Transformation `json:"transformations"`
+	FieldConfig     struct {
 		Defaults struct {
 			Unit     string    `json:"unit"`
 			Mappings []Mapping `json:"mappings"`
@@ -51,6 +54,13 @@ type Panel struct {
 			} `json:"properties"`
 		} `json:"overrides"`
 	} `json:"fieldConfig"`
+}
+
+// Transformation reshapes a panel's query results, such as
+// groupingToMatrix turning (row, column, value) series into a grid.
+type Transformation struct {
+	ID      string         `json:"id"`
+	Options map[string]any `json:"options"`
 }
 
 // Datasource is a panel's or query's datasource; the dashboards name the

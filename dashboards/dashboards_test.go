@@ -34,8 +34,8 @@ func loadDashboards(t *testing.T) map[string]Dashboard {
 		out[d.File] = d
 		files = append(files, d.File)
 	}
-	if len(files) < 3 {
-		t.Fatalf("want the decision board, capability detail and exporter health dashboards, found %v", files)
+	if len(files) < 4 {
+		t.Fatalf("want the decision board, capability detail, exporter health and fleet dashboards, found %v", files)
 	}
 	return out
 }
@@ -74,9 +74,14 @@ func TestDashboardsAreImportable(t *testing.T) {
 			}
 		}
 		// Clusters without a cluster label must still see their data: the
-		// cluster variable's All is .*, which matches an absent label.
-		if c := vars["cluster"]; !c.IncludeAll || c.AllValue != ".*" {
-			t.Errorf("%s: variable cluster: want includeAll with allValue .* so series without a cluster label match", file)
+		// cluster variable's All is .*, which matches an absent label. Its
+		// values are the clusters that run an exporter, and several may be
+		// chosen at once to compare them.
+		if c := vars["cluster"]; !c.IncludeAll || c.AllValue != ".*" || !c.Multi {
+			t.Errorf("%s: variable cluster: want multi and includeAll with allValue .* so series without a cluster label match", file)
+		}
+		if q := vars["cluster"].QueryText(); q != "label_values(capability_exporter_build_info, cluster)" {
+			t.Errorf("%s: variable cluster queries %q, want label_values(capability_exporter_build_info, cluster)", file, q)
 		}
 		for _, v := range d.Templating.List {
 			if v.Type != "query" {
