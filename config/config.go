@@ -60,6 +60,13 @@ type HTTPSource struct {
 	MaxConcurrency int `yaml:"max_concurrency"`
 	// TenantID is sent as X-Scope-OrgID (Loki, Mimir, Cortex, Thanos).
 	TenantID string `yaml:"tenant_id"`
+	// Selectors are the selectors the rules refer to as ${name}; after
+	// Parse they hold the kind's defaults too (see DefaultSelectors).
+	Selectors map[string]string `yaml:"selectors,omitempty"`
+	// Matchers are added to every selector of every query sent to this
+	// server, e.g. cluster="prod-eu": the scope on a store shared by
+	// several clusters.
+	Matchers []string `yaml:"matchers,omitempty"`
 	// HTTPClientConfig is the standard client config: basic_auth,
 	// authorization, bearer_token_file, tls_config, proxy, http_headers …
 	HTTPClientConfig promconfig.HTTPClientConfig `yaml:",inline"`
@@ -211,6 +218,9 @@ func Parse(file string, data []byte) (*Config, error) {
 		c.OverrideValues, ferrs = parseOverrides(file, &c.Overrides, c.Rules)
 		errs = append(errs, ferrs...)
 	}
+	c.checkScope(&doc, func(file string, line int, field, msg string) {
+		errs = append(errs, &triggers.Error{File: file, Line: line, Field: field, Msg: msg})
+	})
 	slices.SortStableFunc(errs, func(a, b *triggers.Error) int { return a.Line - b.Line })
 	if err := errs.Err(); err != nil {
 		return nil, err
