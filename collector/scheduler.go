@@ -134,9 +134,12 @@ func (s *Scheduler) Evaluate(parent context.Context) *State {
 	for _, sig := range rules.Signals {
 		alts := sig.Source.Alternatives()
 		for i, alt := range alts {
+			if alt.Derive != nil {
+				continue // worked out by triggers.Evaluate from the other signals
+			}
 			key := sig.Name
 			if len(alts) > 1 {
-				key = fmt.Sprintf("%s#%d", sig.Name, i)
+				key = triggers.AlternativeKey(sig.Name, i)
 			}
 			byKind[alt.Kind()] = append(byKind[alt.Kind()], SignalRequest{Key: key, Signal: sig, Spec: alt})
 		}
@@ -235,7 +238,7 @@ func (s *Scheduler) Evaluate(parent context.Context) *State {
 			s.logger.Warn("Source errors", "source", o.kind, "errors", strings.Join(st.Errors, "; "))
 		}
 	}
-	resolveFirstKnown(rules, values)
+	triggers.ResolveFirstKnown(rules, values)
 	for name, v := range cfg.OverrideValues {
 		values[name] = v // a declared value outranks the measure it replaces
 	}
@@ -302,34 +305,4 @@ func withSource(v triggers.Value, kind string) triggers.Value {
 		v.Source = kind
 	}
 	return v
-}
-
-// resolveFirstKnown sets each first_known signal to its first known
-// alternative; when none is known, the reason lists every alternative's.
-func resolveFirstKnown(rules *triggers.Rules, values triggers.Snapshot) {
-	for _, sig := range rules.Signals {
-		alts := sig.Source.Alternatives()
-		if len(alts) < 2 {
-			continue
-		}
-		var reasons []string
-		resolved := false
-		for i := range alts {
-			key := fmt.Sprintf("%s#%d", sig.Name, i)
-			v := values[key]
-			delete(values, key)
-			if resolved {
-				continue
-			}
-			if v.Known {
-				values[sig.Name] = v
-				resolved = true
-				continue
-			}
-			reasons = append(reasons, v.Reason)
-		}
-		if !resolved {
-			values[sig.Name] = triggers.UnknownValue("no alternative known: "+strings.Join(reasons, "; "), "first_known")
-		}
-	}
 }

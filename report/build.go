@@ -62,7 +62,7 @@ func Build(st *collector.State, o Options) *Report {
 	for _, s := range ev.Signals {
 		value, text, reason := b.value(s.Type, s.Value)
 		r.Signals = append(r.Signals, Signal{Name: s.Name, Help: s.Help, Type: string(s.Type),
-			Value: value, Text: text, Source: s.Value.Source, Reason: reason})
+			Value: value, Text: text, Source: s.Value.Source, Reason: reason, LowerBound: value != nil && s.Value.LowerBound})
 	}
 	for _, t := range ev.Tools {
 		r.Tools = append(r.Tools, b.tool(t))
@@ -111,6 +111,9 @@ func (b builder) value(t triggers.ValueType, v triggers.Value) (*float64, string
 		return nil, "unknown", &reason
 	}
 	n := v.Number
+	if v.LowerBound {
+		return &n, "at least " + Human(t, n), nil
+	}
 	return &n, Human(t, n), nil
 }
 
@@ -148,7 +151,7 @@ func (b builder) tool(t triggers.ToolResult) Tool {
 }
 
 func (b builder) foundation(f triggers.FoundationResult) Foundation {
-	out := Foundation{ID: f.ID, Title: f.Title, Present: truthPtr(f.Present)}
+	out := Foundation{ID: f.ID, Title: f.Title, Present: truthPtr(f.Present), Advice: strPtr(f.Advice)}
 	if f.Present == triggers.Unknown {
 		var reasons []string
 		for _, c := range f.Conditions {
@@ -165,7 +168,17 @@ func (b builder) capability(d *triggers.Decision, lastChange map[string]time.Tim
 	out := Capability{ID: d.Capability, Title: d.Title, Complexity: d.Complexity.String(),
 		Decision: string(d.State), DecidedBy: d.DecidedBy, RecommendedNext: d.Recommended,
 		Conditions: []Condition{}, Tools: []Tool{}, Foundations: []Foundation{}, FoundationsMissing: []string{},
-		FoundationsUnknown: []string{}, UnknownSignals: []UnknownSignal{}, WhatWouldChange: []Change{}, OpenQuestions: []string{}}
+		FoundationsUnknown: []string{}, UnknownSignals: []UnknownSignal{}, WhatWouldChange: []Change{}, OpenQuestions: []string{},
+		Outweighed: []Outweighed{}, Contradictions: []Outweighed{}, Checklist: []Condition{}}
+	for _, o := range d.Outweighed {
+		out.Outweighed = append(out.Outweighed, Outweighed{Kind: o.Kind, By: o.By, Expr: o.Expr, Says: o.Says})
+	}
+	for _, c := range d.Contradictions {
+		out.Contradictions = append(out.Contradictions, Outweighed{Kind: "contradiction", Expr: c.Expr, Says: c.Says})
+	}
+	for _, c := range d.Checklist {
+		out.Checklist = append(out.Checklist, b.condition(c))
+	}
 	if t, ok := lastChange[d.Capability]; ok {
 		t = t.UTC()
 		out.DecisionSince = &t
@@ -189,7 +202,8 @@ func (b builder) capability(d *triggers.Decision, lastChange map[string]time.Tim
 			out.FoundationsUnknown = append(out.FoundationsUnknown, f.ID)
 		}
 	}
-	out.Steps = Steps{Adopted: truthPtr(d.Step(triggers.StepAdopted)), Skip: truthPtr(d.Step(triggers.KindSkip)),
+	out.Steps = Steps{Adopted: truthPtr(d.Step(triggers.StepAdopted)), Gate: truthPtr(d.Step(triggers.KindGate)),
+		Must: truthPtr(d.Step(triggers.KindMust)), Skip: truthPtr(d.Step(triggers.KindSkip)),
 		Later: truthPtr(d.Step(triggers.KindLater)), Trigger: truthPtr(d.Step(triggers.KindTrigger)),
 		Now: truthPtr(d.StepOf(triggers.KindNow).Condition)}
 	// What blocks the decision first: those are the signals to go and fix.
@@ -246,30 +260,38 @@ func summary(c *Capability) string {
 		return out
 	}
 	join := func(parts []string) string { return strings.Join(parts, "; ") }
+	outweighed := func() string {
+		if len(c.Outweighed) == 0 {
+			return ""
+		}
+		var says []string
+		for _, o := range c.Outweighed {
+			says = append(says, o.Says)
+		}
+		return " It outweighs: " + strings.Join(says, "; ") + "."
+	}
 	switch triggers.State(c.Decision) {
 	case triggers.StateAdopted:
-		var tools []string
+		var parts []string
 		for _, t := range c.Tools {
 			if t.Detected != nil && *t.Detected {
-				tools = append(tools, t.Title)
+				parts = append(parts, t.Title+" detected")
 			}
 		}
-		return "Already in place: " + strings.Join(tools, ", ") + " detected."
+		parts = append(parts, held(triggers.KindAdopted, true)...)
+		return "Already in place: " + join(parts) + "."
 	case triggers.StateSkip:
-		return "Skip: " + join(held(triggers.KindSkip, true)) + "."
+		return "Skip: " + join(held(triggers.KindSkip, true)) + "." + outweighed()
 	case triggers.StateLater:
-		parts := held(triggers.KindLater, true)
-		if len(c.FoundationsMissing) > 0 {
-			var titles []string
-			for _, f := range c.Foundations {
-				if f.Present != nil && !*f.Present {
-					titles = append(titles, f.Title)
-				}
-			}
-			parts = append(parts, "Priority 1 foundation missing: "+strings.Join(titles, ", "))
+		kind := triggers.KindLater
+		if c.DecidedBy == triggers.KindGate {
+			kind = triggers.KindGate
 		}
-		return "Wait: " + join(parts) + "."
+		return "Wait: " + join(held(kind, true)) + "." + outweighed()
 	case triggers.StateNow:
+		if c.DecidedBy == triggers.KindMust {
+			return "Now, a hard requirement: " + join(held(triggers.KindMust, true)) + "." + outweighed()
+		}
 		return "Now: " + join(held(triggers.KindNow, true)) + "."
 	case triggers.StateConsider:
 		return "Triggered by " + join(held(triggers.KindTrigger, true)) + ", but no now condition holds."

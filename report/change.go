@@ -22,7 +22,11 @@ import (
 func snapshotOf(ev *triggers.Evaluation) triggers.Snapshot {
 	s := triggers.Snapshot{}
 	for _, sig := range ev.Signals {
-		s[sig.Name] = sig.Value
+		// A derived value is worked out again by each decision, from the
+		// values a what-if moves.
+		if sig.Value.Source != "derived" {
+			s[sig.Name] = sig.Value
+		}
 	}
 	for _, t := range ev.Tools {
 		v := triggers.UnknownValue(t.Reason, "kubernetes")
@@ -96,7 +100,9 @@ type axis struct {
 // stateWith decides c with the given signals moved to the given regions.
 func (w *whatIf) stateWith(c string, moves map[*axis]int) triggers.State {
 	for a, i := range moves {
-		w.base[a.name] = triggers.KnownValue(a.regions[i].try, a.was.Source)
+		v := a.was // a lower bound stays one
+		v.Known, v.Number, v.Reason = true, a.regions[i].try, ""
+		w.base[a.name] = v
 	}
 	d, _ := triggers.Decide(w.rules, c, w.base)
 	for a := range moves {
@@ -272,24 +278,17 @@ func signalType(rules *triggers.Rules, name string) triggers.ValueType {
 	return triggers.TypeBool // tool.<id>
 }
 
-// capabilityLeaves lists the comparisons a capability's decision reads: its
-// own and those of the foundations it requires.
+// capabilityLeaves lists the comparisons a capability's decision reads,
+// through the foundations and derived signals its conditions read.
 func capabilityLeaves(rules *triggers.Rules, c *triggers.Capability) []*triggers.Condition {
-	var out []*triggers.Condition
-	for _, cond := range []*triggers.Condition{c.Trigger, c.Skip, c.Later, c.Now} {
-		out = append(out, cond.Leaves()...)
-	}
-	for _, id := range c.Requires {
-		if f := rules.Foundation(id); f != nil {
-			out = append(out, f.Present.Leaves()...)
-		}
-	}
-	return out
+	return rules.DecisionLeaves(c)
 }
 
-// dependencies lists the signals a capability's decision reads, in the order
-// of its ladder: its tools, its conditions, its foundations. With c nil it
-// lists every signal any decision reads.
+// dependencies lists the signals a capability's decision reads that a
+// what-if can move, in the order of its ladder: its tools, then its
+// conditions' signals. foundation.<id> and derived signals are worked out
+// again by each decision, so the signals they read are listed instead. With
+// c nil it lists every signal any decision reads.
 func dependencies(rules *triggers.Rules, c *triggers.Capability) []string {
 	caps := rules.Capabilities
 	if c != nil {
@@ -298,7 +297,7 @@ func dependencies(rules *triggers.Rules, c *triggers.Capability) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(name string) {
-		if !seen[name] {
+		if !seen[name] && !strings.HasPrefix(name, triggers.FoundationSignalPrefix) {
 			seen[name] = true
 			out = append(out, name)
 		}
@@ -309,17 +308,8 @@ func dependencies(rules *triggers.Rules, c *triggers.Capability) []string {
 				add(t.SignalName())
 			}
 		}
-		for _, cond := range []*triggers.Condition{c.Trigger, c.Skip, c.Later, c.Now} {
-			for _, leaf := range cond.Leaves() {
-				add(leaf.Signal)
-			}
-		}
-		for _, id := range c.Requires {
-			if f := rules.Foundation(id); f != nil {
-				for _, leaf := range f.Present.Leaves() {
-					add(leaf.Signal)
-				}
-			}
+		for _, leaf := range rules.DecisionLeaves(c) {
+			add(leaf.Signal)
 		}
 	}
 	return out

@@ -73,6 +73,7 @@ capabilities:
   chaos:
     complexity: low_medium
     trigger: incidents > 0
+    gate: foundation.backups == false
     later: replicated_ratio < 50%
     now: incidents > 2
     requires: [backups]
@@ -82,8 +83,8 @@ capabilities:
 		id: "chaos",
 		want: []string{
 			"adopted: Chaos Mesh would need to be detected (now not detected)",
-			// Moving incidents as well changes nothing while Velero is missing.
-			"now: replicated_ratio would need to be at least 50% (now 20%), and Velero would need to be detected (now not detected)",
+			// Moving incidents as well changes nothing while the gate holds.
+			"now: Velero would need to be detected (now not detected), and replicated_ratio would need to be at least 50% (now 20%)",
 		},
 	}, {
 		// Unknown now: every range that would settle it.

@@ -104,8 +104,12 @@ func decidedByWords(step string) string {
 		return "tool detection"
 	case triggers.KindSkip:
 		return "skip condition"
+	case triggers.KindGate:
+		return "gate (a readiness condition nothing outweighs)"
+	case triggers.KindMust:
+		return "hard requirement"
 	case triggers.KindLater:
-		return "later condition or a missing foundation"
+		return "later condition"
 	case triggers.KindNow:
 		return "trigger and now condition"
 	case triggers.KindTrigger:

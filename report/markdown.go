@@ -166,8 +166,46 @@ func (m *mdWriter) capability(c *Capability) {
 		m.line("")
 	}
 	m.unknownSignals(c)
+	if len(c.Outweighed) > 0 {
+		m.line("Outweighed (held, but the " + md(decidedByWords(c.DecidedBy)) + " decides):\n")
+		for _, o := range c.Outweighed {
+			m.f("- %s: %s (`%s`)\n", o.Kind, md(o.Says), strings.ReplaceAll(o.Expr, "`", "'"))
+		}
+		m.line("")
+	}
+	if len(c.Contradictions) > 0 {
+		m.line("Contradictions (declared or measured facts that cannot both hold; check them):\n")
+		for _, o := range c.Contradictions {
+			m.f("- %s (`%s`)\n", md(o.Says), strings.ReplaceAll(o.Expr, "`", "'"))
+		}
+		m.line("")
+	}
+	if len(c.Checklist) > 0 && c.Decision != "adopted" {
+		m.line("Preparation checklist (prepare now, activate later):\n")
+		for _, it := range c.Checklist {
+			box := "[ ]"
+			switch {
+			case it.Holds == nil:
+				box = "[?]"
+			case *it.Holds:
+				box = "[x]"
+			}
+			m.f("- %s %s (%s)\n", box, md(derefString(it.Says)), md(it.ValueText))
+		}
+		m.line("")
+	}
 	m.line("Tools: " + md(toolsLine(c.Tools)) + "  ")
-	m.line("Priority 1 foundations: " + md(foundationsLine(c.Foundations)) + "\n")
+	m.line("Builds on (Priority 1): " + md(foundationsLine(c.Foundations)) + "\n")
+	advised := false
+	for _, f := range c.Foundations {
+		if f.Present != nil && !*f.Present && f.Advice != nil {
+			m.f("- builds on %s (missing): %s\n", md(f.Title), md(*f.Advice))
+			advised = true
+		}
+	}
+	if advised {
+		m.line("")
+	}
 
 	m.line("### What would change it\n")
 	if len(c.WhatWouldChange) == 0 {

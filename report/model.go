@@ -75,6 +75,16 @@ type Capability struct {
 	FoundationsMissing []string        `json:"foundations_missing"` // ids of those known to be absent
 	FoundationsUnknown []string        `json:"foundations_unknown"` // ids of those whose presence is unknown
 	UnknownSignals     []UnknownSignal `json:"unknown_signals"`     // every signal it could not read, blocking ones first
+	// Outweighed lists the conditions that held on the side that lost:
+	// the skip and later conditions a hard requirement (must) outweighed,
+	// the hard requirements a gate outweighed, the now conditions a skip or
+	// later outweighed.
+	Outweighed []Outweighed `json:"outweighed"`
+	// Contradictions are declared facts or measures that cannot both hold.
+	Contradictions []Outweighed `json:"contradictions"`
+	// Checklist is the preparation the framework asks for before the
+	// capability is activated (multi-region), each item evaluated.
+	Checklist []Condition `json:"checklist"`
 	WhatWouldChange    []Change        `json:"what_would_change"`
 	OpenQuestions      []string        `json:"open_questions"` // the framework's decision questions
 }
@@ -83,9 +93,11 @@ type Capability struct {
 // unknown. They are the rules engine's own steps (triggers.Decision.Steps),
 // not worked out again, so they cannot disagree with the decision.
 type Steps struct {
-	Adopted *bool `json:"adopted"` // a tool for the capability is detected
+	Adopted *bool `json:"adopted"` // a tool for the capability is detected, or its adopted_if holds
+	Gate    *bool `json:"gate"`    // a readiness gate holds: later, whatever else holds
+	Must    *bool `json:"must"`    // a hard requirement holds: now, over skip and later
 	Skip    *bool `json:"skip"`
-	Later   *bool `json:"later"` // the later condition holds or a required foundation is missing
+	Later   *bool `json:"later"` // the later condition holds
 	Trigger *bool `json:"trigger"`
 	Now     *bool `json:"now"` // the now condition alone; the decision needs trigger too
 }
@@ -116,11 +128,22 @@ type Tool struct {
 	Reason     *string `json:"reason"`
 }
 
-// Foundation is a Priority 1 component's presence.
+// Outweighed is a condition that held but lost to a stronger step, or one
+// side of a contradiction.
+type Outweighed struct {
+	Kind string `json:"kind"`         // must, skip, later or now; contradiction
+	By   string `json:"by,omitempty"` // the step that outweighed it
+	Expr string `json:"expr"`
+	Says string `json:"says"`
+}
+
+// Foundation is a Priority 1 component's presence. A capability builds on
+// it; a missing one informs and never decides.
 type Foundation struct {
 	ID         string      `json:"id"`
 	Title      string      `json:"title"`
 	Present    *bool       `json:"present"`
+	Advice     *string     `json:"advice"` // what to do while it is missing
 	Reason     *string     `json:"reason"` // why it is unknown
 	Conditions []Condition `json:"conditions,omitempty"`
 }
@@ -131,7 +154,10 @@ type Signal struct {
 	Help   string   `json:"help"`
 	Type   string   `json:"type"`
 	Value  *float64 `json:"value"`
-	Text   string   `json:"text"` // the value for people: 1h30m, 12.5%, yes
+	Text   string   `json:"text"` // the value for people: 1h30m, 12.5%, yes, at least 12
+	// LowerBound marks a measure that can only undercount: the real value
+	// is at least Value.
+	LowerBound bool `json:"lower_bound"`
 	Source string   `json:"source"`
 	Reason *string  `json:"reason"`
 }

@@ -88,16 +88,16 @@ func TestUnknownToolsAndFoundationsAreNotNone(t *testing.T) {
 	}{
 		// Tools unknown, the one foundation known present.
 		{"service_mesh", `<span class="unk">unknown</span><div class="reason">Linkerd: ` + kubeNotConfigured + `</div>`,
-			`<span class="dim">none</span>`, "Tools: Linkerd unknown", "Priority 1 foundations: Prometheus present"},
+			`<span class="dim">none</span>`, "Tools: Linkerd unknown", "Builds on (Priority 1): Prometheus present"},
 		// Both tools unknown for one reason, which reads once.
 		{"distributed_tracing", `<div class="reason">Jaeger, Grafana Tempo: ` + kubeNotConfigured + `</div>`,
 			`<span class="dim">none</span>`, "Tools: Jaeger unknown, Grafana Tempo unknown", ""},
 		// A foundation unknown beside one present.
 		{"chaos_engineering", `>unknown</span>`, `<span class="unk">unknown</span><div class="reason">Velero: tool.velero: ` + kubeNotConfigured + `</div>`,
-			"Tools: Chaos Mesh unknown", "Priority 1 foundations: Prometheus present, Velero unknown"},
+			"Tools: Chaos Mesh unknown", "Builds on (Priority 1): Prometheus present, Velero unknown"},
 		// No tools at all, no foundations: nothing unknown to claim.
 		{"security_auditing", `<span class="dim">none defined</span>`, `<span class="dim">none required</span>`,
-			"Tools: none defined", "Priority 1 foundations: none required"},
+			"Tools: none defined", "Builds on (Priority 1): none required"},
 	} {
 		got := cells(tt.id)
 		if !strings.Contains(got["tools"], tt.tools) {

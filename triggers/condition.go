@@ -274,6 +274,11 @@ func (p *parser) signalType(name string) (ValueType, bool) {
 	if id, ok := strings.CutPrefix(name, ToolSignalPrefix); ok {
 		return TypeBool, p.r.tools[id] != nil
 	}
+	if id, ok := strings.CutPrefix(name, FoundationSignalPrefix); ok {
+		// Foundations are read after tools and derived signals and before
+		// capabilities, so only capabilities may read foundation.<id>.
+		return TypeBool, p.r.foundations[id] != nil
+	}
 	if s := p.r.signals[name]; s != nil {
 		return s.Type, true
 	}

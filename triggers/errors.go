@@ -119,7 +119,7 @@ var rawTypeNames = map[string]string{
 	"triggers.rawRules": "rules file", "triggers.rawSignal": "signal", "triggers.rawTool": "tool",
 	"triggers.rawFoundation": "foundation", "triggers.rawCapability": "capability",
 	"triggers.PrometheusSignal": "prometheus signal", "triggers.LokiSignal": "loki signal",
-	"triggers.AlertHistory": "alert_history", "triggers.SignalSource": "first_known alternative",
+	"triggers.AlertHistory": "alert_history", "triggers.SignalSource": "first_known alternative", "triggers.Derive": "derive",
 }
 
 // rawFields lists the fields of each raw type, by its word in rawTypeNames,
@@ -140,7 +140,7 @@ var rawFields = func() map[string]string {
 	}
 	out := map[string]string{}
 	for _, v := range []any{rawRules{}, rawSignal{}, rawTool{}, rawFoundation{}, rawCapability{},
-		PrometheusSignal{}, LokiSignal{}, AlertHistory{}, SignalSource{}} {
+		PrometheusSignal{}, LokiSignal{}, AlertHistory{}, SignalSource{}, Derive{}} {
 		t := reflect.TypeOf(v)
 		names := fields(t)
 		out[rawTypeNames[t.String()]] = strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]

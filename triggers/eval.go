@@ -21,21 +21,28 @@ var States = []State{StateAdopted, StateSkip, StateLater, StateNow, StateConside
 // Condition kinds.
 const (
 	KindTrigger = "trigger"
+	KindMust    = "must"
+	KindGate    = "gate"
 	KindSkip    = "skip"
 	KindLater   = "later"
 	KindNow     = "now"
+	// KindAdopted records the conditions of a capability's adopted_if.
+	KindAdopted = "adopted"
 )
 
 // Kinds lists the condition kinds in the order a decision reads them.
-var Kinds = []string{KindTrigger, KindSkip, KindLater, KindNow}
+var Kinds = []string{KindTrigger, KindMust, KindGate, KindSkip, KindLater, KindNow}
 
 // StepAdopted is the first step of the ladder: a tool for the capability is
-// detected. The other steps are named by the condition kind they read.
-const StepAdopted = "adopted"
+// detected, or its adopted_if holds. The other steps are named by the
+// condition kind they read.
+const StepAdopted = KindAdopted
 
 // Ladder lists the steps of a decision in precedence order, as
-// Decision.Steps holds them and Decision.DecidedBy names them.
-var Ladder = []string{StepAdopted, KindSkip, KindLater, KindNow, KindTrigger}
+// Decision.Steps holds them and Decision.DecidedBy names them: a gate (the
+// framework's readiness bullets) outranks a hard requirement (must), which
+// outranks the soft objections of skip and later, which outrank now.
+var Ladder = []string{StepAdopted, KindGate, KindMust, KindSkip, KindLater, KindNow, KindTrigger}
 
 // ConditionResult is one comparison, evaluated.
 type ConditionResult struct {
@@ -81,6 +88,7 @@ type ToolResult struct {
 // FoundationResult is a Priority 1 component's presence.
 type FoundationResult struct {
 	ID, Title  string
+	Advice     string // what to do while it is missing
 	Present    Truth
 	Conditions []ConditionResult
 	// Unknown names the signals that could settle a presence that is
@@ -119,6 +127,14 @@ type Decision struct {
 	// made: the Unknown of the step DecidedBy names. It is empty unless
 	// State is unknown, and always a part of UnknownSignals.
 	BlockedBy []string
+	// Outweighed lists the conditions that held on a losing side: the skip
+	// and later members a hard requirement outweighed, the must members a
+	// gate outweighed, the now members a skip or later outweighed.
+	Outweighed []Outweighed
+	// Contradictions lists the capability's contradictions that hold.
+	Contradictions []ConditionResult
+	// Checklist is the preparation checklist, each item evaluated.
+	Checklist []ConditionResult
 
 	// nowHolding counts the now condition's members that hold, for the
 	// recommendation's tie-break.
@@ -138,6 +154,14 @@ func (d *Decision) StepOf(kind string) StepResult {
 		}
 	}
 	return StepResult{Kind: kind}
+}
+
+// Outweighed is a condition that held but lost to a stronger step.
+type Outweighed struct {
+	Kind string // the step it belongs to: must, skip, later or now
+	By   string // the step that outweighed it
+	Expr string
+	Says string
 }
 
 // Evaluation is the result of evaluating all capabilities on one snapshot.
@@ -163,6 +187,7 @@ func (e *Evaluation) Decision(id string) *Decision {
 // Evaluate decides every capability of r on snapshot s.
 func Evaluate(r *Rules, s Snapshot, now time.Time) *Evaluation {
 	ev := &Evaluation{Time: now}
+	s = r.prepare(s)
 	for _, sig := range r.Signals {
 		ev.Signals = append(ev.Signals, SignalResult{Name: sig.Name, Help: sig.Help, Type: sig.Type, Value: s.get(sig.Name)})
 	}
@@ -179,6 +204,7 @@ func Evaluate(r *Rules, s Snapshot, now time.Time) *Evaluation {
 		foundations[f.ID] = fr
 		ev.Foundations = append(ev.Foundations, fr)
 	}
+	withFoundations(s, ev.Foundations)
 	for _, c := range r.Capabilities {
 		ev.Decisions = append(ev.Decisions, e.decide(c, tools, foundations))
 	}
@@ -198,6 +224,7 @@ func Decide(r *Rules, id string, s Snapshot) (Decision, bool) {
 	if c == nil {
 		return Decision{}, false
 	}
+	s = r.prepare(s)
 	tools := map[string]ToolResult{}
 	for _, t := range r.Tools {
 		if t.Capability == id {
@@ -205,12 +232,16 @@ func Decide(r *Rules, id string, s Snapshot) (Decision, bool) {
 		}
 	}
 	e := evaluator{rules: r, snap: s}
+	// Every foundation, not only the required ones: conditions may read any
+	// foundation.<id>.
 	foundations := map[string]FoundationResult{}
-	for _, req := range c.Requires {
-		if f := r.Foundation(req); f != nil {
-			foundations[req] = e.foundation(f)
-		}
+	var frs []FoundationResult
+	for _, f := range r.Foundations {
+		fr := e.foundation(f)
+		foundations[f.ID] = fr
+		frs = append(frs, fr)
 	}
+	withFoundations(s, frs)
 	return e.decide(c, tools, foundations), true
 }
 
@@ -225,7 +256,7 @@ func toolResult(t *Tool, s Snapshot) ToolResult {
 
 func (e *evaluator) foundation(f *Foundation) FoundationResult {
 	e.results = nil
-	fr := FoundationResult{ID: f.ID, Title: f.Title}
+	fr := FoundationResult{ID: f.ID, Title: f.Title, Advice: f.Advice}
 	fr.Present, fr.Unknown = e.eval(f.Present, "foundation", nil)
 	fr.Conditions = e.results
 	return fr
@@ -256,10 +287,7 @@ func (e *evaluator) eval(c *Condition, kind string, holding *int) (Truth, []stri
 	switch {
 	case c.IsLeaf():
 		v := e.snap.get(c.Signal)
-		t := Unknown
-		if v.Known {
-			t = Truthf(c.Op.Compare(v.Number, c.Threshold))
-		}
+		t := compare(c.Op, v, c.Threshold)
 		typ := TypeBool
 		if s := e.rules.Signal(c.Signal); s != nil {
 			typ = s.Type

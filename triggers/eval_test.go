@@ -86,10 +86,11 @@ func TestDecisionStates(t *testing.T) {
 			state: StateSkip, decidedBy: KindSkip},
 		{name: "later by condition", change: Snapshot{"team_size": KnownValue(1, "fact")},
 			state: StateLater, decidedBy: KindLater},
-		{name: "later by missing foundation", change: Snapshot{"tool.prometheus": KnownValue(0, "kubernetes"), "prometheus_up": KnownValue(0, "prometheus")},
-			state: StateLater, decidedBy: KindLater},
+		// Foundations inform; a missing one never makes a capability wait.
+		{name: "now with a missing foundation", change: Snapshot{"tool.prometheus": KnownValue(0, "kubernetes"), "prometheus_up": KnownValue(0, "prometheus")},
+			state: StateNow, decidedBy: KindNow},
 		{name: "later by condition with foundation unknown", change: Snapshot{"team_size": KnownValue(1, "fact"), "tool.prometheus": unknown("timeout"), "prometheus_up": KnownValue(0, "prometheus")},
-			state: StateLater, decidedBy: KindLater, unknowns: []string{"tool.prometheus"}},
+			state: StateLater, decidedBy: KindLater},
 		{name: "consider", change: Snapshot{"mttr": KnownValue(2*3600, "fact")},
 			state: StateConsider, decidedBy: KindTrigger},
 		{name: "not triggered", change: Snapshot{"microservices": KnownValue(4, "kubernetes"), "mttr": KnownValue(30*60, "fact")},
@@ -107,8 +108,8 @@ func TestDecisionStates(t *testing.T) {
 			state: StateUnknown, decidedBy: KindSkip, unknowns: []string{"microservices"}, blockedBy: []string{"microservices"}},
 		{name: "unknown later", drop: []string{"team_size"},
 			state: StateUnknown, decidedBy: KindLater, unknowns: []string{"team_size"}, blockedBy: []string{"team_size"}},
-		{name: "unknown foundation", change: Snapshot{"tool.prometheus": unknown("forbidden"), "prometheus_up": KnownValue(0, "prometheus")},
-			state: StateUnknown, decidedBy: KindLater, unknowns: []string{"tool.prometheus"}, blockedBy: []string{"tool.prometheus"}},
+		{name: "unknown foundation decides nothing", change: Snapshot{"tool.prometheus": unknown("forbidden"), "prometheus_up": KnownValue(0, "prometheus")},
+			state: StateNow, decidedBy: KindNow},
 		// A foundation known present settles nothing more, whatever of it is unknown.
 		{name: "unknown later beside a present foundation with an unknown part", change: Snapshot{"tool.prometheus": unknown("forbidden")}, drop: []string{"team_size"},
 			state: StateUnknown, decidedBy: KindLater, unknowns: []string{"team_size"}, blockedBy: []string{"team_size"}},
@@ -202,8 +203,8 @@ func TestDecisionReasons(t *testing.T) {
 	}
 	// Known steps name no unknowns, though tenants (trigger) and incidents
 	// (now) are unknown: the trigger and the now condition hold without them.
-	wantSteps := []StepResult{{StepAdopted, False, False, nil}, {KindSkip, False, False, nil},
-		{KindLater, False, False, nil}, {KindNow, True, True, nil}, {KindTrigger, True, True, nil}}
+	wantSteps := []StepResult{{StepAdopted, False, False, nil}, {KindGate, False, False, nil}, {KindMust, False, False, nil},
+		{KindSkip, False, False, nil}, {KindLater, False, False, nil}, {KindNow, True, True, nil}, {KindTrigger, True, True, nil}}
 	if !reflect.DeepEqual(d.Steps, wantSteps) {
 		t.Errorf("steps = %v, want %v", d.Steps, wantSteps)
 	}
@@ -299,9 +300,9 @@ func TestLadderSteps(t *testing.T) {
 		drop   []string
 		want   map[string]step
 	}{
-		{name: "later by a missing foundation alone",
+		{name: "a missing foundation leaves later alone",
 			change: Snapshot{"tool.prometheus": KnownValue(0, "kubernetes"), "prometheus_up": KnownValue(0, "prometheus")},
-			want:   map[string]step{KindLater: {True, False, nil}}},
+			want:   map[string]step{KindLater: {False, False, nil}}},
 		{name: "now condition and trigger hold",
 			change: Snapshot{"microservices": KnownValue(4, "kubernetes"), "mttr": KnownValue(5*3600, "fact"), "incidents": KnownValue(20, "prometheus")},
 			want:   map[string]step{KindNow: {True, True, nil}, KindTrigger: {True, True, nil}}},
@@ -311,7 +312,7 @@ func TestLadderSteps(t *testing.T) {
 		{name: "unknown tools and foundation",
 			drop: []string{"tool.jaeger", "tool.tempo", "tool.prometheus", "prometheus_up"},
 			want: map[string]step{StepAdopted: {Unknown, Unknown, []string{"tool.jaeger", "tool.tempo"}},
-				KindLater: {Unknown, False, []string{"tool.prometheus", "prometheus_up"}}}},
+				KindLater: {False, False, nil}}},
 		{name: "unknown trigger and now condition",
 			change: Snapshot{"microservices": KnownValue(4, "kubernetes")}, drop: []string{"mttr", "incidents"},
 			want: map[string]step{KindNow: {Unknown, Unknown, []string{"mttr", "incidents"}},

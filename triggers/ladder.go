@@ -3,6 +3,7 @@ package triggers
 import (
 	"cmp"
 	"slices"
+	"strings"
 )
 
 // The decision ladder: how a capability's steps become its state, and which
@@ -18,19 +19,22 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 	d := Decision{Capability: c.ID, Title: c.Title, Complexity: c.Complexity}
 	e.results = nil
 	// In the order of Kinds, which is the order conditions are recorded in.
-	conds := [...]*Condition{c.Trigger, c.Skip, c.Later, c.Now}
-	var own [len(conds)]judged
-	for i, kind := range Kinds {
+	conds := map[string]*Condition{KindTrigger: c.Trigger, KindMust: c.Must, KindGate: c.Gate,
+		KindSkip: c.Skip, KindLater: c.Later, KindNow: c.Now}
+	own := map[string]judged{}
+	for _, kind := range Kinds {
 		var holding *int
 		if kind == KindNow {
 			holding = &d.nowHolding
 		}
-		own[i].truth, own[i].open = e.eval(conds[i], kind, holding)
+		t, open := e.eval(conds[kind], kind, holding)
+		own[kind] = judged{t, open}
 	}
-	trigger, skip, laterCond, now := own[0], own[1], own[2], own[3]
+	adoptedIf, adoptedOpen := e.eval(c.AdoptedIf, KindAdopted, nil)
 	d.Conditions = e.results
+	trigger, now := own[KindTrigger], own[KindNow]
 
-	adopted := judged{truth: False} // a capability without tools is never adopted
+	adopted := judged{truth: adoptedIf, open: adoptedOpen}
 	for _, t := range e.rules.Tools {
 		if t.Capability == c.ID {
 			tr := tools[t.ID]
@@ -41,14 +45,12 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 			}
 		}
 	}
-	later := judged{laterCond.truth, slices.Clone(laterCond.open)}
+	// Foundations inform; they never decide. The framework asks that
+	// Priority 1 be "analyzed and structured (not necessarily
+	// implemented)": a missing component is shown as what the capability
+	// builds on, and only the capability's own gates make it wait.
 	for _, req := range c.Requires {
-		fr := foundations[req]
-		d.Requires = append(d.Requires, fr)
-		later.truth = later.truth.Or(fr.Present.Not())
-		if fr.Present == Unknown {
-			later.open = appendNew(later.open, fr.Unknown...)
-		}
+		d.Requires = append(d.Requires, foundations[req])
 	}
 	both := judged{truth: trigger.truth.And(now.truth)}
 	if both.truth == Unknown {
@@ -56,8 +58,10 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 	}
 	d.Steps = []StepResult{
 		step(StepAdopted, adopted, adopted.truth),
-		step(KindSkip, skip, skip.truth),
-		step(KindLater, later, laterCond.truth),
+		step(KindGate, own[KindGate], own[KindGate].truth),
+		step(KindMust, own[KindMust], own[KindMust].truth),
+		step(KindSkip, own[KindSkip], own[KindSkip].truth),
+		step(KindLater, own[KindLater], own[KindLater].truth),
 		step(KindNow, both, now.truth),
 		step(KindTrigger, trigger, trigger.truth),
 	}
@@ -65,8 +69,88 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 	d.State, d.DecidedBy = ladder(d.Steps)
 	if d.State == StateUnknown {
 		d.BlockedBy = d.StepOf(d.DecidedBy).Unknown
+	} else {
+		d.Outweighed = e.outweighed(c, &d)
 	}
+	d.Contradictions = e.listed(c.Contradictions, "contradiction", true)
+	d.Checklist = e.listed(c.Checklist, "checklist", false)
 	return d
+}
+
+// listed evaluates a list of conditions; with holdingOnly, it keeps those
+// that hold.
+func (e *evaluator) listed(conds []*Condition, kind string, holdingOnly bool) []ConditionResult {
+	var out []ConditionResult
+	for _, c := range conds {
+		e.results = nil
+		t, _ := e.eval(c, kind, nil)
+		if holdingOnly && t != True {
+			continue
+		}
+		r := ConditionResult{Kind: kind, Expr: c.String(), Says: c.Says, Truth: t}
+		if c.IsLeaf() && len(e.results) == 1 {
+			r = e.results[0]
+		} else if r.Says == "" {
+			r.Says = saysOf(e.results, true)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// saysOf joins the words of the leaves that hold (or of all, when none
+// holds or all is set).
+func saysOf(rs []ConditionResult, all bool) string {
+	var words []string
+	for _, r := range rs {
+		if (all || r.Truth == True) && r.Says != "" {
+			words = append(words, r.Says)
+		}
+	}
+	return strings.Join(words, "; ")
+}
+
+// outweighed lists the members that held on the sides the deciding step
+// outranked: a gate outweighs must, must outweighs skip and later, and skip
+// or later outweigh now (while the trigger holds).
+func (e *evaluator) outweighed(c *Capability, d *Decision) []Outweighed {
+	var losers []string
+	var conds []*Condition
+	switch d.DecidedBy {
+	case KindGate:
+		losers, conds = []string{KindMust}, []*Condition{c.Must}
+	case KindMust:
+		losers, conds = []string{KindSkip, KindLater}, []*Condition{c.Skip, c.Later}
+	case KindSkip, KindLater:
+		if d.Step(KindTrigger) == True {
+			losers, conds = []string{KindMust, KindNow}, []*Condition{c.Must, c.Now}
+		}
+	}
+	var out []Outweighed
+	for i, cond := range conds {
+		if cond == nil {
+			continue
+		}
+		members := []*Condition{cond}
+		if cond.Any != nil {
+			members = cond.Any
+		}
+		for _, m := range members {
+			e.results = nil
+			if t, _ := e.eval(m, losers[i], nil); t != True {
+				continue
+			}
+			says := m.Says
+			if says == "" {
+				says = saysOf(e.results, false)
+			}
+			if says == "" {
+				says = m.String()
+			}
+			out = append(out, Outweighed{Kind: losers[i], By: d.DecidedBy, Expr: m.String(), Says: says})
+		}
+	}
+	return out
 }
 
 func step(kind string, j judged, condition Truth) StepResult {
@@ -76,52 +160,106 @@ func step(kind string, j judged, condition Truth) StepResult {
 	return StepResult{Kind: kind, Truth: j.truth, Condition: condition, Unknown: j.open}
 }
 
-var stepStates = map[string]State{StepAdopted: StateAdopted, KindSkip: StateSkip, KindLater: StateLater,
-	KindNow: StateNow, KindTrigger: StateConsider}
-
-// ladder walks the steps in precedence order: the first step that holds
-// decides; a step that is unknown before any holds makes the decision
-// unknown, since it could outrank whatever follows.
+// ladder decides from the steps' truths. The order, with the reasons in
+// docs/rules.md:
+//
+//	adopted                  a tool for it runs
+//	must and gate            a hard requirement waits only for a gate (later)
+//	must                     otherwise it is now, whatever skip and later say
+//	skip, gate, later        the framework's objections, in that order
+//	now                      the trigger and a now condition hold
+//	trigger                  consider
+//	                         not_triggered
+//
+// A step that is unknown leaves the decision unknown only if knowing it
+// could change the state: every way the unknown steps could turn out is
+// walked, and when all give the same state, that state stands (a must that
+// is unknown cannot change a decision that is now anyway). The step named
+// is the one that decides with the unknown steps read as false, or, for an
+// unknown decision, the first unknown step whose answer matters.
 func ladder(steps []StepResult) (State, string) {
-	trigger := Unknown
-	for _, s := range steps {
-		if s.Kind == KindTrigger {
-			trigger = s.Truth
+	index := map[string]int{}
+	var unknown []int
+	for i, s := range steps {
+		index[s.Kind] = i
+		if s.Truth == Unknown {
+			unknown = append(unknown, i)
 		}
 	}
-	for _, s := range steps {
-		switch s.Truth {
-		case True:
-			return stepStates[s.Kind], s.Kind
-		case Unknown:
-			// `now` needs the trigger as well; when the trigger is
-			// what is unknown, name it rather than now-conditions
-			// that hold: knowing it can settle the decision, knowing
-			// the now condition alone cannot.
-			if s.Kind == KindNow && trigger == Unknown {
-				return StateUnknown, KindTrigger
+	walk := func(mask int) (State, string) {
+		holds := func(kind string) bool {
+			i, ok := index[kind]
+			if !ok {
+				return false
 			}
-			return StateUnknown, s.Kind
+			if j := slices.Index(unknown, i); j >= 0 {
+				return mask&(1<<j) != 0
+			}
+			return steps[i].Truth == True
+		}
+		switch {
+		case holds(StepAdopted):
+			return StateAdopted, StepAdopted
+		case holds(KindMust) && holds(KindGate):
+			return StateLater, KindGate
+		case holds(KindMust):
+			return StateNow, KindMust
+		case holds(KindSkip):
+			return StateSkip, KindSkip
+		case holds(KindGate):
+			return StateLater, KindGate
+		case holds(KindLater):
+			return StateLater, KindLater
+		case holds(KindNow) && holds(KindTrigger):
+			return StateNow, KindNow
+		case holds(KindTrigger):
+			return StateConsider, KindTrigger
+		}
+		return StateNotTriggered, KindTrigger
+	}
+	state, by := walk(0)
+	for mask := 1; mask < 1<<len(unknown); mask++ {
+		if st, _ := walk(mask); st != state {
+			return StateUnknown, firstMattering(steps, unknown, walk)
 		}
 	}
-	return StateNotTriggered, KindTrigger
+	return state, by
+}
+
+// firstMattering names the first unknown step whose answer alone changes
+// the state, the others read as false; when no single one does, the first
+// unknown step. When that step is now and the trigger is unknown too, the
+// trigger is named: knowing it can settle the decision, knowing the now
+// condition alone cannot.
+func firstMattering(steps []StepResult, unknown []int, walk func(int) (State, string)) string {
+	base, _ := walk(0)
+	name := steps[unknown[0]].Kind
+	for j, i := range unknown {
+		if st, _ := walk(1 << j); st != base {
+			name = steps[i].Kind
+			break
+		}
+	}
+	if name == KindNow {
+		for _, s := range steps {
+			if s.Kind == KindTrigger && s.Truth == Unknown {
+				return KindTrigger
+			}
+		}
+	}
+	return name
 }
 
 // unknownSignals lists every unknown signal the decision read: in its
-// conditions, in foundations whose presence is unknown, and in tools while
-// adoption is unknown.
+// conditions and in tools while adoption is unknown. Foundations are not
+// among them: they inform and cannot change the decision.
 func unknownSignals(d *Decision, adopted Truth) []string {
 	var out []string
 	for _, r := range d.Conditions {
-		if !r.Value.Known {
+		// A known lower bound that cannot settle its comparison counts
+		// as unknown there.
+		if r.Truth == Unknown {
 			out = appendNew(out, r.Signal)
-		}
-	}
-	for _, fr := range d.Requires {
-		for _, r := range fr.Conditions {
-			if !r.Value.Known && fr.Present == Unknown {
-				out = appendNew(out, r.Signal)
-			}
 		}
 	}
 	if adopted == Unknown {

@@ -68,17 +68,23 @@ type rawTool struct {
 type rawFoundation struct {
 	Title   string    `yaml:"title"`
 	Present yaml.Node `yaml:"present"`
+	Advice  string    `yaml:"advice"`
 }
 
 type rawCapability struct {
-	Title      string    `yaml:"title"`
-	Complexity string    `yaml:"complexity"`
-	Trigger    yaml.Node `yaml:"trigger"`
-	Skip       yaml.Node `yaml:"skip"`
-	Later      yaml.Node `yaml:"later"`
-	Now        yaml.Node `yaml:"now"`
-	Requires   []string  `yaml:"requires"`
-	Questions  []string  `yaml:"questions"`
+	Title          string      `yaml:"title"`
+	Complexity     string      `yaml:"complexity"`
+	Trigger        yaml.Node   `yaml:"trigger"`
+	Must           yaml.Node   `yaml:"must"`
+	Gate           yaml.Node   `yaml:"gate"`
+	Skip           yaml.Node   `yaml:"skip"`
+	Later          yaml.Node   `yaml:"later"`
+	Now            yaml.Node   `yaml:"now"`
+	AdoptedIf      yaml.Node   `yaml:"adopted_if"`
+	Contradictions []yaml.Node `yaml:"contradictions"`
+	Checklist      []yaml.Node `yaml:"checklist"`
+	Requires       []string    `yaml:"requires"`
+	Questions      []string    `yaml:"questions"`
 }
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -120,6 +126,7 @@ func Parse(file string, data []byte) (*Rules, error) {
 	p.signals(raw.Signals, mapKeys(root, "signals"))
 	p.factTypes()
 	p.tools(raw.Tools, mapKeys(root, "tools"))
+	p.derives()
 	p.foundations(raw.Foundations, mapKeys(root, "foundations"))
 	p.capabilities(raw.Capabilities, mapKeys(root, "capabilities"))
 	if len(p.r.Capabilities) == 0 && len(p.errs) == 0 {
@@ -186,14 +193,17 @@ func (p *parser) signals(raw map[string]rawSignal, keys []key) {
 
 func (p *parser) source(line int, field string, s SignalSource, top bool) {
 	n := 0
-	for _, set := range []bool{s.Fact != "", s.Prometheus != nil, s.Loki != nil, s.Kubernetes != "", len(s.FirstKnown) > 0} {
+	for _, set := range []bool{s.Fact != "", s.Prometheus != nil, s.Loki != nil, s.Kubernetes != "", len(s.FirstKnown) > 0, s.Derive != nil} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		p.errf(line, field, "want exactly one source of fact, prometheus, loki, kubernetes or first_known; found %d", n)
+		p.errf(line, field, "want exactly one source of fact, prometheus, loki, kubernetes, derive or first_known; found %d", n)
 		return
+	}
+	if s.LowerBound && (s.Fact != "" || s.Derive != nil || len(s.FirstKnown) > 0) {
+		p.errf(line, field+".lower_bound", "lower_bound applies to a measure (prometheus, loki or kubernetes), not to a %s", s.Kind())
 	}
 	switch {
 	case s.Fact != "":
@@ -236,6 +246,10 @@ func (p *parser) source(line int, field string, s SignalSource, top bool) {
 	case s.Kubernetes != "":
 		if !slices.Contains(KubernetesMeasures, s.Kubernetes) {
 			p.errf(line, field+".kubernetes", "unknown measure %q (want one of %s)", s.Kubernetes, strings.Join(KubernetesMeasures, ", "))
+		}
+	case s.Derive != nil:
+		if s.Derive.TrueIfNode.Kind == 0 && s.Derive.FalseIfNode.Kind == 0 {
+			p.errf(line, field+".derive", "want true_if, false_if or both")
 		}
 	default:
 		if !top {
@@ -292,7 +306,7 @@ func (p *parser) foundations(raw map[string]rawFoundation, keys []key) {
 			continue
 		}
 		rf := raw[k.name]
-		f := &Foundation{ID: k.name, Title: rf.Title, Line: k.line}
+		f := &Foundation{ID: k.name, Title: rf.Title, Advice: rf.Advice, Line: k.line}
 		if f.Title == "" {
 			f.Title = f.ID
 		}
@@ -330,10 +344,18 @@ func (p *parser) capabilities(raw map[string]rawCapability, keys []key) {
 			kind string
 			dst  **Condition
 			node *yaml.Node
-		}{{KindTrigger, &c.Trigger, &rc.Trigger}, {KindSkip, &c.Skip, &rc.Skip}, {KindLater, &c.Later, &rc.Later}, {KindNow, &c.Now, &rc.Now}} {
+		}{{KindTrigger, &c.Trigger, &rc.Trigger}, {KindMust, &c.Must, &rc.Must}, {KindGate, &c.Gate, &rc.Gate},
+			{KindSkip, &c.Skip, &rc.Skip}, {KindLater, &c.Later, &rc.Later}, {KindNow, &c.Now, &rc.Now},
+			{"adopted_if", &c.AdoptedIf, &rc.AdoptedIf}} {
 			if cond.node.Kind != 0 {
 				*cond.dst = p.condition(cond.node, field+"."+cond.kind)
 			}
+		}
+		for j := range rc.Contradictions {
+			c.Contradictions = append(c.Contradictions, p.condition(&rc.Contradictions[j], fmt.Sprintf("%s.contradictions[%d]", field, j)))
+		}
+		for j := range rc.Checklist {
+			c.Checklist = append(c.Checklist, p.condition(&rc.Checklist[j], fmt.Sprintf("%s.checklist[%d]", field, j)))
 		}
 		if c.Trigger == nil {
 			p.errf(k.line, field+".trigger", "missing trigger condition")
@@ -368,6 +390,40 @@ func (p *parser) factTypes() {
 					alt.Fact, s.Type, prev.Name, prev.Line, prev.Type)
 			} else if !ok {
 				first[alt.Fact] = s
+			}
+		}
+	}
+}
+
+// derives reads the conditions of derived signals, once tools are known. A
+// derived signal reads measures and facts only: no other derived signal and
+// no foundation, so that deriving needs no order and cannot loop.
+func (p *parser) derives() {
+	for _, sig := range p.r.Signals {
+		for i, alt := range sig.Source.Alternatives() {
+			d := alt.Derive
+			if d == nil {
+				continue
+			}
+			field := "signals." + sig.Name + ".derive"
+			if len(sig.Source.FirstKnown) > 0 {
+				field = fmt.Sprintf("signals.%s.first_known[%d].derive", sig.Name, i)
+			}
+			if sig.Type != TypeBool {
+				p.errf(sig.Line, field, "a derived signal is a bool; %s is %s", sig.Name, sig.Type)
+			}
+			if d.TrueIfNode.Kind != 0 {
+				d.TrueIf = p.condition(&d.TrueIfNode, field+".true_if")
+			}
+			if d.FalseIfNode.Kind != 0 {
+				d.FalseIf = p.condition(&d.FalseIfNode, field+".false_if")
+			}
+			for _, c := range []*Condition{d.TrueIf, d.FalseIf} {
+				for _, l := range c.Leaves() {
+					if s := p.r.signals[l.Signal]; s != nil && s.derive() != nil {
+						p.errf(l.Line, field, "reads %s, which is derived too; derive from measures and facts only", l.Signal)
+					}
+				}
 			}
 		}
 	}

@@ -8,6 +8,8 @@ package triggers
 import (
 	"fmt"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Rules is a parsed, validated rules file. Slices keep the file's order, which
@@ -88,6 +90,24 @@ type SignalSource struct {
 	Loki       *LokiSignal       `yaml:"loki,omitempty" json:"loki,omitempty"`
 	Kubernetes string            `yaml:"kubernetes,omitempty" json:"kubernetes,omitempty"`
 	FirstKnown []SignalSource    `yaml:"first_known,omitempty" json:"first_known,omitempty"`
+	// Derive stands a measure in for a fact: the value is true while its
+	// true_if condition holds, false while its false_if holds, else unknown.
+	Derive *Derive `yaml:"derive,omitempty" json:"derive,omitempty"`
+	// LowerBound marks a measure that can only undercount (people seen in an
+	// audit log, subjects of RBAC bindings): its value proves "more than",
+	// never "fewer than". Comparisons read it that way.
+	LowerBound bool `yaml:"lower_bound,omitempty" json:"lower_bound,omitempty"`
+}
+
+// Derive is a bool signal worked out from other signals, so that a fact a
+// measure can honestly stand in for need not be asked of the user. Either
+// side may be left out: a measure that can only disprove a fact gives only
+// false_if.
+type Derive struct {
+	TrueIfNode  yaml.Node  `yaml:"true_if" json:"-"`
+	FalseIfNode yaml.Node  `yaml:"false_if" json:"-"`
+	TrueIf      *Condition `yaml:"-" json:"true_if,omitempty"`
+	FalseIf     *Condition `yaml:"-" json:"false_if,omitempty"`
 }
 
 // Kind names the source that answers this SignalSource: fact, prometheus,
@@ -104,9 +124,15 @@ func (s SignalSource) Kind() string {
 		return "kubernetes"
 	case len(s.FirstKnown) > 0:
 		return "first_known"
+	case s.Derive != nil:
+		return "derive"
 	}
 	return ""
 }
+
+// AlternativeKey is the snapshot key under which alternative i of a
+// first_known signal is answered before ResolveFirstKnown picks one.
+func AlternativeKey(signal string, i int) string { return fmt.Sprintf("%s#%d", signal, i) }
 
 // Alternatives returns the leaf sources of a signal in the order they are
 // tried: one element unless the signal is first_known.
@@ -222,8 +248,17 @@ type Foundation struct {
 	ID      string
 	Title   string
 	Present *Condition
-	Line    int
+	// Advice says what to do while the component is missing; capabilities
+	// that build on it show it beside "builds on: <title> (missing)".
+	Advice string
+	Line   int
 }
+
+// FoundationSignalPrefix prefixes the implicit bool signal of each
+// foundation's presence, foundation.<id>, which capability conditions may
+// read: the framework's own gates ("no HA setup", "no monitoring to measure
+// impact") are written with it.
+const FoundationSignalPrefix = "foundation."
 
 // Complexity is the framework's complexity cost, ordered low to high.
 type Complexity int
@@ -258,9 +293,21 @@ type Capability struct {
 	ID         string
 	Title      string
 	Complexity Complexity
-	// Conditions by kind; nil means "never holds".
-	Trigger, Skip, Now, Later *Condition
-	Requires                  []string // foundation ids
+	// Conditions by kind; nil means "never holds". Must and Gate are the
+	// hard sides: Must (a declared obligation or measured pain) outweighs
+	// Skip and Later; Gate (the framework's readiness bullets) outweighs
+	// Must. See the ladder in ladder.go.
+	Trigger, Must, Gate, Skip, Later, Now *Condition
+	// AdoptedIf marks the capability adopted besides its tools, for
+	// adoption a tool cannot show (audit logs flowing into Loki).
+	AdoptedIf *Condition
+	// Contradictions are declared facts or measures that cannot both be
+	// true; each one that holds is shown with the decision.
+	Contradictions []*Condition
+	// Checklist is the preparation the framework asks for before the
+	// capability is activated, each item shown with its measured state.
+	Checklist []*Condition
+	Requires  []string // foundation ids
 	Questions                 []string // the framework's decision questions, for reports
 	Order                     int      // position in the file
 	Line                      int

@@ -72,6 +72,9 @@ type Value struct {
 	Number float64
 	Reason string // why it is unknown
 	Source string // the source that answered or failed: fact, prometheus, loki, kubernetes
+	// LowerBound marks a measure that can only undercount: the real value
+	// is at least Number.
+	LowerBound bool
 }
 
 // KnownValue is a value a source measured.

@@ -1,0 +1,332 @@
+package triggers
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// webshopWith is the webshop's snapshot with change set and drop left out.
+func webshopWith(change Snapshot, drop ...string) Snapshot {
+	s := webshop()
+	for k, v := range change {
+		s[k] = v
+	}
+	for _, k := range drop {
+		delete(s, k)
+	}
+	return s
+}
+
+func known(v float64) Value   { return KnownValue(v, "test") }
+func atLeast(v float64) Value { return Value{Known: true, Number: v, Source: "loki", LowerBound: true} }
+
+// The cases that must come out as the framework's own words say, on the
+// default rules: hard requirements are never argued away by "small" or
+// "sufficient", foundations inform, undercounts prove only "more than".
+func TestDecideFrameworkCases(t *testing.T) {
+	r, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, capability string
+		snap             Snapshot
+		want             State
+		notWant          State
+		check            func(t *testing.T, d Decision)
+	}{
+		{name: "4 developers, all Kubernetes experts, PCI-DSS compliance declared",
+			capability: "policy_enforcement",
+			snap: webshopWith(Snapshot{"developers": known(4), "team_kubernetes_experience": known(1),
+				"compliance_required": known(1), "manual_review_works": known(1)}),
+			want: StateNow,
+			check: func(t *testing.T, d Decision) {
+				if d.DecidedBy != KindMust || !hasOutweighed(d, KindSkip, "fewer than 5 developers") {
+					t.Errorf("decided by %s, outweighed %+v: want must, outweighing the small-team skip", d.DecidedBy, d.Outweighed)
+				}
+			}},
+		{name: "8 developers, compliance declared, manual review works",
+			capability: "policy_enforcement",
+			snap:       webshopWith(Snapshot{"developers": known(8), "compliance_required": known(1), "manual_review_works": known(1)}),
+			want:       StateNow,
+			check: func(t *testing.T, d Decision) {
+				if !hasOutweighed(d, KindSkip, "manual review process works") {
+					t.Errorf("outweighed %+v: want the manual review skip listed", d.Outweighed)
+				}
+			}},
+		{name: "4 services, debugging 3 h per incident, incidents without root cause",
+			capability: "distributed_tracing",
+			snap: webshopWith(Snapshot{"microservices": known(4), "debugging_per_incident": known(3 * 3600),
+				"incidents_without_root_cause": known(1)}),
+			notWant: StateSkip,
+			check: func(t *testing.T, d Decision) {
+				if d.State != StateNow || !hasOutweighed(d, KindSkip, "fewer than 5 services") {
+					t.Errorf("= %s, outweighed %+v: want now over the fewer-than-5 skip", d.State, d.Outweighed)
+				}
+			}},
+		{name: "compliance and a security team, no Vault in the cluster",
+			capability: "security_auditing",
+			snap: webshopWith(Snapshot{"compliance_required": known(1), "security_team": known(1),
+				"tool.vault": known(0), "tool.external_secrets": known(0)}),
+			want: StateNow,
+			check: func(t *testing.T, d Decision) {
+				if !missingFoundation(d, "vault") {
+					t.Errorf("requires %+v: want vault shown missing", d.Requires)
+				}
+			}},
+		{name: "webshop: 8 services, default-deny in every app namespace, mTLS not required",
+			capability: "service_mesh",
+			snap: webshopWith(Snapshot{"microservices": known(8), "default_deny_namespace_ratio": known(1),
+				"mtls_required": known(0)}, "network_policies_sufficient"),
+			want: StateSkip},
+		{name: "8 services with full default-deny coverage, mTLS not declared",
+			capability: "service_mesh",
+			snap: webshopWith(Snapshot{"microservices": known(8), "default_deny_namespace_ratio": known(1)},
+				"mtls_required", "network_policies_sufficient", "cross_service_debugging_per_week"),
+			want: StateUnknown, // mTLS required would outweigh the skip
+			check: func(t *testing.T, d Decision) {
+				if !slices.Contains(d.BlockedBy, "mtls_required") {
+					t.Errorf("blocked by %q, want mtls_required", d.BlockedBy)
+				}
+			}},
+		{name: "mtls_required true and network_policies_sufficient true",
+			capability: "service_mesh",
+			snap:       webshopWith(Snapshot{"mtls_required": known(1), "network_policies_sufficient": KnownValue(1, "fact")}),
+			notWant:    StateSkip,
+			check: func(t *testing.T, d Decision) {
+				if len(d.Contradictions) != 1 || !strings.Contains(d.Contradictions[0].Says, "mTLS is required") {
+					t.Errorf("contradictions %+v, want mTLS against network policies sufficient", d.Contradictions)
+				}
+				if d.State != StateNow || !hasOutweighed(d, KindSkip, "Network policies (L3/L4) are sufficient") {
+					t.Errorf("= %s by %s, outweighed %+v: want now, outweighing the sufficient skip", d.State, d.DecidedBy, d.Outweighed)
+				}
+			}},
+		{name: "users in one region, RTO 30 minutes",
+			capability: "multi_region",
+			snap:       webshopWith(Snapshot{"user_regions": known(1), "dr_rto_hours": known(0.5)}),
+			notWant:    StateSkip,
+			check: func(t *testing.T, d Decision) {
+				if d.State != StateNow || len(d.Checklist) < 4 {
+					t.Fatalf("= %s with checklist %+v: want now (prepare) with the preparation checklist", d.State, d.Checklist)
+				}
+				for _, c := range d.Checklist {
+					if c.Says == "" || c.Truth == Unknown && c.Signal != "dr_scenarios_documented" {
+						t.Errorf("checklist item %+v: want words and a measured state", c)
+					}
+				}
+			}},
+		{name: "compliance, 14 people in the audit log, no Pod Security labels",
+			capability: "policy_enforcement",
+			snap: webshopWith(Snapshot{"compliance_required": known(1), "developers": atLeast(14),
+				"pod_security_namespace_ratio": known(0)}),
+			want: StateNow,
+			check: func(t *testing.T, d Decision) {
+				if !missingFoundation(d, "pod_security_standards") {
+					t.Errorf("requires %+v: want Pod Security Standards shown missing", d.Requires)
+				}
+			}},
+		// An undercount proves "more than", never "fewer than".
+		{name: "3 people in the audit log prove no small team",
+			capability: "policy_enforcement",
+			snap: webshopWith(Snapshot{"developers": atLeast(3), "compliance_required": known(0),
+				"security_incidents_from_misconfig": known(0), "manual_review_works": known(0)}, "team_kubernetes_experience"),
+			want: StateUnknown,
+			check: func(t *testing.T, d Decision) {
+				if !slices.Contains(d.BlockedBy, "developers") {
+					t.Errorf("blocked by %q, want developers: at least 3 cannot show fewer than 5", d.BlockedBy)
+				}
+			}},
+		{name: "12 people in the audit log prove more than 10",
+			capability: "policy_enforcement",
+			snap: webshopWith(Snapshot{"developers": atLeast(12), "compliance_required": known(0),
+				"security_incidents_from_misconfig": known(0)}),
+			want: StateNow},
+		// Foundations inform: chaos waits for its gates, not for Velero.
+		{name: "no Velero does not make chaos later",
+			capability: "chaos_engineering",
+			snap: webshopWith(Snapshot{"tool.velero": known(0), "nodes": known(3), "replicated_workload_ratio": known(0.9),
+				"pdb_workload_ratio": known(0.9), "probed_workload_ratio": known(0.9)}),
+			want: StateNow,
+			check: func(t *testing.T, d Decision) {
+				if !missingFoundation(d, "velero") {
+					t.Errorf("requires %+v: want velero shown missing", d.Requires)
+				}
+			}},
+		{name: "chaos waits for an HA setup (a gate)",
+			capability: "chaos_engineering",
+			snap:       webshop(),
+			want:       StateLater,
+			check: func(t *testing.T, d Decision) {
+				if d.DecidedBy != KindGate {
+					t.Errorf("decided by %s, want gate", d.DecidedBy)
+				}
+			}},
+		{name: "a gate outweighs a hard requirement",
+			capability: "service_mesh",
+			snap:       webshopWith(Snapshot{"mtls_required": known(1), "priority1_stable": known(0)}),
+			want:       StateLater,
+			check: func(t *testing.T, d Decision) {
+				if d.DecidedBy != KindGate || !hasOutweighed(d, KindMust, "mTLS everywhere") {
+					t.Errorf("decided by %s, outweighed %+v: want gate over the mTLS must", d.DecidedBy, d.Outweighed)
+				}
+			}},
+		{name: "Cluster Mesh enabled is preparation, not adoption",
+			capability: "multi_region",
+			snap:       webshopWith(Snapshot{"tool.cilium_clustermesh": known(1)}),
+			want:       StateSkip,
+			check: func(t *testing.T, d Decision) {
+				if !slices.ContainsFunc(d.Checklist, func(c ConditionResult) bool {
+					return c.Signal == "tool.cilium_clustermesh" && c.Truth == True
+				}) {
+					t.Errorf("checklist %+v: want Cluster Mesh enabled ticked", d.Checklist)
+				}
+			}},
+		{name: "Cluster Mesh connected to remote clusters is adoption",
+			capability: "multi_region",
+			snap:       webshopWith(Snapshot{"clustermesh_remote_clusters": known(2)}),
+			want:       StateAdopted},
+		{name: "audit logs flowing into Loki adopt security auditing",
+			capability: "security_auditing",
+			snap:       webshopWith(Snapshot{"audit_log_events": known(5000)}),
+			want:       StateAdopted},
+		{name: "an audit tool adopts security auditing",
+			capability: "security_auditing",
+			snap:       webshopWith(Snapshot{"tool.falco": known(1)}),
+			want:       StateAdopted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, ok := Decide(r, tt.capability, tt.snap)
+			if !ok {
+				t.Fatalf("no capability %s", tt.capability)
+			}
+			if tt.want != "" && d.State != tt.want {
+				t.Errorf("%s = %s by %s (blocked by %q), want %s", tt.capability, d.State, d.DecidedBy, d.BlockedBy, tt.want)
+			}
+			if tt.notWant != "" && d.State == tt.notWant {
+				t.Errorf("%s = %s by %s, want anything but %s", tt.capability, d.State, d.DecidedBy, tt.notWant)
+			}
+			if tt.check != nil {
+				tt.check(t, d)
+			}
+		})
+	}
+}
+
+func hasOutweighed(d Decision, kind, words string) bool {
+	return slices.ContainsFunc(d.Outweighed, func(o Outweighed) bool {
+		return o.Kind == kind && strings.Contains(strings.ToLower(o.Says), strings.ToLower(words))
+	})
+}
+
+func missingFoundation(d Decision, id string) bool {
+	return slices.ContainsFunc(d.Requires, func(f FoundationResult) bool { return f.ID == id && f.Present == False })
+}
+
+// A lower bound settles only the comparisons it can: the real value is at
+// least the one measured.
+func TestLowerBoundComparisons(t *testing.T) {
+	lb := atLeast(7)
+	tests := []struct {
+		op        Op
+		threshold float64
+		want      Truth
+	}{
+		{OpGT, 5, True}, {OpGT, 7, Unknown}, {OpGT, 10, Unknown},
+		{OpGE, 7, True}, {OpGE, 8, Unknown},
+		{OpLT, 5, False}, {OpLT, 7, False}, {OpLT, 10, Unknown},
+		{OpLE, 5, False}, {OpLE, 7, Unknown}, {OpLE, 10, Unknown},
+		{OpEQ, 5, False}, {OpEQ, 7, Unknown},
+		{OpNE, 5, True}, {OpNE, 7, Unknown},
+	}
+	for _, tt := range tests {
+		if got := compare(tt.op, lb, tt.threshold); got != tt.want {
+			t.Errorf("at least 7 %s %v = %s, want %s", tt.op, tt.threshold, got, tt.want)
+		}
+		exact := compare(tt.op, known(7), tt.threshold)
+		if tt.want != Unknown && exact != tt.want {
+			t.Errorf("a lower bound settles 7 %s %v as %s, the exact value as %s", tt.op, tt.threshold, tt.want, exact)
+		}
+	}
+}
+
+// The largest lower bound wins among first_known alternatives; a declared
+// value before them wins outright.
+func TestResolveFirstKnownLowerBounds(t *testing.T) {
+	r := mustParse(t, `
+signals:
+  developers:
+    help: People.
+    first_known:
+      - fact: developers
+      - {loki: {query: 'count(x)'}, lower_bound: true}
+      - {kubernetes: rbac_human_subjects, lower_bound: true}
+capabilities:
+  c: {complexity: low, trigger: developers > 10}
+`)
+	snap := Snapshot{AlternativeKey("developers", 0): UnknownValue("not declared", "fact"),
+		AlternativeKey("developers", 1): KnownValue(3, "loki"), AlternativeKey("developers", 2): KnownValue(12, "kubernetes")}
+	ResolveFirstKnown(r, snap)
+	if v := snap["developers"]; !v.Known || v.Number != 12 || !v.LowerBound || v.Source != "kubernetes" {
+		t.Errorf("developers = %+v, want at least 12 from kubernetes", v)
+	}
+	if len(snap) != 1 {
+		t.Errorf("alternative keys left behind: %v", snap)
+	}
+	snap = Snapshot{AlternativeKey("developers", 0): KnownValue(4, "fact"), AlternativeKey("developers", 2): KnownValue(12, "kubernetes")}
+	ResolveFirstKnown(r, snap)
+	if v := snap["developers"]; v.Number != 4 || v.LowerBound {
+		t.Errorf("developers = %+v, want the declared 4, exact", v)
+	}
+	d, _ := Decide(r, "c", Snapshot{"developers": atLeast(3)})
+	if d.State != StateUnknown {
+		t.Errorf("at least 3 > 10 decided %s, want unknown", d.State)
+	}
+}
+
+func TestDerivedSignals(t *testing.T) {
+	r := mustParse(t, `
+signals:
+  coverage: {help: Coverage., type: ratio, kubernetes: default_deny_namespace_ratio}
+  mtls: {help: mTLS., type: bool, fact: mtls}
+  sufficient:
+    help: Sufficient.
+    type: bool
+    first_known:
+      - fact: sufficient
+      - derive:
+          true_if: {all: [coverage >= 100%, mtls == false]}
+          false_if: mtls == true
+capabilities:
+  c: {complexity: low, trigger: sufficient == true}
+`)
+	tests := []struct {
+		name string
+		snap Snapshot
+		want Value
+	}{
+		{"derived true", Snapshot{"coverage": known(1), "mtls": known(0)}, Value{Known: true, Number: 1, Source: "derived"}},
+		{"derived false", Snapshot{"coverage": known(1), "mtls": known(1)}, Value{Known: true, Number: 0, Source: "derived"}},
+		{"unsettled", Snapshot{"coverage": known(0.5), "mtls": known(0)}, Value{Source: "derived"}},
+		{"declared wins", Snapshot{"sufficient": KnownValue(0, "fact"), "coverage": known(1), "mtls": known(0)}, Value{Known: true, Number: 0, Source: "fact"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := Evaluate(r, tt.snap, time.Time{})
+			var got Value
+			for _, s := range ev.Signals {
+				if s.Name == "sufficient" {
+					got = s.Value
+				}
+			}
+			if got.Known != tt.want.Known || got.Number != tt.want.Number || got.Source != tt.want.Source {
+				t.Errorf("sufficient = %+v, want %+v", got, tt.want)
+			}
+			if !got.Known && got.Reason == "" {
+				t.Error("an unsettled derived signal gives no reason")
+			}
+		})
+	}
+}
