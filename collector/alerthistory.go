@@ -3,9 +3,12 @@ package collector
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -22,11 +25,18 @@ import (
 // does not depend on staleness markers (backfilled or remote-read data has
 // none) or on the server's lookback delta.
 //
-// An incident is one contiguous firing run of one series (one label set):
-// consecutive grid points where it fired. A missing grid point ends the run,
-// so two runs of the same alert less than about a step apart read as one.
-// A run's duration is the time from its first to its last grid point; it is
-// exact to within one step.
+// An incident is one contiguous firing run of one group of series: by
+// default the series of one alertname in one namespace. One outage fires
+// many series (one per pod, node or target behind the same alert); they are
+// one incident, so the grid points where any series of the group fired are
+// merged before runs are cut, and overlapping runs become one. A missing
+// grid point ends a run, so two runs of a group less than about a step
+// apart read as one. A run's duration is the time from its first to its
+// last grid point; it is exact to within one step.
+//
+// Meta-alerts are left out: Watchdog and InfoInhibitor fire all the time by
+// design (they prove the alerting pipeline works or inhibit info alerts),
+// and severity="none" marks alerts that page nobody.
 //
 // At the window's edges:
 //   - A run that still fires at the window's last grid point is open: it
@@ -84,12 +94,36 @@ func historyQuery(selector string, step time.Duration) string {
 	return fmt.Sprintf("max_over_time((%s)[%s:1m])", selector, r)
 }
 
+// incidentLabels group firing series into incidents unless the rule says
+// otherwise.
+var incidentLabels = []model.LabelName{"alertname", "namespace"}
+
+// metaAlertNames fire by design, not because something is wrong.
+var metaAlertNames = map[model.LabelValue]bool{"Watchdog": true, "InfoInhibitor": true}
+
+// isMetaAlert says whether a series is a meta-alert that never counts.
+func isMetaAlert(m model.Metric) bool {
+	return metaAlertNames[m["alertname"]] || m["severity"] == "none"
+}
+
+// incidentGroup is the key of the incident group a series belongs to.
+func incidentGroup(m model.Metric, by []model.LabelName) string {
+	var b strings.Builder
+	for _, l := range by {
+		b.WriteString(string(m[l]))
+		b.WriteByte(0xff)
+	}
+	return b.String()
+}
+
 // alertHistory is the summary of one selector over one window.
 type alertHistory struct {
 	Window   time.Duration
 	Step     time.Duration
-	Series   int
-	Resolved []time.Duration // durations of the runs resolved inside the window, in order of series and time
+	Series   int             // series that fired, meta-alerts left out
+	Groups   int             // incident groups that fired
+	Meta     int             // meta-alert series left out
+	Resolved []time.Duration // durations of the incidents resolved inside the window, in order of group and time
 	Clipped  int             // of the resolved runs, those that began before the window (durations are lower bounds)
 	Open     int             // runs still firing at the window's end
 	Started  int             // runs that started inside the window
@@ -125,17 +159,40 @@ func firingTimes(s *model.SampleStream) []time.Time {
 	return out
 }
 
-// summarizeAlertHistory counts runs over the grid from start to end (both
-// grid points) for each series of a range query's matrix.
+// summarizeAlertHistory counts incidents over the grid from start to end
+// (both grid points) in a range query's matrix, grouping series by
+// incidentLabels.
 func summarizeAlertHistory(m model.Matrix, start, end time.Time, step time.Duration) alertHistory {
+	return summarizeIncidents(m, start, end, step, incidentLabels)
+}
+
+// summarizeIncidents counts incidents with series grouped by the labels by;
+// no labels makes every series its own group.
+func summarizeIncidents(m model.Matrix, start, end time.Time, step time.Duration, by []model.LabelName) alertHistory {
 	h := alertHistory{Window: end.Sub(start), Step: step}
 	half := step / 2
-	for _, s := range m {
+	groups := map[string][]time.Time{}
+	for i, s := range m {
+		if isMetaAlert(s.Metric) {
+			h.Meta++
+			continue
+		}
 		times := firingTimes(s)
 		if len(times) == 0 {
 			continue
 		}
 		h.Series++
+		key := incidentGroup(s.Metric, by)
+		if len(by) == 0 {
+			key = strconv.Itoa(i)
+		}
+		groups[key] = append(groups[key], times...)
+	}
+	h.Groups = len(groups)
+	for _, key := range slices.Sorted(maps.Keys(groups)) {
+		times := groups[key]
+		slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+		times = slices.CompactFunc(times, func(a, b time.Time) bool { return a.Equal(b) })
 		for _, r := range firingRuns(times, step) {
 			before := !r.first.After(start.Add(half)) // fired at the first grid point
 			open := !r.last.Before(end.Add(-half))    // fires at the last grid point

@@ -230,3 +230,74 @@ func TestFiringRunsGapTolerance(t *testing.T) {
 		t.Errorf("runs = %+v", runs)
 	}
 }
+
+// labelled is a grid series with the given labels.
+func labelled(start time.Time, step time.Duration, pattern string, kv ...string) *model.SampleStream {
+	s := grid("", start, step, pattern)
+	s.Metric = model.Metric{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		s.Metric[model.LabelName(kv[i])] = model.LabelValue(kv[i+1])
+	}
+	return s
+}
+
+func TestIncidentsNotSeries(t *testing.T) {
+	step := 5 * time.Minute
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const points = 20
+	end := start.Add((points - 1) * step)
+	m := func(d int) time.Duration { return time.Duration(d) * time.Minute }
+	node := func(pattern, pod string) *model.SampleStream {
+		return labelled(start, step, pattern, "alertname", "KubePodNotReady", "namespace", "shop", "severity", "critical", "pod", pod)
+	}
+	for _, tc := range []struct {
+		name     string
+		series   model.Matrix
+		resolved []time.Duration
+		started  int
+		nSeries  int
+	}{
+		{name: "one outage fires five series: one incident from the first to the last",
+			series: model.Matrix{
+				node("...#####............", "checkout-1"),
+				node("....######..........", "checkout-2"),
+				node("...####.............", "cart-1"),
+				node(".....#######........", "search-1"),
+				node("....####............", "payments-1"),
+			},
+			resolved: []time.Duration{m(40)}, started: 1, nSeries: 5},
+		{name: "runs of a group that do not overlap stay apart",
+			series:   model.Matrix{node("..###...............", "a"), node("..........###.......", "b")},
+			resolved: []time.Duration{m(10), m(10)}, started: 2, nSeries: 2},
+		{name: "another namespace is another incident",
+			series: model.Matrix{node("..###...............", "a"),
+				labelled(start, step, "..###...............", "alertname", "KubePodNotReady", "namespace", "cart", "severity", "critical")},
+			resolved: []time.Duration{m(10), m(10)}, started: 2, nSeries: 2},
+		{name: "meta-alerts are left out",
+			series: model.Matrix{
+				labelled(start, step, "..###...............", "alertname", "Watchdog", "severity", "critical"),
+				labelled(start, step, "..###...............", "alertname", "InfoInhibitor", "severity", "critical"),
+				labelled(start, step, "..###...............", "alertname", "NodeClockSkew", "severity", "none"),
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := summarizeAlertHistory(tc.series, start, end, step)
+			if !equalDurations(h.Resolved, tc.resolved) || h.Started != tc.started || h.Series != tc.nSeries {
+				t.Errorf("got resolved %v started %d series %d; want %v, %d, %d", h.Resolved, h.Started, h.Series, tc.resolved, tc.started, tc.nSeries)
+			}
+			if n, _ := h.measure("incidents"); int(n) != len(tc.resolved) {
+				t.Errorf("incidents = %v, want %d", n, len(tc.resolved))
+			}
+		})
+	}
+}
+
+// A long-running alert dominates the mean, not the median.
+func TestMedianResistsALongRunningAlert(t *testing.T) {
+	h := alertHistory{Window: 30 * 24 * time.Hour, Resolved: []time.Duration{20 * time.Minute, 30 * time.Minute, 40 * time.Minute, 9 * 24 * time.Hour}}
+	mean, _ := h.measure("mean_resolution")
+	median, _ := h.measure("median_resolution")
+	if median != 35*60 || mean < 2*24*3600 {
+		t.Errorf("mean %v median %v", mean, median)
+	}
+}

@@ -63,6 +63,7 @@ type historyKey struct {
 func (s *prometheusSource) Collect(ctx context.Context, req Request) Result {
 	now := s.now()
 	c := s.server.newCollect(req)
+	probes := s.newProbes(ctx, c.r, now)
 	histories := map[historyKey][]SignalRequest{}
 	var rules []SignalRequest
 	for _, sr := range req.Signals {
@@ -80,12 +81,15 @@ func (s *prometheusSource) Collect(ctx context.Context, req Request) Result {
 			c.reachable = append(c.reachable, sr)
 		}
 	}
-	c.sendQueries("query", func(r *run, what, q string, srs []SignalRequest) { s.instant(ctx, r, what, q, srs, now) })
+	c.sendQueries("query", func(r *run, what, q string, srs []SignalRequest) {
+		s.instant(ctx, r, what, q, srs, now)
+		probes.checkWindow(q, srs)
+	})
 	for k, srs := range histories {
-		c.spawn("alert history of "+k.selector, srs, func() { s.history(ctx, c.r, k, srs, now) })
+		c.spawn("alert history of "+k.selector, srs, func() { s.history(ctx, c.r, k, srs, now, probes) })
 	}
 	if len(rules) > 0 {
-		c.spawn("rules API", rules, func() { s.rules(ctx, c.r, rules) })
+		c.spawn("rules API", rules, func() { s.rules(c.r, rules, probes) })
 	}
 	return c.probeAndWait(ctx, s.probe)
 }
@@ -163,7 +167,7 @@ func seriesList(v model.Vector) string {
 	return strings.Join(parts, ", ")
 }
 
-func (s *prometheusSource) history(ctx context.Context, r *run, k historyKey, srs []SignalRequest, now time.Time) {
+func (s *prometheusSource) history(ctx context.Context, r *run, k historyKey, srs []SignalRequest, now time.Time, probes *promProbes) {
 	step := historyStep(k.window)
 	start, end := historyGrid(now, k.window, step)
 	q := historyQuery(k.selector, step)
@@ -184,7 +188,13 @@ func (s *prometheusSource) history(ctx context.Context, r *run, k historyKey, sr
 	}
 	h := summarizeAlertHistory(m, start, end, step)
 	s.logger.Debug("Alert history", "selector", k.selector, "window", model.Duration(k.window), "step", model.Duration(step),
-		"series", h.Series, "resolved", len(h.Resolved), "clipped", h.Clipped, "open", h.Open, "started", h.Started)
+		"series", h.Series, "groups", h.Groups, "meta", h.Meta, "resolved", len(h.Resolved), "clipped", h.Clipped, "open", h.Open, "started", h.Started)
+	if gap := probes.historyGap(k.selector, k.window, h); gap != "" {
+		for _, sr := range srs {
+			r.set(sr.Key, triggers.UnknownValue("alert history of "+k.selector+": "+gap, ""))
+		}
+		return
+	}
 	for _, sr := range srs {
 		v, err := h.measure(sr.Spec.Prometheus.AlertHistory.Measure)
 		if err != nil {
@@ -195,17 +205,17 @@ func (s *prometheusSource) history(ctx context.Context, r *run, k historyKey, sr
 	}
 }
 
-func (s *prometheusSource) rules(ctx context.Context, r *run, srs []SignalRequest) {
-	var res v1.RulesResult
-	ok := s.server.request(ctx, r, "rules API", keysOf(srs), func(ctx context.Context) error {
-		var err error
-		res, err = s.api.Rules(ctx, nil)
-		return err
-	})
-	if !ok {
+// rules answers the rules measures. An empty answer counts only from a
+// server that shows it serves rules; see notServed.
+func (s *prometheusSource) rules(r *run, srs []SignalRequest, probes *promProbes) {
+	a := probes.rulesAPI()
+	if why := a.notServed(); why != "" {
+		for _, sr := range srs {
+			r.set(sr.Key, triggers.UnknownValue(why, ""))
+		}
 		return
 	}
-	counts := countRules(res)
+	counts := countRules(a.res)
 	for _, sr := range srs {
 		r.set(sr.Key, triggers.KnownValue(counts[sr.Spec.Prometheus.Rules], ""))
 	}

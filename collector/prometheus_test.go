@@ -120,7 +120,8 @@ func TestAlertHistoryFromARangeQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query_range": {{status: 200, body: body}}})
+	// The instant queries are the probes: up reaches back over the window.
+	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query_range": {{status: 200, body: body}}, "/api/v1/query": {{status: 200, body: vectorOne}}})
 	src := testPrometheus(t, stub.URL, nil)
 	sel := `ALERTS{alertstate="firing",severity="critical"}`
 	ah := func(measure string) *triggers.PrometheusSignal {
@@ -136,7 +137,7 @@ func TestAlertHistoryFromARangeQuery(t *testing.T) {
 	if n := stub.count("/api/v1/query_range"); n != 1 {
 		t.Errorf("range queries = %d, want one for all measures of one selector and window", n)
 	}
-	r := stub.lastRequest()
+	r := stub.firstRequest("/api/v1/query_range")
 	if got, want := r.Form.Get("query"), "max_over_time("+sel+"[5m])"; got != want {
 		t.Errorf("query = %s, want %s", got, want)
 	}

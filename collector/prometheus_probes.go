@@ -1,0 +1,435 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// No data is not zero. A Prometheus that answers an empty result may hold
+// nothing because nothing happened, or because it could not have seen it:
+// no alerting rule writes ALERTS into it, it serves no rules, or its data
+// does not reach back over the window a query reads. The probes below tell
+// these apart before an empty or windowed answer is trusted; where they
+// cannot, the signal is unknown and the reason names the cause.
+//
+// Each probe is a cheap request, sent at most once per Collect and only
+// when an answer depends on it, and shared by every signal that asks.
+
+// reachSpan is how far before a window's start the reach probe looks for a
+// sample: a series scraped at least hourly has one there if its data
+// reaches back over the window.
+const reachSpan = time.Hour
+
+// promProbes answers the probes of one Collect.
+type promProbes struct {
+	s   *prometheusSource
+	ctx context.Context
+	r   *run
+	now time.Time
+
+	mu     sync.Mutex
+	counts map[string]*probeOnce[countAnswer]
+	rules  probeOnce[rulesAnswer]
+}
+
+type probeOnce[T any] struct {
+	once sync.Once
+	val  T
+}
+
+func (p *probeOnce[T]) get(fn func() T) T {
+	p.once.Do(func() { p.val = fn() })
+	return p.val
+}
+
+type countAnswer struct {
+	found   bool   // the query returned a sample above 0
+	failure string // why the probe could not be answered
+}
+
+type rulesAnswer struct {
+	res      v1.RulesResult
+	failure  string // why the rules API gave no answer
+	notFound bool   // it answered 404: the server does not serve rules
+}
+
+func (s *prometheusSource) newProbes(ctx context.Context, r *run, now time.Time) *promProbes {
+	return &promProbes{s: s, ctx: ctx, r: r, now: now, counts: map[string]*probeOnce[countAnswer]{}}
+}
+
+// send runs one probe request, counting its failure as the source's error
+// without making any signal unknown by itself; it returns the failure as a
+// reason, or "" on success.
+func (p *promProbes) send(what string, fn func(ctx context.Context) error) (failure string, status int) {
+	var ex *exchange
+	var err error
+	ok := p.s.server.request(p.ctx, p.r, what, nil, func(ctx context.Context) error {
+		ex, _ = ctx.Value(exchangeKey{}).(*exchange)
+		err = fn(ctx)
+		return err
+	})
+	if ok {
+		return "", 0
+	}
+	if ex != nil {
+		status = ex.status
+	}
+	if e := p.r.downed.Load(); e != nil && err == nil {
+		return "not sent: the server is down (" + e.Error() + ")", status
+	}
+	if err == nil {
+		err = errors.New("no answer")
+	}
+	return classify(what, ex, err).Error(), status
+}
+
+// count runs an instant query that counts something and says whether it
+// found any.
+func (p *promProbes) count(q string) countAnswer {
+	p.mu.Lock()
+	o := p.counts[q]
+	if o == nil {
+		o = &probeOnce[countAnswer]{}
+		p.counts[q] = o
+	}
+	p.mu.Unlock()
+	return o.get(func() countAnswer {
+		var val model.Value
+		what := fmt.Sprintf("probe %q", q)
+		failure, _ := p.send(what, func(ctx context.Context) error {
+			var err error
+			val, _, err = p.s.api.Query(ctx, q, p.now, v1.WithTimeout(p.s.server.timeout))
+			return err
+		})
+		if failure != "" {
+			return countAnswer{failure: failure}
+		}
+		switch v := val.(type) {
+		case model.Vector:
+			for _, smp := range v {
+				if smp.Value > 0 {
+					return countAnswer{found: true}
+				}
+			}
+		case *model.Scalar:
+			return countAnswer{found: v.Value > 0}
+		}
+		return countAnswer{}
+	})
+}
+
+// rulesAPI fetches /api/v1/rules once per Collect.
+func (p *promProbes) rulesAPI() rulesAnswer {
+	return p.rules.get(func() rulesAnswer {
+		var res v1.RulesResult
+		failure, status := p.send("rules API", func(ctx context.Context) error {
+			var err error
+			res, err = p.s.api.Rules(ctx, nil)
+			return err
+		})
+		return rulesAnswer{res: res, failure: failure, notFound: status == 404}
+	})
+}
+
+// notServed says why the rules API cannot tell "no such rule" from "rules
+// kept elsewhere", or "" when it can: it answered with at least one group.
+// An empty list is what a server answers that evaluates no rules itself:
+// a Prometheus with no rule files, VictoriaMetrics without vmalert behind
+// -vmalert.proxyURL, a backend whose alerting is managed in Grafana.
+func (a rulesAnswer) notServed() string {
+	switch {
+	case a.notFound:
+		return "the server does not serve the rules API (404): " + a.failure
+	case a.failure != "":
+		return a.failure
+	case len(a.res.Groups) == 0:
+		return "the rules API lists no rule group: this server evaluates no rules (rules evaluated elsewhere, such as " +
+			"Grafana-managed alerting or VictoriaMetrics without vmalert, cannot be seen), so no rule cannot be told from rules kept elsewhere"
+	}
+	return ""
+}
+
+// seconds writes a duration for a query: whole seconds read the same on
+// every PromQL dialect.
+func seconds(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) + "s" }
+
+// days writes a window for a reason.
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+	}
+	return model.Duration(d).String()
+}
+
+// sparseMetrics have samples only while something is active, so their own
+// absence before a window says nothing about the retention: ALERTS exists
+// only while an alert is pending or firing.
+var sparseMetrics = map[string]bool{"ALERTS": true, "ALERTS_FOR_STATE": true}
+
+// selectorGap says why the data of one selector does not reach back over
+// its lookback, or "" when it does: a sample of it exists in the hour
+// before the oldest moment the query reads.
+func (p *promProbes) selectorGap(sel windowedSelector) string {
+	if sel.Lookback <= 0 {
+		return ""
+	}
+	if sparseMetrics[sel.Metric] {
+		return p.retentionGap(sel.Lookback)
+	}
+	a := p.count(fmt.Sprintf("count(count_over_time(%s[%s] offset %s))", sel.Selector, seconds(reachSpan), seconds(sel.Lookback)))
+	switch {
+	case a.failure != "":
+		return "could not check that the data reaches back " + days(sel.Lookback) + ": " + a.failure
+	case !a.found:
+		return fmt.Sprintf("%s has no sample from before %s ago: the data does not reach back over the window the query reads "+
+			"(retention shorter than %s, or the series is younger)", sel.Selector, days(sel.Lookback), days(sel.Lookback))
+	}
+	return ""
+}
+
+// retentionGap says why the server's data does not reach back lookback, or
+// "" when it does. up, which every scrape writes, shows the retention;
+// where no up is kept (data written by remote write or backfill), an ALERTS
+// sample older than the window shows it too.
+func (p *promProbes) retentionGap(lookback time.Duration) string {
+	up := p.count(fmt.Sprintf("count(count_over_time(up[%s] offset %s))", seconds(reachSpan), seconds(lookback)))
+	if up.found {
+		return ""
+	}
+	alerts := p.count(fmt.Sprintf("count(count_over_time(ALERTS[%s] offset %s))", seconds(lookback), seconds(lookback)))
+	switch {
+	case alerts.found:
+		return ""
+	case up.failure != "":
+		return "could not check that the data reaches back " + days(lookback) + ": " + up.failure
+	case alerts.failure != "":
+		return "could not check that the data reaches back " + days(lookback) + ": " + alerts.failure
+	}
+	return fmt.Sprintf("neither up nor ALERTS has a sample from before %s ago: the data does not reach back over the %s window "+
+		"(retention shorter than %s?)", days(lookback), days(lookback), days(lookback))
+}
+
+// queryGap says why a windowed query's answer cannot be trusted, or "".
+// window, when set, is how far back the rule says the query reads; else
+// each selector's own range and offset say it.
+func (p *promProbes) queryGap(q string, window time.Duration) string {
+	for _, sel := range querySelectors(q) {
+		if window > 0 {
+			sel.Lookback = window
+		}
+		if gap := p.selectorGap(sel); gap != "" {
+			return gap
+		}
+	}
+	return ""
+}
+
+// alertingBlind says why an alert history that holds no firing alert
+// cannot be read as "nothing fired", or "" when it can: an alerting rule is
+// loaded that could fire the selector's alerts, or ALERTS series within the
+// window show that alerts are written to this server.
+func (p *promProbes) alertingBlind(selector string, window time.Duration) string {
+	rules := p.rulesAPI()
+	rulesNote := ""
+	if why := rules.notServed(); why != "" {
+		rulesNote = why
+	} else if n := matchingAlertingRules(rules.res, selector); n > 0 {
+		return ""
+	} else {
+		rulesNote = fmt.Sprintf("none of the %d loaded alerting rules can fire %s", countAlertingRules(rules.res), selector)
+	}
+	alerts := p.count(fmt.Sprintf("count(count_over_time(ALERTS[%s]))", seconds(window)))
+	switch {
+	case alerts.found:
+		return ""
+	case alerts.failure != "":
+		return "no alerting rule seen (" + rulesNote + ") and could not look for ALERTS series: " + alerts.failure
+	}
+	return fmt.Sprintf("no alerting rule loaded that can fire %s and no ALERTS series in the last %s: cannot tell no incident from no alerting (%s)",
+		selector, days(window), rulesNote)
+}
+
+func countAlertingRules(res v1.RulesResult) int {
+	n := 0
+	for _, g := range res.Groups {
+		for _, r := range g.Rules {
+			if _, ok := r.(v1.AlertingRule); ok {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// matchingAlertingRules counts the loaded alerting rules whose alerts the
+// selector can match: the selector's matchers hold on the ALERTS series
+// the rule writes, as far as the rule fixes it (its name, its static
+// labels, alertstate). A label the rule does not set reads empty, as in
+// Prometheus; a templated label value could be anything. A selector the
+// scan cannot read as a plain vector selector matches every rule.
+func matchingAlertingRules(res v1.RulesResult, selector string) int {
+	matchers, ok := selectorMatchers(selector)
+	n := 0
+	for _, g := range res.Groups {
+		for _, r := range g.Rules {
+			rule, isAlert := r.(v1.AlertingRule)
+			if !isAlert {
+				continue
+			}
+			if !ok || ruleMatches(rule, matchers) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func ruleMatches(rule v1.AlertingRule, matchers []labelMatcher) bool {
+	for _, m := range matchers {
+		var v string
+		switch m.name {
+		case "__name__":
+			v = "ALERTS"
+		case "alertname":
+			v = rule.Name
+		case "alertstate":
+			if m.matches("firing") || m.matches("pending") {
+				continue
+			}
+			return false
+		default:
+			v = string(rule.Labels[model.LabelName(m.name)])
+			if strings.Contains(v, "{{") {
+				continue
+			}
+		}
+		if !m.matches(v) {
+			return false
+		}
+	}
+	return true
+}
+
+type labelMatcher struct {
+	name, op, value string
+	re              *regexp.Regexp
+}
+
+func (m labelMatcher) matches(v string) bool {
+	switch m.op {
+	case "=":
+		return v == m.value
+	case "!=":
+		return v != m.value
+	case "=~":
+		return m.re.MatchString(v)
+	case "!~":
+		return !m.re.MatchString(v)
+	}
+	return false
+}
+
+var matcherRE = regexp.MustCompile(`^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|` + "`[^`]*`" + `)\s*$`)
+
+// selectorMatchers reads a plain vector selector's label matchers, its
+// metric name as a __name__ matcher. ok is false for anything else.
+func selectorMatchers(selector string) ([]labelMatcher, bool) {
+	sels := querySelectors(selector)
+	if len(sels) != 1 || !vectorSelectorRE.MatchString(selector) {
+		return nil, false
+	}
+	var out []labelMatcher
+	if sels[0].Metric != "" {
+		out = append(out, labelMatcher{name: "__name__", op: "=", value: sels[0].Metric})
+	}
+	body := sels[0].Selector[len(sels[0].Metric):]
+	body = strings.TrimSuffix(strings.TrimPrefix(body, "{"), "}")
+	for _, part := range splitMatchers(body) {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		g := matcherRE.FindStringSubmatch(part)
+		if g == nil {
+			return nil, false
+		}
+		val := g[3]
+		if val[0] == '\'' {
+			val = `"` + strings.ReplaceAll(val[1:len(val)-1], `"`, `\"`) + `"`
+		}
+		unq, err := strconv.Unquote(val)
+		if err != nil {
+			return nil, false
+		}
+		m := labelMatcher{name: g[1], op: g[2], value: unq}
+		if m.op == "=~" || m.op == "!~" {
+			re, err := regexp.Compile("^(?:" + unq + ")$")
+			if err != nil {
+				return nil, false
+			}
+			m.re = re
+		}
+		out = append(out, m)
+	}
+	return out, true
+}
+
+// splitMatchers splits a matcher list at the commas outside quotes.
+func splitMatchers(s string) []string {
+	var parts []string
+	var quote byte
+	from := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0 && c == '\\' && quote != '`':
+			i++
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote == 0 && (c == '"' || c == '\'' || c == '`'):
+			quote = c
+		case quote == 0 && c == ',':
+			parts = append(parts, s[from:i])
+			from = i + 1
+		}
+	}
+	return append(parts, s[from:])
+}
+
+// checkWindow turns the known answers of a windowed query unknown when the
+// data does not reach back over the window the query reads.
+func (p *promProbes) checkWindow(q string, srs []SignalRequest) {
+	for _, sr := range srs {
+		p.r.mu.Lock()
+		v := p.r.res.Values[sr.Key]
+		p.r.mu.Unlock()
+		if !v.Known {
+			continue
+		}
+		if gap := p.queryGap(q, 0); gap != "" {
+			p.r.set(sr.Key, triggers.UnknownValue(gap, ""))
+		}
+	}
+}
+
+// historyGap says why an alert history cannot be read, or "": with no
+// firing alert, whether the server could have seen one; and whether its
+// data reaches back over the window.
+func (p *promProbes) historyGap(selector string, window time.Duration, h alertHistory) string {
+	if h.Series == 0 {
+		if why := p.alertingBlind(selector, window); why != "" {
+			return why
+		}
+	}
+	return p.retentionGap(window)
+}

@@ -1,0 +1,252 @@
+package collector
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+func (s *apiStub) firstRequest(path string) *http.Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.requests {
+		if r.URL.Path == path {
+			return r
+		}
+	}
+	return nil
+}
+
+func TestQuerySelectorsAndLookback(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		q    string
+		want map[string]time.Duration // selector -> lookback
+		max  time.Duration
+	}{
+		{q: `sum(up)`, want: map[string]time.Duration{"up": 0}},
+		{q: `sum(sum_over_time(node_total_hourly_cost[7d])) / sum(sum_over_time(node_total_hourly_cost[7d] offset 30d)) - 1`,
+			want: map[string]time.Duration{"node_total_hourly_cost": 37 * day}, max: 37 * day},
+		{q: `sum(kube_pod_container_resource_requests{resource="cpu"}) / sum(kube_pod_container_resource_requests{resource="cpu"} offset 30d) - 1`,
+			want: map[string]time.Duration{`kube_pod_container_resource_requests{resource="cpu"}`: 30 * day}, max: 30 * day},
+		{q: `(count(count by (alertname) (count_over_time(ALERTS{alertstate="firing",severity=~"critical|page"}[30d]))) or vector(0))
+		     / count(count by (alertname) (count_over_time(ALERTS{alertstate="firing"}[30d])))`,
+			want: map[string]time.Duration{`ALERTS{alertstate="firing",severity=~"critical|page"}`: 30 * day, `ALERTS{alertstate="firing"}`: 30 * day}, max: 30 * day},
+		{q: `1 - sum(rate(container_cpu_usage_seconds_total{container!="",image!=""}[1d])) / sum(kube_pod_container_resource_requests{resource="cpu"})`,
+			want: map[string]time.Duration{`container_cpu_usage_seconds_total{container!="",image!=""}`: day, `kube_pod_container_resource_requests{resource="cpu"}`: 0}, max: day},
+		{q: `sum(rate(http_requests_total[1d] offset 4w)) by (job)`, want: map[string]time.Duration{"http_requests_total": 29 * day}, max: 29 * day},
+		{q: `max_over_time((sum by (alertname) (rate(x_total[5m])))[1h:1m] offset 1d)`,
+			want: map[string]time.Duration{"x_total": 5*time.Minute + time.Hour + day}, max: 5*time.Minute + time.Hour + day},
+		{q: `a * on(instance) group_left(node) b offset -1h`, want: map[string]time.Duration{"a": 0, "b": 0}},
+		{q: `offsets_total{x="]"}[2h] + 1e3`, want: map[string]time.Duration{`offsets_total{x="]"}`: 2 * time.Hour}, max: 2 * time.Hour},
+		{q: `{__name__="up", job='a,b'}[10m]`, want: map[string]time.Duration{`{__name__="up", job='a,b'}`: 10 * time.Minute}, max: 10 * time.Minute},
+	} {
+		got := map[string]time.Duration{}
+		for _, s := range querySelectors(tc.q) {
+			got[s.Selector] = later(got[s.Selector], s.Lookback)
+		}
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: selectors %v, want %v", tc.q, got, tc.want)
+			continue
+		}
+		for sel, d := range tc.want {
+			if got[sel] != d {
+				t.Errorf("%s: %s reads back %s, want %s", tc.q, sel, got[sel], d)
+			}
+		}
+		if m := queryLookback(tc.q); m != tc.max {
+			t.Errorf("%s: lookback %s, want %s", tc.q, m, tc.max)
+		}
+	}
+}
+
+// probeStub answers instant queries by the first of its substrings the
+// query contains (an empty vector otherwise), and the rules API with rules.
+func probeStub(t *testing.T, answers map[string]string, rules *stubAnswer, ranges ...stubAnswer) *apiStub {
+	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query_range": ranges})
+	stub.handle = func(w http.ResponseWriter, r *http.Request) bool {
+		switch r.URL.Path {
+		case "/api/v1/query":
+			q := r.Form.Get("query")
+			body := vectorEmpty
+			for sub, b := range answers {
+				if strings.Contains(q, sub) {
+					body = b
+				}
+			}
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, body)
+			return true
+		case "/api/v1/rules":
+			if rules == nil {
+				http.NotFound(w, r)
+				return true
+			}
+			w.WriteHeader(rules.status)
+			io.WriteString(w, rules.body)
+			return true
+		}
+		return false
+	}
+	return stub
+}
+
+const noRuleGroups = `{"status":"success","data":{"groups":[]}}`
+
+func TestWindowedQueryNeedsDataOverItsWindow(t *testing.T) {
+	q := `sum(kube_pod_container_resource_requests{resource="cpu"}) / sum(kube_pod_container_resource_requests{resource="cpu"} offset 30d) - 1`
+	for _, tc := range []struct {
+		name    string
+		answers map[string]string
+		unknown string
+	}{
+		{name: "data reaches back", answers: map[string]string{"sum(kube": vectorOne, "count(count_over_time(kube": vectorOne}},
+		{name: "a ten-day retention", answers: map[string]string{"sum(kube": vectorOne},
+			unknown: `kube_pod_container_resource_requests{resource="cpu"} has no sample from before 30d ago`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stub := probeStub(t, tc.answers, nil)
+			res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: []SignalRequest{promQuery("s", q, "")}})
+			v := res.Values["s"]
+			switch {
+			case tc.unknown == "" && (!v.Known || v.Number != 3):
+				t.Errorf("value %+v, want 3", v)
+			case tc.unknown != "" && (v.Known || !strings.Contains(v.Reason, tc.unknown)):
+				t.Errorf("value %+v, want unknown: %s", v, tc.unknown)
+			}
+			probe := ""
+			for _, r := range stub.requests {
+				if strings.Contains(r.Form.Get("query"), "count_over_time") {
+					probe = r.Form.Get("query")
+				}
+			}
+			if want := `count(count_over_time(kube_pod_container_resource_requests{resource="cpu"}[3600s] offset 2592000s))`; probe != want {
+				t.Errorf("probe %q, want %q", probe, want)
+			}
+		})
+	}
+	// An instant query at no offset reads no window and sends no probe.
+	stub := probeStub(t, map[string]string{"sum(up)": vectorOne}, nil)
+	res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: []SignalRequest{promQuery("s", "sum(up)", "")}})
+	if v := res.Values["s"]; !v.Known || stub.count("/api/v1/query") != 1 {
+		t.Errorf("value %+v after %d queries; want known after 1", v, stub.count("/api/v1/query"))
+	}
+}
+
+func alertHistorySignals(sel string, window time.Duration, measures ...string) []SignalRequest {
+	var out []SignalRequest
+	for _, m := range measures {
+		out = append(out, promSpec(m, &triggers.PrometheusSignal{AlertHistory: &triggers.AlertHistory{
+			Selector: sel, Window: triggers.Duration(window), Measure: m}}))
+	}
+	return out
+}
+
+const emptyMatrix = `{"status":"success","data":{"resultType":"matrix","result":[]}}`
+
+func TestEmptyAlertHistoryIsZeroOnlyWhereAlertingIsSeen(t *testing.T) {
+	sel := `ALERTS{alertstate="firing",severity=~"critical|page"}`
+	upReaches := map[string]string{"count_over_time(up[": vectorOne}
+	withAlerts := map[string]string{"count_over_time(up[": vectorOne, "count(count_over_time(ALERTS[2592000s]))": vectorOne}
+	ok := func(body string) *stubAnswer { return &stubAnswer{status: 200, body: body} }
+	for _, tc := range []struct {
+		name    string
+		answers map[string]string
+		rules   *stubAnswer
+		unknown string
+	}{
+		{name: "a critical rule is loaded", answers: upReaches, rules: ok(rulesBody)},
+		{name: "no rule can fire it, but ALERTS are written", answers: withAlerts,
+			rules: ok(strings.ReplaceAll(rulesBody, `"severity":"critical"`, `"severity":"warning"`))},
+		{name: "no rules served, but ALERTS are written", answers: withAlerts, rules: ok(noRuleGroups)},
+		{name: "no rules and no ALERTS", answers: upReaches, rules: ok(noRuleGroups),
+			unknown: "no ALERTS series in the last 30d: cannot tell no incident from no alerting (the rules API lists no rule group"},
+		{name: "rules API missing and no ALERTS", answers: upReaches, rules: nil,
+			unknown: "cannot tell no incident from no alerting (the server does not serve the rules API (404)"},
+		{name: "only warning rules and no ALERTS", answers: upReaches,
+			rules:   ok(strings.ReplaceAll(rulesBody, `"severity":"critical"`, `"severity":"warning"`)),
+			unknown: "none of the 3 loaded alerting rules can fire"},
+		{name: "a critical rule, but a retention shorter than the window", answers: nil, rules: ok(rulesBody),
+			unknown: "neither up nor ALERTS has a sample from before 30d ago"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stub := probeStub(t, tc.answers, tc.rules, stubAnswer{status: 200, body: emptyMatrix})
+			res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: alertHistorySignals(sel, 30*24*time.Hour,
+				"incidents", "open_incidents", "alerts_per_day", "median_resolution")})
+			for _, m := range []string{"incidents", "open_incidents", "alerts_per_day"} {
+				v := res.Values[m]
+				switch {
+				case tc.unknown == "" && (!v.Known || v.Number != 0):
+					t.Errorf("%s = %+v, want a known 0", m, v)
+				case tc.unknown != "" && (v.Known || !strings.Contains(v.Reason, tc.unknown)):
+					t.Errorf("%s = %+v, want unknown: %s", m, v, tc.unknown)
+				}
+			}
+			if v := res.Values["median_resolution"]; v.Known {
+				t.Errorf("median over nothing = %+v, want unknown", v)
+			}
+			if n := stub.count("/api/v1/rules"); n > 1 {
+				t.Errorf("rules API asked %d times in one Collect", n)
+			}
+		})
+	}
+}
+
+func TestRulesMeasuresNeedAServerThatServesRules(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		rules   *stubAnswer
+		unknown string
+		reasons []string
+	}{
+		{name: "no rule group (VictoriaMetrics without vmalert)", rules: &stubAnswer{status: 200, body: noRuleGroups}, unknown: "lists no rule group"},
+		{name: "no rules API", rules: nil, unknown: "does not serve the rules API (404)", reasons: []string{reasonNotFound}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stub := probeStub(t, nil, tc.rules)
+			res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: []SignalRequest{
+				promSpec("nosev", &triggers.PrometheusSignal{Rules: "alerting_rules_without_severity"}),
+				promSpec("slo", &triggers.PrometheusSignal{Rules: "slo_recording_rules"}),
+			}})
+			for _, k := range []string{"nosev", "slo"} {
+				if v := res.Values[k]; v.Known || !strings.Contains(v.Reason, tc.unknown) {
+					t.Errorf("%s = %+v, want unknown: %s", k, v, tc.unknown)
+				}
+			}
+			if got := reasons(res); strings.Join(got, ",") != strings.Join(tc.reasons, ",") {
+				t.Errorf("error reasons %v, want %v", got, tc.reasons)
+			}
+		})
+	}
+}
+
+func TestMatchingAlertingRules(t *testing.T) {
+	var res struct {
+		Data v1.RulesResult `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(rulesBody), &res); err != nil {
+		t.Fatal(err)
+	}
+	for sel, want := range map[string]int{
+		`ALERTS{alertstate="firing",severity=~"critical|page"}`: 1, // CheckoutDown
+		`ALERTS{alertstate="firing"}`:                           3,
+		`ALERTS{severity=""}`:                                   2, // DiskFilling and Watchdog set none
+		`ALERTS{alertname="DiskFilling",severity!="critical"}`:  1,
+		`ALERTS{alertstate="pending",alertname=~"Check.*"}`:     1,
+		`ALERTS{alertstate="inactive"}`:                         0,
+		`up{job="x"}`:                                           0,
+		`sum by (alertname) (ALERTS)`:                           3, // not a plain selector: every rule could
+	} {
+		if got := matchingAlertingRules(res.Data, sel); got != want {
+			t.Errorf("%s matches %d rules, want %d", sel, got, want)
+		}
+	}
+}
