@@ -84,9 +84,9 @@ type Capability struct {
 	Contradictions []Outweighed `json:"contradictions"`
 	// Checklist is the preparation the framework asks for before the
 	// capability is activated (multi-region), each item evaluated.
-	Checklist []Condition `json:"checklist"`
-	WhatWouldChange    []Change        `json:"what_would_change"`
-	OpenQuestions      []string        `json:"open_questions"` // the framework's decision questions
+	Checklist       []Condition `json:"checklist"`
+	WhatWouldChange []Change    `json:"what_would_change"`
+	OpenQuestions   []string    `json:"open_questions"` // the framework's decision questions
 }
 
 // Steps are the inputs of the decision ladder: true, false, or null when
@@ -150,16 +150,16 @@ type Foundation struct {
 
 // Signal is one input value.
 type Signal struct {
-	Name   string   `json:"name"`
-	Help   string   `json:"help"`
-	Type   string   `json:"type"`
-	Value  *float64 `json:"value"`
-	Text   string   `json:"text"` // the value for people: 1h30m, 12.5%, yes, at least 12
+	Name  string   `json:"name"`
+	Help  string   `json:"help"`
+	Type  string   `json:"type"`
+	Value *float64 `json:"value"`
+	Text  string   `json:"text"` // the value for people: 1h30m, 12.5%, yes, at least 12
 	// LowerBound marks a measure that can only undercount: the real value
 	// is at least Value.
-	LowerBound bool `json:"lower_bound"`
-	Source string   `json:"source"`
-	Reason *string  `json:"reason"`
+	LowerBound bool    `json:"lower_bound"`
+	Source     string  `json:"source"`
+	Reason     *string `json:"reason"`
 }
 
 // UnknownSignal names a signal a decision could not read, and why.
