@@ -104,9 +104,24 @@ type KubernetesSource struct {
 	TeamLabels []string `yaml:"team_labels"`
 }
 
-// DefaultPlatformNamespacesRegex excludes the namespaces of Kubernetes itself
-// and of the platform tools that usually run beside the apps.
-const DefaultPlatformNamespacesRegex = `kube-.*|default|monitoring|observability|logging|cert-manager|ingress-nginx|.*-ingress|traefik|argocd|argo-cd|flux-system|gatekeeper-system|kyverno|istio-system|linkerd.*|cilium.*|chaos-mesh|litmus|velero|vault|external-secrets|opencost|kubecost|tempo|jaeger|loki|grafana|prometheus|opentelemetry-operator-system|local-path-storage`
+// DefaultPlatformNamespacesRegex excludes the namespaces of Kubernetes itself,
+// of the big distributions and clouds, and of the platform tools that usually
+// run beside the apps; README and docs/rules.md list them. `default` is not
+// one: a small shop deploys its apps there.
+const DefaultPlatformNamespacesRegex = `kube-.*|monitoring|observability|logging|local-path-storage` +
+	// Distributions and clouds: OpenShift, GKE (and Managed Prometheus, Config
+	// Sync), EKS (add-ons, CloudWatch, GuardDuty), Karpenter, AKS, Rancher.
+	`|openshift|openshift-.*|gke-.*|gmp-.*|config-management-system|aws-.*|amazon-.*|karpenter` +
+	`|azure-.*|app-routing-system|cattle-.*|fleet-.*` +
+	// CNI, ingress, storage and load balancing.
+	`|cilium.*|calico-.*|tigera-.*|metallb-system|ingress-nginx|.*-ingress|traefik|external-dns` +
+	`|longhorn-system|rook-ceph` +
+	// Platform tools: delivery, policy, secrets, mesh, observability, cost,
+	// backup, security, autoscaling, serverless.
+	`|argocd|argo-cd|flux-system|tekton-.*|crossplane-system|knative-.*|keda|cert-manager` +
+	`|gatekeeper-system|kyverno|vault|external-secrets|istio-.*|linkerd.*|kuma-system` +
+	`|prometheus|grafana|loki|tempo|jaeger|opentelemetry-operator-system|odigos-system|datadog|dynatrace` +
+	`|opencost|kubecost|velero|kasten-io|chaos-mesh|litmus|falco|kubearmor|trivy-system`
 
 // DefaultKubernetesSource holds the defaults of the kubernetes section.
 var DefaultKubernetesSource = KubernetesSource{
