@@ -88,6 +88,9 @@ func runCheck(configFile string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintln(stderr, w)
+	}
 	rulesName := cfg.Rules.File
 	fmt.Fprintf(stdout, "%s: OK (%d signals, %d tools, %d foundations, %d capabilities from %s; %d facts declared, %d signals overridden)\n",
 		configFile, len(cfg.Rules.Signals), len(cfg.Rules.Tools), len(cfg.Rules.Foundations),
@@ -109,6 +112,9 @@ func runServe(o serveOptions, logger *slog.Logger) int {
 	if err != nil {
 		logger.Error("Cannot load config", "file", o.configFile, "err", err)
 		return 1
+	}
+	for _, w := range cfg.Warnings() {
+		logger.Warn("Config silences a measure", "warning", w.Error())
 	}
 	if o.interval <= 0 || o.timeout <= 0 {
 		logger.Error("--evaluation.interval and --evaluation.timeout must be positive")

@@ -37,6 +37,9 @@ func (r *reloader) Reload() error {
 	}
 	r.sched.Reload(cfg)
 	r.logger.Info("Reloaded config", "file", r.file)
+	for _, w := range cfg.Warnings() {
+		r.logger.Warn("Config silences a measure", "warning", w.Error())
+	}
 	if r.onSuccess != nil {
 		r.onSuccess()
 	}
