@@ -12,6 +12,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
@@ -31,6 +32,7 @@ type KubernetesSource struct {
 	logger *slog.Logger
 	client kubernetes.Interface
 	meta   metadata.Interface
+	dyn    dynamic.Interface // the policies of CNIs, which have no typed client
 
 	timeout            time.Duration
 	teamLabels         []string
@@ -93,6 +95,10 @@ func NewKubernetesSource(rc *rest.Config, sec *config.KubernetesSource, logger *
 	if err != nil {
 		return nil, fmt.Errorf("sources.kubernetes: %w", err)
 	}
+	dc, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("sources.kubernetes: %w", err)
+	}
 	// Protobuf is several times cheaper than JSON to decode for the typed
 	// resources; the metadata client negotiates its own format.
 	typed := rest.CopyConfig(rc)
@@ -102,10 +108,10 @@ func NewKubernetesSource(rc *rest.Config, sec *config.KubernetesSource, logger *
 	if err != nil {
 		return nil, fmt.Errorf("sources.kubernetes: %w", err)
 	}
-	return newKubernetesSource(kc, mc, sec, logger)
+	return newKubernetesSource(kc, mc, dc, sec, logger)
 }
 
-func newKubernetesSource(kc kubernetes.Interface, mc metadata.Interface, sec *config.KubernetesSource, logger *slog.Logger) (*KubernetesSource, error) {
+func newKubernetesSource(kc kubernetes.Interface, mc metadata.Interface, dc dynamic.Interface, sec *config.KubernetesSource, logger *slog.Logger) (*KubernetesSource, error) {
 	re, err := regexp.Compile("^(?:" + sec.PlatformNamespacesRegex + ")$")
 	if err != nil {
 		return nil, fmt.Errorf("sources.kubernetes.platform_namespaces_regex: %w", err)
@@ -114,7 +120,7 @@ func newKubernetesSource(kc kubernetes.Interface, mc metadata.Interface, sec *co
 	if timeout <= 0 {
 		timeout = time.Duration(config.DefaultKubernetesSource.Timeout)
 	}
-	s := &KubernetesSource{logger: logger, client: kc, meta: mc, timeout: timeout,
+	s := &KubernetesSource{logger: logger, client: kc, meta: mc, dyn: dc, timeout: timeout,
 		teamLabels: slices.Clone(sec.TeamLabels), platformNamespaces: map[string]bool{}, platformRegex: re,
 		running: map[resourceID]*informerState{}, regexps: map[string]*regexp.Regexp{}}
 	for _, ns := range sec.PlatformNamespaces {
@@ -143,9 +149,13 @@ func (s *KubernetesSource) Collect(ctx context.Context, req Request) Result {
 	// Start the informers before the round trip below, so they sync while
 	// it is in flight.
 	var ids []resourceID
+	policies := false
 	for _, sr := range req.Signals {
 		if m, ok := measures[sr.Spec.Kubernetes]; ok {
 			ids = append(ids, m.needs...)
+		}
+		if soft, ok := policySoftNeeds[sr.Spec.Kubernetes]; ok {
+			ids, policies = append(ids, soft...), true
 		}
 	}
 	for _, t := range req.Tools {
@@ -164,6 +174,12 @@ func (s *KubernetesSource) Collect(ctx context.Context, req Request) Result {
 	}
 	res.Up = true
 	s.waitForSync(ctx, sts)
+	if policies {
+		// Which policy APIs exist is known once the CRDs have synced.
+		extra := s.policyInformers()
+		s.waitForSync(ctx, extra)
+		sts = append(sts, extra...)
+	}
 
 	v := s.newClusterView(req.Tools)
 	for _, st := range sts {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,9 +19,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 	metadatafake "k8s.io/client-go/metadata/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -130,19 +133,24 @@ type fakeCluster struct {
 	src    *KubernetesSource
 	client *fake.Clientset
 	meta   *metadatafake.FakeMetadataClient
+	dyn    *dynamicfake.FakeDynamicClient
 }
 
-// newFakeCluster splits objs between the typed and the metadata fake and
+// newFakeCluster splits objs between the typed, the metadata and the
+// dynamic fake (unstructured objects: the policies of CNIs) and
 // builds a source on them with the default kubernetes section, changed by
 // edit if given. Reactors to install before the informers start go in
 // react.
 func newFakeCluster(t testing.TB, objs []runtime.Object, edit func(*config.KubernetesSource), react func(*fakeCluster)) *fakeCluster {
 	t.Helper()
-	var typed, metaObjs []runtime.Object
+	var typed, metaObjs, dynObjs []runtime.Object
 	for _, o := range objs {
-		if _, ok := o.(*metav1.PartialObjectMetadata); ok {
+		switch o.(type) {
+		case *metav1.PartialObjectMetadata:
 			metaObjs = append(metaObjs, o)
-		} else {
+		case *unstructured.Unstructured:
+			dynObjs = append(dynObjs, o)
+		default:
 			typed = append(typed, o)
 		}
 	}
@@ -150,7 +158,12 @@ func newFakeCluster(t testing.TB, objs []runtime.Object, edit func(*config.Kuber
 	if err := metav1.AddMetaToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	fc := &fakeCluster{client: fake.NewClientset(typed...), meta: metadatafake.NewSimpleMetadataClient(scheme, metaObjs...)}
+	listKinds := map[schema.GroupVersionResource]string{}
+	for _, id := range policyResources {
+		listKinds[resourceKinds[id].gvr] = "UnstructuredList"
+	}
+	fc := &fakeCluster{client: fake.NewClientset(typed...), meta: metadatafake.NewSimpleMetadataClient(scheme, metaObjs...),
+		dyn: dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), listKinds, dynObjs...)}
 	if react != nil {
 		react(fc)
 	}
@@ -158,7 +171,7 @@ func newFakeCluster(t testing.TB, objs []runtime.Object, edit func(*config.Kuber
 	if edit != nil {
 		edit(&sec)
 	}
-	src, err := newKubernetesSource(fc.client, fc.meta, &sec, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	src, err := newKubernetesSource(fc.client, fc.meta, fc.dyn, &sec, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +244,7 @@ func waitForWatches(t testing.TB, fc *fakeCluster, resources ...string) {
 }
 
 func watching(fc *fakeCluster, resource string) bool {
-	for _, a := range append(fc.client.Actions(), fc.meta.Actions()...) {
+	for _, a := range slices.Concat(fc.client.Actions(), fc.meta.Actions(), fc.dyn.Actions()) {
 		if a.GetVerb() == "watch" && a.GetResource().Resource == resource {
 			return true
 		}

@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
@@ -36,14 +37,26 @@ const (
 	resRoleBindings
 	resClusterRoleBindings
 	resCRDs
+	resAPIServices // aggregated APIs: Calico's API server serves projectcalico.org/v3
+	// The network policies of CNIs and of the AdminNetworkPolicy API: read
+	// only while their API exists (see kubernetes_policies.go).
+	resCiliumNetworkPolicies
+	resCiliumClusterwideNetworkPolicies
+	resCalicoNetworkPolicies
+	resCalicoGlobalNetworkPolicies
+	resCalicoV3NetworkPolicies
+	resCalicoV3GlobalNetworkPolicies
+	resAdminNetworkPolicies
 	numResources
 )
 
 // resourceKind says how to read a resource. Metadata-only resources go
-// through the metadata client (names and labels, no spec on the wire).
+// through the metadata client (names and labels, no spec on the wire);
+// dynamic ones, which have no typed client, through the dynamic client.
 type resourceKind struct {
 	gvr          schema.GroupVersionResource
 	metadataOnly bool
+	dynamic      bool
 	namespaced   bool
 	example      runtime.Object // the type the informer expects from list and watch
 }
@@ -63,6 +76,21 @@ var resourceKinds = [numResources]resourceKind{
 	resRoleBindings:        {gvr: rbacv1.SchemeGroupVersion.WithResource("rolebindings"), namespaced: true, example: &rbacv1.RoleBinding{}},
 	resClusterRoleBindings: {gvr: rbacv1.SchemeGroupVersion.WithResource("clusterrolebindings"), example: &rbacv1.ClusterRoleBinding{}},
 	resCRDs:                {gvr: schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}, metadataOnly: true},
+
+	resAPIServices: {gvr: schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}, metadataOnly: true},
+
+	resCiliumNetworkPolicies:            dynamicKind("cilium.io", "v2", "ciliumnetworkpolicies", true),
+	resCiliumClusterwideNetworkPolicies: dynamicKind("cilium.io", "v2", "ciliumclusterwidenetworkpolicies", false),
+	resCalicoNetworkPolicies:            dynamicKind("crd.projectcalico.org", "v1", "networkpolicies", true),
+	resCalicoGlobalNetworkPolicies:      dynamicKind("crd.projectcalico.org", "v1", "globalnetworkpolicies", false),
+	resCalicoV3NetworkPolicies:          dynamicKind("projectcalico.org", "v3", "networkpolicies", true),
+	resCalicoV3GlobalNetworkPolicies:    dynamicKind("projectcalico.org", "v3", "globalnetworkpolicies", false),
+	resAdminNetworkPolicies:             dynamicKind("policy.networking.k8s.io", "v1alpha1", "adminnetworkpolicies", false),
+}
+
+func dynamicKind(group, version, resource string, namespaced bool) resourceKind {
+	return resourceKind{gvr: schema.GroupVersionResource{Group: group, Version: version, Resource: resource},
+		dynamic: true, namespaced: namespaced, example: &unstructured.Unstructured{}}
 }
 
 // String names the resource as the API server does in its messages, e.g.
@@ -81,6 +109,7 @@ type informerState struct {
 	id       resourceID
 	informer cache.SharedIndexInformer
 	started  time.Time
+	stop     context.CancelFunc // stops this informer alone, when its API goes away
 
 	mu     sync.Mutex
 	reason string // forbidden, not_found or unauthorized: the resource cannot be read until a watch opens
@@ -166,12 +195,17 @@ func (s *KubernetesSource) newInformer(id resourceID) *informerState {
 	lw := &cache.ListWatch{}
 	var client any
 	example := kind.example
-	if kind.metadataOnly {
+	switch {
+	case kind.metadataOnly:
 		r := s.meta.Resource(kind.gvr)
 		lw.ListWithContextFunc = func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return r.List(ctx, o) }
 		lw.WatchFuncWithContext = r.Watch
 		client, example = s.meta, &metav1.PartialObjectMetadata{}
-	} else {
+	case kind.dynamic:
+		r := s.dyn.Resource(kind.gvr).Namespace(metav1.NamespaceAll)
+		lw.ListWithContextFunc, lw.WatchFuncWithContext = listWith(r.List, s.reducer(id)), r.Watch
+		client = s.dyn
+	default:
 		lw.ListWithContextFunc, lw.WatchFuncWithContext = s.typedListWatch(id, s.reducer(id))
 		client = s.client
 	}
@@ -225,6 +259,9 @@ func (s *KubernetesSource) reducer(id resourceID) cache.TransformFunc {
 		return reduceClusterRoleBinding
 	case resCRDs:
 		return reduceCRD
+	}
+	if resourceKinds[id].dynamic {
+		return policyReducer(id)
 	}
 	return reduceNamed
 }
@@ -334,7 +371,9 @@ func (s *KubernetesSource) informers(ids []resourceID) []*informerState {
 		if st == nil {
 			st = s.newInformer(id)
 			s.running[id] = st
-			go st.informer.RunWithContext(s.ctx)
+			var ctx context.Context
+			ctx, st.stop = context.WithCancel(s.ctx)
+			go st.informer.RunWithContext(ctx)
 		}
 		out = append(out, st)
 	}

@@ -20,6 +20,18 @@ type measure struct {
 
 var workloadResources = []resourceID{resDeployments, resStatefulSets}
 
+// policyMeasureNeeds are what the policy coverage measures cannot do
+// without; they also read the CRDs and APIServices to find the policy APIs
+// of CNIs (policySoftNeeds), which they can answer without when the
+// NetworkPolicies alone cover every app namespace.
+var (
+	policyMeasureNeeds = []resourceID{resNamespaces, resNetworkPolicies}
+	policySoftNeeds    = map[string][]resourceID{
+		"networkpolicy_namespace_ratio": {resCRDs, resAPIServices},
+		"default_deny_namespace_ratio":  {resCRDs, resAPIServices},
+	}
+)
+
 // measures implements triggers.KubernetesMeasures; a unit test keeps the
 // two lists equal.
 var measures = map[string]measure{
@@ -72,13 +84,13 @@ var measures = map[string]measure{
 		n := v.namespaceStats()
 		return ratio(n.enforced, n.apps, noAppNamespaces)
 	}},
-	"networkpolicy_namespace_ratio": {[]resourceID{resNamespaces, resNetworkPolicies}, func(v *clusterView) (float64, string) {
-		withPolicy, _ := v.policyNamespaces()
-		return ratio(withPolicy, v.namespaceStats().apps, noAppNamespaces)
+	"networkpolicy_namespace_ratio": {policyMeasureNeeds, func(v *clusterView) (float64, string) {
+		c := v.policyCoverage()
+		return coverage(c.with, v.namespaceStats().apps, c.withDoubt)
 	}},
-	"default_deny_namespace_ratio": {[]resourceID{resNamespaces, resNetworkPolicies}, func(v *clusterView) (float64, string) {
-		_, denying := v.policyNamespaces()
-		return ratio(denying, v.namespaceStats().apps, noAppNamespaces)
+	"default_deny_namespace_ratio": {policyMeasureNeeds, func(v *clusterView) (float64, string) {
+		c := v.policyCoverage()
+		return coverage(c.deny, v.namespaceStats().apps, c.denyDoubt)
 	}},
 	"nodes":   {[]resourceID{resNodes}, func(v *clusterView) (float64, string) { return float64(v.topology().nodes), "" }},
 	"zones":   {[]resourceID{resNodes}, func(v *clusterView) (float64, string) { return float64(v.topology().zones), "" }},
@@ -95,6 +107,18 @@ const (
 	noWorkloads     = "no Deployments or StatefulSets outside platform namespaces"
 	noAppNamespaces = "no namespaces outside platform namespaces"
 )
+
+// coverage is n of the app namespaces; when something the count may have
+// missed is named in doubt, it is unknown unless n is already all of them.
+func coverage(n, apps int, doubt []string) (float64, string) {
+	if apps > 0 && n < apps && len(doubt) > 0 {
+		if len(doubt) > 3 {
+			doubt = append(doubt[:3:3], fmt.Sprintf("%d more", len(doubt)-3))
+		}
+		return 0, fmt.Sprintf("%d of %d app namespaces counted, but %s", n, apps, strings.Join(doubt, "; "))
+	}
+	return ratio(n, apps, noAppNamespaces)
+}
 
 func ratio(n, d int, undefined string) (float64, string) {
 	if d == 0 {
@@ -114,6 +138,7 @@ type clusterView struct {
 
 	workloads  *workloadCounts
 	namespaces *namespaceCounts
+	policies   *policyCounts
 	nodes      *topologyCounts
 	crdGroups  map[string]bool
 }
@@ -271,6 +296,7 @@ func (v *clusterView) pdbWorkloads() int {
 type namespaceCounts struct {
 	apps, tenants, enforced int
 	names                   map[string]bool // the app namespaces
+	infos                   []*namespaceInfo
 }
 
 func (v *clusterView) namespaceStats() *namespaceCounts {
@@ -286,6 +312,7 @@ func (v *clusterView) namespaceStats() *namespaceCounts {
 		}
 		c.apps++
 		c.names[ns.name] = true
+		c.infos = append(c.infos, ns)
 		if ns.team != "" {
 			teams[ns.team] = true
 		}
@@ -299,22 +326,80 @@ func (v *clusterView) namespaceStats() *namespaceCounts {
 	return c
 }
 
-// policyNamespaces counts the app namespaces with at least one
-// NetworkPolicy, and those with a default-deny ingress policy.
-func (v *clusterView) policyNamespaces() (withPolicy, denying int) {
-	apps := v.namespaceStats().names
+type policyCounts struct {
+	with, deny int // app namespaces with a policy, with a default-deny ingress policy
+	// What the counts may have missed: policies or policy APIs the exporter
+	// could not read or evaluate.
+	withDoubt, denyDoubt []string
+}
+
+// policyCoverage counts the app namespaces that a network policy covers,
+// and those where one denies all ingress by default (kubernetes_policies.go
+// says how the policies of CNIs and clusterwide ones count).
+func (v *clusterView) policyCoverage() *policyCounts {
+	if v.policies != nil {
+		return v.policies
+	}
+	c := &policyCounts{}
+	doubt := func(why string) {
+		c.withDoubt = append(c.withDoubt, why)
+		c.denyDoubt = append(c.denyDoubt, why)
+	}
+	nsc := v.namespaceStats()
 	with, deny := map[string]bool{}, map[string]bool{}
-	for _, o := range v.list(resNetworkPolicies) {
-		np, ok := o.(*networkPolicy)
-		if !ok || !apps[np.namespace] {
-			continue
-		}
-		with[np.namespace] = true
-		if np.denyIngress {
-			deny[np.namespace] = true
+	ids := []resourceID{resNetworkPolicies}
+	if e := v.unready[resCRDs]; e != nil {
+		doubt("the policy APIs of CNIs cannot be found: " + e.Error())
+	}
+	for _, id := range policyResources {
+		if e := v.unready[id]; e != nil {
+			doubt(e.Error())
+		} else {
+			ids = append(ids, id)
 		}
 	}
-	return len(with), len(deny)
+	if e := v.unready[resAPIServices]; e != nil && v.s.runningInformer(resCalicoNetworkPolicies) == nil {
+		doubt("whether Calico's API server serves policies cannot be told: " + e.Error())
+	}
+	for _, id := range ids {
+		for _, o := range v.list(id) {
+			np, ok := o.(*networkPolicy)
+			if !ok {
+				continue
+			}
+			if np.namespace != "" {
+				if !nsc.names[np.namespace] {
+					continue
+				}
+				with[np.namespace] = true
+				deny[np.namespace] = deny[np.namespace] || np.denyIngress
+				if np.unevaluable != "" {
+					c.denyDoubt = append(c.denyDoubt, "cannot evaluate "+np.ref()+": "+np.unevaluable)
+				}
+				continue
+			}
+			if np.unevaluable != "" {
+				doubt("cannot evaluate " + np.ref() + ": " + np.unevaluable)
+				continue
+			}
+			for _, ns := range nsc.infos {
+				for _, r := range np.rules {
+					if r.applies(ns) == triggers.True {
+						with[ns.name] = true
+						deny[ns.name] = deny[ns.name] || r.deny
+					}
+				}
+			}
+		}
+	}
+	c.with, c.deny = len(with), 0
+	for _, d := range deny {
+		if d {
+			c.deny++
+		}
+	}
+	v.policies = c
+	return c
 }
 
 type topologyCounts struct{ nodes, zones, regions int }

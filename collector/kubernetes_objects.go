@@ -144,9 +144,15 @@ func reducePDB(obj any) (any, error) {
 
 // networkPolicy records whether the policy denies all ingress to its
 // namespace: it selects every pod, applies to ingress, and allows nothing.
+// The policies of CNIs reduce to it too (kubernetes_policies.go); a
+// clusterwide one has no namespace and says through rules which namespaces'
+// pods it selects.
 type networkPolicy struct {
 	objectName
+	kind        string // as in messages: NetworkPolicy, CiliumClusterwideNetworkPolicy, ...
 	denyIngress bool
+	rules       []clusterwideRule // clusterwide policies only
+	unevaluable string            // why the exporter cannot tell what the policy selects
 }
 
 func reduceNetworkPolicy(obj any) (any, error) {
@@ -160,7 +166,7 @@ func reduceNetworkPolicy(obj any) (any, error) {
 		ingress = ingress || t == networkingv1.PolicyTypeIngress
 	}
 	deny := ingress && len(np.Spec.Ingress) == 0 && len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0
-	return &networkPolicy{objectName{np.Namespace, np.Name}, deny}, nil
+	return &networkPolicy{objectName: objectName{np.Namespace, np.Name}, kind: "NetworkPolicy", denyIngress: deny}, nil
 }
 
 // binding keeps the human subjects of a RoleBinding or ClusterRoleBinding:
@@ -206,11 +212,13 @@ const (
 )
 
 // namespaceInfo keeps a namespace's tenant (the value of the first team
-// label it has) and its Pod Security Admission enforce level.
+// label it has), its Pod Security Admission enforce level, and its labels,
+// which clusterwide network policies select namespaces by.
 type namespaceInfo struct {
 	objectName
 	team    string
 	enforce string
+	labels  map[string]string
 }
 
 func reduceNamespace(teamLabels []string) func(any) (any, error) {
@@ -219,7 +227,7 @@ func reduceNamespace(teamLabels []string) func(any) (any, error) {
 		if !ok {
 			return obj, nil
 		}
-		ns := &namespaceInfo{objectName: objectName{"", m.Name}, enforce: m.Labels[labelPSAEnforce]}
+		ns := &namespaceInfo{objectName: objectName{"", m.Name}, enforce: m.Labels[labelPSAEnforce], labels: m.Labels}
 		for _, l := range teamLabels {
 			if v := m.Labels[l]; v != "" {
 				ns.team = v
