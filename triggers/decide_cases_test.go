@@ -185,7 +185,7 @@ func TestDecideFrameworkCases(t *testing.T) {
 			}},
 		{name: "Cluster Mesh connected to remote clusters is adoption",
 			capability: "multi_region",
-			snap:       webshopWith(Snapshot{"clustermesh_remote_clusters": known(2)}),
+			snap:       webshopWith(Snapshot{"clustermesh_remote_clusters": known(2), "tool.cilium_clustermesh": known(1)}),
 			want:       StateAdopted},
 		{name: "audit logs flowing into Loki adopt security auditing",
 			capability: "security_auditing",
