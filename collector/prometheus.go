@@ -189,20 +189,7 @@ func (s *prometheusSource) history(ctx context.Context, r *run, k historyKey, sr
 	h := summarizeAlertHistory(m, start, end, step)
 	s.logger.Debug("Alert history", "selector", k.selector, "window", model.Duration(k.window), "step", model.Duration(step),
 		"series", h.Series, "groups", h.Groups, "meta", h.Meta, "resolved", len(h.Resolved), "clipped", h.Clipped, "open", h.Open, "started", h.Started)
-	if gap := probes.historyGap(k.selector, k.window, h); gap != "" {
-		for _, sr := range srs {
-			r.set(sr.Key, triggers.UnknownValue("alert history of "+k.selector+": "+gap, ""))
-		}
-		return
-	}
-	for _, sr := range srs {
-		v, err := h.measure(sr.Spec.Prometheus.AlertHistory.Measure)
-		if err != nil {
-			r.set(sr.Key, triggers.UnknownValue(fmt.Sprintf("alert history of %s: %v", k.selector, err), ""))
-			continue
-		}
-		r.set(sr.Key, triggers.KnownValue(v, ""))
-	}
+	probes.setHistory(k.selector, k.window, srs, h)
 }
 
 // rules answers the rules measures. An empty answer counts only from a

@@ -422,14 +422,41 @@ func (p *promProbes) checkWindow(q string, srs []SignalRequest) {
 	}
 }
 
-// historyGap says why an alert history cannot be read, or "": with no
-// firing alert, whether the server could have seen one; and whether its
-// data reaches back over the window.
-func (p *promProbes) historyGap(selector string, window time.Duration, h alertHistory) string {
+// setHistory answers the measures of one alert history. With no firing
+// alert, the history counts as "nothing fired" only where the server could
+// have seen an alert (alertingBlind). Where the data does not reach back
+// over the window, the counts are lower bounds (they can prove "more
+// than", never "fewer than"), the times to resolve are unknown (the
+// incidents of the missing days could move them either way), and the
+// alerts open now are still exact.
+func (p *promProbes) setHistory(selector string, window time.Duration, srs []SignalRequest, h alertHistory) {
+	unknown := func(why string) triggers.Value {
+		return triggers.UnknownValue("alert history of "+selector+": "+why, "")
+	}
+	blind := ""
 	if h.Series == 0 {
-		if why := p.alertingBlind(selector, window); why != "" {
-			return why
+		blind = p.alertingBlind(selector, window)
+	}
+	partial := ""
+	if blind == "" {
+		partial = p.retentionGap(window)
+	}
+	for _, sr := range srs {
+		measure := sr.Spec.Prometheus.AlertHistory.Measure
+		v, err := h.measure(measure)
+		switch {
+		case blind != "":
+			p.r.set(sr.Key, unknown(blind))
+		case partial != "" && measure != "incidents" && measure != "alerts_per_day" && measure != "open_incidents":
+			p.r.set(sr.Key, unknown(partial))
+		case err != nil:
+			p.r.set(sr.Key, unknown(err.Error()))
+		case partial == "" || measure == "open_incidents":
+			p.r.set(sr.Key, triggers.KnownValue(v, ""))
+		default:
+			lb := triggers.KnownValue(v, "")
+			lb.LowerBound = true
+			p.r.set(sr.Key, lb)
 		}
 	}
-	return p.retentionGap(window)
 }
