@@ -16,11 +16,28 @@ import (
 type run struct {
 	mu     sync.Mutex
 	res    Result
+	failed map[string]bool // keys made unknown by a failed or unsent request
 	downed atomic.Pointer[SourceError]
 }
 
 func newRun(n int) *run {
-	return &run{res: Result{Values: make(map[string]triggers.Value, n)}}
+	return &run{res: Result{Values: make(map[string]triggers.Value, n)}, failed: map[string]bool{}}
+}
+
+// valuesUnlessFailed returns the values of keys, unless a request failed
+// for one of them.
+func (r *run) valuesUnlessFailed(keys []string) (map[string]triggers.Value, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]triggers.Value, len(keys))
+	for _, k := range keys {
+		v, ok := r.res.Values[k]
+		if !ok || r.failed[k] {
+			return nil, false
+		}
+		out[k] = v
+	}
+	return out, true
 }
 
 func (r *run) set(key string, v triggers.Value) {
@@ -44,6 +61,7 @@ func (r *run) fail(e SourceError, keys ...string) {
 	r.res.Errors = append(r.res.Errors, e)
 	for _, k := range keys {
 		r.res.Values[k] = triggers.UnknownValue(e.Error(), "")
+		r.failed[k] = true
 	}
 }
 
@@ -51,8 +69,11 @@ func (r *run) fail(e SourceError, keys ...string) {
 // error: no request was sent for them.
 func (r *run) skip(e *SourceError, keys ...string) {
 	reason := "not sent: an earlier request found the server down (" + e.Error() + ")"
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, k := range keys {
-		r.set(k, triggers.UnknownValue(reason, ""))
+		r.res.Values[k] = triggers.UnknownValue(reason, "")
+		r.failed[k] = true
 	}
 }
 
@@ -90,10 +111,15 @@ type httpCollect struct {
 	// probeAnyway: with nothing to ask, the source is probed all the same,
 	// since its source_up must say whether the configured server answers.
 	probeAnyway bool
-	wg          sync.WaitGroup
+	// sent counts the requests spawned; a Collect whose every answer came
+	// from the slow cache is probed, so that source_up still says whether
+	// the server answers now.
+	sent int
+	wg   sync.WaitGroup
 }
 
 func (s *httpServer) newCollect(req Request) *httpCollect {
+	s.cache.forRules(req.Rules)
 	return &httpCollect{server: s, r: newRun(len(req.Signals)), queries: map[string][]SignalRequest{}, probeAnyway: len(req.Signals) == 0}
 }
 
@@ -105,18 +131,20 @@ func (c *httpCollect) notOurs(sr SignalRequest) {
 // spawn sends one request for srs in its own goroutine; what names it in the
 // reason should it panic.
 func (c *httpCollect) spawn(what string, srs []SignalRequest, send func()) {
+	c.sent++
 	c.wg.Go(func() {
 		defer c.r.recoverPanic(what, keysOf(srs))
 		send()
 	})
 }
 
-// sendQueries spawns each distinct query once; noun names a query in
-// reasons and logs, as in `query "up"`.
+// sendQueries spawns each distinct query once, those that read a day or
+// more on the slow cadence (spawnSlow); noun names a query in reasons and
+// logs, as in `query "up"`. The queries are as sent: scoped and expanded.
 func (c *httpCollect) sendQueries(noun string, instant func(r *run, what, q string, srs []SignalRequest)) {
 	for q, srs := range c.queries {
 		what := fmt.Sprintf("%s %q", noun, q)
-		c.spawn(what, srs, func() { instant(c.r, what, q, srs) })
+		c.spawnSlow(q, c.server.scope.window(q), what, srs, func() { instant(c.r, what, q, srs) })
 	}
 }
 
@@ -125,7 +153,7 @@ func (c *httpCollect) sendQueries(noun string, instant func(r *run, what, q stri
 // The probed signals read 1 when fn succeeds and unknown otherwise, never 0:
 // a failed probe cannot tell a missing server from a network fault.
 func (c *httpCollect) probeAndWait(ctx context.Context, fn func(ctx context.Context) error) Result {
-	if len(c.reachable) > 0 || c.probeAnyway {
+	if len(c.reachable) > 0 || c.probeAnyway || c.sent == 0 {
 		c.spawn("build info", c.reachable, func() {
 			if c.server.request(ctx, c.r, "build info", keysOf(c.reachable), fn) {
 				for _, sr := range c.reachable {

@@ -48,6 +48,8 @@ type httpServer struct {
 	rt      http.RoundTripper
 	timeout time.Duration
 	slots   chan struct{}
+	scope   *queryScope // selectors and matchers of the queries
+	cache   *slowCache  // last answers of the queries over a day or more
 }
 
 func newHTTPServer(kind string, cfg *config.HTTPSource) (*httpServer, error) {
@@ -63,6 +65,10 @@ func newHTTPServer(kind string, cfg *config.HTTPSource) (*httpServer, error) {
 		rt = tenantRoundTripper{tenant: cfg.TenantID, next: rt}
 	}
 	rt = exchangeRoundTripper{next: rt}
+	qs, err := newQueryScope(kind, cfg)
+	if err != nil {
+		return nil, err
+	}
 	n := cfg.MaxConcurrency
 	if n < 1 {
 		n = 1
@@ -74,6 +80,8 @@ func newHTTPServer(kind string, cfg *config.HTTPSource) (*httpServer, error) {
 		rt:      rt,
 		timeout: time.Duration(cfg.Timeout),
 		slots:   make(chan struct{}, n),
+		scope:   qs,
+		cache:   newSlowCache(),
 	}, nil
 }
 
@@ -234,7 +242,10 @@ func classify(what string, ex *exchange, err error) SourceError {
 		ex = &exchange{}
 	}
 	var netErr net.Error
+	var scopeErr *scopeError
 	switch {
+	case errors.As(err, &scopeErr):
+		return wrap(reasonUnscoped, "%v", err)
 	case errors.Is(err, context.Canceled):
 		// Only the exporter's shutdown cancels a request; the deadlines
 		// expire as DeadlineExceeded.

@@ -58,7 +58,9 @@ func (s *lokiSource) Collect(ctx context.Context, req Request) Result {
 		case l == nil:
 			c.notOurs(sr)
 		case l.Query != "":
-			c.queries[l.Query] = append(c.queries[l.Query], sr)
+			if q, ok := c.scoped(sr, l.Query); ok {
+				c.queries[q] = append(c.queries[q], sr)
+			}
 		case l.Reachable:
 			c.reachable = append(c.reachable, sr)
 		}

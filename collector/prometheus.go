@@ -46,7 +46,10 @@ func newPrometheusSource(cfg *config.HTTPSource, logger *slog.Logger) (*promethe
 	if err != nil {
 		return nil, fmt.Errorf("sources.prometheus.url: %w", err)
 	}
-	return &prometheusSource{server: server, api: v1.NewAPI(client), logger: logger, now: time.Now}, nil
+	// Every request goes through the scope: queries carry the matchers, the
+	// rules answer is limited to them.
+	scoped := scopedAPI{API: v1.NewAPI(client), scope: server.scope}
+	return &prometheusSource{server: server, api: scoped, logger: logger, now: time.Now}, nil
 }
 
 // Close releases idle connections when a reload replaces the source.
@@ -71,10 +74,14 @@ func (s *prometheusSource) Collect(ctx context.Context, req Request) Result {
 		case p == nil:
 			c.notOurs(sr)
 		case p.Query != "":
-			c.queries[p.Query] = append(c.queries[p.Query], sr)
+			if q, ok := c.scoped(sr, p.Query); ok {
+				c.queries[q] = append(c.queries[q], sr)
+			}
 		case p.AlertHistory != nil:
-			k := historyKey{p.AlertHistory.Selector, time.Duration(p.AlertHistory.Window)}
-			histories[k] = append(histories[k], sr)
+			if sel, ok := c.scoped(sr, p.AlertHistory.Selector); ok {
+				k := historyKey{sel, time.Duration(p.AlertHistory.Window)}
+				histories[k] = append(histories[k], sr)
+			}
 		case p.Rules != "":
 			rules = append(rules, sr)
 		case p.Reachable:
@@ -86,7 +93,8 @@ func (s *prometheusSource) Collect(ctx context.Context, req Request) Result {
 		probes.checkWindow(q, srs)
 	})
 	for k, srs := range histories {
-		c.spawn("alert history of "+k.selector, srs, func() { s.history(ctx, c.r, k, srs, now, probes) })
+		c.spawnSlow(fmt.Sprintf("alert history of %s over %s", k.selector, k.window), k.window, "alert history of "+k.selector, srs,
+			func() { s.history(ctx, c.r, k, srs, now, probes) })
 	}
 	if len(rules) > 0 {
 		c.spawn("rules API", rules, func() { s.rules(c.r, rules, probes) })

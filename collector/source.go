@@ -76,9 +76,9 @@ const (
 var errorReasons = map[string][]string{
 	"fact": {reasonPanic},
 	"prometheus": {reasonStart, reasonPanic, reasonTimeout, reasonUnreachable, reasonUnauthorized, reasonForbidden,
-		reasonNotFound, reasonBadQuery, reasonTooManyRequests, reasonServerError, reasonBadResponse, reasonSeveralSeries},
+		reasonNotFound, reasonBadQuery, reasonTooManyRequests, reasonServerError, reasonBadResponse, reasonSeveralSeries, reasonUnscoped},
 	"loki": {reasonStart, reasonPanic, reasonTimeout, reasonUnreachable, reasonUnauthorized, reasonForbidden,
-		reasonNotFound, reasonBadQuery, reasonTooManyRequests, reasonServerError, reasonBadResponse, reasonSeveralSeries},
+		reasonNotFound, reasonBadQuery, reasonTooManyRequests, reasonServerError, reasonBadResponse, reasonSeveralSeries, reasonUnscoped},
 	"kubernetes": {reasonStart, reasonPanic, reasonTimeout, reasonUnreachable, reasonUnauthorized, reasonForbidden, reasonNotFound},
 }
 

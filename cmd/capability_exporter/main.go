@@ -55,6 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	serve := app.Command("run", "Serve /metrics, evaluating the rules on an interval (the default command).").Default()
 	interval := serve.Flag("evaluation.interval", "How often to query the sources and evaluate the rules; also once at start.").Default("5m").Duration()
 	timeout := serve.Flag("evaluation.timeout", "Deadline of one evaluation across all sources.").Default("2m").Duration()
+	slowInterval := serve.Flag("evaluation.slow-interval", "How often queries that read a day or longer (30-day MTTR, month-over-month cost) are sent; in between, their last answer is reused and shown with its age. 0 sends them every evaluation.").Default("1h").Duration()
 	metricsPath := serve.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 	webConfig := kingpinflag.AddFlags(serve, ":9877")
 
@@ -76,6 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case assess.cmd.FullCommand():
 		return assess.run(*configFile, stdout, stderr, logger)
 	case serve.FullCommand():
+		collector.SetSlowInterval(*slowInterval)
 		return runServe(serveOptions{configFile: *configFile, interval: *interval, timeout: *timeout,
 			metricsPath: *metricsPath, web: webConfig}, logger)
 	}

@@ -1,0 +1,118 @@
+package collector
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// fakeClock is a clock the test moves.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func withSlowInterval(t *testing.T, d time.Duration) {
+	t.Helper()
+	old := time.Duration(slowInterval.Load())
+	SetSlowInterval(d)
+	t.Cleanup(func() { SetSlowInterval(old) })
+}
+
+func TestSlowQueriesAreSentOncePerSlowInterval(t *testing.T) {
+	withSlowInterval(t, time.Hour)
+	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: scalar42}}})
+	src := testPrometheus(t, stub.URL, nil)
+	clock := &fakeClock{now: fixedNow}
+	src.server.cache.clock = clock.Now
+	rules := &triggers.Rules{}
+	req := Request{Rules: rules, Signals: []SignalRequest{
+		promQuery("monthly", `sum(rate(x[30d]))`, ""),
+		promQuery("daily", `sum(rate(x[1d]))`, ""),
+		promQuery("fast", `sum(rate(x[5m]))`, ""),
+	}}
+	var last Result
+	for range 12 { // an hour of evaluations every 5 minutes
+		last = src.Collect(context.Background(), req)
+		clock.Add(5 * time.Minute)
+	}
+	count := stub.queryCounts()
+	if count[`sum(rate(x[30d]))`] != 1 || count[`sum(rate(x[1d]))`] != 1 || count[`sum(rate(x[5m]))`] != 12 {
+		t.Errorf("queries sent in an hour: %v; want the slow ones once, the fast one 12 times", count)
+	}
+	v := last.Values["monthly"]
+	if !v.Known || v.Number != 42 || !strings.Contains(v.Source, "measured 55m ago") {
+		t.Errorf("reused value %+v, want 42 with its age", v)
+	}
+	if !last.Up {
+		t.Error("source not up while every slow answer was reused")
+	}
+	// An hour after the first answer, the slow queries are sent again.
+	src.Collect(context.Background(), req)
+	if c := stub.queryCounts(); c[`sum(rate(x[30d]))`] != 2 || c[`sum(rate(x[1d]))`] != 2 {
+		t.Errorf("after an hour: %v, want the slow queries sent again", c)
+	}
+	// New rules empty the cache.
+	src.Collect(context.Background(), Request{Rules: &triggers.Rules{}, Signals: req.Signals})
+	if c := stub.queryCounts(); c[`sum(rate(x[30d]))`] != 3 {
+		t.Errorf("after a reload: %v, want the slow queries sent again", c)
+	}
+}
+
+func TestFailedSlowQueriesAreRetriedNextEvaluation(t *testing.T) {
+	withSlowInterval(t, time.Hour)
+	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {
+		{status: 500, body: internalError}, {status: 200, body: vectorEmpty}}})
+	src := testPrometheus(t, stub.URL, nil)
+	req := Request{Signals: []SignalRequest{promQuery("monthly", `sum(rate(x[30d]))`, "")}}
+	for range 3 {
+		src.Collect(context.Background(), req)
+	}
+	// The failure is not kept; the empty answer that follows is, and reads
+	// unknown with its age.
+	if n := stub.queryCounts()[`sum(rate(x[30d]))`]; n != 2 {
+		t.Errorf("%d queries sent, want 2 (a failure, then an answer kept)", n)
+	}
+	v := src.Collect(context.Background(), req).Values["monthly"]
+	if v.Known || !strings.Contains(v.Reason, "returned no series") || !strings.Contains(v.Reason, "ago") {
+		t.Errorf("reused empty answer %+v", v)
+	}
+}
+
+func TestSlowCadenceOffSendsEveryEvaluation(t *testing.T) {
+	withSlowInterval(t, 0)
+	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: scalar42}}})
+	src := testPrometheus(t, stub.URL, nil)
+	req := Request{Signals: []SignalRequest{promQuery("monthly", `sum(rate(x[30d]))`, "")}}
+	for range 3 {
+		src.Collect(context.Background(), req)
+	}
+	if n := stub.queryCounts()[`sum(rate(x[30d]))`]; n != 3 {
+		t.Errorf("%d queries sent, want 3", n)
+	}
+}
+
+// queryCounts counts the instant queries sent, by query.
+func (s *apiStub) queryCounts() map[string]int {
+	out := map[string]int{}
+	for _, q := range s.sentQueries("/api/v1/query") {
+		out[q]++
+	}
+	return out
+}
