@@ -219,6 +219,16 @@ func (b builder) capability(d *triggers.Decision, lastChange map[string]time.Tim
 	return out
 }
 
+// signalTypeOf is the type the decision's conditions read name as.
+func signalTypeOf(d *triggers.Decision, name string) triggers.ValueType {
+	for _, r := range d.Conditions {
+		if r.Signal == name {
+			return r.Type
+		}
+	}
+	return triggers.TypeNumber
+}
+
 func (b builder) unknownSignal(d *triggers.Decision, name string, blocking bool) UnknownSignal {
 	find := func(rs []triggers.ConditionResult) (triggers.Value, bool) {
 		for _, r := range rs {
@@ -242,6 +252,10 @@ func (b builder) unknownSignal(d *triggers.Decision, name string, blocking bool)
 		}
 	}
 	reason := b.clean.clean(v.Reason)
+	if v.Known && v.LowerBound {
+		reason = fmt.Sprintf("measured at least %s, a lower bound: it can show more than a threshold, never fewer; declare the fact to settle it",
+			Human(signalTypeOf(d, name), v.Number))
+	}
 	if reason == "" {
 		reason = "not collected"
 	}

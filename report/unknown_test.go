@@ -209,3 +209,29 @@ func TestKnownDecisionWithUnknownSignals(t *testing.T) {
 		t.Errorf("Markdown lacks\n%s\nin\n%s", want, section)
 	}
 }
+
+// A lower bound that cannot settle a comparison says so, with its value,
+// rather than reading "not collected".
+func TestLowerBoundExplained(t *testing.T) {
+	rules := parseRules(t, `
+signals:
+  developers: {help: People., kubernetes: rbac_human_subjects, lower_bound: true}
+capabilities:
+  policy:
+    complexity: medium
+    trigger: developers > 10
+    skip: developers < 5
+`)
+	ev := triggers.Evaluate(rules, triggers.Snapshot{"developers": triggers.KnownValue(3, "kubernetes")}, time.Unix(0, 0))
+	r := Build(&collector.State{Evaluation: ev}, Options{Now: time.Unix(60, 0)})
+	c := r.Capabilities[0]
+	if c.Decision != "unknown" || len(c.UnknownSignals) == 0 {
+		t.Fatalf("decision %s, unknown %+v: want unknown, waiting for developers", c.Decision, c.UnknownSignals)
+	}
+	if u := c.UnknownSignals[0]; u.Signal != "developers" || !strings.Contains(u.Reason, "at least 3") || !u.Blocking {
+		t.Errorf("unknown signal %+v, want developers blocking, measured at least 3", u)
+	}
+	if s := r.Signals[0]; !s.LowerBound || s.Text != "at least 3" {
+		t.Errorf("signal %+v, want lower_bound and text 'at least 3'", s)
+	}
+}
