@@ -116,3 +116,47 @@ func TestAssess(t *testing.T) {
 		t.Errorf("assess --format=html: exit %d, want the usage error 2", code)
 	}
 }
+
+// The README's quick start: the example config, which declares only what
+// no system can measure besides the overrides it runs on, gives the
+// framework's webshop answers, each with its reasons.
+func TestAssessExampleGivesTheWebshopAnswers(t *testing.T) {
+	code, js, stderr := runAssess(t, "--config.file="+filepath.Join("..", "..", "examples", "webshop.yml"), "--format=json", "--fail-on-unknown")
+	if code != 0 {
+		t.Fatalf("assess examples/webshop.yml --fail-on-unknown: exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		RecommendedNext string `json:"recommended_next"`
+		Capabilities    []struct {
+			ID, Decision string
+			DecidedBy    string `json:"decided_by"`
+			Outweighed   []struct{ Kind, Says string }
+			Foundations  []struct {
+				ID      string
+				Present *bool
+				Advice  *string
+			}
+		} `json:"capabilities"`
+	}
+	if err := json.Unmarshal([]byte(js), &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"distributed_tracing": "now", "cost_visibility": "now", "policy_enforcement": "now",
+		"service_mesh": "skip", "multi_region": "skip", "chaos_engineering": "later"}
+	for _, c := range doc.Capabilities {
+		if w, ok := want[c.ID]; ok && c.Decision != w {
+			t.Errorf("%s = %s by %s, want %s", c.ID, c.Decision, c.DecidedBy, w)
+		}
+		if c.ID == "service_mesh" && len(c.Outweighed) == 0 {
+			t.Error("service mesh lists no outweighed now condition, though the shop runs microservices in production")
+		}
+		for _, f := range c.Foundations {
+			if f.Present != nil && !*f.Present && f.Advice == nil {
+				t.Errorf("%s builds on %s (missing) without advice", c.ID, f.ID)
+			}
+		}
+	}
+	if doc.RecommendedNext != "cost_visibility" {
+		t.Errorf("recommended next = %q, want cost_visibility (complexity low)", doc.RecommendedNext)
+	}
+}
