@@ -197,7 +197,9 @@ func (s *prometheusSource) history(ctx context.Context, r *run, k historyKey, sr
 	h := summarizeAlertHistory(m, start, end, step)
 	s.logger.Debug("Alert history", "selector", k.selector, "window", model.Duration(k.window), "step", model.Duration(step),
 		"series", h.Series, "groups", h.Groups, "meta", h.Meta, "resolved", len(h.Resolved), "clipped", h.Clipped, "open", h.Open, "started", h.Started)
-	probes.setHistory(k.selector, k.window, srs, h)
+	probes.setHistory(k.selector, k.window, srs, h, func(by []model.LabelName) alertHistory {
+		return summarizeIncidents(m, start, end, step, by)
+	})
 }
 
 // rules answers the rules measures. An empty answer counts only from a

@@ -154,8 +154,8 @@ func (a rulesAnswer) notServed() string {
 	case a.failure != "":
 		return a.failure
 	case len(a.res.Groups) == 0:
-		return "the rules API lists no rule group: this server evaluates no rules (rules evaluated elsewhere, such as " +
-			"Grafana-managed alerting or VictoriaMetrics without vmalert, cannot be seen), so no rule cannot be told from rules kept elsewhere"
+		return "the rules API lists no rule group: this server evaluates no rules, or they are kept where it cannot show them " +
+			"(Grafana-managed alerting, VictoriaMetrics without vmalert)"
 	}
 	return ""
 }
@@ -416,7 +416,7 @@ func (p *promProbes) checkWindow(q string, srs []SignalRequest) {
 		if !v.Known {
 			continue
 		}
-		if gap := p.queryGap(q, 0); gap != "" {
+		if gap := p.queryGap(q, time.Duration(sr.Spec.Prometheus.Window)); gap != "" {
 			p.r.set(sr.Key, triggers.UnknownValue(gap, ""))
 		}
 	}
@@ -429,7 +429,11 @@ func (p *promProbes) checkWindow(q string, srs []SignalRequest) {
 // than", never "fewer than"), the times to resolve are unknown (the
 // incidents of the missing days could move them either way), and the
 // alerts open now are still exact.
-func (p *promProbes) setHistory(selector string, window time.Duration, srs []SignalRequest, h alertHistory) {
+//
+// regroup summarizes the history again for a rule that groups incidents by
+// other labels than the default.
+func (p *promProbes) setHistory(selector string, window time.Duration, srs []SignalRequest, h alertHistory,
+	regroup func(by []model.LabelName) alertHistory) {
 	unknown := func(why string) triggers.Value {
 		return triggers.UnknownValue("alert history of "+selector+": "+why, "")
 	}
@@ -443,7 +447,15 @@ func (p *promProbes) setHistory(selector string, window time.Duration, srs []Sig
 	}
 	for _, sr := range srs {
 		measure := sr.Spec.Prometheus.AlertHistory.Measure
-		v, err := h.measure(measure)
+		hs := h
+		if by := sr.Spec.Prometheus.AlertHistory.GroupBy; len(by) > 0 {
+			names := make([]model.LabelName, len(by))
+			for i, l := range by {
+				names[i] = model.LabelName(l)
+			}
+			hs = regroup(names)
+		}
+		v, err := hs.measure(measure)
 		switch {
 		case blind != "":
 			p.r.set(sr.Key, unknown(blind))

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -254,4 +256,69 @@ func TestMatchingAlertingRules(t *testing.T) {
 			t.Errorf("%s matches %d rules, want %d", sel, got, want)
 		}
 	}
+}
+
+func TestDeclaredWindowAndGrouping(t *testing.T) {
+	// A query over a recording rule shows no range; its declared window is
+	// what the probe checks.
+	stub := probeStub(t, map[string]string{"sum(slo:": vectorOne}, nil)
+	res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: []SignalRequest{
+		promSpec("s", &triggers.PrometheusSignal{Query: "sum(slo:errors:ratio_rate30d)", Window: triggers.Duration(30 * 24 * time.Hour)})}})
+	if v := res.Values["s"]; v.Known || !strings.Contains(v.Reason, "slo:errors:ratio_rate30d has no sample from before 30d ago") {
+		t.Errorf("declared window: %+v", v)
+	}
+
+	// Five pods of one outage: one incident by default, five when the rule
+	// groups by pod as well.
+	step := 5 * time.Minute
+	start, end := historyGrid(fixedNow, 24*time.Hour, step)
+	points := int(end.Sub(start)/step) + 1
+	var m model.Matrix
+	for i := range 5 {
+		pattern := []byte(strings.Repeat(".", points))
+		for j := 100 + i; j < 110+i; j++ {
+			pattern[j] = '#'
+		}
+		m = append(m, labelled(start, step, string(pattern), "alertname", "KubePodNotReady", "namespace", "shop", "pod", fmt.Sprint("p", i)))
+	}
+	body, err := jsonMatrixLabelled(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stub = probeStub(t, map[string]string{"count_over_time(up[": vectorOne}, nil, stubAnswer{status: 200, body: body})
+	sel := `ALERTS{alertstate="firing"}`
+	byPod := alertHistorySignals(sel, 24*time.Hour, "incidents")[0]
+	byPod.Key = "by_pod"
+	byPod.Spec.Prometheus.AlertHistory.GroupBy = []string{"alertname", "namespace", "pod"}
+	res = testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: append(alertHistorySignals(sel, 24*time.Hour, "incidents"), byPod)})
+	if v := res.Values["incidents"]; !v.Known || v.Number != 1 {
+		t.Errorf("incidents = %+v, want 1", v)
+	}
+	if v := res.Values["by_pod"]; !v.Known || v.Number != 5 {
+		t.Errorf("incidents by pod = %+v, want 5", v)
+	}
+	if n := stub.count("/api/v1/query_range"); n != 1 {
+		t.Errorf("%d range queries, want 1", n)
+	}
+}
+
+// jsonMatrixLabelled writes a matrix as the query_range API answers it.
+func jsonMatrixLabelled(m model.Matrix) (string, error) {
+	type stream struct {
+		Metric model.Metric       `json:"metric"`
+		Values []model.SamplePair `json:"values"`
+	}
+	var out struct {
+		Status string `json:"status"`
+		Data   struct {
+			ResultType string   `json:"resultType"`
+			Result     []stream `json:"result"`
+		} `json:"data"`
+	}
+	out.Status, out.Data.ResultType = "success", "matrix"
+	for _, s := range m {
+		out.Data.Result = append(out.Data.Result, stream{s.Metric, s.Values})
+	}
+	b, err := json.Marshal(out)
+	return string(b), err
 }

@@ -89,6 +89,9 @@ type rawCapability struct {
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
+// labelNameRE matches a Prometheus label name.
+var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
 // Parse reads and validates rules from data; file names the data in errors.
 // It returns every problem found, each with file, line and field.
 func Parse(file string, data []byte) (*Rules, error) {
@@ -229,11 +232,19 @@ func (p *parser) source(line int, field string, s SignalSource, top bool) {
 			if ah.Window <= 0 {
 				p.errf(line, field+".prometheus.alert_history.window", "missing or zero window")
 			}
+			for _, l := range ah.GroupBy {
+				if !labelNameRE.MatchString(l) {
+					p.errf(line, field+".prometheus.alert_history.group_by", "%q is not a label name", l)
+				}
+			}
 			if ah.Measure == "" {
 				p.errf(line, field+".prometheus.alert_history.measure", "missing measure (want one of %s)", strings.Join(AlertHistoryMeasures, ", "))
 			} else if !slices.Contains(AlertHistoryMeasures, ah.Measure) {
 				p.errf(line, field+".prometheus.alert_history.measure", "unknown measure %q (want one of %s)", ah.Measure, strings.Join(AlertHistoryMeasures, ", "))
 			}
+		}
+		if ps.Window < 0 || (ps.Window != 0 && ps.Query == "") {
+			p.errf(line, field+".prometheus.window", "a window applies to a query, and is positive")
 		}
 		if ps.Rules != "" && !slices.Contains(RulesMeasures, ps.Rules) {
 			p.errf(line, field+".prometheus.rules", "unknown measure %q (want one of %s)", ps.Rules, strings.Join(RulesMeasures, ", "))

@@ -167,6 +167,11 @@ type PrometheusSignal struct {
 	Rules string `yaml:"rules,omitempty" json:"rules,omitempty"`
 	// Reachable is 1 when the server answers its build info endpoint.
 	Reachable bool `yaml:"reachable,omitempty" json:"reachable,omitempty"`
+	// Window, on a query, is how far back the query's data must reach for
+	// its answer to count. Unset, each selector's own range and offset say
+	// it; a query over a recording rule that already sums a month shows no
+	// range, so it declares the month here.
+	Window Duration `yaml:"window,omitempty" json:"window,omitempty"`
 }
 
 // AlertHistory measures incidents from an alert selector over a window.
@@ -174,6 +179,9 @@ type AlertHistory struct {
 	Selector string   `yaml:"selector" json:"selector"`
 	Window   Duration `yaml:"window" json:"window"`
 	Measure  string   `yaml:"measure" json:"measure"`
+	// GroupBy are the labels whose values make firing series one incident;
+	// unset, alertname and namespace.
+	GroupBy []string `yaml:"group_by,omitempty" json:"group_by,omitempty"`
 }
 
 // AlertHistoryMeasures are the measures an alert_history signal may name.
