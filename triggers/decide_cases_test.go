@@ -159,8 +159,8 @@ func TestDecideFrameworkCases(t *testing.T) {
 			snap:       webshop(),
 			want:       StateLater,
 			check: func(t *testing.T, d Decision) {
-				if d.DecidedBy != KindGate {
-					t.Errorf("decided by %s, want gate", d.DecidedBy)
+				if d.DecidedBy != KindGate || !hasOutweighed(d, KindNow, "production incidents through failure scenarios") {
+					t.Errorf("decided by %s, outweighed %+v: want gate, holding back the incidents now", d.DecidedBy, d.Outweighed)
 				}
 			}},
 		{name: "a gate outweighs a hard requirement",

@@ -111,19 +111,21 @@ func saysOf(rs []ConditionResult, all bool) string {
 }
 
 // outweighed lists the members that held on the sides the deciding step
-// outranked: a gate outweighs must, must outweighs skip and later, and skip
-// or later outweigh now (while the trigger holds).
+// outranked: a gate outweighs must, must outweighs skip and later, and a
+// gate, skip or later outweighs now (while the trigger holds). A member of
+// now that is also a hard requirement is listed once, as must.
 func (e *evaluator) outweighed(c *Capability, d *Decision) []Outweighed {
 	var losers []string
 	var conds []*Condition
 	switch d.DecidedBy {
-	case KindGate:
-		losers, conds = []string{KindMust}, []*Condition{c.Must}
 	case KindMust:
 		losers, conds = []string{KindSkip, KindLater}, []*Condition{c.Skip, c.Later}
-	case KindSkip, KindLater:
+	case KindGate, KindSkip, KindLater:
+		// A hard requirement can only lose to a gate; either way the now
+		// conditions that held while the trigger did are listed.
+		losers, conds = []string{KindMust}, []*Condition{c.Must}
 		if d.Step(KindTrigger) == True {
-			losers, conds = []string{KindMust, KindNow}, []*Condition{c.Must, c.Now}
+			losers, conds = append(losers, KindNow), append(conds, c.Now)
 		}
 	}
 	var out []Outweighed
@@ -136,6 +138,9 @@ func (e *evaluator) outweighed(c *Capability, d *Decision) []Outweighed {
 			members = cond.Any
 		}
 		for _, m := range members {
+			if slices.ContainsFunc(out, func(o Outweighed) bool { return o.Expr == m.String() }) {
+				continue
+			}
 			e.results = nil
 			if t, _ := e.eval(m, losers[i], nil); t != True {
 				continue
