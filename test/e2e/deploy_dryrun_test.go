@@ -23,20 +23,78 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
-// `kustomize build deploy/` is what users apply; the real kube-apiserver
-// accepts every object of it (server-side dry-run, strict field validation,
-// no warnings), and the Deployment's pod passes the restricted Pod Security
-// Standard. ServiceMonitor and PrometheusRule are skipped: their CRDs belong
-// to the Prometheus Operator, which is not available here; deploy/'s unit
-// tests check their fields.
+// What users apply, `kustomize build deploy/` and `helm template` of
+// deploy/helm, is accepted by the real kube-apiserver object by object
+// (server-side dry-run, strict field validation, no warnings), and each
+// Deployment's pod passes the restricted Pod Security Standard. Both run on
+// one API server, each in its own namespace. ServiceMonitor and
+// PrometheusRule are skipped: their CRDs belong to the Prometheus Operator,
+// which is not available here; deploy/'s unit tests and the chart test
+// check their fields.
 func TestDeployManifestsPassKubeAPIServerDryRun(t *testing.T) {
+	c := startKubeCluster(t)
+
+	t.Run("kustomize", func(t *testing.T) {
+		objs := kustomizeObjects(t)
+		n := dryRunObjects(t, c, objs)
+		t.Logf("kube-apiserver accepted %d objects of deploy/ and its pod under restricted Pod Security", n)
+	})
+
+	t.Run("helm", func(t *testing.T) {
+		// Everything on: a cluster name scoping both sources, facts, own
+		// rules, the Prometheus Operator's objects.
+		values := writeFile(t, t.TempDir(), "values.yaml", `
+clusterName: prod-eu
+scopeSourcesToCluster: true
+sources:
+  prometheus: {url: http://prometheus-operated.monitoring.svc:9090}
+  loki: {url: http://loki-gateway.logging.svc, tenant_id: webshop}
+  kubernetes: {}
+facts: {compliance_required: true, developers: 14, dr_rto_hours: 24}
+rules:
+  signals:
+    developers: {help: People who change the platform., fact: developers}
+  capabilities:
+    policy_enforcement: {title: Policy Enforcement, complexity: medium, trigger: developers > 10}
+serviceMonitor: {enabled: true}
+prometheusRule: {enabled: true}
+extraArgs: [--evaluation.interval=10m]
+`)
+		objs := helmTemplate(t, "fleet", "capability-exporter-helm", "-f", values)
+		n := dryRunObjects(t, c, objs)
+		t.Logf("kube-apiserver accepted %d objects of the chart and its pod under restricted Pod Security", n)
+	})
+}
+
+// kustomizeObjects is `kustomize build deploy/`.
+func kustomizeObjects(t *testing.T) []*unstructured.Unstructured {
+	t.Helper()
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	m, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(repoRoot(), "deploy"))
 	if err != nil {
 		t.Fatalf("kustomize build deploy/: %v", err)
 	}
+	var out []*unstructured.Unstructured
+	for _, r := range m.Resources() {
+		// Through JSON, so numbers are int64 as the API machinery expects.
+		j, err := r.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(j); err != nil {
+			t.Fatalf("%s %s: %v", r.GetKind(), r.GetName(), err)
+		}
+		out = append(out, u)
+	}
+	return out
+}
 
-	c := startKubeCluster(t)
+// dryRunObjects makes the objects' namespace, enforcing the restricted Pod
+// Security Standard, dry-runs every object but the Prometheus Operator's,
+// then dry-runs the Deployment's pod. It returns how many objects passed.
+func dryRunObjects(t *testing.T, c *kubeCluster, objs []*unstructured.Unstructured) int {
+	t.Helper()
 	warnings := &warningRecorder{}
 	cfg := rest.CopyConfig(c.Admin)
 	cfg.WarningHandler = warnings
@@ -49,11 +107,11 @@ func TestDeployManifestsPassKubeAPIServerDryRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	// The base deploys into an existing namespace (monitoring, beside
-	// Prometheus); make it, enforcing the restricted Pod Security Standard.
+	// The objects deploy into an existing namespace (beside Prometheus);
+	// make it, enforcing the restricted Pod Security Standard.
 	var namespace string
-	for _, r := range m.Resources() {
-		if ns := r.GetNamespace(); ns != "" {
+	for _, u := range objs {
+		if ns := u.GetNamespace(); ns != "" {
 			namespace = ns
 		}
 	}
@@ -70,22 +128,12 @@ func TestDeployManifestsPassKubeAPIServerDryRun(t *testing.T) {
 
 	checked := 0
 	var podTemplate map[string]any
-	for _, r := range m.Resources() {
-		kind, name := r.GetKind(), r.GetName()
+	for _, u := range objs {
+		kind, name := u.GetKind(), u.GetName()
 		if kind == "ServiceMonitor" || kind == "PrometheusRule" {
 			t.Logf("skipped %s %s: a Prometheus Operator CRD", kind, name)
 			continue
 		}
-		// Through JSON, so numbers are int64 as the API machinery expects.
-		j, err := r.MarshalJSON()
-		if err != nil {
-			t.Fatal(err)
-		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(j); err != nil {
-			t.Fatalf("%s %s: %v", kind, name, err)
-		}
-		obj := u.Object
 		gvk := u.GroupVersionKind()
 		mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
@@ -104,7 +152,7 @@ func TestDeployManifestsPassKubeAPIServerDryRun(t *testing.T) {
 		}
 		checked++
 		if kind == "Deployment" {
-			podTemplate, _, _ = unstructured.NestedMap(obj, "spec", "template")
+			podTemplate, _, _ = unstructured.NestedMap(u.Object, "spec", "template")
 		}
 		if kind == "ServiceAccount" {
 			// A pod's service account must exist for the pod check below.
@@ -134,7 +182,7 @@ func TestDeployManifestsPassKubeAPIServerDryRun(t *testing.T) {
 	if w := warnings.Since(before); len(w) > 0 {
 		t.Errorf("the Deployment's pod is accepted with warnings: %v", w)
 	}
-	t.Logf("kube-apiserver accepted %d objects of deploy/ and its pod under restricted Pod Security", checked)
+	return checked
 }
 
 // warningRecorder keeps the API server's warnings (deprecated APIs, unknown

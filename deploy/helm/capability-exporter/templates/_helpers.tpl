@@ -1,0 +1,90 @@
+{{/* The chart's name, truncated to the 63 characters of a DNS label. */}}
+{{- define "capability-exporter.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The full name of the objects: the release name, with the chart's name
+unless the release name already contains it.
+*/}}
+{{- define "capability-exporter.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "capability-exporter.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride }}
+{{- end }}
+
+{{- define "capability-exporter.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "capability-exporter.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "capability-exporter.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "capability-exporter.labels" -}}
+helm.sh/chart: {{ include "capability-exporter.chart" . }}
+{{ include "capability-exporter.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "capability-exporter.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "capability-exporter.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "capability-exporter.image" -}}
+{{- with .Values.image.registry }}{{ . }}/{{ end }}
+{{- .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- with .Values.image.digest }}@{{ . }}{{ end }}
+{{- end }}
+
+{{/*
+The exporter's config file from sources, facts, overrides and rules. With
+scopeSourcesToCluster, the prometheus and loki sources that set no matchers
+of their own get clusterLabel="clusterName".
+*/}}
+{{- define "capability-exporter.config" -}}
+{{- $sources := deepCopy (.Values.sources | default dict) }}
+{{- if .Values.scopeSourcesToCluster }}
+{{- if not .Values.clusterName }}
+{{- fail "scopeSourcesToCluster needs clusterName" }}
+{{- end }}
+{{- $matcher := printf "%s=%q" .Values.clusterLabel .Values.clusterName }}
+{{- range $kind := list "prometheus" "loki" }}
+{{- $source := index $sources $kind }}
+{{- if and $source (not (hasKey $source "matchers")) }}
+{{- $_ := set $source "matchers" (list $matcher) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $config := dict "sources" $sources }}
+{{- with .Values.facts }}
+{{- $_ := set $config "facts" . }}
+{{- end }}
+{{- with .Values.overrides }}
+{{- $_ := set $config "overrides" . }}
+{{- end }}
+{{- if .Values.rules }}
+{{- $_ := set $config "rules_file" "rules.yml" }}
+{{- end }}
+{{- toYaml $config }}
+{{- end }}

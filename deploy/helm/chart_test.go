@@ -1,0 +1,115 @@
+// Package helm holds the Helm chart of capability_exporter
+// (deploy/helm/capability-exporter). These tests need no helm binary: they
+// check that the chart reads deploy/'s alert rules and RBAC, and that its
+// default values are the kustomize base's secure pod. The e2e tier
+// renders the chart with helm and dry-runs it on a real kube-apiserver.
+package helm
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	sigsyaml "sigs.k8s.io/yaml"
+)
+
+const chart = "capability-exporter"
+
+// Helm reads only files inside the chart; these are symlinks to deploy/'s,
+// which Helm follows (with a warning) and `helm package` copies, so there
+// is one alert rules file and one ClusterRole, tested where they live.
+var links = map[string]string{
+	"files/capability-exporter.rules.yml": "../rules/capability-exporter.rules.yml",
+	"files/clusterrole.yaml":              "../rbac/clusterrole.yaml",
+}
+
+func TestChartFilesAreDeploys(t *testing.T) {
+	for name, target := range links {
+		got, err := filepath.EvalSymlinks(filepath.Join(chart, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := filepath.EvalSymlinks(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s resolves to %s, want %s", name, got, want)
+		}
+	}
+}
+
+// values is the part of values.yaml these tests read.
+type values struct {
+	Sources            map[string]any              `json:"sources"`
+	Facts              map[string]any              `json:"facts"`
+	Overrides          map[string]any              `json:"overrides"`
+	Rules              any                         `json:"rules"`
+	Replicas           int32                       `json:"replicas"`
+	PodSecurityContext corev1.PodSecurityContext   `json:"podSecurityContext"`
+	SecurityContext    corev1.SecurityContext      `json:"securityContext"`
+	Resources          corev1.ResourceRequirements `json:"resources"`
+	LivenessProbe      corev1.Probe                `json:"livenessProbe"`
+	ReadinessProbe     corev1.Probe                `json:"readinessProbe"`
+}
+
+func readValues(t *testing.T) values {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(chart, "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v values
+	if err := sigsyaml.Unmarshal(data, &v); err != nil {
+		t.Fatalf("values.yaml: %v", err)
+	}
+	return v
+}
+
+// The chart's defaults declare nothing on the organisation's behalf: a fact
+// nobody declared is unknown, and the status page says so.
+func TestDefaultValuesDeclareNoFacts(t *testing.T) {
+	v := readValues(t)
+	if len(v.Facts) != 0 || len(v.Overrides) != 0 {
+		t.Errorf("default facts %v, overrides %v: want none", v.Facts, v.Overrides)
+	}
+	if v.Rules != nil && !reflect.DeepEqual(v.Rules, map[string]any{}) && v.Rules != "" {
+		t.Errorf("default rules %v: want the rules embedded in the binary", v.Rules)
+	}
+}
+
+// The chart's pod is the kustomize base's: the same security contexts,
+// resources and probes by default.
+func TestDefaultPodIsTheKustomizeBase(t *testing.T) {
+	data, err := os.ReadFile("../deployment.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d appsv1.Deployment
+	if err := sigsyaml.UnmarshalStrict(data, &d); err != nil {
+		t.Fatal(err)
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	v := readValues(t)
+	for _, f := range []struct {
+		name      string
+		got, want any
+	}{
+		{"replicas", v.Replicas, *d.Spec.Replicas},
+		{"podSecurityContext", v.PodSecurityContext, *d.Spec.Template.Spec.SecurityContext},
+		{"securityContext", v.SecurityContext, *c.SecurityContext},
+		{"resources", v.Resources, c.Resources},
+		{"livenessProbe", v.LivenessProbe, *c.LivenessProbe},
+		{"readinessProbe", v.ReadinessProbe, *c.ReadinessProbe},
+	} {
+		if !reflect.DeepEqual(f.got, f.want) {
+			got, _ := json.Marshal(f.got)
+			want, _ := json.Marshal(f.want)
+			t.Errorf("values %s = %s, want the kustomize base's %s", f.name, got, want)
+		}
+	}
+}

@@ -1,0 +1,213 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
+)
+
+// helmBinary finds helm: $HELM, else the binary hack/build-helm.sh caches
+// (it builds it first if needed, a few minutes on 2 cores; .ci/run does
+// that before the tests).
+func helmBinary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("HELM"); p != "" {
+		return p
+	}
+	out, err := exec.Command("bash", filepath.Join(repoRoot(), "hack", "build-helm.sh")).Output()
+	if err != nil {
+		t.Fatalf("helm: set HELM, or run hack/build-helm.sh: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// helmTemplate renders deploy/helm/capability-exporter as `helm template`
+// does, with the given extra arguments (-f values, --set ...).
+func helmTemplate(t testing.TB, release, namespace string, args ...string) []*unstructured.Unstructured {
+	t.Helper()
+	chart := filepath.Join(repoRoot(), "deploy", "helm", "capability-exporter")
+	cmd := exec.Command(helmBinary(t), append([]string{"template", release, chart, "--namespace", namespace}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helm template: %v\n%s", err, stderr.String())
+	}
+	r := k8syaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(out)))
+	var objs []*unstructured.Unstructured
+	for {
+		doc, err := r.Read()
+		if err != nil {
+			break
+		}
+		j, err := sigsyaml.YAMLToJSON(doc)
+		if err != nil {
+			t.Fatalf("helm template output: %v\n%s", err, doc)
+		}
+		if s := strings.TrimSpace(string(j)); s == "null" || s == "{}" {
+			continue
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(j); err != nil {
+			t.Fatalf("helm template output: %v\n%s", err, doc)
+		}
+		objs = append(objs, u)
+	}
+	if len(objs) == 0 {
+		t.Fatalf("helm template rendered nothing:\n%s", out)
+	}
+	return objs
+}
+
+func oneOf(t testing.TB, objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {
+	t.Helper()
+	var found []*unstructured.Unstructured
+	for _, u := range objs {
+		if u.GetKind() == kind {
+			found = append(found, u)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("want one %s, got %d", kind, len(found))
+	}
+	return found[0]
+}
+
+// configOf reads the exporter's config file out of the ConfigMap, with
+// empty sections dropped: an absent section and an empty one mean the same.
+func configOf(t testing.TB, objs []*unstructured.Unstructured) map[string]any {
+	t.Helper()
+	text, _, _ := unstructured.NestedString(oneOf(t, objs, "ConfigMap").Object, "data", "config.yml")
+	var cfg map[string]any
+	if err := yaml.Unmarshal([]byte(text), &cfg); err != nil {
+		t.Fatalf("config.yml: %v\n%s", err, text)
+	}
+	for k, v := range cfg {
+		if m, ok := v.(map[string]any); v == nil || ok && len(m) == 0 {
+			delete(cfg, k)
+		}
+	}
+	return cfg
+}
+
+// For the values that say what deploy/config.yml says, the chart renders
+// the same config file, and the same pod, Service, RBAC, ServiceMonitor and
+// PrometheusRule as the kustomize base; a changed config changes the pod's
+// checksum annotation, so that the Deployment rolls.
+func TestHelmChartRendersTheKustomizeBase(t *testing.T) {
+	base := kustomizeObjects(t)
+	baseConfig := configOf(t, base)
+	if _, ok := baseConfig["rules_file"]; ok {
+		t.Fatal("deploy/config.yml names a rules_file; give the chart the same rules as values")
+	}
+	values, err := yaml.Marshal(baseConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	valuesFile := writeFile(t, t.TempDir(), "values.yaml", string(values)+"serviceMonitor: {enabled: true}\nprometheusRule: {enabled: true}\n")
+	chart := helmTemplate(t, "capability-exporter", "monitoring", "-f", valuesFile)
+
+	if got := configOf(t, chart); !reflect.DeepEqual(got, baseConfig) {
+		gotY, _ := yaml.Marshal(got)
+		t.Errorf("the chart renders config.yml\n%s\nthe kustomize base\n%s", gotY, values)
+	}
+
+	same := func(kind string, paths ...[]string) {
+		t.Helper()
+		for _, path := range paths {
+			want, _, _ := unstructured.NestedFieldNoCopy(oneOf(t, base, kind).Object, path...)
+			got, _, _ := unstructured.NestedFieldNoCopy(oneOf(t, chart, kind).Object, path...)
+			if want == nil || !reflect.DeepEqual(got, want) {
+				gotY, _ := yaml.Marshal(got)
+				wantY, _ := yaml.Marshal(want)
+				t.Errorf("%s %s: the chart renders\n%s\nthe kustomize base\n%s", kind, strings.Join(path, "."), gotY, wantY)
+			}
+		}
+	}
+	pod := []string{"spec", "template", "spec"}
+	same("Deployment", []string{"spec", "replicas"}, []string{"spec", "revisionHistoryLimit"}, append(pod, "securityContext"))
+	baseContainer := oneOf(t, base, "Deployment")
+	chartContainer := oneOf(t, chart, "Deployment")
+	containers := func(u *unstructured.Unstructured) map[string]any {
+		cs, _, _ := unstructured.NestedSlice(u.Object, append(pod, "containers")...)
+		if len(cs) != 1 {
+			t.Fatalf("%s: want one container, got %d", u.GetName(), len(cs))
+		}
+		return cs[0].(map[string]any)
+	}
+	bc, cc := containers(baseContainer), containers(chartContainer)
+	for _, field := range []string{"image", "args", "ports", "livenessProbe", "readinessProbe", "resources", "securityContext", "volumeMounts"} {
+		if !reflect.DeepEqual(cc[field], bc[field]) {
+			gotY, _ := yaml.Marshal(cc[field])
+			wantY, _ := yaml.Marshal(bc[field])
+			t.Errorf("container %s: the chart renders\n%s\nthe kustomize base\n%s", field, gotY, wantY)
+		}
+	}
+	same("Service", []string{"spec", "ports"})
+	same("ClusterRole", []string{"rules"})
+	same("ServiceMonitor", []string{"spec", "endpoints"})
+	same("PrometheusRule", []string{"spec"})
+
+	checksum := func(objs []*unstructured.Unstructured) string {
+		s, _, _ := unstructured.NestedString(oneOf(t, objs, "Deployment").Object, "spec", "template", "metadata", "annotations", "checksum/config")
+		return s
+	}
+	again := helmTemplate(t, "capability-exporter", "monitoring", "-f", valuesFile)
+	changed := helmTemplate(t, "capability-exporter", "monitoring", "-f", valuesFile, "--set", "facts.security_team=true")
+	if checksum(chart) == "" || checksum(again) != checksum(chart) {
+		t.Errorf("checksum/config %q, then %q for the same values: want one stable checksum", checksum(chart), checksum(again))
+	}
+	if checksum(changed) == checksum(chart) {
+		t.Error("a changed fact left checksum/config unchanged: the pod would not roll")
+	}
+}
+
+// The config and rules the chart renders with every option on are what the
+// exporter accepts: `capability_exporter check` passes on them.
+func TestHelmChartConfigPassesCheck(t *testing.T) {
+	values := writeFile(t, t.TempDir(), "values.yaml", `
+clusterName: prod-eu
+scopeSourcesToCluster: true
+sources:
+  prometheus: {url: http://prometheus-operated.monitoring.svc:9090, timeout: 20s}
+  loki: {url: http://loki-gateway.logging.svc, tenant_id: webshop}
+  kubernetes: {}
+facts: {compliance_required: true, developers: 14, debugging_per_incident: 2h}
+overrides: {microservices: 12}
+`)
+	objs := helmTemplate(t, "fleet", "monitoring", "-f", values,
+		"--set-file", "rules="+filepath.Join(repoRoot(), "triggers", "default_rules.yml"))
+	cm := oneOf(t, objs, "ConfigMap")
+	dir := t.TempDir()
+	for _, name := range []string{"config.yml", "rules.yml"} {
+		text, ok, _ := unstructured.NestedString(cm.Object, "data", name)
+		if !ok {
+			t.Fatalf("the ConfigMap has no %s", name)
+		}
+		writeFile(t, dir, name, text)
+	}
+	cfg := configOf(t, objs)
+	for _, kind := range []string{"prometheus", "loki"} {
+		m, _ := cfg["sources"].(map[string]any)[kind].(map[string]any)["matchers"].([]any)
+		if len(m) != 1 || m[0] != `cluster="prod-eu"` {
+			t.Errorf("sources.%s.matchers = %v, want [cluster=\"prod-eu\"]", kind, m)
+		}
+	}
+	out, err := exec.Command(exporterBinary(t), "check", "--config.file="+filepath.Join(dir, "config.yml")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("capability_exporter check on the chart's config: %v\n%s", err, out)
+	}
+	t.Logf("check: %s", strings.TrimSpace(string(out)))
+}
