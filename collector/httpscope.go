@@ -174,10 +174,14 @@ func (a scopedAPI) Rules(ctx context.Context, matches []string) (v1.RulesResult,
 }
 
 // scopeRules keeps the rules whose labels match every matcher; a rule that
-// lacks a matcher's label makes the answer an error naming it.
+// lacks a matcher's label makes the answer an error naming it. Rules all of
+// other clusters are an error too: the scope's own rules may be evaluated
+// where this server cannot show them, so they are not read as none.
 func scopeRules(res v1.RulesResult, matchers []*labels.Matcher) (v1.RulesResult, error) {
 	out := v1.RulesResult{Groups: make([]v1.RuleGroup, 0, len(res.Groups))}
+	total := 0
 	for _, g := range res.Groups {
+		total += len(g.Rules)
 		kept := g
 		kept.Rules = nil
 		for _, rule := range g.Rules {
@@ -204,6 +208,9 @@ func scopeRules(res v1.RulesResult, matchers []*labels.Matcher) (v1.RulesResult,
 		if len(kept.Rules) > 0 {
 			out.Groups = append(out.Groups, kept)
 		}
+	}
+	if total > 0 && len(out.Groups) == 0 {
+		return v1.RulesResult{}, &scopeError{fmt.Errorf("the rules API lists %d rules, none of them of %s", total, matcherList(matchers))}
 	}
 	return out, nil
 }

@@ -151,3 +151,13 @@ func TestOverriddenSelectorIsSent(t *testing.T) {
 		t.Errorf("sent %q", got)
 	}
 }
+
+func TestRulesAllOfOtherClustersAreUnknown(t *testing.T) {
+	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/rules": {{status: 200, body: twoClusterRules}},
+		"/api/v1/query": {{status: 200, body: vectorOne}}})
+	res := testPrometheus(t, stub.URL, func(c *config.HTTPSource) { c.Matchers = []string{`cluster="c"`} }).
+		Collect(context.Background(), Request{Signals: rulesSignals()})
+	if v := res.Values["slo"]; v.Known || !strings.Contains(v.Reason, `lists 6 rules, none of them of {cluster="c"}`) {
+		t.Errorf("slo = %+v, want unknown: no rule of the scope", v)
+	}
+}

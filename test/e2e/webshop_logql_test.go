@@ -42,7 +42,8 @@ func (m labelMatcher) matches(v string) bool {
 }
 
 type logStage struct {
-	kind    string // line_contains, line_excludes, line_matches, line_not_matches, json, label
+	kind    string            // line_contains, line_excludes, line_matches, line_not_matches, json, label
+	fields  map[string]string // json: label -> dotted path, as in | json user="user.username"; none: every field
 	text    string
 	re      *regexp.Regexp // line_matches, line_not_matches
 	matcher labelMatcher
@@ -56,7 +57,8 @@ var (
 	matcherRE  = regexp.MustCompile(`^\s*([A-Za-z_]\w*)\s*(=~|!~|!=|==|=)\s*"((?:[^"\\]|\\.)*)"\s*,?`)
 	lineRE     = regexp.MustCompile(`^\s*(\|=|!=|\|~|!~)\s*(?:"((?:[^"\\]|\\.)*)"|` + "`([^`]*)`)")
 	parserRE   = regexp.MustCompile(`^\s*\|\s*json\b`)
-	labelRE    = regexp.MustCompile(`^\s*\|\s*([A-Za-z_]\w*)\s*(=~|!~|!=|==|=)\s*"((?:[^"\\]|\\.)*)"`)
+	jsonArgRE  = regexp.MustCompile(`^\s*([A-Za-z_]\w*)\s*=\s*"([A-Za-z_][\w.]*)"\s*`)
+	labelRE    = regexp.MustCompile(`^\s*\|\s*([A-Za-z_]\w*)\s*(=~|!~|!=|==|=)\s*(?:"((?:[^"\\]|\\.)*)"|` + "`([^`]*)`)")
 )
 
 func parseLogQL(q string) (*logQL, error) {
@@ -120,11 +122,32 @@ func parseLogQL(q string) (*logQL, error) {
 			e.stages = append(e.stages, st)
 			rest = rest[len(mm[0]):]
 		case parserRE.MatchString(rest):
-			e.stages = append(e.stages, logStage{kind: "json"})
+			st := logStage{kind: "json"}
 			rest = rest[len(parserRE.FindString(rest)):]
+			// Parameters name the fields to extract: | json user="user.username", verb="verb".
+			for {
+				mm := jsonArgRE.FindStringSubmatch(rest)
+				if mm == nil {
+					break
+				}
+				if st.fields == nil {
+					st.fields = map[string]string{}
+				}
+				st.fields[mm[1]] = mm[2]
+				rest = rest[len(mm[0]):]
+				if !strings.HasPrefix(rest, ",") {
+					break
+				}
+				rest = rest[1:]
+			}
+			e.stages = append(e.stages, st)
 		case labelRE.MatchString(rest):
 			mm := labelRE.FindStringSubmatch(rest)
-			lm, err := newLabelMatcher(mm[1], mm[2], mm[3])
+			value := mm[3]
+			if strings.HasSuffix(mm[0], "`") {
+				value = strings.ReplaceAll(mm[4], `\`, `\\`) // a raw string: no escapes
+			}
+			lm, err := newLabelMatcher(mm[1], mm[2], value)
 			if err != nil {
 				return nil, err
 			}
@@ -207,7 +230,15 @@ func (e *logQL) match(l logLine) (map[string]string, bool) {
 				labels["__error__"] = "JSONParserErr"
 				continue
 			}
-			lokiFlatten("", v, labels)
+			if s.fields == nil {
+				lokiFlatten("", v, labels)
+				continue
+			}
+			for label, path := range s.fields {
+				if val, ok := lokiPath(v, path); ok {
+					labels[label] = val
+				}
+			}
 		case "label":
 			if !s.matcher.matches(labels[s.matcher.name]) {
 				return nil, false
@@ -215,6 +246,30 @@ func (e *logQL) match(l logLine) (map[string]string, bool) {
 		}
 	}
 	return labels, true
+}
+
+// lokiPath reads a dotted path (user.username) of a JSON object as Loki's
+// json parser does for an extraction parameter: scalars only.
+func lokiPath(v map[string]any, path string) (string, bool) {
+	var cur any = v
+	for _, key := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return "", false
+		}
+		if cur, ok = m[key]; !ok {
+			return "", false
+		}
+	}
+	switch val := cur.(type) {
+	case string:
+		return val, true
+	case float64:
+		return strconv.FormatFloat(val, 'f', -1, 64), true
+	case bool:
+		return strconv.FormatBool(val), true
+	}
+	return "", false
 }
 
 // lokiFlatten adds JSON fields as labels the way Loki's json parser does: nested
