@@ -85,6 +85,9 @@ func probeStub(t *testing.T, answers map[string]string, rules *stubAnswer, range
 				}
 			}
 			w.Header().Set("Content-Type", "application/json")
+			if body == internalError {
+				w.WriteHeader(500)
+			}
 			io.WriteString(w, body)
 			return true
 		case "/api/v1/rules":
@@ -113,6 +116,8 @@ func TestWindowedQueryNeedsDataOverItsWindow(t *testing.T) {
 		{name: "data reaches back", answers: map[string]string{"sum(kube": vectorOne, "count(count_over_time(kube": vectorOne}},
 		{name: "a ten-day retention", answers: map[string]string{"sum(kube": vectorOne},
 			unknown: `kube_pod_container_resource_requests{resource="cpu"} has no sample from before 30d ago`},
+		{name: "the check fails", answers: map[string]string{"sum(kube": vectorOne, "count(count_over_time(kube": internalError},
+			unknown: "could not check that the data reaches back 30d: server_error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stub := probeStub(t, tc.answers, nil)
