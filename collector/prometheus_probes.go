@@ -87,6 +87,10 @@ func (p *promProbes) send(what string, fn func(ctx context.Context) error) (fail
 		return "not sent: the server is down (" + e.Error() + ")", status
 	}
 	if err == nil {
+		// Never sent: the evaluation's deadline passed while it waited.
+		err = p.ctx.Err()
+	}
+	if err == nil {
 		err = errors.New("no answer")
 	}
 	return classify(what, ex, err).Error(), status
