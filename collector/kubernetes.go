@@ -44,7 +44,10 @@ type KubernetesSource struct {
 
 	mu      sync.Mutex
 	running map[resourceID]*informerState
-	regexps map[string]*regexp.Regexp // tool workload patterns, compiled once
+	// The objects of tools' CRDs, by CRD name, and why one cannot be read.
+	objects    map[string]*informerState
+	objectErrs map[string]error
+	regexps    map[string]*regexp.Regexp // tool workload patterns, compiled once
 }
 
 func init() {
@@ -122,7 +125,8 @@ func newKubernetesSource(kc kubernetes.Interface, mc metadata.Interface, dc dyna
 	}
 	s := &KubernetesSource{logger: logger, client: kc, meta: mc, dyn: dc, timeout: timeout,
 		teamLabels: slices.Clone(sec.TeamLabels), platformNamespaces: map[string]bool{}, platformRegex: re,
-		running: map[resourceID]*informerState{}, regexps: map[string]*regexp.Regexp{}}
+		running: map[resourceID]*informerState{}, regexps: map[string]*regexp.Regexp{},
+		objects: map[string]*informerState{}, objectErrs: map[string]error{}}
 	for _, ns := range sec.PlatformNamespaces {
 		s.platformNamespaces[ns] = true
 	}
@@ -186,6 +190,15 @@ func (s *KubernetesSource) Collect(ctx context.Context, req Request) Result {
 		if e := st.readiness(); e != nil {
 			v.unready[st.id] = e
 			res.Errors = append(res.Errors, *e)
+		}
+	}
+	if crds := v.idleToolCRDs(req.Tools); len(crds) > 0 {
+		objs := s.toolObjectInformers(ctx, crds)
+		s.waitForSync(ctx, objs)
+		for _, st := range objs {
+			if e := st.readiness(); e != nil {
+				res.Errors = append(res.Errors, *e)
+			}
 		}
 	}
 	for _, sr := range req.Signals {

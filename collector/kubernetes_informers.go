@@ -50,6 +50,10 @@ const (
 	numResources
 )
 
+// resToolObjects marks the informers of custom resources of tools, which are
+// started per CRD (kubernetes_tools.go) and have no entry in resourceKinds.
+const resToolObjects = numResources
+
 // resourceKind says how to read a resource. Metadata-only resources go
 // through the metadata client (names and labels, no spec on the wire);
 // dynamic ones, which have no typed client, through the dynamic client.
@@ -110,6 +114,7 @@ type informerState struct {
 	informer cache.SharedIndexInformer
 	started  time.Time
 	stop     context.CancelFunc // stops this informer alone, when its API goes away
+	desc     string             // the resource as messages name it: deployments.apps
 
 	mu     sync.Mutex
 	reason string // forbidden, not_found or unauthorized: the resource cannot be read until a watch opens
@@ -143,9 +148,9 @@ func (s *KubernetesSource) watchError(st *informerState) cache.WatchErrorHandler
 		}
 		st.mu.Unlock()
 		if changed {
-			s.logger.Warn("Cannot read a resource; the signals that need it are unknown", "resource", st.id.String(), "reason", reason, "err", err)
+			s.logger.Warn("Cannot read a resource; the signals that need it are unknown", "resource", st.desc, "reason", reason, "err", err)
 		} else {
-			s.logger.Debug("List or watch failed; retrying", "resource", st.id.String(), "err", err)
+			s.logger.Debug("List or watch failed; retrying", "resource", st.desc, "err", err)
 		}
 	}
 }
@@ -166,12 +171,12 @@ func (st *informerState) readiness() *SourceError {
 	reason, err := st.reason, st.err
 	st.mu.Unlock()
 	if reason != "" {
-		return &SourceError{Reason: reason, Err: fmt.Errorf("cannot read %s: %w", st.id, err)}
+		return &SourceError{Reason: reason, Err: fmt.Errorf("cannot read %s: %w", st.desc, err)}
 	}
 	if st.informer.HasSynced() {
 		return nil
 	}
-	msg := fmt.Sprintf("initial sync of %s not finished after %s", st.id, time.Since(st.started).Round(time.Millisecond))
+	msg := fmt.Sprintf("initial sync of %s not finished after %s", st.desc, time.Since(st.started).Round(time.Millisecond))
 	if err != nil {
 		return &SourceError{Reason: "timeout", Err: fmt.Errorf("%s: last error: %w", msg, err)}
 	}
@@ -190,16 +195,22 @@ func (st *informerState) settled(budget time.Duration) bool {
 // newInformer builds the informer of one resource: list once, then watch,
 // never resync; objects reduced on arrival; errors recorded.
 func (s *KubernetesSource) newInformer(id resourceID) *informerState {
-	kind := resourceKinds[id]
-	st := &informerState{id: id, started: time.Now()}
+	return s.newInformerOf(id, resourceKinds[id], id.String())
+}
+
+// newInformerOf builds an informer of a resource of the given kind, named
+// desc in messages.
+func (s *KubernetesSource) newInformerOf(id resourceID, kind resourceKind, desc string) *informerState {
+	st := &informerState{id: id, desc: desc, started: time.Now()}
 	lw := &cache.ListWatch{}
 	var client any
 	example := kind.example
 	switch {
 	case kind.metadataOnly:
+		// Paged and reduced as the typed lists are: metadata can be large
+		// too (managed fields, last-applied annotations of whole CRDs).
 		r := s.meta.Resource(kind.gvr)
-		lw.ListWithContextFunc = func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return r.List(ctx, o) }
-		lw.WatchFuncWithContext = r.Watch
+		lw.ListWithContextFunc, lw.WatchFuncWithContext = listWith(r.List, s.reducer(id)), r.Watch
 		client, example = s.meta, &metav1.PartialObjectMetadata{}
 	case kind.dynamic:
 		r := s.dyn.Resource(kind.gvr).Namespace(metav1.NamespaceAll)
@@ -223,7 +234,7 @@ func (s *KubernetesSource) newInformer(id resourceID) *informerState {
 		cache.SharedIndexInformerOptions{
 			ResyncPeriod:      0,
 			Indexers:          cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc},
-			ObjectDescription: id.String(),
+			ObjectDescription: desc,
 		})
 	// Both calls fail only on a started informer; this one is not.
 	reduce := s.reducer(id)
@@ -260,7 +271,7 @@ func (s *KubernetesSource) reducer(id resourceID) cache.TransformFunc {
 	case resCRDs:
 		return reduceCRD
 	}
-	if resourceKinds[id].dynamic {
+	if id < numResources && resourceKinds[id].dynamic {
 		return policyReducer(id)
 	}
 	return reduceNamed
@@ -371,13 +382,18 @@ func (s *KubernetesSource) informers(ids []resourceID) []*informerState {
 		if st == nil {
 			st = s.newInformer(id)
 			s.running[id] = st
-			var ctx context.Context
-			ctx, st.stop = context.WithCancel(s.ctx)
-			go st.informer.RunWithContext(ctx)
+			s.start(st)
 		}
 		out = append(out, st)
 	}
 	return out
+}
+
+// start runs an informer until Close, or until its own stop.
+func (s *KubernetesSource) start(st *informerState) {
+	var ctx context.Context
+	ctx, st.stop = context.WithCancel(s.ctx)
+	go st.informer.RunWithContext(ctx)
 }
 
 // waitForSync waits for the informers' initial sync, for at most the

@@ -140,7 +140,6 @@ type clusterView struct {
 	namespaces *namespaceCounts
 	policies   *policyCounts
 	nodes      *topologyCounts
-	crdGroups  map[string]bool
 }
 
 func (s *KubernetesSource) newClusterView(tools []*triggers.Tool) *clusterView {

@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
 // deploy/rbac is what users apply; the informers are what the source
@@ -46,9 +48,17 @@ func TestKubernetesClusterRoleMatchesTheSource(t *testing.T) {
 	}
 
 	granted := map[string][]string{} // resource.group -> verbs
+	var toolGroups []string          // groups granted all resources: the tools' CRD groups
 	for i, r := range role.Rules {
 		if len(r.NonResourceURLs) > 0 || len(r.ResourceNames) > 0 {
 			t.Errorf("rule %d: want plain resource rules, got %+v", i, r)
+		}
+		if slices.Contains(r.Resources, "*") {
+			if len(r.Resources) != 1 || !slices.Equal(slices.Sorted(slices.Values(r.Verbs)), []string{"list", "watch"}) {
+				t.Errorf("rule %d: a wildcard rule must grant exactly list and watch on * alone, got %+v", i, r)
+			}
+			toolGroups = append(toolGroups, r.APIGroups...)
+			continue
 		}
 		verbs := slices.Sorted(slices.Values(r.Verbs))
 		for _, g := range r.APIGroups {
@@ -77,6 +87,22 @@ func TestKubernetesClusterRoleMatchesTheSource(t *testing.T) {
 		if !want[key] {
 			t.Errorf("ClusterRole grants %s, which the source never reads", key)
 		}
+	}
+
+	// The objects of tools' CRDs are read (kubernetes_tool_objects.go) for
+	// the groups of the default rules' tools, and no other group.
+	rules, err := triggers.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantGroups []string
+	for _, tool := range rules.Tools {
+		wantGroups = append(wantGroups, tool.CRDGroups...)
+	}
+	slices.Sort(wantGroups)
+	slices.Sort(toolGroups)
+	if wantGroups = slices.Compact(wantGroups); !slices.Equal(toolGroups, wantGroups) {
+		t.Errorf("ClusterRole grants list and watch on all resources of %v, want exactly the default tools' CRD groups %v", toolGroups, wantGroups)
 	}
 
 	if binding.RoleRef.Kind != "ClusterRole" || binding.RoleRef.Name != role.Name {

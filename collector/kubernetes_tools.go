@@ -2,19 +2,30 @@ package collector
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
-// Tool detection: a tool of the rules file is detected when a
-// CustomResourceDefinition of one of its API groups exists, or one of its
-// namespaces, or a Deployment, StatefulSet or DaemonSet in any namespace
-// whose name matches one of its workload patterns (anchored). Any one
-// criterion suffices, so a criterion that cannot be read makes the tool
+// Tool detection: a tool of the rules file is adopted when it runs, or
+// when its custom resources are in use. It runs when a Deployment,
+// StatefulSet (with replicas) or DaemonSet whose name matches one of its
+// workload patterns (anchored) exists in any namespace, or any of them in one
+// of its namespaces. Its resources are in use when a CustomResourceDefinition
+// of one of its API groups holds objects. CRDs that hold nothing while
+// nothing of the tool runs are what an uninstalled Helm release leaves
+// behind: they read "CRDs only (not running)" and mark nothing adopted. Any
+// one criterion suffices, so a criterion that cannot be read makes the tool
 // unknown only when no other one detected it.
 
 var toolWorkloadResources = []resourceID{resDeployments, resStatefulSets, resDaemonSets}
+
+// Why a tool that is not adopted still shows traces of itself.
+const (
+	reasonCRDsOnly      = "CRDs only (not running)"
+	reasonNamespaceOnly = "namespace only (nothing running)"
+)
 
 // toolNeeds returns the resources a tool's detection reads.
 func toolNeeds(t *triggers.Tool) []resourceID {
@@ -25,14 +36,14 @@ func toolNeeds(t *triggers.Tool) []resourceID {
 	if len(t.Namespaces) > 0 {
 		ids = append(ids, resNamespaces)
 	}
-	if len(t.Workloads) > 0 {
+	if len(t.Workloads)+len(t.Namespaces) > 0 {
 		ids = append(ids, toolWorkloadResources...)
 	}
 	return ids
 }
 
-// tool answers tool.<id>: 1 when detected, 0 when every criterion was read
-// and none matched, unknown otherwise.
+// tool answers tool.<id>: 1 when adopted, 0 when every criterion was read
+// and none holds, unknown otherwise.
 func (v *clusterView) tool(t *triggers.Tool) triggers.Value {
 	var why []string
 	unreadable := func(id resourceID) bool {
@@ -43,49 +54,103 @@ func (v *clusterView) tool(t *triggers.Tool) triggers.Value {
 		return false
 	}
 	detected := triggers.KnownValue(1, "kubernetes")
+	runs, nsExists, err := v.runs(t, unreadable)
+	if err != nil {
+		why = append(why, "tool "+t.ID+": "+err.Error())
+	}
+	if runs {
+		return detected
+	}
+	var crds []string
 	if len(t.CRDGroups) > 0 && !unreadable(resCRDs) {
-		groups := v.crdGroupSet()
-		for _, g := range t.CRDGroups {
-			if groups[g] {
-				return detected
-			}
-		}
+		crds = v.toolCRDs(t)
 	}
-	if len(t.Namespaces) > 0 && !unreadable(resNamespaces) {
-		for _, ns := range t.Namespaces {
-			if v.namespaceExists(ns) {
-				return detected
-			}
-		}
-	}
-	if len(t.Workloads) > 0 {
-		re, err := v.s.workloadPattern(t.Workloads)
+	for _, name := range crds {
+		holds, err := v.s.crdHoldsObjects(name)
 		if err != nil {
-			why = append(why, "tool "+t.ID+": "+err.Error())
-		} else {
-			for _, id := range toolWorkloadResources {
-				if !unreadable(id) && v.anyNameMatches(id, re) {
-					return detected
-				}
-			}
+			why = append(why, err.Error())
+		} else if holds {
+			return detected
 		}
 	}
 	if len(why) > 0 {
 		return triggers.UnknownValue(strings.Join(why, "; "), "kubernetes")
 	}
-	return triggers.KnownValue(0, "kubernetes")
+	absent := triggers.KnownValue(0, "kubernetes")
+	switch {
+	case len(crds) > 0:
+		absent.Reason = reasonCRDsOnly
+	case nsExists:
+		absent.Reason = reasonNamespaceOnly
+	}
+	return absent
 }
 
-func (v *clusterView) crdGroupSet() map[string]bool {
-	if v.crdGroups == nil {
-		v.crdGroups = map[string]bool{}
-		for _, o := range v.list(resCRDs) {
-			if c, ok := o.(*crd); ok {
-				v.crdGroups[c.group] = true
+// runs reports whether a workload of the tool runs: by name anywhere, or
+// any in one of its namespaces; and whether one of its namespaces exists.
+func (v *clusterView) runs(t *triggers.Tool, unreadable func(resourceID) bool) (runs, nsExists bool, err error) {
+	if len(t.Workloads) > 0 {
+		re, err := v.s.workloadPattern(t.Workloads)
+		if err != nil {
+			return false, false, err
+		}
+		for _, id := range toolWorkloadResources {
+			if !unreadable(id) && v.anyRunningMatches(id, re) {
+				return true, false, nil
 			}
 		}
 	}
-	return v.crdGroups
+	if len(t.Namespaces) > 0 && !unreadable(resNamespaces) {
+		for _, ns := range t.Namespaces {
+			if !v.namespaceExists(ns) {
+				continue
+			}
+			nsExists = true
+			for _, id := range toolWorkloadResources {
+				if v.unready[id] == nil && slices.ContainsFunc(v.byNamespace(id, ns), running) {
+					return true, true, nil
+				}
+			}
+		}
+	}
+	return false, nsExists, nil
+}
+
+// running reports whether a workload object runs pods: a Deployment or
+// StatefulSet scaled to zero does not; a DaemonSet is read by name only.
+func running(o any) bool {
+	if w, ok := o.(*workload); ok {
+		return w.replicas > 0
+	}
+	return true
+}
+
+// toolCRDs returns the names of the CRDs of the tool's API groups.
+func (v *clusterView) toolCRDs(t *triggers.Tool) []string {
+	var out []string
+	for _, o := range v.list(resCRDs) {
+		if c, ok := o.(*crd); ok && slices.Contains(t.CRDGroups, c.group) {
+			out = append(out, c.name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// idleToolCRDs returns the CRDs of the tools whose detection hinges on
+// whether their CRDs hold objects: nothing of them runs.
+func (v *clusterView) idleToolCRDs(tools []*triggers.Tool) []string {
+	var out []string
+	for _, t := range tools {
+		if len(t.CRDGroups) == 0 || v.unready[resCRDs] != nil {
+			continue
+		}
+		if runs, _, _ := v.runs(t, func(id resourceID) bool { return v.unready[id] != nil }); !runs {
+			out = append(out, v.toolCRDs(t)...)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func (v *clusterView) namespaceExists(name string) bool {
@@ -104,9 +169,9 @@ type objectNamer interface{ objectShortName() string }
 
 func (o *objectName) objectShortName() string { return o.name }
 
-func (v *clusterView) anyNameMatches(id resourceID, re *regexp.Regexp) bool {
+func (v *clusterView) anyRunningMatches(id resourceID, re *regexp.Regexp) bool {
 	for _, o := range v.list(id) {
-		if n, ok := o.(objectNamer); ok && re.MatchString(n.objectShortName()) {
+		if n, ok := o.(objectNamer); ok && running(o) && re.MatchString(n.objectShortName()) {
 			return true
 		}
 	}

@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -19,41 +21,60 @@ func toolsCluster() []runtime.Object {
 		crdObj("serviceprofiles.linkerd.io"),
 		crdObj("clusterpolicies.kyverno.io"),
 		crdObj("policies.kyverno.io"),
+		metaObj("kyverno.io/v1", "ClusterPolicy", "", "require-labels", nil),
 		daemonSetObj("kube-system", "cilium"),
 		deploymentObj("shop", "jaeger-collector", nil, podTemplate(nil, goodContainer("c"))),
 		statefulSetObj("shop", "vault", nil, podTemplate(nil, goodContainer("c"))),
 		deploymentObj("shop", "my-velero-backup", nil, podTemplate(nil, goodContainer("c"))),
+		deploymentObj("shop", "tempo", ptr[int32](0), podTemplate(nil, goodContainer("c"))),
 		deploymentObj("mesh-system", "meshd", nil, podTemplate(nil, goodContainer("c"))),
 	}
 }
 
+// serveGroups makes the fake discovery serve these group versions, as the
+// API server does for installed CRDs.
+func serveGroups(fc *fakeCluster, groupVersions ...string) {
+	for _, gv := range groupVersions {
+		fc.client.Resources = append(fc.client.Resources, &metav1.APIResourceList{GroupVersion: gv})
+	}
+}
+
+func toolsClusterGroups(fc *fakeCluster) { serveGroups(fc, "linkerd.io/v1alpha2", "kyverno.io/v1") }
+
 func TestKubernetesToolDetection(t *testing.T) {
 	for _, tc := range []struct {
-		tool triggers.Tool
-		want float64
+		tool   triggers.Tool
+		want   float64
+		reason string
 	}{
-		{triggers.Tool{ID: "linkerd", CRDGroups: []string{"linkerd.io"}}, 1},
-		{triggers.Tool{ID: "kyverno", CRDGroups: []string{"kyverno.io", "wgpolicyk8s.io"}}, 1},
-		{triggers.Tool{ID: "istio", CRDGroups: []string{"networking.istio.io"}, Namespaces: []string{"istio-system"}}, 0},
+		// Its CRD holds nothing and nothing of it runs: left behind.
+		{triggers.Tool{ID: "linkerd", CRDGroups: []string{"linkerd.io"}}, 0, reasonCRDsOnly},
+		// A ClusterPolicy exists: in use, whatever runs it.
+		{triggers.Tool{ID: "kyverno", CRDGroups: []string{"kyverno.io", "wgpolicyk8s.io"}}, 1, ""},
+		{triggers.Tool{ID: "istio", CRDGroups: []string{"networking.istio.io"}, Namespaces: []string{"istio-system"}}, 0, ""},
 		// The group is exact: no suffix or prefix match.
-		{triggers.Tool{ID: "partial", CRDGroups: []string{"io", "linkerd"}}, 0},
-		{triggers.Tool{ID: "argocd", CRDGroups: []string{"argoproj.io"}, Namespaces: []string{"argocd"}}, 1},
+		{triggers.Tool{ID: "partial", CRDGroups: []string{"io", "linkerd"}}, 0, ""},
+		// An empty namespace is not a running tool; a workload in it is.
+		{triggers.Tool{ID: "argocd", CRDGroups: []string{"argoproj.io"}, Namespaces: []string{"argocd"}}, 0, reasonNamespaceOnly},
+		{triggers.Tool{ID: "meshd", Namespaces: []string{"mesh-system"}}, 1, ""},
 		// A DaemonSet in a platform namespace counts: tools live there.
-		{triggers.Tool{ID: "cilium", Workloads: []string{"cilium(-operator)?"}}, 1},
-		{triggers.Tool{ID: "jaeger", Workloads: []string{"jaeger", "jaeger-(collector|query)"}}, 1},
-		{triggers.Tool{ID: "vault", Workloads: []string{"vault"}}, 1},
+		{triggers.Tool{ID: "cilium", Workloads: []string{"cilium(-operator)?"}}, 1, ""},
+		{triggers.Tool{ID: "jaeger", Workloads: []string{"jaeger", "jaeger-(collector|query)"}}, 1, ""},
+		{triggers.Tool{ID: "vault", Workloads: []string{"vault"}}, 1, ""},
+		// Scaled to zero, it does not run.
+		{triggers.Tool{ID: "tempo", Workloads: []string{"tempo"}}, 0, ""},
 		// Anchored: "velero" does not match my-velero-backup.
-		{triggers.Tool{ID: "velero", Workloads: []string{"velero"}}, 0},
-		{triggers.Tool{ID: "velero_loose", Workloads: []string{".*velero.*"}}, 1},
+		{triggers.Tool{ID: "velero", Workloads: []string{"velero"}}, 0, ""},
+		{triggers.Tool{ID: "velero_loose", Workloads: []string{".*velero.*"}}, 1, ""},
 		// Flags in one pattern do not leak into the next.
-		{triggers.Tool{ID: "flags", Workloads: []string{"(?i)NOPE", "MESHD"}}, 0},
+		{triggers.Tool{ID: "flags", Workloads: []string{"(?i)NOPE", "MESHD"}}, 0, ""},
 	} {
 		t.Run(tc.tool.ID, func(t *testing.T) {
-			fc := newFakeCluster(t, toolsCluster(), nil, nil)
+			fc := newFakeCluster(t, toolsCluster(), nil, toolsClusterGroups)
 			res := fc.collect(t, request(nil, &tc.tool))
 			v := res.Values["tool."+tc.tool.ID]
-			if !v.Known || v.Number != tc.want {
-				t.Errorf("tool.%s = %+v, want %v", tc.tool.ID, v, tc.want)
+			if !v.Known || v.Number != tc.want || v.Reason != tc.reason {
+				t.Errorf("tool.%s = %+v, want %v (%q)", tc.tool.ID, v, tc.want, tc.reason)
 			}
 			if len(res.Errors) > 0 {
 				t.Errorf("errors %v", res.Errors)
@@ -69,12 +90,12 @@ func TestKubernetesToolDetectionWithForbiddenCRDs(t *testing.T) {
 		forbid(&fc.meta.Fake, "list", "customresourcedefinitions", "apiextensions.k8s.io")
 	})
 	res := fc.collect(t, request(nil,
-		&triggers.Tool{ID: "argocd", CRDGroups: []string{"argoproj.io"}, Namespaces: []string{"argocd"}},
+		&triggers.Tool{ID: "meshd", CRDGroups: []string{"meshd.io"}, Namespaces: []string{"mesh-system"}},
 		&triggers.Tool{ID: "cilium", CRDGroups: []string{"cilium.io"}, Workloads: []string{"cilium"}},
 		&triggers.Tool{ID: "linkerd", CRDGroups: []string{"linkerd.io"}, Namespaces: []string{"linkerd"}},
 		&triggers.Tool{ID: "vault", Workloads: []string{"vault"}},
 	))
-	for id, want := range map[string]float64{"argocd": 1, "cilium": 1, "vault": 1} {
+	for id, want := range map[string]float64{"meshd": 1, "cilium": 1, "vault": 1} {
 		if v := res.Values["tool."+id]; !v.Known || v.Number != want {
 			t.Errorf("tool.%s = %+v, want %v", id, v, want)
 		}
@@ -84,6 +105,18 @@ func TestKubernetesToolDetectionWithForbiddenCRDs(t *testing.T) {
 	}
 	if len(res.Errors) != 1 || res.Errors[0].Reason != "forbidden" {
 		t.Errorf("errors = %v, want one forbidden", res.Errors)
+	}
+}
+
+// Objects of a CRD that cannot be listed leave the tool unknown, not absent.
+func TestKubernetesToolObjectsForbidden(t *testing.T) {
+	fc := newFakeCluster(t, toolsCluster(), nil, func(fc *fakeCluster) {
+		toolsClusterGroups(fc)
+		forbid(&fc.meta.Fake, "list", "serviceprofiles", "linkerd.io")
+	})
+	res := fc.collect(t, request(nil, &triggers.Tool{ID: "linkerd", CRDGroups: []string{"linkerd.io"}}))
+	if v := res.Values["tool.linkerd"]; v.Known || !strings.Contains(v.Reason, "serviceprofiles.linkerd.io") {
+		t.Errorf("tool.linkerd = %+v, want unknown naming the CRD", v)
 	}
 }
 
@@ -102,25 +135,41 @@ func TestKubernetesToolNamespacesAreNotApps(t *testing.T) {
 	if v := res.Values["app_namespaces"]; v.Number != 1 {
 		t.Errorf("app_namespaces = %+v, want 1: mesh-system is a tool's", v)
 	}
-	if v := res.Values["workloads"]; v.Number != 3 {
-		t.Errorf("workloads = %+v, want 3: meshd runs in a tool's namespace", v)
+	if v := res.Values["workloads"]; v.Number != 4 {
+		t.Errorf("workloads = %+v, want 4: meshd runs in a tool's namespace", v)
 	}
 }
 
-// Detection follows the CRDs present: a CRD installed after the initial
-// sync marks its tool detected, and removing it clears it.
+// Detection follows the CRDs and their objects: an object of a CRD
+// installed after the initial sync marks its tool detected; with the object
+// gone the CRD alone reads "CRDs only"; with the CRD gone, nothing.
 func TestKubernetesToolDetectionFollowsCRDs(t *testing.T) {
-	fc := newFakeCluster(t, toolsCluster(), nil, nil)
+	fc := newFakeCluster(t, toolsCluster(), nil, func(fc *fakeCluster) { serveGroups(fc, "networking.istio.io/v1") })
 	istio := &triggers.Tool{ID: "istio", CRDGroups: []string{"networking.istio.io"}}
 	req := request(nil, istio)
 	fc.collect(t, req)
 	waitForWatches(t, fc, "customresourcedefinitions")
+	vs := metaObj("networking.istio.io/v1", "VirtualService", "shop", "web", nil)
+	mustDo(t, func() error { return fc.meta.Tracker().Add(vs) })
 	mustDo(t, func() error { return fc.meta.Tracker().Add(crdObj("virtualservices.networking.istio.io")) })
 	eventually(t, fc, req, map[string]float64{"tool.istio": 1})
+	waitForWatches(t, fc, "virtualservices")
+	vsGVR := schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "virtualservices"}
+	mustDo(t, func() error { return fc.meta.Tracker().Delete(vsGVR, "shop", "web") })
+	eventually(t, fc, req, map[string]float64{"tool.istio": 0})
+	if v := fc.collect(t, req).Values["tool.istio"]; v.Reason != reasonCRDsOnly {
+		t.Errorf("tool.istio = %+v, want %q", v, reasonCRDsOnly)
+	}
 	mustDo(t, func() error {
 		return fc.meta.Tracker().Delete(resourceKinds[resCRDs].gvr, "", "virtualservices.networking.istio.io")
 	})
-	eventually(t, fc, req, map[string]float64{"tool.istio": 0})
+	deadline := time.Now().Add(5 * time.Second)
+	for fc.collect(t, req).Values["tool.istio"].Reason != "" {
+		if time.Now().After(deadline) {
+			t.Fatal("tool.istio still reads CRDs only after its CRD was deleted")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Rules read after a reload may need resources no earlier rules needed:
@@ -133,8 +182,8 @@ func TestKubernetesInformersStartOnDemand(t *testing.T) {
 	}
 	first := fc.src.running[resNodes]
 	res := fc.collect(t, request([]string{"nodes", "workloads"}))
-	if v := res.Values["workloads"]; !v.Known || v.Number != 4 {
-		t.Errorf("workloads = %+v, want 4", v)
+	if v := res.Values["workloads"]; !v.Known || v.Number != 5 {
+		t.Errorf("workloads = %+v, want 5", v)
 	}
 	if fc.src.running[resNodes] != first || len(fc.src.running) != 3 {
 		t.Errorf("informers %v: want the nodes one kept and deployments and statefulsets added", fc.src.running)

@@ -141,11 +141,15 @@ func (b builder) condition(c triggers.ConditionResult) Condition {
 
 func (b builder) tool(t triggers.ToolResult) Tool {
 	out := Tool{ID: t.ID, Title: t.Title, Capability: strPtr(t.Capability), Detected: truthPtr(t.Detected)}
-	if t.Detected == triggers.Unknown {
+	switch {
+	case t.Detected == triggers.Unknown:
 		out.Reason = strPtr(b.clean.clean(t.Reason))
 		if out.Reason == nil {
 			out.Reason = strPtr("not collected")
 		}
+	case t.Detected == triggers.False && t.Reason != "":
+		// Traces of a tool that does not run: "CRDs only (not running)".
+		out.Reason = strPtr(t.Reason)
 	}
 	return out
 }

@@ -289,6 +289,8 @@ func toolsLine(tools []Tool) string {
 			parts[i] = t.Title + " unknown"
 		case *t.Detected:
 			parts[i] = t.Title + " detected"
+		case t.Reason != nil:
+			parts[i] = t.Title + " not detected (" + md(*t.Reason) + ")"
 		default:
 			parts[i] = t.Title + " not detected"
 		}

@@ -249,7 +249,9 @@ func toolResult(t *Tool, s Snapshot) ToolResult {
 	v := s.get(t.SignalName())
 	tr := ToolResult{ID: t.ID, Title: t.Title, Capability: t.Capability, Reason: v.Reason}
 	if v.Known {
-		tr.Detected, tr.Reason = Truthf(v.Number != 0), ""
+		// A known answer keeps its note: "CRDs only (not running)" says
+		// why a tool whose traces are there is not adopted.
+		tr.Detected = Truthf(v.Number != 0)
 	}
 	return tr
 }

@@ -1,0 +1,114 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+)
+
+// Whether a tool's CRDs hold objects is read from metadata informers, one
+// per CRD, started only for tools of which nothing runs (the rare case of
+// CRDs left behind or a controller outside the cluster): one list, then a
+// watch, so an evaluation still sends no list, and the store keeps only
+// names. The version to read is the group's preferred one, from discovery,
+// asked once when such informers start.
+
+// toolObjectInformers starts the informers of the given CRDs' objects, stops
+// those whose CRD is gone, and returns the ones asked for.
+func (s *KubernetesSource) toolObjectInformers(ctx context.Context, crds []string) []*informerState {
+	s.mu.Lock()
+	for name, st := range s.objects {
+		if _, ok, _ := s.runningCRDStoreLocked(name); !ok {
+			st.stop()
+			delete(s.objects, name)
+		}
+	}
+	var missing []string
+	for _, name := range crds {
+		if s.objects[name] == nil {
+			missing = append(missing, name)
+		}
+	}
+	s.mu.Unlock()
+
+	if len(missing) > 0 {
+		versions, err := s.preferredVersions(ctx)
+		s.mu.Lock()
+		for _, name := range missing {
+			if s.objects[name] != nil {
+				continue
+			}
+			plural, group, _ := strings.Cut(name, crdNameSeparator)
+			version, ok := versions[group]
+			if err != nil || !ok {
+				if err == nil {
+					err = fmt.Errorf("the API server serves no version of %s", group)
+				}
+				s.objectErrs[name] = fmt.Errorf("cannot tell whether %s holds objects: %w", name, err)
+				continue
+			}
+			delete(s.objectErrs, name)
+			kind := resourceKind{gvr: schema.GroupVersionResource{Group: group, Version: version, Resource: plural}, metadataOnly: true}
+			st := s.newInformerOf(resToolObjects, kind, name)
+			s.objects[name] = st
+			s.start(st)
+		}
+		s.mu.Unlock()
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*informerState
+	for _, name := range crds {
+		if st := s.objects[name]; st != nil {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// runningCRDStoreLocked looks a CRD up in the CRD informer's store; s.mu is
+// held.
+func (s *KubernetesSource) runningCRDStoreLocked(name string) (any, bool, error) {
+	st := s.running[resCRDs]
+	if st == nil {
+		return nil, false, nil
+	}
+	return st.informer.GetStore().GetByKey(name)
+}
+
+// preferredVersions asks discovery for each API group's preferred version.
+func (s *KubernetesSource) preferredVersions(ctx context.Context) (map[string]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	groups, err := discovery.ToDiscoveryInterfaceWithContext(s.client.Discovery()).ServerGroupsWithContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	out := map[string]string{}
+	for _, g := range groups.Groups {
+		out[g.Name] = g.PreferredVersion.Version
+	}
+	return out, nil
+}
+
+// crdHoldsObjects reports whether a CRD's informer holds any object; an
+// error says why it cannot tell.
+func (s *KubernetesSource) crdHoldsObjects(name string) (bool, error) {
+	s.mu.Lock()
+	st, err := s.objects[name], s.objectErrs[name]
+	s.mu.Unlock()
+	if err != nil {
+		return false, err
+	}
+	if st == nil {
+		return false, fmt.Errorf("objects of %s not read yet", name)
+	}
+	if e := st.readiness(); e != nil {
+		return false, e
+	}
+	return len(st.informer.GetStore().ListKeys()) > 0, nil
+}
