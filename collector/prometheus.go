@@ -208,7 +208,7 @@ func (s *prometheusSource) rules(r *run, srs []SignalRequest, probes *promProbes
 	a := probes.rulesAPI()
 	if why := a.notServed(); why != "" {
 		for _, sr := range srs {
-			r.set(sr.Key, triggers.UnknownValue(why, ""))
+			r.setUnknown(sr.Key, why, a.failure != "")
 		}
 		return
 	}

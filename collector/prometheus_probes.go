@@ -29,6 +29,27 @@ import (
 // reaches back over the window.
 const reachSpan = time.Hour
 
+// gap is why an answer cannot be trusted; the zero gap means it can.
+// failed marks a gap that is a failed probe, not a finding: the answer is
+// then not kept for the slow cadence, so the next evaluation asks again.
+type gap struct {
+	why    string
+	failed bool
+}
+
+func (g gap) found() bool { return g.why != "" }
+
+// setUnknown makes key unknown for why, as a failure when failed; the
+// failure itself was counted when its request failed.
+func (r *run) setUnknown(key, why string, failed bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.res.Values[key] = triggers.UnknownValue(why, "")
+	if failed {
+		r.failed[key] = true
+	}
+}
+
 // promProbes answers the probes of one Collect.
 type promProbes struct {
 	s   *prometheusSource
@@ -182,9 +203,9 @@ var sparseMetrics = map[string]bool{"ALERTS": true, "ALERTS_FOR_STATE": true}
 // selectorGap says why the data of one selector does not reach back over
 // its lookback, or "" when it does: a sample of it exists in the hour
 // before the oldest moment the query reads.
-func (p *promProbes) selectorGap(sel windowedSelector) string {
+func (p *promProbes) selectorGap(sel windowedSelector) gap {
 	if sel.Lookback <= 0 {
-		return ""
+		return gap{}
 	}
 	if sparseMetrics[sel.Metric] {
 		return p.retentionGap(sel.Lookback)
@@ -192,74 +213,74 @@ func (p *promProbes) selectorGap(sel windowedSelector) string {
 	a := p.count(fmt.Sprintf("count(count_over_time(%s[%s] offset %s))", sel.Selector, seconds(reachSpan), seconds(sel.Lookback)))
 	switch {
 	case a.failure != "":
-		return "could not check that the data reaches back " + days(sel.Lookback) + ": " + a.failure
+		return gap{"could not check that the data reaches back " + days(sel.Lookback) + ": " + a.failure, true}
 	case !a.found:
-		return fmt.Sprintf("%s has no sample from before %s ago: the data does not reach back over the window the query reads "+
-			"(retention shorter than %s, or the series is younger)", sel.Selector, days(sel.Lookback), days(sel.Lookback))
+		return gap{why: fmt.Sprintf("%s has no sample from before %s ago: the data does not reach back over the window the query reads "+
+			"(retention shorter than %s, or the series is younger)", sel.Selector, days(sel.Lookback), days(sel.Lookback))}
 	}
-	return ""
+	return gap{}
 }
 
 // retentionGap says why the server's data does not reach back lookback, or
 // "" when it does. up, which every scrape writes, shows the retention;
 // where no up is kept (data written by remote write or backfill), an ALERTS
 // sample older than the window shows it too.
-func (p *promProbes) retentionGap(lookback time.Duration) string {
+func (p *promProbes) retentionGap(lookback time.Duration) gap {
 	up := p.count(fmt.Sprintf("count(count_over_time(up[%s] offset %s))", seconds(reachSpan), seconds(lookback)))
 	if up.found {
-		return ""
+		return gap{}
 	}
 	alerts := p.count(fmt.Sprintf("count(count_over_time(ALERTS[%s] offset %s))", seconds(lookback), seconds(lookback)))
 	switch {
 	case alerts.found:
-		return ""
+		return gap{}
 	case up.failure != "":
-		return "could not check that the data reaches back " + days(lookback) + ": " + up.failure
+		return gap{"could not check that the data reaches back " + days(lookback) + ": " + up.failure, true}
 	case alerts.failure != "":
-		return "could not check that the data reaches back " + days(lookback) + ": " + alerts.failure
+		return gap{"could not check that the data reaches back " + days(lookback) + ": " + alerts.failure, true}
 	}
-	return fmt.Sprintf("neither up nor ALERTS has a sample from before %s ago: the data does not reach back over the %s window "+
-		"(retention shorter than %s?)", days(lookback), days(lookback), days(lookback))
+	return gap{why: fmt.Sprintf("neither up nor ALERTS has a sample from before %s ago: the data does not reach back over the %s window "+
+		"(retention shorter than %s?)", days(lookback), days(lookback), days(lookback))}
 }
 
 // queryGap says why a windowed query's answer cannot be trusted, or "".
 // window, when set, is how far back the rule says the query reads; else
 // each selector's own range and offset say it.
-func (p *promProbes) queryGap(q string, window time.Duration) string {
+func (p *promProbes) queryGap(q string, window time.Duration) gap {
 	for _, sel := range querySelectors(q) {
 		if window > 0 {
 			sel.Lookback = window
 		}
-		if gap := p.selectorGap(sel); gap != "" {
-			return gap
+		if g := p.selectorGap(sel); g.found() {
+			return g
 		}
 	}
-	return ""
+	return gap{}
 }
 
 // alertingBlind says why an alert history that holds no firing alert
 // cannot be read as "nothing fired", or "" when it can: an alerting rule is
 // loaded that could fire the selector's alerts, or ALERTS series within the
 // window show that alerts are written to this server.
-func (p *promProbes) alertingBlind(selector string, window time.Duration) string {
+func (p *promProbes) alertingBlind(selector string, window time.Duration) gap {
 	rules := p.rulesAPI()
 	rulesNote := ""
 	if why := rules.notServed(); why != "" {
 		rulesNote = why
 	} else if n := matchingAlertingRules(rules.res, selector); n > 0 {
-		return ""
+		return gap{}
 	} else {
 		rulesNote = fmt.Sprintf("none of the %d loaded alerting rules can fire %s", countAlertingRules(rules.res), selector)
 	}
 	alerts := p.count(fmt.Sprintf("count(count_over_time(ALERTS[%s]))", seconds(window)))
 	switch {
 	case alerts.found:
-		return ""
+		return gap{}
 	case alerts.failure != "":
-		return "no alerting rule seen (" + rulesNote + ") and could not look for ALERTS series: " + alerts.failure
+		return gap{"no alerting rule seen (" + rulesNote + ") and could not look for ALERTS series: " + alerts.failure, true}
 	}
-	return fmt.Sprintf("no alerting rule loaded that can fire %s and no ALERTS series in the last %s: cannot tell no incident from no alerting (%s)",
-		selector, days(window), rulesNote)
+	return gap{why: fmt.Sprintf("no alerting rule loaded that can fire %s and no ALERTS series in the last %s: cannot tell no incident from no alerting (%s)",
+		selector, days(window), rulesNote), failed: rules.failure != "" && !rules.notFound}
 }
 
 // checkWindow turns the known answers of a windowed query unknown when the
@@ -272,8 +293,8 @@ func (p *promProbes) checkWindow(q string, srs []SignalRequest) {
 		if !v.Known {
 			continue
 		}
-		if gap := p.queryGap(q, time.Duration(sr.Spec.Prometheus.Window)); gap != "" {
-			p.r.set(sr.Key, triggers.UnknownValue(gap, ""))
+		if g := p.queryGap(q, time.Duration(sr.Spec.Prometheus.Window)); g.found() {
+			p.r.setUnknown(sr.Key, g.why, g.failed)
 		}
 	}
 }
@@ -290,15 +311,12 @@ func (p *promProbes) checkWindow(q string, srs []SignalRequest) {
 // other labels than the default.
 func (p *promProbes) setHistory(selector string, window time.Duration, srs []SignalRequest, h alertHistory,
 	regroup func(by []model.LabelName) alertHistory) {
-	unknown := func(why string) triggers.Value {
-		return triggers.UnknownValue("alert history of "+selector+": "+why, "")
-	}
-	blind := ""
+	unknown := func(key string, g gap) { p.r.setUnknown(key, "alert history of "+selector+": "+g.why, g.failed) }
+	var blind, partial gap
 	if h.Series == 0 {
 		blind = p.alertingBlind(selector, window)
 	}
-	partial := ""
-	if blind == "" {
+	if !blind.found() {
 		partial = p.retentionGap(window)
 	}
 	for _, sr := range srs {
@@ -313,18 +331,29 @@ func (p *promProbes) setHistory(selector string, window time.Duration, srs []Sig
 		}
 		v, err := hs.measure(measure)
 		switch {
-		case blind != "":
-			p.r.set(sr.Key, unknown(blind))
-		case partial != "" && measure != "incidents" && measure != "alerts_per_day" && measure != "open_incidents":
-			p.r.set(sr.Key, unknown(partial))
+		case blind.found():
+			unknown(sr.Key, blind)
+		case partial.found() && measure != "incidents" && measure != "alerts_per_day" && measure != "open_incidents":
+			unknown(sr.Key, partial)
 		case err != nil:
-			p.r.set(sr.Key, unknown(err.Error()))
-		case partial == "" || measure == "open_incidents":
+			unknown(sr.Key, gap{why: err.Error()})
+		case !partial.found() || measure == "open_incidents":
 			p.r.set(sr.Key, triggers.KnownValue(v, ""))
 		default:
 			lb := triggers.KnownValue(v, "")
 			lb.LowerBound = true
 			p.r.set(sr.Key, lb)
+			if partial.failed {
+				p.r.setFailedKeep(sr.Key)
+			}
 		}
 	}
+}
+
+// setFailedKeep marks key's value as coming from a failed probe without
+// changing it, so that it is not kept for the slow cadence.
+func (r *run) setFailedKeep(key string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failed[key] = true
 }

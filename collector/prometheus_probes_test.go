@@ -327,3 +327,35 @@ func jsonMatrixLabelled(m model.Matrix) (string, error) {
 	b, err := json.Marshal(out)
 	return string(b), err
 }
+
+// A window the data does not cover is a finding, kept for the slow cadence
+// like the answer; a window check that failed is asked again next time.
+func TestFailedWindowCheckIsNotKept(t *testing.T) {
+	withSlowInterval(t, time.Hour)
+	q := `sum(sum_over_time(x[30d]))`
+	for _, tc := range []struct {
+		name   string
+		probe  string
+		sends  int
+		reason string
+	}{
+		{name: "not covered", probe: vectorEmpty, sends: 1, reason: "x has no sample from before 30d ago"},
+		{name: "check failed", probe: internalError, sends: 2, reason: "could not check"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stub := probeStub(t, map[string]string{"sum(sum_over_time": vectorOne, "count(count_over_time": tc.probe}, nil)
+			src := testPrometheus(t, stub.URL, nil)
+			req := Request{Signals: []SignalRequest{promQuery("s", q, "")}}
+			var v triggers.Value
+			for range 2 {
+				v = src.Collect(context.Background(), req).Values["s"]
+			}
+			if n := stub.queryCounts()[q]; n != tc.sends {
+				t.Errorf("query sent %d times in two evaluations, want %d", n, tc.sends)
+			}
+			if v.Known || !strings.Contains(v.Reason, tc.reason) {
+				t.Errorf("value %+v, want unknown: %s", v, tc.reason)
+			}
+		})
+	}
+}
