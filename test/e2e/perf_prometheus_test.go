@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/scope"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -170,7 +172,9 @@ func perfQueryNames(t *testing.T) map[string]string {
 			if len(alts) > 1 {
 				name = fmt.Sprintf("%s, alternative %d", s.Name, i+1)
 			}
-			names[strings.Join(strings.Fields(a.Prometheus.Query), " ")] = name
+			// As sent: the rules' ${name} selectors expanded.
+			q, _ := scope.Expand(a.Prometheus.Query, config.DefaultPrometheusSelectors)
+			names[strings.Join(strings.Fields(q), " ")] = name
 		}
 	}
 	return names
