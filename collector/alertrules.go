@@ -29,7 +29,8 @@ func countAlertingRules(res v1.RulesResult) int {
 // selector can match: the selector's matchers hold on the ALERTS series
 // the rule writes, as far as the rule fixes it (its name, its static
 // labels, alertstate). A label the rule does not set reads empty, as in
-// Prometheus; a templated label value could be anything. A selector the
+// Prometheus; a templated label value could be anything. Meta-alert rules
+// (Watchdog, InfoInhibitor, severity="none") do not count. A selector the
 // scan cannot read as a plain vector selector matches every rule.
 func matchingAlertingRules(res v1.RulesResult, selector string) int {
 	matchers, ok := selectorMatchers(selector)
@@ -37,7 +38,8 @@ func matchingAlertingRules(res v1.RulesResult, selector string) int {
 	for _, g := range res.Groups {
 		for _, r := range g.Rules {
 			rule, isAlert := r.(v1.AlertingRule)
-			if !isAlert {
+			// A meta-alert's rule proves nothing: its alerts never count.
+			if !isAlert || isMetaAlert(model.Metric{"alertname": model.LabelValue(rule.Name), "severity": rule.Labels["severity"]}) {
 				continue
 			}
 			if !ok || ruleMatches(rule, matchers) {
