@@ -158,6 +158,51 @@ func (a scopedAPI) LabelValues(ctx context.Context, label string, matches []stri
 	return a.API.LabelValues(ctx, label, ms, start, end, opts...)
 }
 
+func (a scopedAPI) QueryExemplars(ctx context.Context, query string, start, end time.Time) ([]v1.ExemplarQueryResult, error) {
+	q, err := a.scope.final(query)
+	if err != nil {
+		return nil, err
+	}
+	return a.API.QueryExemplars(ctx, q, start, end)
+}
+
+// Alerts returns the active alerts of the scope; an alert without a scoped
+// label is refused as a rule is.
+func (a scopedAPI) Alerts(ctx context.Context) (v1.AlertsResult, error) {
+	res, err := a.API.Alerts(ctx)
+	if err != nil || len(a.scope.matchers) == 0 {
+		return res, err
+	}
+	out := v1.AlertsResult{Alerts: []v1.Alert{}}
+	for _, al := range res.Alerts {
+		in, missing := inScope(al.Labels, a.scope.matchers)
+		if missing != "" {
+			return v1.AlertsResult{}, &scopeError{fmt.Errorf("the alerts API does not say which %s alert %s belongs to (no %s label)",
+				missing, al.Labels, missing)}
+		}
+		if in {
+			out.Alerts = append(out.Alerts, al)
+		}
+	}
+	return out, nil
+}
+
+// TSDB and Targets describe the whole store; with matchers set they would
+// speak for other clusters, so they are refused.
+func (a scopedAPI) TSDB(ctx context.Context, opts ...v1.Option) (v1.TSDBResult, error) {
+	if len(a.scope.matchers) > 0 {
+		return v1.TSDBResult{}, &scopeError{errors.New("the TSDB status describes the whole store, not the scope")}
+	}
+	return a.API.TSDB(ctx, opts...)
+}
+
+func (a scopedAPI) Targets(ctx context.Context) (v1.TargetsResult, error) {
+	if len(a.scope.matchers) > 0 {
+		return v1.TargetsResult{}, &scopeError{errors.New("the targets API describes the whole store, not the scope")}
+	}
+	return a.API.Targets(ctx)
+}
+
 // Rules returns the rules of the scope. A store shared by clusters tells
 // whose a rule is by its labels (Thanos and Mimir rulers add the cluster's
 // external labels); a rule without a scoped label cannot be placed, and

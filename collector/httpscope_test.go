@@ -161,3 +161,26 @@ func TestRulesAllOfOtherClustersAreUnknown(t *testing.T) {
 		t.Errorf("slo = %+v, want unknown: no rule of the scope", v)
 	}
 }
+
+func TestScopedAPIRefusesWhatItCannotScope(t *testing.T) {
+	stub := newAPIStub(t, map[string][]stubAnswer{
+		"/api/v1/alerts": {{status: 200, body: `{"status":"success","data":{"alerts":[
+			{"labels":{"alertname":"A","cluster":"a"},"annotations":{},"state":"firing","activeAt":"2026-03-10T14:00:00Z","value":"1"},
+			{"labels":{"alertname":"B","cluster":"b"},"annotations":{},"state":"firing","activeAt":"2026-03-10T14:00:00Z","value":"1"}]}}`},
+			{status: 200, body: `{"status":"success","data":{"alerts":[{"labels":{"alertname":"C"},"annotations":{},"state":"firing","activeAt":"2026-03-10T14:00:00Z","value":"1"}]}}`}},
+	})
+	api := testPrometheus(t, stub.URL, scopedToA).api
+	res, err := api.Alerts(context.Background())
+	if err != nil || len(res.Alerts) != 1 || res.Alerts[0].Labels["alertname"] != "A" {
+		t.Errorf("alerts %+v, %v; want cluster a's only", res, err)
+	}
+	if _, err := api.Alerts(context.Background()); err == nil || !strings.Contains(err.Error(), "does not say which cluster") {
+		t.Errorf("an alert without a cluster: %v", err)
+	}
+	if _, err := api.TSDB(context.Background()); err == nil {
+		t.Error("TSDB status answered for the whole store")
+	}
+	if _, err := api.Targets(context.Background()); err == nil {
+		t.Error("targets answered for the whole store")
+	}
+}

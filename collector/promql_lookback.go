@@ -112,22 +112,6 @@ func querySelectors(q string) []windowedSelector {
 	}
 }
 
-// queryLookback is the furthest any selector of q reads back.
-func queryLookback(q string) time.Duration {
-	var max time.Duration
-	for _, s := range querySelectors(q) {
-		max = later(max, s.Lookback)
-	}
-	return max
-}
-
-func later(a, b time.Duration) time.Duration {
-	if b > a {
-		return b
-	}
-	return a
-}
-
 type promqlScanner struct {
 	s string
 	i int

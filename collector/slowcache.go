@@ -130,7 +130,9 @@ func (c *httpCollect) spawnSlow(key string, window time.Duration, what string, s
 		for _, k := range keys {
 			c.r.set(k, aged(values[k], c.server.kind, age, cache.every))
 		}
-		c.r.answered()
+		// Not marked up: source_up says whether the server answers now,
+		// from the requests sent (or the probe, when every answer was
+		// reused).
 		return
 	}
 	at := cache.clock()

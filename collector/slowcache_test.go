@@ -116,3 +116,27 @@ func (s *apiStub) queryCounts() map[string]int {
 	}
 	return out
 }
+
+func TestReusedAnswersDoNotHideADownServer(t *testing.T) {
+	withSlowInterval(t, time.Hour)
+	stub := newAPIStub(t, map[string][]stubAnswer{
+		"/api/v1/query":            {{status: 200, body: scalar42}},
+		"/api/v1/status/buildinfo": {{status: 500, body: "down"}},
+	})
+	src := testPrometheus(t, stub.URL, nil)
+	req := Request{Signals: []SignalRequest{promQuery("monthly", `sum(rate(x[30d]))`, "")}}
+	if res := src.Collect(context.Background(), req); !res.Up {
+		t.Fatalf("first evaluation: not up: %v", res.Errors)
+	}
+	// Every answer reused: the server is probed, and found down.
+	res := src.Collect(context.Background(), req)
+	if res.Up {
+		t.Error("up while the probe failed and every answer was reused")
+	}
+	if v := res.Values["monthly"]; !v.Known || !strings.Contains(v.Source, "ago") {
+		t.Errorf("reused value %+v", v)
+	}
+	if n := stub.count("/api/v1/status/buildinfo"); n != 1 {
+		t.Errorf("build info asked %d times, want one probe, when nothing else was sent", n)
+	}
+}
