@@ -125,6 +125,13 @@ func TestPrometheusScopedToOneCluster(t *testing.T) {
 			expectNear(t, st, "critical_alerts_per_day", tc.perDay, 1e-9, "this cluster's alerts over 7 days")
 			expectNear(t, st, "paging_alert_share", tc.share, 1e-9, "this cluster's alert names")
 			expectNear(t, st, "alerting_rules_without_severity", tc.noSeverity, 0, "this cluster's rules only")
+			// Every query of the default rules, as the parser prints it with
+			// the matchers added, is one this Prometheus accepts.
+			for _, sig := range st.Evaluation.Signals {
+				if r := sig.Value.Reason; strings.Contains(r, "bad_query") || strings.Contains(r, "unscoped") {
+					t.Errorf("%s: %s", sig.Name, r)
+				}
+			}
 		})
 	}
 	t.Run("a cluster the store does not hold", func(t *testing.T) {
