@@ -42,9 +42,14 @@ lint:
 	$(GO) vet -tags e2e ./test/e2e/...
 	$(GO) vet -tags e2e,perf ./test/e2e/...
 
+# With PROMTOOL3 set (.ci/run builds Prometheus 3), the rules are checked
+# and tested by the current major's promtool too.
 check-rules:
 	$(PROMTOOL) check rules $(RULES)
 	$(PROMTOOL) test rules $(RULE_TESTS)
+	@if [ -n "$(PROMTOOL3)" ]; then \
+		set -ex; $(PROMTOOL3) check rules $(RULES); $(PROMTOOL3) test rules $(RULE_TESTS); \
+	fi
 
 # Every performance figure in one run, written to docs/performance.md
 # (about 10-15 minutes; needs the e2e tier's servers).
