@@ -173,7 +173,10 @@ func (b builder) capability(d *triggers.Decision, lastChange map[string]time.Tim
 		Decision: string(d.State), DecidedBy: d.DecidedBy, RecommendedNext: d.Recommended,
 		Conditions: []Condition{}, Tools: []Tool{}, Foundations: []Foundation{}, FoundationsMissing: []string{},
 		FoundationsUnknown: []string{}, UnknownSignals: []UnknownSignal{}, WhatWouldChange: []Change{}, OpenQuestions: []string{},
-		Outweighed: []Outweighed{}, Contradictions: []Outweighed{}, Checklist: []Condition{}}
+		Outweighed: []Outweighed{}, Contradictions: []Outweighed{}, Checklist: []Condition{}, Reasons: []Outweighed{}}
+	for _, o := range d.Reasons {
+		out.Reasons = append(out.Reasons, Outweighed{Kind: o.Kind, Expr: o.Expr, Says: o.Says})
+	}
 	for _, o := range d.Outweighed {
 		out.Outweighed = append(out.Outweighed, Outweighed{Kind: o.Kind, By: o.By, Expr: o.Expr, Says: o.Says})
 	}
@@ -278,6 +281,37 @@ func summary(c *Capability) string {
 		return out
 	}
 	join := func(parts []string) string { return strings.Join(parts, "; ") }
+	// The deciding step's reasons, whole: a conjunction that held is one
+	// reason. Each leaf that held names its value; the rules engine's
+	// reasons, when given, keep leaves of a conjunction that failed out.
+	reasons := func(kind string) []string {
+		leaves := held(kind, true)
+		if len(c.Reasons) == 0 {
+			return leaves
+		}
+		var out []string
+		for _, r := range c.Reasons {
+			var values []string
+			text := ""
+			for _, cond := range c.Conditions {
+				if cond.Kind != kind || cond.Holds == nil || !*cond.Holds || !strings.Contains(r.Expr, cond.Expr) {
+					continue
+				}
+				if cond.Expr == r.Expr {
+					text = shortCondition(cond)
+				}
+				values = append(values, cond.Signal+" "+cond.ValueText)
+			}
+			if text == "" {
+				text = r.Says
+				if len(values) > 0 {
+					text += " (" + strings.Join(slices.Compact(values), ", ") + ")"
+				}
+			}
+			out = append(out, text)
+		}
+		return out
+	}
 	outweighed := func() string {
 		if len(c.Outweighed) == 0 {
 			return ""
@@ -299,18 +333,14 @@ func summary(c *Capability) string {
 		parts = append(parts, held(triggers.KindAdopted, true)...)
 		return "Already in place: " + join(parts) + "."
 	case triggers.StateSkip:
-		return "Skip: " + join(held(triggers.KindSkip, true)) + "." + outweighed()
+		return "Skip: " + join(reasons(triggers.KindSkip)) + "." + outweighed()
 	case triggers.StateLater:
-		kind := triggers.KindLater
-		if c.DecidedBy == triggers.KindGate {
-			kind = triggers.KindGate
-		}
-		return "Wait: " + join(held(kind, true)) + "." + outweighed()
+		return "Wait: " + join(reasons(c.DecidedBy)) + "." + outweighed()
 	case triggers.StateNow:
 		if c.DecidedBy == triggers.KindMust {
-			return "Now, a hard requirement: " + join(held(triggers.KindMust, true)) + "." + outweighed()
+			return "Now, a hard requirement: " + join(reasons(triggers.KindMust)) + "." + outweighed()
 		}
-		return "Now: " + join(held(triggers.KindNow, true)) + "."
+		return "Now: " + join(reasons(triggers.KindNow)) + "." + outweighed()
 	case triggers.StateConsider:
 		return "Triggered by " + join(held(triggers.KindTrigger, true)) + ", but no now condition holds."
 	case triggers.StateNotTriggered:

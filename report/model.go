@@ -75,6 +75,9 @@ type Capability struct {
 	FoundationsMissing []string        `json:"foundations_missing"` // ids of those known to be absent
 	FoundationsUnknown []string        `json:"foundations_unknown"` // ids of those whose presence is unknown
 	UnknownSignals     []UnknownSignal `json:"unknown_signals"`     // every signal it could not read, blocking ones first
+	// Reasons are the deciding step's conditions that held, each whole (a
+	// conjunction is one reason), in the framework's words.
+	Reasons []Outweighed `json:"reasons"`
 	// Outweighed lists the conditions that held on the side that lost:
 	// the skip and later conditions a hard requirement (must) outweighed,
 	// the hard requirements a gate outweighed, the now conditions a skip or

@@ -216,7 +216,7 @@ func TestDecideFrameworkCases(t *testing.T) {
 }
 
 func hasOutweighed(d Decision, kind, words string) bool {
-	return slices.ContainsFunc(d.Outweighed, func(o Outweighed) bool {
+	return slices.ContainsFunc(d.Outweighed, func(o Held) bool {
 		return o.Kind == kind && strings.Contains(strings.ToLower(o.Says), strings.ToLower(words))
 	})
 }

@@ -127,10 +127,16 @@ type Decision struct {
 	// made: the Unknown of the step DecidedBy names. It is empty unless
 	// State is unknown, and always a part of UnknownSignals.
 	BlockedBy []string
+	// Reasons lists the top-level members of the deciding step's condition
+	// that hold (gate, must, skip, later or now), in the framework's words:
+	// the decision's own reasons, without the leaves of a conjunction that
+	// did not hold as a whole. Empty for adopted, consider and not_triggered,
+	// and for unknown decisions.
+	Reasons []Held
 	// Outweighed lists the conditions that held on a losing side: the skip
 	// and later members a hard requirement outweighed, the must members a
 	// gate outweighed, the now members a skip or later outweighed.
-	Outweighed []Outweighed
+	Outweighed []Held
 	// Contradictions lists the capability's contradictions that hold.
 	Contradictions []ConditionResult
 	// Checklist is the preparation checklist, each item evaluated.
@@ -156,10 +162,11 @@ func (d *Decision) StepOf(kind string) StepResult {
 	return StepResult{Kind: kind}
 }
 
-// Outweighed is a condition that held but lost to a stronger step.
-type Outweighed struct {
-	Kind string // the step it belongs to: must, skip, later or now
-	By   string // the step that outweighed it
+// Held is a condition that held: one of the decision's reasons, or one
+// that lost to a stronger step (By names that step).
+type Held struct {
+	Kind string // the step it belongs to: gate, must, skip, later or now
+	By   string // the step that outweighed it; empty for a reason
 	Expr string
 	Says string
 }

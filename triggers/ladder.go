@@ -71,6 +71,9 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 		d.BlockedBy = d.StepOf(d.DecidedBy).Unknown
 	} else {
 		d.Outweighed = e.outweighed(c, &d)
+		if cond := conds[d.DecidedBy]; cond != nil && d.DecidedBy != KindTrigger {
+			d.Reasons = e.holding(cond, d.DecidedBy)
+		}
 	}
 	d.Contradictions = e.listed(c.Contradictions, "contradiction", true)
 	d.Checklist = e.listed(c.Checklist, "checklist", false)
@@ -114,7 +117,7 @@ func saysOf(rs []ConditionResult, all bool) string {
 // outranked: a gate outweighs must, must outweighs skip and later, and a
 // gate, skip or later outweighs now (while the trigger holds). A member of
 // now that is also a hard requirement is listed once, as must.
-func (e *evaluator) outweighed(c *Capability, d *Decision) []Outweighed {
+func (e *evaluator) outweighed(c *Capability, d *Decision) []Held {
 	var losers []string
 	var conds []*Condition
 	switch d.DecidedBy {
@@ -128,32 +131,44 @@ func (e *evaluator) outweighed(c *Capability, d *Decision) []Outweighed {
 			losers, conds = append(losers, KindNow), append(conds, c.Now)
 		}
 	}
-	var out []Outweighed
+	var out []Held
 	for i, cond := range conds {
-		if cond == nil {
+		for _, h := range e.holding(cond, losers[i]) {
+			if !slices.ContainsFunc(out, func(o Held) bool { return o.Expr == h.Expr }) {
+				h.By = d.DecidedBy
+				out = append(out, h)
+			}
+		}
+	}
+	return out
+}
+
+// holding lists the top-level members of cond that hold, each in the
+// framework's words: its own says, else the words of its leaves that hold,
+// else the expression. An `all` that holds is one member, so its leaves are
+// never shown apart from the conjunction that made them count.
+func (e *evaluator) holding(cond *Condition, kind string) []Held {
+	if cond == nil {
+		return nil
+	}
+	members := []*Condition{cond}
+	if cond.Any != nil {
+		members = cond.Any
+	}
+	var out []Held
+	for _, m := range members {
+		e.results = nil
+		if t, _ := e.eval(m, kind, nil); t != True {
 			continue
 		}
-		members := []*Condition{cond}
-		if cond.Any != nil {
-			members = cond.Any
+		says := m.Says
+		if says == "" {
+			says = saysOf(e.results, false)
 		}
-		for _, m := range members {
-			if slices.ContainsFunc(out, func(o Outweighed) bool { return o.Expr == m.String() }) {
-				continue
-			}
-			e.results = nil
-			if t, _ := e.eval(m, losers[i], nil); t != True {
-				continue
-			}
-			says := m.Says
-			if says == "" {
-				says = saysOf(e.results, false)
-			}
-			if says == "" {
-				says = m.String()
-			}
-			out = append(out, Outweighed{Kind: losers[i], By: d.DecidedBy, Expr: m.String(), Says: says})
+		if says == "" {
+			says = m.String()
 		}
+		out = append(out, Held{Kind: kind, Expr: m.String(), Says: says})
 	}
 	return out
 }
