@@ -14,12 +14,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -94,8 +92,10 @@ type alertingStack struct {
 	promURL    string
 	prom       promv1.API
 	hook       *webhookRecorder
-	started    time.Time
-	alertRules int // alerting rules in deploy/rules
+	// The servers, for tests that stop or pause them.
+	alertmanager, prometheus *server
+	started                  time.Time
+	alertRules               int // alerting rules in deploy/rules
 }
 
 // startAlertingStack starts Alertmanager (with a webhook receiver), the
@@ -112,7 +112,6 @@ func startAlertingStack(t *testing.T, facts string) *alertingStack {
 	s.WriteFacts(t, facts)
 	s.exporter = startExporter(t, s.configPath, "--evaluation.interval=2s")
 
-	amPort := freePort(t)
 	amConfig := writeFile(t, s.dir, "alertmanager.yml", fmt.Sprintf(`
 route:
   receiver: test
@@ -126,12 +125,19 @@ receivers:
       - url: %s
         send_resolved: true
 `, s.hook.URL))
-	alertingServer(t, "alertmanager", amBin, fmt.Sprintf("http://127.0.0.1:%d", amPort),
-		"--config.file="+amConfig, "--storage.path="+filepath.Join(s.dir, "alertmanager"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", amPort), "--cluster.listen-address=")
+	s.alertmanager = startServer(t, serverSpec{
+		Name:  "alertmanager",
+		Bin:   amBin,
+		Ports: 1,
+		Args: func(ports []int) []string {
+			return []string{"--config.file=" + amConfig, "--storage.path=" + filepath.Join(s.dir, "alertmanager"),
+				fmt.Sprintf("--web.listen-address=127.0.0.1:%d", ports[0]), "--cluster.listen-address="}
+		},
+		Ready:        httpReady("/-/ready"),
+		ReadyTimeout: 30 * time.Second,
+	})
 
 	s.alertRules = rewriteRuleDurations(t, filepath.Join(repoRoot(), "deploy", "rules"), filepath.Join(s.dir, "deploy-rules"))
-	promPort := freePort(t)
 	promConfig := writeFile(t, s.dir, "prometheus.yml", fmt.Sprintf(`
 global:
   scrape_interval: 1s
@@ -149,11 +155,19 @@ scrape_configs:
       - targets: ['%s']
         labels:
           cluster: e2e
-`, filepath.Join(s.dir, "deploy-rules"), amPort, strings.TrimPrefix(s.exporter.URL, "http://")))
-	s.promURL = fmt.Sprintf("http://127.0.0.1:%d", promPort)
-	alertingServer(t, "prometheus", promBin, s.promURL,
-		"--config.file="+promConfig, "--storage.tsdb.path="+filepath.Join(s.dir, "prometheus"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", promPort), "--rules.alert.resend-delay=1s")
+`, filepath.Join(s.dir, "deploy-rules"), s.alertmanager.Ports[0], strings.TrimPrefix(s.exporter.URL, "http://")))
+	s.prometheus = startServer(t, serverSpec{
+		Name:  "prometheus",
+		Bin:   promBin,
+		Ports: 1,
+		Args: func(ports []int) []string {
+			return []string{"--config.file=" + promConfig, "--storage.tsdb.path=" + filepath.Join(s.dir, "prometheus"),
+				fmt.Sprintf("--web.listen-address=127.0.0.1:%d", ports[0]), "--rules.alert.resend-delay=1s"}
+		},
+		Ready:        httpReady("/-/ready"),
+		ReadyTimeout: 30 * time.Second,
+	})
+	s.promURL = s.prometheus.PortURL(0)
 	client, err := promapi.NewClient(promapi.Config{Address: s.promURL})
 	if err != nil {
 		t.Fatal(err)
@@ -288,45 +302,6 @@ func alertingYAMLValue(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
-}
-
-// alertingServer runs a server binary until the test ends and waits for its
-// /-/ready.
-func alertingServer(t *testing.T, name, bin, url string, args ...string) {
-	t.Helper()
-	logs := &syncBuffer{}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("%s log:\n%s", name, logs.String())
-		}
-	})
-	waitFor(t, 30*time.Second, name+" to be ready", func() bool {
-		select {
-		case <-exited:
-			t.Fatalf("%s exited: %s", name, logs.String())
-		default:
-		}
-		resp, err := http.Get(url + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
 }
 
 // webhookRecorder is the Alertmanager webhook receiver: it keeps every

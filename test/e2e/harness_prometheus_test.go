@@ -10,24 +10,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
 
-// The Prometheus tier: a real Prometheus (the Debian package's, or the one
-// $PROMETHEUS_BIN names) on a free loopback port, holding history backfilled
-// with promtool ($PROMTOOL_BIN) and the rules files the test gives it.
+// The Prometheus tier: a real Prometheus ($PROMETHEUS, else the Debian
+// package's) on a free loopback port, holding history backfilled with
+// promtool ($PROMTOOL) and the rules files the test gives it.
 
 type prometheusServer struct {
-	URL      string
-	Version  string
-	bin      string
-	args     []string
-	dataDir  string
-	cmd      *exec.Cmd
-	logs     *syncBuffer
-	waitDone chan struct{}
+	URL     string
+	Version string
+	dataDir string
+	*server
 }
 
 // backfill writes the webshop's history as OpenMetrics and turns it into
@@ -36,7 +31,7 @@ type prometheusServer struct {
 // input, 420 passes for 35 days.
 func backfill(t testing.TB, w *webshop, dataDir string) {
 	t.Helper()
-	promtool := requireBinary(t, "promtool", "PROMTOOL_BIN", "prometheus")
+	promtool := requireBinary(t, "promtool", "PROMTOOL", "prometheus")
 	input := filepath.Join(t.TempDir(), "webshop.om")
 	f, err := os.Create(input)
 	if err != nil {
@@ -61,10 +56,11 @@ func backfill(t testing.TB, w *webshop, dataDir string) {
 
 // startPrometheus runs Prometheus on dataDir with the rules files loaded and
 // waits until it is ready. Retention is long enough to keep the backfilled
-// history; nothing is scraped, so the history is all there is.
+// history; nothing is scraped, so the history is all there is. Stop and
+// Start stop it and run it again on the same port and data.
 func startPrometheus(t testing.TB, dataDir string, ruleFiles ...string) *prometheusServer {
 	t.Helper()
-	bin := requireBinary(t, "prometheus", "PROMETHEUS_BIN", "prometheus")
+	bin := requireBinary(t, "prometheus", "PROMETHEUS", "prometheus")
 	cfgDir := t.TempDir()
 	var cfg strings.Builder
 	cfg.WriteString("global:\n  evaluation_interval: 30s\nrule_files:\n")
@@ -72,76 +68,27 @@ func startPrometheus(t testing.TB, dataDir string, ruleFiles ...string) *prometh
 		fmt.Fprintf(&cfg, "  - %s\n", f)
 	}
 	cfgFile := writeFile(t, cfgDir, "prometheus.yml", cfg.String())
-	port := freePort(t)
-	p := &prometheusServer{
-		URL:     fmt.Sprintf("http://127.0.0.1:%d", port),
-		bin:     bin,
-		dataDir: dataDir,
-		args: []string{
-			"--config.file=" + cfgFile,
-			"--storage.tsdb.path=" + dataDir,
-			"--storage.tsdb.retention.time=90d",
-			fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port),
-			"--web.console.templates=" + cfgDir, "--web.console.libraries=" + cfgDir,
-		},
-		logs: &syncBuffer{},
-	}
+	p := &prometheusServer{dataDir: dataDir}
 	if out, err := exec.Command(bin, "--version").CombinedOutput(); err == nil {
 		p.Version = strings.SplitN(string(out), "\n", 2)[0]
 	}
-	p.Start(t)
-	t.Cleanup(func() {
-		p.Stop()
-		if t.Failed() {
-			t.Logf("prometheus log:\n%s", p.logs.String())
-		}
+	p.server = startServer(t, serverSpec{
+		Name:  "prometheus",
+		Bin:   bin,
+		Ports: 1,
+		Args: func(ports []int) []string {
+			return []string{
+				"--config.file=" + cfgFile,
+				"--storage.tsdb.path=" + dataDir,
+				"--storage.tsdb.retention.time=90d",
+				fmt.Sprintf("--web.listen-address=127.0.0.1:%d", ports[0]),
+				"--web.console.templates=" + cfgDir, "--web.console.libraries=" + cfgDir,
+			}
+		},
+		Ready: httpReady("/-/ready"),
 	})
+	p.URL = p.server.PortURL(0)
 	return p
-}
-
-// Start runs the server (again, on the same port and data) and waits until
-// it answers ready.
-func (p *prometheusServer) Start(t testing.TB) {
-	t.Helper()
-	p.cmd = exec.Command(p.bin, p.args...)
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p.waitDone = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(p.cmd, p.waitDone)
-	waitFor(t, 60*time.Second, "prometheus ready at "+p.URL, func() bool {
-		select {
-		case <-p.waitDone:
-			t.Fatalf("prometheus exited:\n%s", p.logs.String())
-		default:
-		}
-		resp, err := http.Get(p.URL + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-}
-
-// Stop ends the server and waits for it to exit; safe to call twice.
-func (p *prometheusServer) Stop() {
-	if p.cmd == nil || p.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-p.waitDone:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.waitDone:
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.waitDone
-	}
 }
 
 // waitRules waits until the rules API lists n rules: Prometheus is ready

@@ -2,19 +2,18 @@
 
 // Package e2e runs the exporter against real servers: Prometheus and
 // promtool, Alertmanager, etcd with kube-apiserver, and Chromium. The servers
-// come from PATH (Debian packages) or the env vars the harnesses name; each
-// binds to 127.0.0.1 on a free port and is stopped by the test that started
-// it. Run with `go test -tags e2e ./test/e2e/...`.
+// come from PATH (Debian packages) or the env vars test/e2e/README.md lists;
+// each starts through startServer (harness_server_test.go), binds to
+// 127.0.0.1 on a free port and is stopped by the test that started it. Run with `go test -tags e2e ./test/e2e/...`.
 //
-// This file holds what every tier shares: free ports, waiting, and building
-// and running the exporter binary itself.
+// This file holds what every tier shares: waiting, and building and running
+// the exporter binary itself.
 package e2e
 
 import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,21 +21,9 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
-
-// freePort returns a loopback port nobody listens on right now.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // waitFor polls cond every 100ms until it returns true or timeout passes.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
@@ -50,20 +37,11 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-// requireBinary finds a server binary on PATH, or in the env var that
-// overrides it, and fails with what to install when it is missing.
+// requireBinary finds a server binary from a Debian package: $envVar when
+// set, else name on PATH.
 func requireBinary(t testing.TB, name, envVar, debianPackage string) string {
 	t.Helper()
-	if envVar != "" {
-		if p := os.Getenv(envVar); p != "" {
-			return p
-		}
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not found on PATH (install the Debian package %s, or set %s)", name, debianPackage, envVar)
-	}
-	return p
+	return serverBinary(t, envVar, name, "install the Debian package "+debianPackage)
 }
 
 var (
@@ -100,38 +78,39 @@ func exporterBinary(t testing.TB) string {
 
 // exporter is a running capability_exporter process.
 type exporter struct {
-	URL  string // http://127.0.0.1:port
-	cmd  *exec.Cmd
-	logs *syncBuffer
+	URL string // http://127.0.0.1:port
+	*server
 }
 
 // startExporter runs the exporter binary with configFile and extra flags and
 // waits until /-/ready answers 200, i.e. the first evaluation is published.
 func startExporter(t testing.TB, configFile string, args ...string) *exporter {
 	t.Helper()
-	port := freePort(t)
-	e := &exporter{URL: fmt.Sprintf("http://127.0.0.1:%d", port), logs: &syncBuffer{}}
-	all := append([]string{"--config.file=" + configFile, fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port)}, args...)
-	e.cmd = exec.Command(exporterBinary(t), all...)
-	e.cmd.Stdout, e.cmd.Stderr = e.logs, e.logs
-	if err := e.cmd.Start(); err != nil {
-		t.Fatal(err)
+	s := startServer(t, serverSpec{
+		Name:  "capability_exporter",
+		Bin:   exporterBinary(t),
+		Ports: 1,
+		Args: func(ports []int) []string {
+			return append([]string{"--config.file=" + configFile, fmt.Sprintf("--web.listen-address=127.0.0.1:%d", ports[0])}, args...)
+		},
+		Ready:        httpReady("/-/ready"),
+		ReadyTimeout: 30 * time.Second,
+	})
+	return &exporter{URL: s.PortURL(0), server: s}
+}
+
+// probeClient gives up on a server that accepts and never answers (a paused
+// one, or another process on its port).
+var probeClient = &http.Client{Timeout: 2 * time.Second}
+
+// httpOK reports whether a GET of url answers 200.
+func httpOK(url string) bool {
+	resp, err := probeClient.Get(url)
+	if err != nil {
+		return false
 	}
-	t.Cleanup(func() {
-		e.Stop()
-		if t.Failed() {
-			t.Logf("exporter log:\n%s", e.logs.String())
-		}
-	})
-	waitFor(t, 30*time.Second, "the exporter's first evaluation", func() bool {
-		resp, err := http.Get(e.URL + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return e
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // Get returns the body of a GET on path, failing the test on any error.
@@ -152,33 +131,6 @@ func (e *exporter) Get(t testing.TB, path string) string {
 	return string(body)
 }
 
-// Signal sends sig to the process.
-func (e *exporter) Signal(t testing.TB, sig syscall.Signal) {
-	t.Helper()
-	if err := e.cmd.Process.Signal(sig); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// Stop ends the process; it is safe to call twice.
-func (e *exporter) Stop() {
-	if e.cmd.ProcessState != nil || e.cmd.Process == nil {
-		return
-	}
-	_ = e.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = e.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = e.cmd.Process.Kill()
-		<-done
-	}
-}
-
-// Logs returns what the process wrote so far.
-func (e *exporter) Logs() string { return e.logs.String() }
-
 // syncBuffer is a bytes.Buffer safe for a process writing and a test reading.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -189,6 +141,12 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Len()
 }
 
 func (s *syncBuffer) String() string {

@@ -10,13 +10,10 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,6 +36,8 @@ type kubeCluster struct {
 	Admin  *rest.Config
 	Client kubernetes.Interface
 	dir    string
+	// The two servers, for tests that stop, restart or pause them.
+	Etcd, APIServer *server
 }
 
 // kubeAPIServerBinary finds kube-apiserver: $KUBE_APISERVER, else the binary
@@ -64,22 +63,21 @@ func startKubeCluster(t *testing.T) *kubeCluster {
 	apiBin := kubeAPIServerBinary(t)
 	dir := t.TempDir()
 
-	clientPort, peerPort := freePort(t), freePort(t)
-	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
-	peerURL := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
-	kubeStartProcess(t, "etcd", etcdBin,
-		"--name=e2e", "--data-dir="+filepath.Join(dir, "etcd"),
-		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
-		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
-		"--initial-cluster=e2e="+peerURL, "--log-level=warn")
-	waitFor(t, 30*time.Second, "etcd health", func() bool {
-		resp, err := http.Get(etcdURL + "/health")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+	etcd := startServer(t, serverSpec{
+		Name:  "etcd",
+		Bin:   etcdBin,
+		Ports: 2, // client, peer
+		Args: func(ports []int) []string {
+			client, peer := fmt.Sprintf("http://127.0.0.1:%d", ports[0]), fmt.Sprintf("http://127.0.0.1:%d", ports[1])
+			return []string{"--name=e2e", "--data-dir=" + filepath.Join(dir, "etcd"),
+				"--listen-client-urls=" + client, "--advertise-client-urls=" + client,
+				"--listen-peer-urls=" + peer, "--initial-advertise-peer-urls=" + peer,
+				"--initial-cluster=e2e=" + peer, "--log-level=warn"}
+		},
+		Ready:        httpReady("/health"),
+		ReadyTimeout: 30 * time.Second,
 	})
+	etcdURL := etcd.PortURL(0)
 
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -89,74 +87,60 @@ func startKubeCluster(t *testing.T) *kubeCluster {
 	token := kubeRandomToken(t)
 	tokens := writeFile(t, dir, "tokens.csv", token+",admin,admin-uid,system:masters\n")
 
-	port := freePort(t)
 	certDir := filepath.Join(dir, "certs")
+	caFile := filepath.Join(certDir, "apiserver.crt")
 	const issuer = "https://kubernetes.default.svc.cluster.local"
-	kubeStartProcess(t, "kube-apiserver", apiBin,
-		"--etcd-servers="+etcdURL,
-		"--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", port),
-		"--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none",
-		"--cert-dir="+certDir,
-		"--token-auth-file="+tokens, "--authorization-mode=RBAC",
-		"--service-account-issuer="+issuer, "--api-audiences="+issuer,
-		"--service-account-key-file="+saKey, "--service-account-signing-key-file="+saKey,
-		"--service-cluster-ip-range=10.96.0.0/16",
-		"--allow-privileged=true", // so the webshop can declare a privileged container
-		"--profiling=false", "--v=0")
-
-	c := &kubeCluster{URL: fmt.Sprintf("https://127.0.0.1:%d", port), dir: dir,
-		CAFile: filepath.Join(certDir, "apiserver.crt")}
-	waitFor(t, 90*time.Second, "kube-apiserver's self-signed certificate", func() bool {
-		_, err := os.Stat(c.CAFile)
-		return err == nil
-	})
 	// The webshop's pod templates would not pass its restricted namespaces'
 	// Pod Security level; the API server warns, and the test need not.
-	c.Admin = &rest.Config{Host: c.URL, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAFile: c.CAFile},
-		WarningHandler: rest.NoWarnings{}}
-	c.Client = kubernetes.NewForConfigOrDie(c.Admin)
-	waitFor(t, 90*time.Second, "kube-apiserver /readyz", func() bool {
-		body, err := c.Client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(context.Background())
-		return err == nil && strings.TrimSpace(string(body)) == "ok"
+	adminConfig := func(port int) *rest.Config {
+		return &rest.Config{Host: fmt.Sprintf("https://127.0.0.1:%d", port), BearerToken: token,
+			TLSClientConfig: rest.TLSClientConfig{CAFile: caFile}, WarningHandler: rest.NoWarnings{}}
+	}
+	apiServer := startServer(t, serverSpec{
+		Name:  "kube-apiserver",
+		Bin:   apiBin,
+		Ports: 1,
+		Args: func(ports []int) []string {
+			return []string{"--etcd-servers=" + etcdURL,
+				"--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", ports[0]),
+				"--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none",
+				"--cert-dir=" + certDir,
+				"--token-auth-file=" + tokens, "--authorization-mode=RBAC",
+				"--service-account-issuer=" + issuer, "--api-audiences=" + issuer,
+				"--service-account-key-file=" + saKey, "--service-account-signing-key-file=" + saKey,
+				"--service-cluster-ip-range=10.96.0.0/16",
+				"--allow-privileged=true", // so the webshop can declare a privileged container
+				"--profiling=false", "--v=0"}
+		},
+		// Ready once its self-signed certificate is written and /readyz says ok.
+		Ready: func(ports []int) bool {
+			if _, err := os.Stat(caFile); err != nil {
+				return false
+			}
+			rc := adminConfig(ports[0])
+			rc.Timeout = 5 * time.Second
+			client, err := kubernetes.NewForConfig(rc)
+			if err != nil {
+				return false
+			}
+			body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(context.Background())
+			return err == nil && strings.TrimSpace(string(body)) == "ok"
+		},
+		ReadyTimeout: 3 * time.Minute,
 	})
+
+	c := &kubeCluster{URL: fmt.Sprintf("https://127.0.0.1:%d", apiServer.Ports[0]), dir: dir, CAFile: caFile,
+		Etcd: etcd, APIServer: apiServer}
+	c.Admin = adminConfig(apiServer.Ports[0])
+	c.Client = kubernetes.NewForConfigOrDie(c.Admin)
 	return c
 }
 
-// kubeStartProcess runs a server for the test's lifetime and shows its log
-// when the test fails.
-func kubeStartProcess(t *testing.T, name, bin string, args ...string) {
+// kubeStartProcess runs a server whose ports the caller picked for the
+// test's lifetime, through the one launcher.
+func kubeStartProcess(t *testing.T, name, bin string, args ...string) *server {
 	t.Helper()
-	logs := &syncBuffer{}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	var exited atomic.Bool
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); exited.Store(true); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			out := logs.String()
-			if len(out) > 8000 {
-				out = "…" + out[len(out)-8000:]
-			}
-			t.Logf("%s log (tail):\n%s", name, out)
-		}
-	})
-	// A server that dies at start fails fast with its log, rather than after
-	// the readiness timeout.
-	time.Sleep(200 * time.Millisecond)
-	if exited.Load() {
-		t.Fatalf("%s exited at start:\n%s", name, logs.String())
-	}
+	return startServer(t, serverSpec{Name: name, Bin: bin, Args: func([]int) []string { return args }})
 }
 
 func kubeRandomToken(t testing.TB) string {

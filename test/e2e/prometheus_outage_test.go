@@ -210,25 +210,15 @@ func TestPrometheusOutage(t *testing.T) {
 	expectRecovered(back)
 
 	// Frozen: the port accepts connections, nothing answers.
-	if err := env.prom.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	frozen := false
-	defer func() {
-		if frozen {
-			_ = env.prom.cmd.Process.Signal(syscall.SIGCONT)
-		}
-	}()
-	frozen = true
+	// The server's Stop resumes it before ending it, should the test fail
+	// while it is paused.
+	env.prom.Signal(t, syscall.SIGSTOP)
 	t0 := time.Now()
 	stuck := waitScrape(t, ex, 60*time.Second, "prometheus timing out", func(s metricsScrape) bool { return s.sourceUp("prometheus") == 0 })
 	expectOutage(stuck, "timeout")
 	logCycle(t, fmt.Sprintf("frozen (noticed after %s)", time.Since(t0).Round(time.Second)), stuck)
 
-	if err := env.prom.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
-	frozen = false
+	env.prom.Signal(t, syscall.SIGCONT)
 	thawed := waitScrape(t, ex, 60*time.Second, "prometheus answering again", func(s metricsScrape) bool {
 		return s.sourceUp("prometheus") == 1 && s.known("incident_mttr")
 	})
