@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
 
@@ -20,12 +21,16 @@ type measure struct {
 
 var workloadResources = []resourceID{resDeployments, resStatefulSets}
 
+// namespaceNeeds are what the app namespace measures read: the namespaces,
+// and the workloads that make default an app namespace.
+var namespaceNeeds = append([]resourceID{resNamespaces}, workloadResources...)
+
 // policyMeasureNeeds are what the policy coverage measures cannot do
 // without; they also read the CRDs and APIServices to find the policy APIs
 // of CNIs (policySoftNeeds), which they can answer without when the
 // NetworkPolicies alone cover every app namespace.
 var (
-	policyMeasureNeeds = []resourceID{resNamespaces, resNetworkPolicies}
+	policyMeasureNeeds = append([]resourceID{resNetworkPolicies}, namespaceNeeds...)
 	policySoftNeeds    = map[string][]resourceID{
 		"networkpolicy_namespace_ratio": {resCRDs, resAPIServices},
 		"default_deny_namespace_ratio":  {resCRDs, resAPIServices},
@@ -65,12 +70,12 @@ var measures = map[string]measure{
 		w := v.workloadStats()
 		return ratio(w.limited, w.containers, "no containers in workloads outside platform namespaces")
 	}},
-	"app_namespaces": {[]resourceID{resNamespaces}, func(v *clusterView) (float64, string) {
+	"app_namespaces": {namespaceNeeds, func(v *clusterView) (float64, string) {
 		return float64(v.namespaceStats().apps), ""
 	}},
 	// Without a team label on any app namespace the count says nothing
 	// about tenants: the organisation may name teams some other way.
-	"tenants": {[]resourceID{resNamespaces}, func(v *clusterView) (float64, string) {
+	"tenants": {namespaceNeeds, func(v *clusterView) (float64, string) {
 		n := v.namespaceStats()
 		switch {
 		case n.apps == 0:
@@ -80,7 +85,7 @@ var measures = map[string]measure{
 		}
 		return float64(n.tenants), ""
 	}},
-	"pod_security_namespace_ratio": {[]resourceID{resNamespaces}, func(v *clusterView) (float64, string) {
+	"pod_security_namespace_ratio": {namespaceNeeds, func(v *clusterView) (float64, string) {
 		n := v.namespaceStats()
 		return ratio(n.enforced, n.apps, noAppNamespaces)
 	}},
@@ -292,6 +297,19 @@ func (v *clusterView) pdbWorkloads() int {
 	return n
 }
 
+// holdsWorkloads reports whether a Deployment or StatefulSet is in the
+// namespace. default is an app namespace only then: every cluster has it,
+// mostly empty, and an empty one would only dilute the coverage ratios; a
+// shop that deploys there has its apps counted.
+func (v *clusterView) holdsWorkloads(ns string) bool {
+	for _, id := range workloadResources {
+		if len(v.byNamespace(id, ns)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 type namespaceCounts struct {
 	apps, tenants, enforced int
 	names                   map[string]bool // the app namespaces
@@ -306,7 +324,7 @@ func (v *clusterView) namespaceStats() *namespaceCounts {
 	teams := map[string]bool{}
 	for _, o := range v.list(resNamespaces) {
 		ns, ok := o.(*namespaceInfo)
-		if !ok || v.isPlatform(ns.name) {
+		if !ok || v.isPlatform(ns.name) || ns.name == metav1.NamespaceDefault && !v.holdsWorkloads(ns.name) {
 			continue
 		}
 		c.apps++

@@ -26,8 +26,9 @@ func policyObj(id resourceID, ns, name string, spec map[string]any) *unstructure
 	return u
 }
 
-// policyNamespaces are four app namespaces (default among them) and two
-// platform ones, labelled as the API server labels them.
+// policyNamespaces are four app namespaces (default among them, with the
+// shop deployed there) and two platform ones, labelled as the API server
+// labels them.
 func policyNamespaces() []runtime.Object {
 	ns := func(name string, kv ...string) runtime.Object {
 		return namespaceObj(name, labelsOf(append([]string{"kubernetes.io/metadata.name", name}, kv...)...))
@@ -35,7 +36,22 @@ func policyNamespaces() []runtime.Object {
 	return []runtime.Object{
 		ns("default"), ns("shop-a", "team", "shop"), ns("shop-b", "team", "shop"), ns("billing", "team", "money"),
 		ns("kube-system"), ns("cilium-secrets"),
+		deploymentObj("default", "shop", nil, podTemplate(labelsOf("app", "shop"), goodContainer("shop"))),
 	}
+}
+
+// default is an app namespace when a workload is in it; every cluster has
+// an empty one, which would only dilute the ratios.
+func TestKubernetesDefaultNamespaceCountsWithWorkloads(t *testing.T) {
+	objs := []runtime.Object{namespaceObj("default", nil), namespaceObj("shop", nil), namespaceObj("kube-system", nil),
+		netpolObj("shop", "deny", nil, nil, 0)}
+	fc := newFakeCluster(t, objs, nil, nil)
+	checkValues(t, fc.collect(t, request(policyMeasures)), map[string]float64{"app_namespaces": 1,
+		"networkpolicy_namespace_ratio": 1, "default_deny_namespace_ratio": 1})
+	objs = append(objs, statefulSetObj("default", "db", nil, podTemplate(nil, goodContainer("db"))))
+	fc = newFakeCluster(t, objs, nil, nil)
+	checkValues(t, fc.collect(t, request(append(policyMeasures, "workloads"))), map[string]float64{"app_namespaces": 2,
+		"workloads": 1, "networkpolicy_namespace_ratio": 0.5, "default_deny_namespace_ratio": 0.5})
 }
 
 var policyMeasures = []string{"networkpolicy_namespace_ratio", "default_deny_namespace_ratio", "app_namespaces"}

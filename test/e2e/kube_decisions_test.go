@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/dynamic"
+
 	"github.com/capability-exporter/capability_exporter/collector"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
@@ -96,7 +98,27 @@ func kubeTestDecisionsFollowCRDs(t *testing.T, c *kubeCluster) {
 			fmt.Sprintf(`capability_decision{capability="service_mesh",state="%s"}`, want): 1,
 		})
 	}
+	// Linkerd's CRD alone is what an uninstalled release leaves: no mesh.
+	// A ServiceProfile in it is a mesh in use; deleting the CRD removes it.
 	kubeCreateCRD(t, c, "serviceprofiles.linkerd.io")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var tool triggers.ToolResult
+		for _, tr := range sched.Evaluate(context.Background()).Evaluation.Tools {
+			if tr.ID == "linkerd" {
+				tool = tr
+			}
+		}
+		if tool.Detected == triggers.False && tool.Reason == "CRDs only (not running)" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("linkerd with its CRD only: %+v, want not detected, CRDs only (not running)", tool)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	followMesh(triggers.StateNow, 0)
+	kubeCreateCustom(t, dynamic.NewForConfigOrDie(c.Admin), "linkerd.io/v1", "Serviceprofile", "serviceprofiles", "shop-frontend", "web", map[string]any{})
 	followMesh(triggers.StateAdopted, 1)
 	kubeDeleteCRD(t, c, "serviceprofiles.linkerd.io")
 	followMesh(triggers.StateNow, 0)

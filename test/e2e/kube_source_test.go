@@ -17,6 +17,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
 	"github.com/capability-exporter/capability_exporter/collector"
@@ -179,8 +180,19 @@ func TestKubernetesSourceAgainstAPIServer(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		if n := counter.get().lists - atStart.lists; n != 0 {
-			t.Errorf("following the changes took %d lists, want 0: the watch carries them", n)
+		// Only Istio's new CRD is listed once, for whether it holds
+		// objects (nothing of Istio runs), its version found by discovery;
+		// the watches carry the rest.
+		var lists []string
+		for _, p := range counter.get().paths[len(atStart.paths):] {
+			path, _, _ := strings.Cut(p, "?")
+			if strings.HasPrefix(p, "GET /api") && !strings.Contains(p, "watch=") && !strings.Contains(p, "/virtualservices") &&
+				path != "GET /api" && path != "GET /apis" {
+				lists = append(lists, p)
+			}
+		}
+		if len(lists) != 0 {
+			t.Errorf("following the changes took %d lists, want 0: the watch carries them: %v", len(lists), lists)
 		}
 	})
 }
@@ -217,6 +229,7 @@ func kubeChangeWebshop(t *testing.T, c *kubeCluster) {
 	must("delete statefulset reports", k.AppsV1().StatefulSets("shop-batch").Delete(ctx, "reports", metav1.DeleteOptions{}))
 	must("delete networkpolicy", k.NetworkingV1().NetworkPolicies("shop-search").Delete(ctx, "deny-egress", metav1.DeleteOptions{}))
 	kubeCreateCRD(t, c, "virtualservices.networking.istio.io")
+	kubeCreateCustom(t, dynamic.NewForConfigOrDie(c.Admin), "networking.istio.io/v1", "Virtualservice", "virtualservices", "shop-frontend", "web", map[string]any{})
 }
 
 func kubeSection() *config.KubernetesSource {

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -121,11 +122,11 @@ capabilities:
 // kubeWebshopTools is each tool of kubeWebshopRules and whether the webshop has it.
 var kubeWebshopTools = map[string]float64{
 	"linkerd": 0, "istio": 0, "gatekeeper": 0, "velero": 0,
-	"kyverno":    1, // CRDs and namespace
-	"jaeger":     1, // the jaegertracing.io CRD only
+	"kyverno":    1, // a Deployment in its namespace
+	"jaeger":     1, // no workload, but its jaegertracing.io CRD holds a Jaeger
 	"cilium":     1, // DaemonSet kube-system/cilium only
 	"prometheus": 1, // Deployment monitoring/prometheus-server and the ServiceMonitor CRD
-	"argocd":     1, // namespace only
+	"argocd":     1, // a Deployment in its namespace
 }
 
 func kubeCreateWebshop(t *testing.T, c *kubeCluster) {
@@ -189,6 +190,7 @@ func kubeCreateWebshop(t *testing.T, c *kubeCluster) {
 		// The platform: not counted, but detected.
 		{ns: "monitoring", name: "prometheus-server", replicas: 1, containers: c1("prometheus")},
 		{ns: "kyverno", name: "kyverno-admission-controller", replicas: 3, containers: c1("kyverno")},
+		{ns: "argocd", name: "argocd-server", replicas: 1, containers: c1("argocd")},
 		{ns: "kube-system", name: "coredns", replicas: 2, containers: []corev1.Container{privileged}},
 	} {
 		tmpl := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": w.name, "shop": "true"}},
@@ -308,6 +310,9 @@ func kubeCreateWebshop(t *testing.T, c *kubeCluster) {
 	for _, name := range []string{"clusterpolicies.kyverno.io", "policies.kyverno.io", "jaegers.jaegertracing.io", "servicemonitors.monitoring.coreos.com"} {
 		kubeCreateCRD(t, c, name)
 	}
+	// A Jaeger whose operator runs outside the cluster: in use, though
+	// nothing of it runs here.
+	kubeCreateCustom(t, dynamic.NewForConfigOrDie(c.Admin), "jaegertracing.io/v1", "Jaeger", "jaegers", "monitoring", "traces", map[string]any{})
 }
 
 // kubeShopContainer has probes and cpu and memory limits, as a well-kept
