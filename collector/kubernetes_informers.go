@@ -47,6 +47,7 @@ const (
 	resCalicoV3NetworkPolicies
 	resCalicoV3GlobalNetworkPolicies
 	resAdminNetworkPolicies
+	resBaselineAdminNetworkPolicies
 	numResources
 )
 
@@ -90,6 +91,7 @@ var resourceKinds = [numResources]resourceKind{
 	resCalicoV3NetworkPolicies:          dynamicKind("projectcalico.org", "v3", "networkpolicies", true),
 	resCalicoV3GlobalNetworkPolicies:    dynamicKind("projectcalico.org", "v3", "globalnetworkpolicies", false),
 	resAdminNetworkPolicies:             dynamicKind("policy.networking.k8s.io", "v1alpha1", "adminnetworkpolicies", false),
+	resBaselineAdminNetworkPolicies:     dynamicKind("policy.networking.k8s.io", "v1alpha1", "baselineadminnetworkpolicies", false),
 }
 
 func dynamicKind(group, version, resource string, namespaced bool) resourceKind {

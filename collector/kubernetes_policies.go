@@ -14,7 +14,8 @@ import (
 )
 
 // Network policies beyond networking.k8s.io: a Cilium or Calico shop writes
-// its CNI's policies, and AdminNetworkPolicy sets cluster-wide rules. Their
+// its CNI's policies, and AdminNetworkPolicy and BaselineAdminNetworkPolicy
+// set cluster-wide rules. Their
 // informers run only while the cluster serves their API: the CRD informer
 // (which watches, so an install after start is picked up at the next
 // evaluation) says which exist, and an informer whose CRD is deleted stops.
@@ -34,7 +35,7 @@ var policyResources = []resourceID{
 	resCiliumNetworkPolicies, resCiliumClusterwideNetworkPolicies,
 	resCalicoNetworkPolicies, resCalicoGlobalNetworkPolicies,
 	resCalicoV3NetworkPolicies, resCalicoV3GlobalNetworkPolicies,
-	resAdminNetworkPolicies,
+	resAdminNetworkPolicies, resBaselineAdminNetworkPolicies,
 }
 
 // calicoV3APIService is the APIService of Calico's API server.
@@ -112,6 +113,10 @@ func policyReducer(id resourceID) cache.TransformFunc {
 		kind, reduce = "Calico GlobalNetworkPolicy", reduceCalico
 	case resAdminNetworkPolicies:
 		kind, reduce = "AdminNetworkPolicy", reduceAdminNetworkPolicy
+	case resBaselineAdminNetworkPolicies:
+		// The cluster's baseline, where the API puts a default deny: the
+		// same subject and rules, below every NetworkPolicy.
+		kind, reduce = "BaselineAdminNetworkPolicy", reduceAdminNetworkPolicy
 	}
 	return func(obj any) (any, error) {
 		u, ok := obj.(*unstructured.Unstructured)

@@ -16,7 +16,7 @@ func policyObj(id resourceID, ns, name string, spec map[string]any) *unstructure
 		resCiliumNetworkPolicies: "CiliumNetworkPolicy", resCiliumClusterwideNetworkPolicies: "CiliumClusterwideNetworkPolicy",
 		resCalicoNetworkPolicies: "NetworkPolicy", resCalicoGlobalNetworkPolicies: "GlobalNetworkPolicy",
 		resCalicoV3NetworkPolicies: "NetworkPolicy", resCalicoV3GlobalNetworkPolicies: "GlobalNetworkPolicy",
-		resAdminNetworkPolicies: "AdminNetworkPolicy",
+		resAdminNetworkPolicies: "AdminNetworkPolicy", resBaselineAdminNetworkPolicies: "BaselineAdminNetworkPolicy",
 	}
 	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
 	u.SetAPIVersion(resourceKinds[id].gvr.GroupVersion().String())
@@ -137,6 +137,21 @@ func TestKubernetesAdminNetworkPoliciesCount(t *testing.T) {
 	res := fc.collect(t, request(policyMeasures))
 	// billing-api selects some pods by label: not counted.
 	checkValues(t, res, map[string]float64{"networkpolicy_namespace_ratio": 2.0 / 4, "default_deny_namespace_ratio": 2.0 / 4})
+}
+
+// The baseline denies by default in every namespace it selects, below any
+// NetworkPolicy: the AdminNetworkPolicy API's default deny.
+func TestKubernetesBaselineAdminNetworkPolicyCounts(t *testing.T) {
+	objs := append(policyNamespaces(),
+		crdObj("baselineadminnetworkpolicies.policy.networking.k8s.io"),
+		policyObj(resBaselineAdminNetworkPolicies, "", "default", map[string]any{
+			"subject": map[string]any{"namespaces": map[string]any{"matchExpressions": list(map[string]any{
+				"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": list("kube-system")})}},
+			"ingress": list(map[string]any{"action": "Deny", "from": list(map[string]any{"namespaces": map[string]any{}})})}),
+	)
+	fc := newFakeCluster(t, objs, nil, nil)
+	checkValues(t, fc.collect(t, request(policyMeasures)), map[string]float64{
+		"networkpolicy_namespace_ratio": 1, "default_deny_namespace_ratio": 1})
 }
 
 // A clusterwide policy the exporter cannot evaluate leaves coverage unknown,
