@@ -63,6 +63,10 @@ type Scheduler struct {
 	lastChange map[string]time.Time
 	lastState  map[string]triggers.State
 
+	// pending holds at most one evaluation that Run owes: reloads and ticks
+	// that arrive while one runs coalesce into it, however many they are.
+	pending chan struct{}
+
 	state       atomic.Pointer[State]
 	interval    atomic.Int64 // nanoseconds; 0 until Run starts
 	reloadOK    atomic.Bool
@@ -78,6 +82,7 @@ func NewScheduler(cfg *config.Config, timeout time.Duration, logger *slog.Logger
 // scripted sources in place of real ones.
 func newScheduler(cfg *config.Config, timeout time.Duration, logger *slog.Logger, fs map[string]factory) *Scheduler {
 	s := &Scheduler{logger: logger, timeout: timeout, factories: fs, running: map[string]*runningSource{},
+		pending:   make(chan struct{}, 1),
 		errTotals: map[ErrorKey]float64{}, lastChange: map[string]time.Time{}, lastState: map[string]triggers.State{}}
 	s.reloadOK.Store(true)
 	s.reloadStamp.Store(time.Now().Unix())
@@ -96,19 +101,41 @@ func (s *Scheduler) Config() *config.Config {
 	return s.cfg
 }
 
-// Run evaluates once at start and then every interval until ctx ends.
+// Run evaluates once at start, then every interval and after each
+// EvaluateSoon, until ctx ends. Evaluations run one at a time, and behind
+// the running one at most one waits: a tick and any number of
+// EvaluateSoon calls that arrive meanwhile are answered by that one
+// evaluation, so a loop of reloads costs no more than two evaluations.
 func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
 	s.interval.Store(int64(interval))
-	s.Evaluate(ctx)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		// What asked before this evaluation starts is answered by it.
+		select {
+		case <-s.pending:
+		default:
+		}
+		select {
+		case <-t.C:
+		default:
+		}
+		s.Evaluate(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.Evaluate(ctx)
+		case <-s.pending:
 		}
+	}
+}
+
+// EvaluateSoon asks Run for an evaluation (after a reload) without waiting
+// for it. When one is already waiting, this one is answered by it.
+func (s *Scheduler) EvaluateSoon() {
+	select {
+	case s.pending <- struct{}{}:
+	default:
 	}
 }
 

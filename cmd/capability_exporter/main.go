@@ -136,7 +136,9 @@ func runServe(o serveOptions, logger *slog.Logger) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	reload := newReloader(o.configFile, sched, logger, func() { go sched.Evaluate(ctx) })
+	// A reload never starts an evaluation of its own: Run coalesces reloads
+	// into at most one evaluation behind the running one.
+	reload := newReloader(o.configFile, sched, logger, sched.EvaluateSoon)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
