@@ -7,101 +7,12 @@ import (
 	"math"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
-
-// metricsScrape is one parsed /metrics of the exporter.
-type metricsScrape map[string]*dto.MetricFamily
-
-func scrapeExporter(t *testing.T, e *exporter) metricsScrape {
-	t.Helper()
-	body := e.Get(t, "/metrics")
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
-	}
-	return fams
-}
-
-// value returns the sample of name whose labels include want, and whether
-// there is one.
-func (s metricsScrape) value(name string, want map[string]string) (float64, bool) {
-	f := s[name]
-	if f == nil {
-		return 0, false
-	}
-next:
-	for _, m := range f.Metric {
-		have := map[string]string{}
-		for _, l := range m.Label {
-			have[l.GetName()] = l.GetValue()
-		}
-		for k, v := range want {
-			if have[k] != v {
-				continue next
-			}
-		}
-		switch {
-		case m.Gauge != nil:
-			return m.Gauge.GetValue(), true
-		case m.Counter != nil:
-			return m.Counter.GetValue(), true
-		case m.Untyped != nil:
-			return m.Untyped.GetValue(), true
-		}
-	}
-	return 0, false
-}
-
-func (s metricsScrape) sourceUp(source string) float64 {
-	v, _ := s.value("capability_exporter_source_up", map[string]string{"source": source})
-	return v
-}
-
-func (s metricsScrape) known(signal string) bool {
-	v, ok := s.value("capability_signal_known", map[string]string{"signal": signal})
-	return ok && v == 1
-}
-
-func (s metricsScrape) signal(signal string) float64 {
-	v, _ := s.value("capability_signal_value", map[string]string{"signal": signal})
-	return v
-}
-
-func (s metricsScrape) errors(source, reason string) float64 {
-	v, _ := s.value("capability_exporter_source_errors_total", map[string]string{"source": source, "reason": reason})
-	return v
-}
-
-func (s metricsScrape) decision(capability string) string {
-	for _, st := range triggers.States {
-		if v, _ := s.value("capability_decision", map[string]string{"capability": capability, "state": string(st)}); v == 1 {
-			return string(st)
-		}
-	}
-	return ""
-}
-
-// waitScrape polls /metrics until cond holds.
-func waitScrape(t *testing.T, e *exporter, timeout time.Duration, what string, cond func(metricsScrape) bool) metricsScrape {
-	t.Helper()
-	var last metricsScrape
-	waitFor(t, timeout, what, func() bool {
-		last = scrapeExporter(t, e)
-		return cond(last)
-	})
-	return last
-}
 
 // TestPrometheusOutage runs the exporter binary against the real Prometheus
 // holding the webshop's history and takes Prometheus away twice: stopped
