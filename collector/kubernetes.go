@@ -46,7 +46,7 @@ type KubernetesSource struct {
 	running map[resourceID]*informerState
 	// The objects of tools' CRDs, by CRD name, and why one cannot be read.
 	objects    map[string]*informerState
-	objectErrs map[string]error
+	objectErrs map[string]*SourceError
 	regexps    map[string]*regexp.Regexp // tool workload patterns, compiled once
 }
 
@@ -126,7 +126,7 @@ func newKubernetesSource(kc kubernetes.Interface, mc metadata.Interface, dc dyna
 	s := &KubernetesSource{logger: logger, client: kc, meta: mc, dyn: dc, timeout: timeout,
 		teamLabels: slices.Clone(sec.TeamLabels), platformNamespaces: map[string]bool{}, platformRegex: re,
 		running: map[resourceID]*informerState{}, regexps: map[string]*regexp.Regexp{},
-		objects: map[string]*informerState{}, objectErrs: map[string]error{}}
+		objects: map[string]*informerState{}, objectErrs: map[string]*SourceError{}}
 	for _, ns := range sec.PlatformNamespaces {
 		s.platformNamespaces[ns] = true
 	}
@@ -200,6 +200,7 @@ func (s *KubernetesSource) Collect(ctx context.Context, req Request) Result {
 				res.Errors = append(res.Errors, *e)
 			}
 		}
+		res.Errors = append(res.Errors, s.toolObjectErrors(crds)...)
 	}
 	for _, sr := range req.Signals {
 		res.Values[sr.Key] = v.measure(sr.Spec.Kubernetes)

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -44,10 +45,12 @@ func (s *KubernetesSource) toolObjectInformers(ctx context.Context, crds []strin
 			plural, group, _ := strings.Cut(name, crdNameSeparator)
 			version, ok := versions[group]
 			if err != nil || !ok {
-				if err == nil {
-					err = fmt.Errorf("the API server serves no version of %s", group)
+				e := &SourceError{Reason: reasonNotFound, Err: fmt.Errorf("the API server serves no version of %s", group)}
+				if err != nil {
+					e = &SourceError{Reason: cmp.Or(errorReason(err), reasonUnreachable), Err: err}
 				}
-				s.objectErrs[name] = fmt.Errorf("cannot tell whether %s holds objects: %w", name, err)
+				e.Err = fmt.Errorf("cannot tell whether %s holds objects: %w", name, e.Err)
+				s.objectErrs[name] = e
 				continue
 			}
 			delete(s.objectErrs, name)
@@ -95,14 +98,28 @@ func (s *KubernetesSource) preferredVersions(ctx context.Context) (map[string]st
 	return out, nil
 }
 
+// toolObjectErrors returns, to count, why the objects of these CRDs could
+// not be watched (discovery failed, the group is not served).
+func (s *KubernetesSource) toolObjectErrors(crds []string) []SourceError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []SourceError
+	for _, name := range crds {
+		if e := s.objectErrs[name]; e != nil {
+			out = append(out, *e)
+		}
+	}
+	return out
+}
+
 // crdHoldsObjects reports whether a CRD's informer holds any object; an
 // error says why it cannot tell.
 func (s *KubernetesSource) crdHoldsObjects(name string) (bool, error) {
 	s.mu.Lock()
-	st, err := s.objects[name], s.objectErrs[name]
+	st, e := s.objects[name], s.objectErrs[name]
 	s.mu.Unlock()
-	if err != nil {
-		return false, err
+	if e != nil {
+		return false, e.Err
 	}
 	if st == nil {
 		return false, fmt.Errorf("objects of %s not read yet", name)

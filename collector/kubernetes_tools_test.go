@@ -108,6 +108,19 @@ func TestKubernetesToolDetectionWithForbiddenCRDs(t *testing.T) {
 	}
 }
 
+// A CRD whose group discovery does not serve cannot be read: the tool is
+// unknown, and the cause counted.
+func TestKubernetesToolObjectsGroupNotServed(t *testing.T) {
+	fc := newFakeCluster(t, toolsCluster(), nil, nil)
+	res := fc.collect(t, request(nil, &triggers.Tool{ID: "linkerd", CRDGroups: []string{"linkerd.io"}}))
+	if v := res.Values["tool.linkerd"]; v.Known || !strings.Contains(v.Reason, "serves no version of linkerd.io") {
+		t.Errorf("tool.linkerd = %+v, want unknown: its group is not served", v)
+	}
+	if len(res.Errors) != 1 || res.Errors[0].Reason != reasonNotFound {
+		t.Errorf("errors = %v, want one not_found", res.Errors)
+	}
+}
+
 // Objects of a CRD that cannot be listed leave the tool unknown, not absent.
 func TestKubernetesToolObjectsForbidden(t *testing.T) {
 	fc := newFakeCluster(t, toolsCluster(), nil, func(fc *fakeCluster) {
