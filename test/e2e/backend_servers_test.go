@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // backendBinary finds a store's binary: the env var when set, else the
@@ -167,16 +166,6 @@ func (vm *victoriaMetrics) importOpenMetrics(t testing.TB, r io.Reader) (samples
 	}
 	resp.Body.Close()
 	return samples
-}
-
-// importWebshop imports w's history.
-func (vm *victoriaMetrics) importWebshop(t testing.TB, w *webshop) {
-	t.Helper()
-	t0 := time.Now()
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(w.WriteOpenMetrics(pw)) }()
-	n := vm.importOpenMetrics(t, pr)
-	t.Logf("%s: imported %d samples of history in %s", vm.Version, n, time.Since(t0).Round(time.Millisecond))
 }
 
 // webshopRuleCount is how many rules the webshop's Prometheus loads.

@@ -4,7 +4,11 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,51 +17,96 @@ import (
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
-// promBackend is a Prometheus-compatible store holding the webshop's
-// history, and what the Prometheus source must say where the store differs
-// from Prometheus.
+// promBackend is a Prometheus-compatible store, and what the Prometheus
+// source must say where the store differs from Prometheus.
 type promBackend struct {
 	name string
-	// load starts the store holding w's history (and the webshop's
-	// Prometheus rules, where the store evaluates rules) and returns its URL.
-	load func(t *testing.T, w *webshop) string
+	// start starts the store holding the OpenMetrics history in the file
+	// and, where the store evaluates rules, the rules file (of n rules),
+	// and returns its URL.
+	start func(t *testing.T, history, rules string, n int) string
 	// unknown are the signals the store cannot answer as Prometheus does,
 	// each with part of the reason the source must give: never a 0 read
 	// from an API the store lacks.
 	unknown map[string]string
 }
 
+// noRules are the signals a store without a rules API cannot answer:
+// single-node VictoriaMetrics evaluates no rules (vmalert does), and its
+// rules API answers an empty list rather than an error.
+var noRules = map[string]string{
+	"alerting_rules":                  "VictoriaMetrics without vmalert",
+	"rules_without_severity":          "VictoriaMetrics without vmalert",
+	"slo_rules":                       "VictoriaMetrics without vmalert",
+	"alerting_rules_without_severity": "VictoriaMetrics without vmalert",
+	"slo_recording_rules":             "VictoriaMetrics without vmalert",
+}
+
 var promBackends = []promBackend{
-	{name: "prometheus-2.42", load: func(t *testing.T, w *webshop) string {
+	{name: "prometheus-2.42", start: func(t *testing.T, history, rules string, n int) string {
 		dataDir := t.TempDir()
-		backfill(t, w, dataDir)
-		p := startPrometheus(t, dataDir, writeFile(t, t.TempDir(), "webshop-rules.yml", webshopRulesYAML()))
-		p.waitRules(t, webshopRuleCount())
+		backfillFile(t, history, dataDir)
+		p := startPrometheus(t, dataDir, rules)
+		p.waitRules(t, n)
 		return p.URL
 	}},
-	{name: "prometheus-3", load: func(t *testing.T, w *webshop) string {
+	{name: "prometheus-3", start: func(t *testing.T, history, rules string, n int) string {
 		dataDir := t.TempDir()
-		backfill(t, w, dataDir)
-		p := startPrometheus3(t, dataDir, writeFile(t, t.TempDir(), "webshop-rules.yml", webshopRulesYAML()))
-		p.waitRules(t, webshopRuleCount())
+		backfillFile(t, history, dataDir)
+		p := startPrometheus3(t, dataDir, rules)
+		p.waitRules(t, n)
 		return p.URL
 	}},
-	{name: "victoriametrics", load: func(t *testing.T, w *webshop) string {
+	{name: "victoriametrics", start: func(t *testing.T, history, _ string, _ int) string {
 		vm := startVictoriaMetrics(t)
-		vm.importWebshop(t, w)
+		f, err := os.Open(history)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		vm.importOpenMetrics(t, f)
 		return vm.URL
-	}, unknown: map[string]string{
-		// Single-node VictoriaMetrics evaluates no rules: vmalert does, and
-		// its rules API answers an empty list rather than an error.
-		"alerting_rules":                  "VictoriaMetrics without vmalert",
-		"rules_without_severity":          "VictoriaMetrics without vmalert",
-		"slo_rules":                       "VictoriaMetrics without vmalert",
-		"alerting_rules_without_severity": "VictoriaMetrics without vmalert",
-		"slo_recording_rules":             "VictoriaMetrics without vmalert",
+	}, unknown: merge(noRules, map[string]string{
 		// MetricsQL drops NaN from answers, so 0/0 is no series rather than
 		// NaN; unknown either way.
 		"idle_search": "returned no series",
-	}},
+	})},
+}
+
+func merge(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		maps.Copy(out, m)
+	}
+	return out
+}
+
+// backfillFile turns an OpenMetrics file into TSDB blocks in dataDir, as
+// backfill does for the webshop.
+func backfillFile(t *testing.T, input, dataDir string) {
+	t.Helper()
+	promtool := requireBinary(t, "promtool", "PROMTOOL", "prometheus")
+	if out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=960h", "--quiet", input, dataDir).CombinedOutput(); err != nil {
+		t.Fatalf("promtool tsdb create-blocks-from openmetrics: %v\n%s", err, out)
+	}
+}
+
+// webshopHistory writes w's history and Prometheus rules to files.
+func webshopHistory(t *testing.T, w *webshop) (history, rules string) {
+	t.Helper()
+	dir := t.TempDir()
+	history = filepath.Join(dir, "webshop.om")
+	f, err := os.Create(history)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteOpenMetrics(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return history, writeFile(t, dir, "webshop-rules.yml", webshopRulesYAML())
 }
 
 // The Prometheus source's measures (alert history, queries, the rules API)
@@ -68,10 +117,11 @@ var promBackends = []promBackend{
 // answers over the same windows.
 func TestPrometheusSourceOnEveryBackend(t *testing.T) {
 	shop := newWebshop(time.Now())
+	history, rules := webshopHistory(t, shop)
 	urls := map[string]string{}
 	for _, b := range promBackends {
 		t0 := time.Now()
-		urls[b.name] = b.load(t, shop)
+		urls[b.name] = b.start(t, history, rules, webshopRuleCount())
 		t.Logf("%s holds the history after %s", b.name, time.Since(t0).Round(time.Millisecond))
 	}
 	for _, b := range promBackends {
@@ -190,4 +240,66 @@ func prometheusSignals(t *testing.T, url string) map[string]triggers.Value {
 		t.Fatal("the default rules read nothing from Prometheus")
 	}
 	return out
+}
+
+// Scoped to one cluster of a store holding two (TestPrometheusScopedToOneCluster's
+// history and rules), every backend counts that cluster's incidents and
+// alerts only; a cluster the store does not hold is unknown, and without
+// matchers the store sums both.
+func TestPrometheusScopeOnEveryBackend(t *testing.T) {
+	end := time.Now().Truncate(time.Minute)
+	history := filepath.Join(t.TempDir(), "two-clusters.om")
+	writeTwoClusters(t, history, end)
+	rules := writeFile(t, t.TempDir(), "rules.yml", twoClusterRules)
+	mins := func(n float64) float64 { return n * 60 }
+	for _, b := range promBackends {
+		t.Run(b.name, func(t *testing.T) {
+			url := b.start(t, history, rules, 4)
+			evaluate := func(matchers string) *collector.State {
+				cfg := fmt.Sprintf("sources:\n  prometheus:\n    url: %s\n    timeout: 20s\n", url)
+				if matchers != "" {
+					cfg += "    matchers: [" + matchers + "]\n"
+				}
+				st, _ := evaluateConfig(t, writeFile(t, t.TempDir(), "config.yml", cfg))
+				return st
+			}
+			expect := func(st *collector.State, signal string, want, tol float64, why string) {
+				t.Helper()
+				if reason, differs := b.unknown[signal]; differs {
+					expectUnknown(t, st, signal, reason)
+					return
+				}
+				expectNear(t, st, signal, want, tol, why)
+			}
+			for _, tc := range []struct {
+				scope                     string
+				incidents, median         float64
+				perDay, share, noSeverity float64
+			}{
+				{`'cluster="a"'`, 2, mins(30), 1.0 / 7, 0.5, 0},
+				{`'cluster="b"'`, 5, mins(180), 2.0 / 7, 1, 1},
+			} {
+				st := evaluate(tc.scope)
+				expect(st, "critical_incidents", tc.incidents, 0, tc.scope+": this cluster's incidents only")
+				expect(st, "incident_mttr_seconds", tc.median, historyTolSecs, tc.scope+": this cluster's incidents only")
+				expect(st, "critical_alerts_per_day", tc.perDay, 1e-9, tc.scope+": this cluster's alerts over 7 days")
+				expect(st, "paging_alert_share", tc.share, 1e-9, tc.scope+": this cluster's alert names")
+				expect(st, "alerting_rules_without_severity", tc.noSeverity, 0, tc.scope+": this cluster's rules only")
+				for _, sig := range st.Evaluation.Signals {
+					if r := sig.Value.Reason; strings.Contains(r, "bad_query") || strings.Contains(r, "unscoped") {
+						t.Errorf("%s: %s: %s", tc.scope, sig.Name, r)
+					}
+				}
+			}
+			st := evaluate(`'cluster="c"'`)
+			for _, name := range []string{"critical_incidents", "incident_mttr_seconds", "paging_alert_share"} {
+				if v := signalOf(t, st, name); v.Known {
+					t.Errorf("%s = %v for a cluster the store does not hold, want unknown", name, v.Number)
+				}
+			}
+			st = evaluate("")
+			expect(st, "critical_incidents", 7, 0, "unscoped: both clusters")
+			expect(st, "paging_alert_share", 2.0/3, 1e-9, "unscoped: both clusters' alert names")
+		})
+	}
 }
