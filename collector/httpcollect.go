@@ -83,7 +83,7 @@ func (r *run) skip(e *SourceError, keys ...string) {
 // cannot: a panic in another goroutine kills the process.
 func (r *run) recoverPanic(what string, keys []string) {
 	if p := recover(); p != nil {
-		r.fail(SourceError{Reason: reasonPanic, Err: fmt.Errorf("%s panicked: %v", what, p)}, keys...)
+		r.fail(recovered(what, p), keys...)
 	}
 }
 

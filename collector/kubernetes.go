@@ -41,6 +41,9 @@ type KubernetesSource struct {
 
 	ctx    context.Context // lives as long as the informers
 	cancel context.CancelFunc
+	// informersDone counts the running informers' goroutines: Close
+	// returns once they have ended.
+	informersDone sync.WaitGroup
 
 	mu      sync.Mutex
 	running map[resourceID]*informerState
@@ -134,8 +137,11 @@ func newKubernetesSource(kc kubernetes.Interface, mc metadata.Interface, dc dyna
 	return s, nil
 }
 
-// Close stops the informers.
-func (s *KubernetesSource) Close() { s.cancel() }
+// Close stops the informers and waits until their goroutines have ended.
+func (s *KubernetesSource) Close() {
+	s.cancel()
+	s.informersDone.Wait()
+}
 
 // Collect answers each requested measure and tool from the informers. It
 // starts the informers the request needs, waits for their initial sync at
@@ -202,11 +208,12 @@ func (s *KubernetesSource) Collect(ctx context.Context, req Request) Result {
 		}
 		res.Errors = append(res.Errors, s.toolObjectErrors(crds)...)
 	}
+	// A panic in one measure or detection costs that signal, not the source.
 	for _, sr := range req.Signals {
-		res.Values[sr.Key] = v.measure(sr.Spec.Kubernetes)
+		res.Values[sr.Key] = guardValue(&res, "measure "+sr.Spec.Kubernetes, func() triggers.Value { return v.measure(sr.Spec.Kubernetes) })
 	}
 	for _, t := range req.Tools {
-		res.Values[t.SignalName()] = v.tool(t)
+		res.Values[t.SignalName()] = guardValue(&res, "detection of tool "+t.ID, func() triggers.Value { return v.tool(t) })
 	}
 	return res
 }

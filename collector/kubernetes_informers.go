@@ -162,7 +162,9 @@ func (s *KubernetesSource) watchError(st *informerState) cache.WatchErrorHandler
 // it, or a role that allows list but not watch would flap).
 func (st *informerState) watchOpened() {
 	st.mu.Lock()
-	st.reason, st.err = "", nil
+	if st.reason != reasonPanic {
+		st.reason, st.err = "", nil
+	}
 	st.mu.Unlock()
 }
 
@@ -204,6 +206,7 @@ func (s *KubernetesSource) newInformer(id resourceID) *informerState {
 // desc in messages.
 func (s *KubernetesSource) newInformerOf(id resourceID, kind resourceKind, desc string) *informerState {
 	st := &informerState{id: id, desc: desc, started: time.Now()}
+	reduce := s.guardReducer(st, s.reducer(id))
 	lw := &cache.ListWatch{}
 	var client any
 	example := kind.example
@@ -212,14 +215,14 @@ func (s *KubernetesSource) newInformerOf(id resourceID, kind resourceKind, desc 
 		// Paged and reduced as the typed lists are: metadata can be large
 		// too (managed fields, last-applied annotations of whole CRDs).
 		r := s.meta.Resource(kind.gvr)
-		lw.ListWithContextFunc, lw.WatchFuncWithContext = listWith(r.List, s.reducer(id)), r.Watch
+		lw.ListWithContextFunc, lw.WatchFuncWithContext = listWith(r.List, reduce), r.Watch
 		client, example = s.meta, &metav1.PartialObjectMetadata{}
 	case kind.dynamic:
 		r := s.dyn.Resource(kind.gvr).Namespace(metav1.NamespaceAll)
-		lw.ListWithContextFunc, lw.WatchFuncWithContext = listWith(r.List, s.reducer(id)), r.Watch
+		lw.ListWithContextFunc, lw.WatchFuncWithContext = listWith(r.List, reduce), r.Watch
 		client = s.dyn
 	default:
-		lw.ListWithContextFunc, lw.WatchFuncWithContext = s.typedListWatch(id, s.reducer(id))
+		lw.ListWithContextFunc, lw.WatchFuncWithContext = s.typedListWatch(id, reduce)
 		client = s.client
 	}
 	watchFn := lw.WatchFuncWithContext
@@ -239,7 +242,6 @@ func (s *KubernetesSource) newInformerOf(id resourceID, kind resourceKind, desc 
 			ObjectDescription: desc,
 		})
 	// Both calls fail only on a started informer; this one is not.
-	reduce := s.reducer(id)
 	_ = st.informer.SetTransform(func(obj any) (any, error) {
 		if l, ok := obj.(*listedObject); ok {
 			return l.reduced, nil
@@ -395,7 +397,7 @@ func (s *KubernetesSource) informers(ids []resourceID) []*informerState {
 func (s *KubernetesSource) start(st *informerState) {
 	var ctx context.Context
 	ctx, st.stop = context.WithCancel(s.ctx)
-	go st.informer.RunWithContext(ctx)
+	s.informersDone.Go(func() { st.informer.RunWithContext(ctx) })
 }
 
 // waitForSync waits for the informers' initial sync, for at most the

@@ -2,7 +2,6 @@ package collector
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
@@ -62,6 +61,9 @@ type Scheduler struct {
 	errTotals  map[ErrorKey]float64
 	lastChange map[string]time.Time
 	lastState  map[string]triggers.State
+	// panicsLogged holds the panics already logged with their stack, by
+	// source and message, so that one failing every evaluation logs once.
+	panicsLogged map[string]bool
 
 	// pending holds at most one evaluation that Run owes: reloads and ticks
 	// that arrive while one runs coalesce into it, however many they are.
@@ -83,7 +85,8 @@ func NewScheduler(cfg *config.Config, timeout time.Duration, logger *slog.Logger
 func newScheduler(cfg *config.Config, timeout time.Duration, logger *slog.Logger, fs map[string]factory) *Scheduler {
 	s := &Scheduler{logger: logger, timeout: timeout, factories: fs, running: map[string]*runningSource{},
 		pending:   make(chan struct{}, 1),
-		errTotals: map[ErrorKey]float64{}, lastChange: map[string]time.Time{}, lastState: map[string]triggers.State{}}
+		errTotals: map[ErrorKey]float64{}, lastChange: map[string]time.Time{}, lastState: map[string]triggers.State{},
+		panicsLogged: map[string]bool{}}
 	s.reloadOK.Store(true)
 	s.reloadStamp.Store(time.Now().Unix())
 	s.setConfig(cfg)
@@ -240,6 +243,9 @@ func (s *Scheduler) Evaluate(parent context.Context) *State {
 		// scrubbed before they are logged or stored.
 		for _, e := range o.res.Errors {
 			totals[ErrorKey{o.kind, e.Reason}]++
+			if e.Stack != nil && publish {
+				s.logPanic(o.kind, cfg.Scrub(e.Error()), e.Stack)
+			}
 			st.Errors = append(st.Errors, cfg.Scrub(e.Error()))
 			reasons = append(reasons, cfg.Scrub(e.Error()))
 		}
@@ -299,11 +305,27 @@ func (s *Scheduler) Evaluate(parent context.Context) *State {
 func collectSafely(ctx context.Context, src Source, req Request) (res Result) {
 	defer func() {
 		if r := recover(); r != nil {
-			res = unavailable(req, fmt.Sprintf("source panicked: %v", r))
-			res.Errors = []SourceError{{Reason: reasonPanic, Err: fmt.Errorf("%v", r)}}
+			e := recovered("source", r)
+			res = unavailable(req, e.Error())
+			res.Errors = []SourceError{e}
 		}
 	}()
 	return src.Collect(ctx, req)
+}
+
+// logPanic logs a recovered panic with its stack the first time it is seen;
+// the "Source errors" warning names it on every evaluation. Called with
+// evalMu held.
+func (s *Scheduler) logPanic(kind, msg string, stack []byte) {
+	key := kind + "\x00" + msg
+	if s.panicsLogged[key] {
+		return
+	}
+	const most = 100 // distinct panics remembered; past that each is logged
+	if len(s.panicsLogged) < most {
+		s.panicsLogged[key] = true
+	}
+	s.logger.Error("Recovered from a panic; the signals it affects are unknown", "source", kind, "err", msg, "stack", string(stack))
 }
 
 func unavailable(req Request, reason string) Result {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 
 	"github.com/capability-exporter/capability_exporter/config"
@@ -59,6 +60,9 @@ type Result struct {
 type SourceError struct {
 	Reason string // a short fixed word: timeout, unreachable, bad_response, forbidden, not_found, query, too_many_requests …
 	Err    error
+	// Stack is where a recovered panic happened; the scheduler logs it once
+	// per source and message. It is never part of the message.
+	Stack []byte
 }
 
 func (e SourceError) Error() string { return e.Reason + ": " + e.Err.Error() }
@@ -109,4 +113,25 @@ func registerSource(kind string, section func(*config.Config) (any, bool), build
 		panic(fmt.Sprintf("source %q registered twice", kind))
 	}
 	factories[kind] = factory{section: section, build: build}
+}
+
+// recovered turns a recovered panic into the SourceError that counts it
+// under reason panic and carries its stack; what names the work that
+// panicked (a measure, a query, a reducer and its object).
+func recovered(what string, p any) SourceError {
+	return SourceError{Reason: reasonPanic, Err: fmt.Errorf("%s panicked: %v", what, p), Stack: debug.Stack()}
+}
+
+// guardValue computes one signal's value so that a panic in it costs that
+// signal alone: it reads unknown with the panic as its reason, and the
+// panic is added to res.Errors to be counted and logged.
+func guardValue(res *Result, what string, value func() triggers.Value) (v triggers.Value) {
+	defer func() {
+		if p := recover(); p != nil {
+			e := recovered(what, p)
+			res.Errors = append(res.Errors, e)
+			v = triggers.UnknownValue(e.Error(), "")
+		}
+	}()
+	return value()
 }
