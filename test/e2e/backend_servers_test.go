@@ -47,6 +47,13 @@ func versionLine(bin string) string {
 // as startPrometheus runs 2.42 (3 has no console flags).
 func startPrometheus3(t testing.TB, dataDir string, ruleFiles ...string) *prometheusServer {
 	t.Helper()
+	return startPrometheus3With(t, dataDir, nil, ruleFiles...)
+}
+
+// startPrometheus3With is startPrometheus3 with extra flags (query limits,
+// for one).
+func startPrometheus3With(t testing.TB, dataDir string, flags []string, ruleFiles ...string) *prometheusServer {
+	t.Helper()
 	bin := backendBinary(t, "PROMETHEUS3", "build-prometheus3.sh")
 	var cfg strings.Builder
 	cfg.WriteString("global:\n  evaluation_interval: 30s\nrule_files:\n")
@@ -60,12 +67,12 @@ func startPrometheus3(t testing.TB, dataDir string, ruleFiles ...string) *promet
 		Bin:   bin,
 		Ports: 1,
 		Args: func(ports []int) []string {
-			return []string{
+			return append([]string{
 				"--config.file=" + cfgFile,
 				"--storage.tsdb.path=" + dataDir,
 				"--storage.tsdb.retention.time=90d",
 				fmt.Sprintf("--web.listen-address=127.0.0.1:%d", ports[0]),
-			}
+			}, flags...)
 		},
 		Ready: httpReady("/-/ready"),
 	})
