@@ -174,6 +174,23 @@ func TestHelmChartRendersTheKustomizeBase(t *testing.T) {
 	}
 }
 
+// helm lint --strict: the chart follows Helm's conventions, and renders
+// with its defaults and with every option on.
+func TestHelmChartLints(t *testing.T) {
+	chart := filepath.Join(repoRoot(), "deploy", "helm", "capability-exporter")
+	for _, args := range [][]string{nil, {"--set", "clusterName=prod-eu,scopeSourcesToCluster=true,sources.prometheus.url=http://p:9090,serviceMonitor.enabled=true,prometheusRule.enabled=true"}} {
+		out, err := exec.Command(helmBinary(t), append([]string{"lint", "--strict", chart}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Errorf("helm lint --strict %v: %v\n%s", args, err, out)
+		}
+	}
+	// Scoping the sources to a cluster without naming it is refused.
+	out, err := exec.Command(helmBinary(t), "template", "x", chart, "--set", "scopeSourcesToCluster=true").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "scopeSourcesToCluster needs clusterName") {
+		t.Errorf("scopeSourcesToCluster without clusterName: %v\n%s", err, out)
+	}
+}
+
 // The config and rules the chart renders with every option on are what the
 // exporter accepts: `capability_exporter check` passes on them.
 func TestHelmChartConfigPassesCheck(t *testing.T) {
