@@ -301,11 +301,7 @@ func errorMessage(ex *exchange) string {
 	if msg == "" {
 		msg = http.StatusText(ex.status)
 	}
-	const maxLen = 300
-	if len(msg) > maxLen {
-		msg = msg[:maxLen] + "…"
-	}
-	return msg
+	return cutBytes(msg, 300)
 }
 
 // answeredAPI says whether a failure still shows a server that speaks its

@@ -191,6 +191,7 @@ func (s *KubernetesSource) Collect(ctx context.Context, req Request) Result {
 		sts = append(sts, extra...)
 	}
 
+	s.keepPatternsOf(req.Tools)
 	v := s.newClusterView(req.Tools)
 	for _, st := range sts {
 		if e := st.readiness(); e != nil {

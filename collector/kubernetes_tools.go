@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -182,7 +183,7 @@ func (v *clusterView) anyRunningMatches(id resourceID, re *regexp.Regexp) bool {
 // alternation, once per distinct list, so that detection costs one match
 // per workload name and tool.
 func (s *KubernetesSource) workloadPattern(patterns []string) (*regexp.Regexp, error) {
-	expr := "^(?:(?:" + strings.Join(patterns, ")|(?:") + "))$"
+	expr := workloadExpr(patterns)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if re, ok := s.regexps[expr]; ok {
@@ -194,4 +195,21 @@ func (s *KubernetesSource) workloadPattern(patterns []string) (*regexp.Regexp, e
 	}
 	s.regexps[expr] = re
 	return re, nil
+}
+
+func workloadExpr(patterns []string) string {
+	return "^(?:(?:" + strings.Join(patterns, ")|(?:") + "))$"
+}
+
+// keepPatternsOf drops the compiled patterns no tool of this request uses:
+// the source outlives reloads, and the rules a reload removed must not
+// stay in memory.
+func (s *KubernetesSource) keepPatternsOf(tools []*triggers.Tool) {
+	used := make(map[string]bool, len(tools))
+	for _, t := range tools {
+		used[workloadExpr(t.Workloads)] = true
+	}
+	s.mu.Lock()
+	maps.DeleteFunc(s.regexps, func(expr string, _ *regexp.Regexp) bool { return !used[expr] })
+	s.mu.Unlock()
 }

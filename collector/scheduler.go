@@ -281,12 +281,17 @@ func (s *Scheduler) Evaluate(parent context.Context) *State {
 	// Each evaluation works on copies and swaps them in when it publishes,
 	// so a published State may share them: nothing changes them afterwards.
 	lastChange, lastState := maps.Clone(s.lastChange), maps.Clone(s.lastState)
+	decided := make(map[string]bool, len(ev.Decisions))
 	for _, d := range ev.Decisions {
+		decided[d.Capability] = true
 		if prev, ok := lastState[d.Capability]; !ok || prev != d.State {
 			lastChange[d.Capability] = now
 			lastState[d.Capability] = d.State
 		}
 	}
+	// A capability a reload removed leaves the maps with it.
+	maps.DeleteFunc(lastChange, func(c string, _ time.Time) bool { return !decided[c] })
+	maps.DeleteFunc(lastState, func(c string, _ triggers.State) bool { return !decided[c] })
 	st := &State{Config: cfg, Evaluation: ev, Sources: statuses, Duration: time.Since(start),
 		ErrorTotals: totals, LastChange: lastChange}
 	if !publish {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
@@ -134,4 +135,17 @@ func guardValue(res *Result, what string, value func() triggers.Value) (v trigge
 		}
 	}()
 	return value()
+}
+
+// cutBytes shortens msg to at most n bytes, marked with "…", without
+// splitting a UTF-8 character: error bodies quote servers, and a message
+// cut mid-character is invalid in the log, the JSON and the page.
+func cutBytes(msg string, n int) string {
+	if len(msg) <= n {
+		return msg
+	}
+	for n > 0 && !utf8.RuneStart(msg[n]) {
+		n--
+	}
+	return msg[:n] + "…"
 }
