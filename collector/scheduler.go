@@ -73,6 +73,7 @@ type Scheduler struct {
 	interval    atomic.Int64 // nanoseconds; 0 until Run starts
 	reloadOK    atomic.Bool
 	reloadStamp atomic.Int64
+	reloads     atomic.Uint64
 }
 
 // NewScheduler prepares a scheduler for cfg. timeout bounds one evaluation.

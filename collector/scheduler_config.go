@@ -41,7 +41,13 @@ func (s *Scheduler) ReloadResult(err error) {
 	if err == nil {
 		s.reloadStamp.Store(time.Now().Unix())
 	}
+	s.reloads.Add(1)
 }
+
+// Reloads counts the reloads tried, failed ones too: what serves a cached
+// rendering of the metrics renders anew when it changes, so that
+// capability_exporter_config_last_reload_successful is never stale.
+func (s *Scheduler) Reloads() uint64 { return s.reloads.Load() }
 
 // ReloadStatus reports whether the last reload succeeded and when the last
 // successful one happened.

@@ -155,7 +155,8 @@ func runServe(o serveOptions, logger *slog.Logger) int {
 
 	mux := http.NewServeMux()
 	mux.Handle(o.metricsPath, newScrapeCache(promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError), EnableOpenMetrics: true}), sched.Current))
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError), EnableOpenMetrics: true}),
+		func() scrapeVersion { return scrapeVersion{sched.Current(), sched.Reloads()} }))
 	mux.Handle("/-/reload", reload)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {

@@ -13,9 +13,10 @@ import (
 
 // scrapeCacheMaxAge is how long a rendered /metrics response is served again
 // to scrapes that ask for it the same way. The capability metrics change
-// only when an evaluation is published (which renders anew at once); what a
-// second's reuse can make stale is the exporter's own Go and process
-// metrics, by less than any scrape interval. Rendering costs a millisecond
+// only when an evaluation is published and the reload metrics only when a
+// reload is tried (either renders anew at once); what a second's reuse can
+// make stale is the exporter's own Go and process metrics, by less than any
+// scrape interval. Rendering costs a millisecond
 // or two of CPU (the Go and process collectors, encoding, gzip), which
 // aligned scrapes from many Prometheus servers would otherwise pay each.
 // A response past that age but within twice it is still served while one
@@ -29,12 +30,12 @@ const scrapeCacheMaxAge = time.Second
 const scrapeCacheEntries = 16
 
 // scrapeCache serves one rendering of the metrics handler to every scrape
-// that asks the same way within scrapeCacheMaxAge, as long as no new
-// evaluation was published; scrapes that arrive while it renders wait for
-// it rather than render again.
+// that asks the same way within scrapeCacheMaxAge, as long as its version
+// is unchanged (no evaluation published, no reload tried); scrapes that
+// arrive while it renders wait for it rather than render again.
 type scrapeCache struct {
 	next    http.Handler
-	current func() *collector.State
+	version func() scrapeVersion
 	now     func() time.Time
 
 	mu      sync.Mutex
@@ -43,9 +44,16 @@ type scrapeCache struct {
 
 type scrapeKey struct{ accept, encoding string }
 
+// scrapeVersion is what the metrics show beside the Go and process
+// metrics: a rendering of another version is never served.
+type scrapeVersion struct {
+	state   *collector.State
+	reloads uint64
+}
+
 type scrapeEntry struct {
 	done       chan struct{} // closed once rendered
-	state      *collector.State
+	version    scrapeVersion
 	at         time.Time
 	refreshing bool // a newer rendering runs in the background (under mu)
 	status     int
@@ -53,8 +61,8 @@ type scrapeEntry struct {
 	body       []byte
 }
 
-func newScrapeCache(next http.Handler, current func() *collector.State) *scrapeCache {
-	return &scrapeCache{next: next, current: current, now: time.Now, entries: map[scrapeKey]*scrapeEntry{}}
+func newScrapeCache(next http.Handler, version func() scrapeVersion) *scrapeCache {
+	return &scrapeCache{next: next, version: version, now: time.Now, entries: map[scrapeKey]*scrapeEntry{}}
 }
 
 func (c *scrapeCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -100,7 +108,7 @@ func (c *scrapeCache) render(key scrapeKey, e *scrapeEntry, r *http.Request) {
 		} else if old != nil {
 			old.refreshing = false
 		}
-	case old == nil || old.state == e.state && !old.at.After(e.at):
+	case old == nil || old.version == e.version && !old.at.After(e.at):
 		c.entries[key] = e
 	}
 }
@@ -108,10 +116,10 @@ func (c *scrapeCache) render(key scrapeKey, e *scrapeEntry, r *http.Request) {
 // entry returns the entry to answer key from, whether the caller must
 // render it first, and a newer entry to render in the background.
 func (c *scrapeCache) entry(key scrapeKey) (e *scrapeEntry, render bool, refresh *scrapeEntry) {
-	st, now := c.current(), c.now()
+	v, now := c.version(), c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e := c.entries[key]; e != nil && e.state == st {
+	if e := c.entries[key]; e != nil && e.version == v {
 		age := now.Sub(e.at)
 		switch {
 		case !e.rendered() || age <= scrapeCacheMaxAge:
@@ -119,7 +127,7 @@ func (c *scrapeCache) entry(key scrapeKey) (e *scrapeEntry, render bool, refresh
 		case age <= 2*scrapeCacheMaxAge:
 			if !e.refreshing {
 				e.refreshing = true
-				refresh = &scrapeEntry{done: make(chan struct{}), state: st, at: now}
+				refresh = &scrapeEntry{done: make(chan struct{}), version: v, at: now}
 			}
 			return e, false, refresh
 		}
@@ -134,7 +142,7 @@ func (c *scrapeCache) entry(key scrapeKey) (e *scrapeEntry, render bool, refresh
 			return nil, false, nil
 		}
 	}
-	e = &scrapeEntry{done: make(chan struct{}), state: st, at: now}
+	e = &scrapeEntry{done: make(chan struct{}), version: v, at: now}
 	c.entries[key] = e
 	return e, true, nil
 }

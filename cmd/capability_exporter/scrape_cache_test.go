@@ -44,7 +44,8 @@ func TestScrapeCache(t *testing.T) {
 	state := &collector.State{}
 	clock := time.Unix(1000, 0)
 	var mu sync.Mutex
-	c := newScrapeCache(next, func() *collector.State { mu.Lock(); defer mu.Unlock(); return state })
+	var reloads uint64
+	c := newScrapeCache(next, func() scrapeVersion { mu.Lock(); defer mu.Unlock(); return scrapeVersion{state, reloads} })
 	c.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
 
 	// 50 scrapes at once: one rendering, the same answer for all.
@@ -103,11 +104,18 @@ func TestScrapeCache(t *testing.T) {
 	if b := scrapeWith(t, c, "text/plain").Body.String(); b != "render 5" {
 		t.Fatalf("after a new evaluation: %q, want a new rendering", b)
 	}
+	// So does a reload, failed or not: the reload metrics are never stale.
+	mu.Lock()
+	reloads++
+	mu.Unlock()
+	if b := scrapeWith(t, c, "text/plain").Body.String(); b != "render 6" {
+		t.Fatalf("after a reload: %q, want a new rendering", b)
+	}
 }
 
 func TestScrapeCacheDoesNotKeepErrors(t *testing.T) {
 	next := &countingHandler{status: http.StatusInternalServerError}
-	c := newScrapeCache(next, func() *collector.State { return nil })
+	c := newScrapeCache(next, func() scrapeVersion { return scrapeVersion{} })
 	for i := 1; i <= 2; i++ {
 		if rec := scrapeWith(t, c, "text/plain"); rec.Code != http.StatusInternalServerError || rec.Body.String() != fmt.Sprintf("render %d", i) {
 			t.Fatalf("scrape %d: %d %q", i, rec.Code, rec.Body)
@@ -117,7 +125,7 @@ func TestScrapeCacheDoesNotKeepErrors(t *testing.T) {
 
 func TestScrapeCacheBounded(t *testing.T) {
 	next := &countingHandler{}
-	c := newScrapeCache(next, func() *collector.State { return nil })
+	c := newScrapeCache(next, func() scrapeVersion { return scrapeVersion{} })
 	for i := range scrapeCacheEntries + 5 {
 		if b := scrapeWith(t, c, fmt.Sprintf("type/%d", i)).Body.String(); b != fmt.Sprintf("render %d", i+1) {
 			t.Fatalf("Accept %d: %q", i, b)
