@@ -7,7 +7,11 @@
 #   2. the perf tier of test/e2e (build tags e2e and perf): the exporter
 #      binary under 50 concurrent scrapers, on a kube-apiserver holding a
 #      large synthetic cluster (beside kube-state-metrics when it builds),
-#      and on Prometheus holding the webshop's 35-day history.
+#      and on Prometheus holding the webshop's 35-day history; then a fleet:
+#      one Prometheus holding 20 clusters' 35-day histories, three
+#      kube-apiservers and an exporter scoped to its cluster on each, with
+#      the fleet dashboard's queries and the load each exporter puts on the
+#      shared store.
 #
 # Needs what the e2e tier needs (etcd, kube-apiserver via
 # hack/build-kube-apiserver.sh, prometheus and promtool). About 10-15 minutes
