@@ -17,7 +17,7 @@ if [ ! -x "$dir/prometheus" ] || [ ! -x "$dir/promtool" ]; then
   # release's Makefile would set it.
   IFS=. read -r _ minor patch <<<"$version"
   release="3.$((minor - 300)).$patch"
-  GOBIN="$tmp" CGO_ENABLED=0 GOFLAGS=-trimpath go install \
+  GOBIN="$tmp" CGO_ENABLED=0 go install -trimpath \
     -ldflags "-X github.com/prometheus/common/version.Version=$release -X github.com/prometheus/common/version.Revision=$version" \
     "github.com/prometheus/prometheus/cmd/prometheus@$version" \
     "github.com/prometheus/prometheus/cmd/promtool@$version" >&2

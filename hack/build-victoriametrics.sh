@@ -11,7 +11,7 @@ if [ ! -x "$bin" ]; then
   mkdir -p "$cache"
   tmp=$(mktemp -d "$cache/victoria-metrics-$version.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
-  GOBIN="$tmp" CGO_ENABLED=0 GOFLAGS=-trimpath go install \
+  GOBIN="$tmp" CGO_ENABLED=0 go install -trimpath \
     -ldflags "-X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-metrics-$version" \
     "github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@$version" >&2
   mv "$tmp/victoria-metrics" "$bin"
