@@ -1,12 +1,9 @@
 package collector
 
 import (
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/prometheus/common/model"
 
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -15,7 +12,8 @@ import (
 // month-over-month cost) barely moves between two evaluations minutes apart,
 // yet it is the most expensive thing the exporter asks of a store that N
 // exporters share. Such a query is sent at most once per slow interval; in
-// between, its last answer is reused and shown with its age. The cache is
+// between, its last answer is reused, marked with when it was measured
+// (triggers.Value.MeasuredAt), and shown with its age. The cache is
 // keyed by the query as sent (selectors expanded, matchers added), so two
 // signals that send the same query share one entry; it lives in the source,
 // so a reload that changes the source's section starts afresh, and a reload
@@ -61,26 +59,26 @@ func (c *slowCache) forRules(rules *triggers.Rules) {
 	}
 }
 
-// lookup returns the values of key for every one of keys, with the age of
-// the answer, if it is younger than the slow interval.
-func (c *slowCache) lookup(key string, keys []string) (map[string]triggers.Value, time.Duration, bool) {
+// lookup returns the values of key for every one of keys, with when they
+// were measured, if that is less than the slow interval ago.
+func (c *slowCache) lookup(key string, keys []string) (map[string]triggers.Value, time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
 	if !ok {
-		return nil, 0, false
+		return nil, time.Time{}, false
 	}
 	age := c.clock().Sub(e.at)
 	if age >= c.every || age < 0 {
 		delete(c.entries, key)
-		return nil, 0, false
+		return nil, time.Time{}, false
 	}
 	for _, k := range keys {
 		if _, ok := e.values[k]; !ok {
-			return nil, 0, false
+			return nil, time.Time{}, false
 		}
 	}
-	return e.values, age, true
+	return e.values, e.at, true
 }
 
 func (c *slowCache) store(key string, at time.Time, values map[string]triggers.Value) {
@@ -94,25 +92,15 @@ func (c *slowCache) slow(window time.Duration) bool {
 	return c != nil && c.every > 0 && window >= SlowWindow
 }
 
-// aged marks a reused value with its age, where the page and the JSON show
-// the value's source, and for an unknown value in its reason too.
-func aged(v triggers.Value, kind string, age, every time.Duration) triggers.Value {
-	note := fmt.Sprintf("measured %s ago; queries over a day or longer are re-sent every %s", ageText(age), model.Duration(every))
+// reused marks a value from an earlier evaluation with when it was
+// measured; the page, the JSON and assess show its age from that. Its
+// source and reason stay as the source gave them.
+func reused(v triggers.Value, kind string, at time.Time) triggers.Value {
 	if v.Source == "" {
 		v.Source = kind
 	}
-	v.Source += " (" + note + ")"
-	if !v.Known {
-		v.Reason += " (" + note + ")"
-	}
+	v.MeasuredAt = at
 	return v
-}
-
-func ageText(d time.Duration) string {
-	if d < time.Minute {
-		return "less than a minute"
-	}
-	return model.Duration(d.Truncate(time.Minute)).String()
 }
 
 // spawnSlow sends a request for srs like spawn, unless the query reads
@@ -126,9 +114,9 @@ func (c *httpCollect) spawnSlow(key string, window time.Duration, what string, s
 		return
 	}
 	keys := keysOf(srs)
-	if values, age, ok := cache.lookup(key, keys); ok {
+	if values, at, ok := cache.lookup(key, keys); ok {
 		for _, k := range keys {
-			c.r.set(k, aged(values[k], c.server.kind, age, cache.every))
+			c.r.set(k, reused(values[k], c.server.kind, at))
 		}
 		// Not marked up: source_up says whether the server answers now,
 		// from the requests sent (or the probe, when every answer was

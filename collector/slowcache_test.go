@@ -57,8 +57,11 @@ func TestSlowQueriesAreSentOncePerSlowInterval(t *testing.T) {
 		t.Errorf("queries sent in an hour: %v; want the slow ones once, the fast one 12 times", count)
 	}
 	v := last.Values["monthly"]
-	if !v.Known || v.Number != 42 || !strings.Contains(v.Source, "measured 55m ago") {
-		t.Errorf("reused value %+v, want 42 with its age", v)
+	if !v.Known || v.Number != 42 || v.Source != "prometheus" || !v.MeasuredAt.Equal(fixedNow) {
+		t.Errorf("reused value %+v, want 42 from prometheus, measured at %s", v, fixedNow)
+	}
+	if v := last.Values["fast"]; !v.MeasuredAt.IsZero() {
+		t.Errorf("value sent this evaluation %+v carries a measurement time", v)
 	}
 	if !last.Up {
 		t.Error("source not up while every slow answer was reused")
@@ -85,13 +88,13 @@ func TestFailedSlowQueriesAreRetriedNextEvaluation(t *testing.T) {
 		src.Collect(context.Background(), req)
 	}
 	// The failure is not kept; the empty answer that follows is, and reads
-	// unknown with its age.
+	// unknown, marked with when it was measured.
 	if n := stub.queryCounts()[`sum(rate(x[30d]))`]; n != 2 {
 		t.Errorf("%d queries sent, want 2 (a failure, then an answer kept)", n)
 	}
 	v := src.Collect(context.Background(), req).Values["monthly"]
-	if v.Known || !strings.Contains(v.Reason, "returned no series") || !strings.Contains(v.Reason, "ago") {
-		t.Errorf("reused empty answer %+v", v)
+	if v.Known || !strings.Contains(v.Reason, "returned no series") || strings.Contains(v.Reason, "ago") || v.MeasuredAt.IsZero() {
+		t.Errorf("reused empty answer %+v, want its reason as answered and when it was measured", v)
 	}
 }
 
@@ -133,7 +136,7 @@ func TestReusedAnswersDoNotHideADownServer(t *testing.T) {
 	if res.Up {
 		t.Error("up while the probe failed and every answer was reused")
 	}
-	if v := res.Values["monthly"]; !v.Known || !strings.Contains(v.Source, "ago") {
+	if v := res.Values["monthly"]; !v.Known || v.MeasuredAt.IsZero() {
 		t.Errorf("reused value %+v", v)
 	}
 	if n := stub.count("/api/v1/status/buildinfo"); n != 1 {

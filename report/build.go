@@ -29,7 +29,7 @@ func Build(st *collector.State, o Options) *Report {
 	}
 	ev := st.Evaluation
 	var rules *triggers.Rules
-	b := builder{clean: newScrubber(st.Config)}
+	b := builder{clean: newScrubber(st.Config), now: o.Now}
 	r := &Report{
 		APIVersion:                APIVersion,
 		GeneratedAt:               o.Now.UTC(),
@@ -62,7 +62,8 @@ func Build(st *collector.State, o Options) *Report {
 	for _, s := range ev.Signals {
 		value, text, reason := b.value(s.Type, s.Value)
 		r.Signals = append(r.Signals, Signal{Name: s.Name, Help: s.Help, Type: string(s.Type),
-			Value: value, Text: text, Source: s.Value.Source, Reason: reason, LowerBound: value != nil && s.Value.LowerBound})
+			Value: value, Text: text, Source: s.Value.Source, Reason: reason, LowerBound: value != nil && s.Value.LowerBound,
+			Measured: b.measured(s.Value)})
 	}
 	for _, t := range ev.Tools {
 		r.Tools = append(r.Tools, b.tool(t))
@@ -94,6 +95,18 @@ func Build(st *collector.State, o Options) *Report {
 
 type builder struct {
 	clean scrubber
+	now   time.Time // when the report is generated: ages are counted to it
+}
+
+// measured says when a reused value was measured, and how long ago; both
+// null for a value of this evaluation.
+func (b builder) measured(v triggers.Value) Measured {
+	if v.MeasuredAt.IsZero() {
+		return Measured{}
+	}
+	at := v.MeasuredAt.UTC()
+	age := math.Max(0, b.now.Sub(at).Seconds())
+	return Measured{MeasuredAt: &at, AgeSeconds: &age}
 }
 
 // value is a signal value as JSON wants it: a finite number, or null with
@@ -136,7 +149,8 @@ func (b builder) condition(c triggers.ConditionResult) Condition {
 	value, text, reason := b.value(c.Type, c.Value)
 	return Condition{Kind: c.Kind, Expr: c.Expr, Says: strPtr(c.Says), Signal: c.Signal, Op: string(c.Op),
 		Threshold: c.Threshold, ThresholdText: Human(c.Type, c.Threshold), Type: string(c.Type),
-		Value: value, ValueText: text, Source: c.Value.Source, Holds: truthPtr(c.Truth), Reason: reason}
+		Value: value, ValueText: text, Source: c.Value.Source, Holds: truthPtr(c.Truth), Reason: reason,
+		Measured: b.measured(c.Value)}
 }
 
 func (b builder) tool(t triggers.ToolResult) Tool {
@@ -266,7 +280,7 @@ func (b builder) unknownSignal(d *triggers.Decision, name string, blocking bool)
 	if reason == "" {
 		reason = "not collected"
 	}
-	return UnknownSignal{Signal: name, Source: v.Source, Reason: reason, Blocking: blocking}
+	return UnknownSignal{Signal: name, Source: v.Source, Reason: reason, Blocking: blocking, Measured: b.measured(v)}
 }
 
 // summary is one sentence on why, built from the step that decided.

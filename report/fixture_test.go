@@ -27,6 +27,13 @@ const (
 		`context deadline exceeded (basic auth basic-pass-9012)`
 )
 
+// reused marks v as an answer from an earlier evaluation, as the slow
+// cadence reuses a query over a day or longer.
+func reused(v triggers.Value, at time.Time) triggers.Value {
+	v.MeasuredAt = at
+	return v
+}
+
 // fixtureState is one evaluation of testdata/rules.yml with a decision in
 // every state: the evaluation is the real triggers.Evaluate on a snapshot
 // the sources could have produced.
@@ -40,7 +47,7 @@ func fixtureState(t testing.TB) *collector.State {
 	p := func(v float64) triggers.Value { return triggers.KnownValue(v, "prometheus") }
 	snap := triggers.Snapshot{
 		"microservices":           k(12),
-		"incident_mttr":           p(9000),
+		"incident_mttr":           reused(p(9000), evaluatedAt.Add(-25*time.Minute)),
 		"developers":              triggers.KnownValue(8, "fact"),
 		"compliance_required":     triggers.KnownValue(0, "fact"),
 		"security_team":           triggers.KnownValue(0, "fact"),

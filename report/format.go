@@ -126,6 +126,26 @@ func decidedPhrase(decision, step string) string {
 	return "Decided by the " + decidedByWords(step)
 }
 
+// ageText says how long ago a reused value was measured ("measured 25m
+// ago"), or "" for a value of this evaluation.
+func (m Measured) ageText() string {
+	if m.AgeSeconds == nil {
+		return ""
+	}
+	return "measured " + ago(time.Duration(*m.AgeSeconds*float64(time.Second))) + " ago"
+}
+
+// withAge appends the age of a reused value to text, after a comma.
+func withAge(text string, m Measured) string {
+	if a := m.ageText(); a != "" {
+		if text == "" {
+			return a
+		}
+		return text + ", " + a
+	}
+	return text
+}
+
 // ago renders an age like 3m12s, rounded so it stays readable.
 func ago(d time.Duration) string {
 	switch {

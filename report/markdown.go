@@ -190,7 +190,7 @@ func (m *mdWriter) capability(c *Capability) {
 			case *it.Holds:
 				box = "[x]"
 			}
-			m.f("- %s %s (%s)\n", box, md(derefString(it.Says)), md(it.ValueText))
+			m.f("- %s %s (%s)\n", box, md(derefString(it.Says)), md(withAge(it.ValueText, it.Measured)))
 		}
 		m.line("")
 	}
@@ -248,7 +248,7 @@ func (m *mdWriter) unknownSignals(c *Capability) {
 		var items []string
 		for _, u := range c.UnknownSignals {
 			if u.Blocking == g.blocking {
-				items = append(items, fmt.Sprintf("- %s (%s): %s", code(u.Signal), md(u.Source), code(u.Reason)))
+				items = append(items, fmt.Sprintf("- %s (%s): %s", code(u.Signal), md(withAge(u.Source, u.Measured)), code(u.Reason)))
 			}
 		}
 		if len(items) == 0 {
@@ -272,8 +272,8 @@ func mdCondition(c Condition) string {
 		return s + " is unknown"
 	}
 	s += " is " + md(c.ValueText)
-	if c.Source != "" {
-		s += " (" + md(c.Source) + ")"
+	if src := withAge(c.Source, c.Measured); src != "" {
+		s += " (" + md(src) + ")"
 	}
 	return s
 }

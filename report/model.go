@@ -120,6 +120,7 @@ type Condition struct {
 	Source        string   `json:"source"`
 	Holds         *bool    `json:"holds"`
 	Reason        *string  `json:"reason"` // why the value is unknown
+	Measured
 }
 
 // Tool is a tool's detection in the cluster.
@@ -163,6 +164,17 @@ type Signal struct {
 	LowerBound bool    `json:"lower_bound"`
 	Source     string  `json:"source"`
 	Reason     *string `json:"reason"`
+	Measured
+}
+
+// Measured says when a value reused from an earlier evaluation was measured:
+// a query over a day or longer is sent once per --evaluation.slow-interval,
+// and its answer reused in between. Both are null for a value obtained in
+// this evaluation, whose age is the document's age_seconds.
+type Measured struct {
+	MeasuredAt *time.Time `json:"measured_at"`
+	// AgeSeconds is generated_at minus measured_at.
+	AgeSeconds *float64 `json:"age_seconds"`
 }
 
 // UnknownSignal names a signal a decision could not read, and why.
@@ -174,6 +186,7 @@ type UnknownSignal struct {
 	// being made: those unknown in the step where deciding stopped
 	// (decided_by). Knowing the others alone cannot settle it.
 	Blocking bool `json:"blocking"`
+	Measured
 }
 
 // Change is one way the decision would move: what would have to become true,

@@ -208,3 +208,49 @@ func TestHumanUnits(t *testing.T) {
 		}
 	}
 }
+
+// A value reused from an earlier evaluation says when it was measured and
+// how old it is, in the JSON, on the page and in the Markdown; a value of
+// this evaluation has null for both.
+func TestReusedValuesSayWhenMeasured(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, fixtureReport(t)); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Signals []map[string]any `json:"signals"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range doc.Signals {
+		at, age := s["measured_at"], s["age_seconds"]
+		if _, ok := s["measured_at"]; !ok {
+			t.Fatalf("signal %s has no measured_at field", s["name"])
+		}
+		if s["name"] == "incident_mttr" {
+			if at != "2026-11-25T09:35:00Z" || age != float64(28*60+12) {
+				t.Errorf("incident_mttr measured_at %v, age_seconds %v; want 2026-11-25T09:35:00Z, 1692", at, age)
+			}
+			if s["source"] != "prometheus" {
+				t.Errorf("incident_mttr source %q, want the plain source kind", s["source"])
+			}
+			continue
+		}
+		if at != nil || age != nil {
+			t.Errorf("signal %s of this evaluation: measured_at %v, age_seconds %v, want null", s["name"], at, age)
+		}
+	}
+	st := fixtureState(t)
+	h := Handlers{Current: func() *collector.State { return st }, MetricsPath: "/metrics", Now: func() time.Time { return generatedAt }}
+	page := get(h.Page(), "/").Body.String()
+	row := page[strings.Index(page, `<tr data-signal="incident_mttr">`):]
+	row = row[:strings.Index(row, "</tr>")]
+	if !strings.Contains(row, "measured 28m12s ago") || !strings.Contains(row, "2026-11-25T09:35:00Z") {
+		t.Errorf("the page's incident_mttr row does not say when it was measured: %s", row)
+	}
+	fresh := page[strings.Index(page, `<tr data-signal="microservices">`):]
+	if fresh = fresh[:strings.Index(fresh, "</tr>")]; strings.Contains(fresh, `class="measured"`) {
+		t.Errorf("the page gives a value of this evaluation an age: %s", fresh)
+	}
+}

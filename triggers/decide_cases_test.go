@@ -286,6 +286,53 @@ capabilities:
 	}
 }
 
+// A value reused from an earlier evaluation keeps when it was measured
+// through first_known and into the evaluation's signals and conditions.
+func TestMeasuredAtCarriedThrough(t *testing.T) {
+	r := mustParse(t, `
+signals:
+  developers:
+    help: People.
+    first_known:
+      - fact: developers
+      - {loki: {query: 'count(x)'}}
+  mttr:
+    help: Time to resolve.
+    type: duration
+    prometheus: {query: 'x'}
+capabilities:
+  c: {complexity: low, trigger: {any: [developers > 10, mttr > 1h]}}
+`)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	reused := func(v float64, source string) Value {
+		out := KnownValue(v, source)
+		out.MeasuredAt = at
+		return out
+	}
+	snap := Snapshot{AlternativeKey("developers", 0): UnknownValue("not declared", "fact"),
+		AlternativeKey("developers", 1): reused(12, "loki"), "mttr": reused(7200, "prometheus")}
+	ResolveFirstKnown(r, snap)
+	if v := snap["developers"]; !v.MeasuredAt.Equal(at) || v.Source != "loki" {
+		t.Errorf("developers = %+v, want the loki answer measured at %s", v, at)
+	}
+	ev := Evaluate(r, snap, at.Add(30*time.Minute))
+	for _, s := range ev.Signals {
+		if !s.Value.MeasuredAt.Equal(at) {
+			t.Errorf("signal %s = %+v, want measured at %s", s.Name, s.Value, at)
+		}
+	}
+	for _, c := range ev.Decisions[0].Conditions {
+		if !c.Value.MeasuredAt.Equal(at) {
+			t.Errorf("condition %s = %+v, want measured at %s", c.Expr, c.Value, at)
+		}
+	}
+	// A value of this evaluation stays fresh.
+	snap = Snapshot{"mttr": KnownValue(7200, "prometheus")}
+	if v := Evaluate(r, snap, at).Signals[1].Value; !v.MeasuredAt.IsZero() {
+		t.Errorf("fresh value %+v carries a measurement time", v)
+	}
+}
+
 func TestDerivedSignals(t *testing.T) {
 	r := mustParse(t, `
 signals:

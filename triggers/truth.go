@@ -1,5 +1,7 @@
 package triggers
 
+import "time"
+
 // Truth is a three-valued (Kleene) truth value. The zero value is Unknown, so
 // a missing answer can never read as false.
 type Truth int8
@@ -75,6 +77,10 @@ type Value struct {
 	// LowerBound marks a measure that can only undercount: the real value
 	// is at least Number.
 	LowerBound bool
+	// MeasuredAt is when a value reused from an earlier evaluation was
+	// measured (a query over a day or longer, on the slow cadence). The zero
+	// time means the value was obtained in this evaluation.
+	MeasuredAt time.Time
 }
 
 // KnownValue is a value a source measured.
