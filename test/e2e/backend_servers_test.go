@@ -120,6 +120,33 @@ func startVictoriaMetrics(t testing.TB, extraArgs ...string) *victoriaMetrics {
 	return vm
 }
 
+// startVictoriaMetricsWithVMAlert runs VictoriaMetrics with vmalert behind
+// its rules API (-vmalert.proxyURL), as a VictoriaMetrics store serves
+// rules; vmalert evaluates the rules file against it and writes back what
+// they record, as a deployment does (vmalert refuses recording rules without). vmalert is the one
+// hack/build-victoriametrics.sh builds beside VictoriaMetrics.
+func startVictoriaMetricsWithVMAlert(t testing.TB, rules string) *victoriaMetrics {
+	t.Helper()
+	bin := backendBinary(t, "VICTORIAMETRICS", "build-victoriametrics.sh")
+	vmalert := filepath.Join(filepath.Dir(bin), strings.Replace(filepath.Base(bin), "victoria-metrics", "vmalert", 1))
+	if _, err := os.Stat(vmalert); err != nil {
+		t.Fatalf("vmalert: want it beside $VICTORIAMETRICS (hack/build-victoriametrics.sh builds both): %v", err)
+	}
+	// Each needs the other's address: vmalert's port is picked first.
+	port := freePort(t)
+	vm := startVictoriaMetrics(t, fmt.Sprintf("-vmalert.proxyURL=http://127.0.0.1:%d", port))
+	startServer(t, serverSpec{
+		Name: "vmalert",
+		Bin:  vmalert,
+		Args: func([]int) []string {
+			return []string{fmt.Sprintf("-httpListenAddr=127.0.0.1:%d", port), "-datasource.url=" + vm.URL,
+				"-rule=" + rules, "-remoteWrite.url=" + vm.URL, "-notifier.blackhole", "-evaluationInterval=30s", "-loggerLevel=WARN"}
+		},
+		Ready: func([]int) bool { return httpOK(fmt.Sprintf("http://127.0.0.1:%d/health", port)) },
+	})
+	return vm
+}
+
 // importOpenMetrics loads OpenMetrics text (as the webshop writes it for
 // promtool) through /api/v1/import/prometheus, which takes the Prometheus
 // text format: timestamps in milliseconds, no # EOF. It posts in chunks of

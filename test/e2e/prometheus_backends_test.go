@@ -66,12 +66,23 @@ var promBackends = []promBackend{
 		defer f.Close()
 		vm.importOpenMetrics(t, f)
 		return vm.URL
-	}, unknown: merge(noRules, map[string]string{
-		// MetricsQL drops NaN from answers, so 0/0 is no series rather than
-		// NaN; unknown either way.
-		"idle_search": "returned no series",
-	})},
+	}, unknown: merge(noRules, noNaN)},
+	{name: "victoriametrics+vmalert", start: func(t *testing.T, history, rules string, n int) string {
+		vm := startVictoriaMetricsWithVMAlert(t, rules)
+		f, err := os.Open(history)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		vm.importOpenMetrics(t, f)
+		(&prometheusServer{URL: vm.URL}).waitRules(t, n)
+		return vm.URL
+	}, unknown: noNaN},
 }
+
+// MetricsQL drops NaN from answers, so 0/0 is no series rather than NaN;
+// unknown either way.
+var noNaN = map[string]string{"idle_search": "returned no series"}
 
 func merge(ms ...map[string]string) map[string]string {
 	out := map[string]string{}
