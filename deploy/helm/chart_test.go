@@ -82,6 +82,25 @@ func TestDefaultValuesDeclareNoFacts(t *testing.T) {
 	}
 }
 
+// By default the chart configures the sources deploy/config.yml does.
+func TestDefaultSourcesAreTheKustomizeBase(t *testing.T) {
+	data, err := os.ReadFile("../config.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var base struct {
+		Sources map[string]any `json:"sources"`
+	}
+	if err := sigsyaml.Unmarshal(data, &base); err != nil {
+		t.Fatal(err)
+	}
+	if v := readValues(t); !reflect.DeepEqual(v.Sources, base.Sources) {
+		got, _ := json.Marshal(v.Sources)
+		want, _ := json.Marshal(base.Sources)
+		t.Errorf("values sources = %s, want deploy/config.yml's %s", got, want)
+	}
+}
+
 // The chart's pod is the kustomize base's: the same security contexts,
 // resources and probes by default.
 func TestDefaultPodIsTheKustomizeBase(t *testing.T) {
