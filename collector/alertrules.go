@@ -1,12 +1,11 @@
 package collector
 
 import (
-	"regexp"
-	"strconv"
 	"strings"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 )
 
 // Which loaded alerting rules could fire the alerts an alert history
@@ -50,113 +49,39 @@ func matchingAlertingRules(res v1.RulesResult, selector string) int {
 	return n
 }
 
-func ruleMatches(rule v1.AlertingRule, matchers []labelMatcher) bool {
+func ruleMatches(rule v1.AlertingRule, matchers []*labels.Matcher) bool {
 	for _, m := range matchers {
 		var v string
-		switch m.name {
-		case "__name__":
+		switch m.Name {
+		case labels.MetricName:
 			v = "ALERTS"
 		case "alertname":
 			v = rule.Name
 		case "alertstate":
-			if m.matches("firing") || m.matches("pending") {
+			if m.Matches("firing") || m.Matches("pending") {
 				continue
 			}
 			return false
 		default:
-			v = string(rule.Labels[model.LabelName(m.name)])
+			v = string(rule.Labels[model.LabelName(m.Name)])
 			if strings.Contains(v, "{{") {
 				continue
 			}
 		}
-		if !m.matches(v) {
+		if !m.Matches(v) {
 			return false
 		}
 	}
 	return true
 }
 
-type labelMatcher struct {
-	name, op, value string
-	re              *regexp.Regexp
-}
-
-func (m labelMatcher) matches(v string) bool {
-	switch m.op {
-	case "=":
-		return v == m.value
-	case "!=":
-		return v != m.value
-	case "=~":
-		return m.re.MatchString(v)
-	case "!~":
-		return !m.re.MatchString(v)
-	}
-	return false
-}
-
-var matcherRE = regexp.MustCompile(`^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|` + "`[^`]*`" + `)\s*$`)
-
 // selectorMatchers reads a plain vector selector's label matchers, its
-// metric name as a __name__ matcher. ok is false for anything else.
-func selectorMatchers(selector string) ([]labelMatcher, bool) {
-	sels := querySelectors(selector)
-	if len(sels) != 1 || !vectorSelectorRE.MatchString(selector) {
+// metric name as a __name__ matcher, through the Prometheus parser. ok is
+// false for anything else.
+func selectorMatchers(selector string) ([]*labels.Matcher, bool) {
+	vs, ok := plainSelector(selector)
+	if !ok {
 		return nil, false
 	}
-	var out []labelMatcher
-	if sels[0].Metric != "" {
-		out = append(out, labelMatcher{name: "__name__", op: "=", value: sels[0].Metric})
-	}
-	body := sels[0].Selector[len(sels[0].Metric):]
-	body = strings.TrimSuffix(strings.TrimPrefix(body, "{"), "}")
-	for _, part := range splitMatchers(body) {
-		if strings.TrimSpace(part) == "" {
-			continue
-		}
-		g := matcherRE.FindStringSubmatch(part)
-		if g == nil {
-			return nil, false
-		}
-		val := g[3]
-		if val[0] == '\'' {
-			val = `"` + strings.ReplaceAll(val[1:len(val)-1], `"`, `\"`) + `"`
-		}
-		unq, err := strconv.Unquote(val)
-		if err != nil {
-			return nil, false
-		}
-		m := labelMatcher{name: g[1], op: g[2], value: unq}
-		if m.op == "=~" || m.op == "!~" {
-			re, err := regexp.Compile("^(?:" + unq + ")$")
-			if err != nil {
-				return nil, false
-			}
-			m.re = re
-		}
-		out = append(out, m)
-	}
-	return out, true
-}
-
-// splitMatchers splits a matcher list at the commas outside quotes.
-func splitMatchers(s string) []string {
-	var parts []string
-	var quote byte
-	from := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0 && c == '\\' && quote != '`':
-			i++
-		case quote != 0 && c == quote:
-			quote = 0
-		case quote == 0 && (c == '"' || c == '\'' || c == '`'):
-			quote = c
-		case quote == 0 && c == ',':
-			parts = append(parts, s[from:i])
-			from = i + 1
-		}
-	}
-	return append(parts, s[from:])
+	return vs.LabelMatchers, true
 }

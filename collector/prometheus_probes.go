@@ -245,9 +245,20 @@ func (p *promProbes) retentionGap(lookback time.Duration) gap {
 
 // queryGap says why a windowed query's answer cannot be trusted, or "".
 // window, when set, is how far back the rule says the query reads; else
-// each selector's own range and offset say it.
+// each selector's own range and offset say it. A query the Prometheus
+// parser cannot read (MetricsQL) shows neither its selectors nor how far
+// back it reads: with a window declared, the server's retention is checked
+// against it; without, the answer is unknown rather than trusted on a guess.
 func (p *promProbes) queryGap(q string, window time.Duration) gap {
-	for _, sel := range querySelectors(q) {
+	sels, err := querySelectors(q, p.now)
+	if err != nil {
+		if window > 0 {
+			return p.retentionGap(window)
+		}
+		return gap{why: fmt.Sprintf("cannot tell how far back the query reads: the Prometheus parser does not read it (%v); "+
+			"declare the rule's window: (how far back its data must reach) to have it checked", err)}
+	}
+	for _, sel := range sels {
 		if window > 0 {
 			sel.Lookback = window
 		}

@@ -29,6 +29,8 @@ func (s *apiStub) firstRequest(path string) *http.Request {
 
 func TestQuerySelectorsAndLookback(t *testing.T) {
 	day := 24 * time.Hour
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	pin := at.Add(-2 * day).UnixMilli() // an @ timestamp two days before the evaluation
 	for _, tc := range []struct {
 		q    string
 		want map[string]time.Duration // selector -> lookback
@@ -48,12 +50,34 @@ func TestQuerySelectorsAndLookback(t *testing.T) {
 		{q: `max_over_time((sum by (alertname) (rate(x_total[5m])))[1h:1m] offset 1d)`,
 			want: map[string]time.Duration{"x_total": 5*time.Minute + time.Hour + day}, max: 5*time.Minute + time.Hour + day},
 		{q: `a * on(instance) group_left(node) b offset -1h`, want: map[string]time.Duration{"a": 0, "b": 0}},
-		{q: `offsets_total{x="]"}[2h] + 1e3`, want: map[string]time.Duration{`offsets_total{x="]"}`: 2 * time.Hour}, max: 2 * time.Hour},
-		{q: `{__name__="up", job='a,b'}[10m]`, want: map[string]time.Duration{`{__name__="up", job='a,b'}`: 10 * time.Minute}, max: 10 * time.Minute},
+		{q: `sum_over_time(offsets_total{x="]"}[2h]) + 1e3`, want: map[string]time.Duration{`offsets_total{x="]"}`: 2 * time.Hour}, max: 2 * time.Hour},
+		// The parser prints a selector in one form, whichever way it was written.
+		{q: `{__name__="up", job='a,b'}[10m]`, want: map[string]time.Duration{`{__name__="up",job="a,b"}`: 10 * time.Minute}, max: 10 * time.Minute},
+
+		// Text a scan of the query could misread.
+		{q: `sum(rate(http_requests_total{path="/v1/items[30d] offset 7d"}[5m]))`,
+			want: map[string]time.Duration{`http_requests_total{path="/v1/items[30d] offset 7d"}`: 5 * time.Minute}, max: 5 * time.Minute},
+		{q: `label_replace(up, "window", "[30d]", "", "") # [7d] offset 1w`, want: map[string]time.Duration{"up": 0}},
+		{q: `sum_over_time(x[1h] offset -5m)`, want: map[string]time.Duration{"x": 55 * time.Minute}, max: 55 * time.Minute},
+		{q: `x offset -5m`, want: map[string]time.Duration{"x": 0}},
+		{q: `max_over_time(avg_over_time(rate(x_total[5m])[1d:5m])[7d:1h] offset 1d)`,
+			want: map[string]time.Duration{"x_total": 5*time.Minute + 9*day}, max: 5*time.Minute + 9*day},
+		{q: `sum BY (job) (x OFFSET 30d)`, want: map[string]time.Duration{"x": 30 * day}, max: 30 * day},
+		// @ pins the time: what lies around it no longer moves what it reads.
+		{q: `sum_over_time(x[1h] @ end())`, want: map[string]time.Duration{"x": time.Hour}, max: time.Hour},
+		{q: `max_over_time(sum_over_time(x[1h] @ start())[1d:1h])`, want: map[string]time.Duration{"x": time.Hour}, max: time.Hour},
+		{q: fmt.Sprintf(`sum_over_time(x[1h] @ %d offset 30m)`, pin/1000), want: map[string]time.Duration{"x": 2*day + 90*time.Minute}, max: 2*day + 90*time.Minute},
+		{q: fmt.Sprintf(`max_over_time(rate(x_total[5m])[1h:1m] @ %d)`, pin/1000),
+			want: map[string]time.Duration{"x_total": 2*day + time.Hour + 5*time.Minute}, max: 2*day + time.Hour + 5*time.Minute},
 	} {
+		sels, err := querySelectors(tc.q, at)
+		if err != nil {
+			t.Errorf("%s: %v", tc.q, err)
+			continue
+		}
 		got := map[string]time.Duration{}
 		var furthest time.Duration
-		for _, s := range querySelectors(tc.q) {
+		for _, s := range sels {
 			got[s.Selector] = max(got[s.Selector], s.Lookback)
 			furthest = max(furthest, s.Lookback)
 		}
@@ -68,6 +92,12 @@ func TestQuerySelectorsAndLookback(t *testing.T) {
 		}
 		if furthest != tc.max {
 			t.Errorf("%s: lookback %s, want %s", tc.q, furthest, tc.max)
+		}
+	}
+	// MetricsQL the Prometheus parser does not read: no lookback is guessed.
+	for _, q := range []string{`sum(rate(x[1d])) keep_metric_names`, `x default 0`, `rollup_rate(x[30d])`} {
+		if sels, err := querySelectors(q, at); err == nil {
+			t.Errorf("%s: read as %v, want a parse error", q, sels)
 		}
 	}
 }
@@ -147,6 +177,43 @@ func TestWindowedQueryNeedsDataOverItsWindow(t *testing.T) {
 	res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: []SignalRequest{promQuery("s", "sum(up)", "")}})
 	if v := res.Values["s"]; !v.Known || stub.count("/api/v1/query") != 1 {
 		t.Errorf("value %+v after %d queries; want known after 1", v, stub.count("/api/v1/query"))
+	}
+}
+
+// A query the Prometheus parser cannot read (MetricsQL) shows no lookback:
+// its answer is unknown unless the rule declares its window, and then the
+// server's retention is checked against that window.
+func TestUnparsedQueryLookbackIsNotGuessed(t *testing.T) {
+	q := `sum(rate(http_requests_total[30d])) keep_metric_names`
+	for _, tc := range []struct {
+		name    string
+		window  time.Duration
+		answers map[string]string
+		unknown string
+	}{
+		{name: "no window declared", answers: map[string]string{"keep_metric_names": vectorOne},
+			unknown: "cannot tell how far back the query reads: the Prometheus parser does not read it"},
+		{name: "window declared, data reaches back", window: 30 * 24 * time.Hour,
+			answers: map[string]string{"keep_metric_names": vectorOne, "count(count_over_time(up[3600s] offset 2592000s))": vectorOne}},
+		{name: "window declared, short retention", window: 30 * 24 * time.Hour, answers: map[string]string{"keep_metric_names": vectorOne},
+			unknown: "neither up nor ALERTS has a sample from before 30d ago"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stub := probeStub(t, tc.answers, nil)
+			sr := promSpec("s", &triggers.PrometheusSignal{Query: q, Window: triggers.Duration(tc.window)})
+			v := testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: []SignalRequest{sr}}).Values["s"]
+			switch {
+			case tc.unknown == "" && (!v.Known || v.Number != 3):
+				t.Errorf("value %+v, want 3", v)
+			case tc.unknown != "" && (v.Known || !strings.Contains(v.Reason, tc.unknown)):
+				t.Errorf("value %+v, want unknown: %s", v, tc.unknown)
+			}
+			for _, r := range stub.requests {
+				if q := r.Form.Get("query"); strings.Contains(q, "keep_metric_names[") || strings.Contains(q, "count_over_time(http_requests_total") {
+					t.Errorf("probe built from a query the parser does not read: %s", q)
+				}
+			}
+		})
 	}
 }
 
@@ -258,6 +325,9 @@ func TestMatchingAlertingRules(t *testing.T) {
 		`ALERTS{alertstate="inactive"}`:                         0,
 		`up{job="x"}`:                                           0,
 		`sum by (alertname) (ALERTS)`:                           2, // not a plain selector: every rule could
+		`{__name__="ALERTS", severity='critical'}`:              1, // read by the parser, whichever way written
+		`ALERTS{alertname=~"check.*"}`:                          0, // regular expressions are anchored and case-sensitive
+		`ALERTS{severity="critical"} offset 1d`:                 2, // not a plain selector
 	} {
 		if got := matchingAlertingRules(res.Data, sel); got != want {
 			t.Errorf("%s matches %d rules, want %d", sel, got, want)

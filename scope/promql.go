@@ -29,6 +29,13 @@ func PromQL(query string, matchers []*labels.Matcher) (string, error) {
 	return expr.String(), nil
 }
 
+// ParsePromQL parses query as the exporter parses every PromQL query, for
+// callers that read its structure (the selectors, their ranges and
+// offsets) rather than rewrite it.
+func ParsePromQL(query string) (parser.Expr, error) {
+	return promql.ParseExpr(query)
+}
+
 // CheckPromQL reports whether query parses as PromQL.
 func CheckPromQL(query string) error {
 	_, err := promql.ParseExpr(query)
