@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/capability-exporter/capability_exporter/scope"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -67,6 +68,51 @@ func (c *Config) Warnings() []*triggers.Error {
 		}
 		out = append(out, &triggers.Error{File: c.File, Line: kv[0].Line, Field: "overrides." + name,
 			Msg: "warning: replaces " + what + "; for what-if questions only, not a deployment"})
+	}
+	if p := c.Sources.Prometheus; p != nil {
+		out = append(out, c.unreadWindows(p.Selectors)...)
+	}
+	return out
+}
+
+// unreadWindows warns about each Prometheus query the Prometheus parser
+// does not read (MetricsQL) and that declares no window: the source cannot
+// tell how far back it reads, so its answer will read unknown. Without a
+// Prometheus source every such signal is unknown anyway, so nothing is said.
+func (c *Config) unreadWindows(selectors map[string]string) []*triggers.Error {
+	var out []*triggers.Error
+	var doc *yaml.Node
+	for _, sig := range c.Rules.Signals {
+		alts := []triggers.SignalSource{sig.Source}
+		if len(sig.Source.FirstKnown) > 0 {
+			alts = sig.Source.FirstKnown
+		}
+		for i, alt := range alts {
+			p := alt.Prometheus
+			if p == nil || p.Query == "" || p.Window > 0 {
+				continue
+			}
+			text, err := scope.Expand(p.Query, selectors)
+			if err != nil {
+				continue // an error of its own, reported by the config check
+			}
+			perr := scope.CheckPromQL(text)
+			if perr == nil {
+				continue
+			}
+			path := []string{"signals", sig.Name}
+			if len(sig.Source.FirstKnown) > 0 {
+				path = append(path, fmt.Sprintf("first_known[%d]", i))
+			}
+			path = append(path, "prometheus", "query")
+			if doc == nil {
+				doc = c.rulesDoc()
+			}
+			out = append(out, &triggers.Error{File: c.Rules.File, Line: max(triggers.NodeLine(doc, path...), sig.Line),
+				Field: strings.Join(path, "."),
+				Msg: fmt.Sprintf("warning: the Prometheus parser does not read this query (%v), so the exporter cannot tell how far back it reads "+
+					"and its answer reads unknown; declare window: (how far back its data must reach; 5m for a query that reads no range)", perr)})
+		}
 	}
 	return out
 }

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -42,5 +44,39 @@ overrides:
 		if strings.Contains(g, "compliance_required") {
 			t.Errorf("warned about a fact only people can declare: %s", g)
 		}
+	}
+}
+
+// A Prometheus query the parser does not read (MetricsQL) and that declares
+// no window reads unknown; check says so at the rule's line.
+func TestWarningsNameQueriesWithoutAReadableWindow(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.yml")
+	if err := os.WriteFile(rules, []byte(`signals:
+  growth:
+    help: Growth.
+    prometheus: {query: 'sum(rate(x[30d])) keep_metric_names'}
+  declared:
+    help: Declared.
+    prometheus: {query: 'sum(rate(x[30d])) keep_metric_names', window: 30d}
+  plain:
+    help: PromQL.
+    prometheus: {query: 'sum(rate(x[30d]))'}
+capabilities:
+  c: {title: C, complexity: low, trigger: {any: [growth > 1, declared > 1, plain > 1]}}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse(filepath.Join(dir, "config.yml"), []byte("rules_file: "+rules+"\nsources:\n  prometheus: {url: http://prom.example:9090}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range cfg.Warnings() {
+		got = append(got, w.Error())
+	}
+	want := rules + ":4: signals.growth.prometheus.query: warning: the Prometheus parser does not read this query"
+	if len(got) != 1 || !strings.HasPrefix(got[0], want) || !strings.Contains(got[0], "declare window:") {
+		t.Errorf("warnings:\n%s\nwant one starting %q", strings.Join(got, "\n"), want)
 	}
 }
