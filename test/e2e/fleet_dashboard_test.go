@@ -26,11 +26,11 @@ import (
 // VictoriaMetrics does. The fleet dashboard's queries, run as Grafana runs
 // them with every cluster selected, show each cluster's own decisions, next
 // step, decision changes and source health, one row per cluster and never
-// one cluster's values in another's row. It runs against Prometheus and
-// against VictoriaMetrics (its own scraper, MetricsQL).
+// one cluster's values in another's row. It runs against Prometheus 2.42
+// and 3 and against VictoriaMetrics (its own scraper, MetricsQL).
 func TestFleetDashboardKeepsClustersApart(t *testing.T) {
 	d := fleetDashboard(t)
-	for _, store := range []string{"prometheus", "victoriametrics"} {
+	for _, store := range []string{"prometheus", "prometheus-3", "victoriametrics"} {
 		t.Run(store, func(t *testing.T) {
 			dir := t.TempDir()
 			started := time.Now()
@@ -204,8 +204,11 @@ func startFleetStore(t *testing.T, store, scrapeConfig string) promv1.API {
 	t.Helper()
 	var url string
 	switch store {
-	case "prometheus":
+	case "prometheus", "prometheus-3":
 		bin := requireBinary(t, "prometheus", "PROMETHEUS", "prometheus")
+		if store == "prometheus-3" {
+			bin = backendBinary(t, "PROMETHEUS3", "build-prometheus3.sh")
+		}
 		dataDir := t.TempDir()
 		s := startServer(t, serverSpec{
 			Name: "prometheus", Bin: bin, Ports: 1,
