@@ -4,13 +4,18 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -21,18 +26,19 @@ import (
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // What users apply, `kustomize build deploy/` and `helm template` of
 // deploy/helm, is accepted by the real kube-apiserver object by object
 // (server-side dry-run, strict field validation, no warnings), and each
 // Deployment's pod passes the restricted Pod Security Standard. Both run on
-// one API server, each in its own namespace. ServiceMonitor and
-// PrometheusRule are skipped: their CRDs belong to the Prometheus Operator,
-// which is not available here; deploy/'s unit tests and the chart test
-// check their fields.
+// one API server, each in its own namespace. The ServiceMonitor and
+// PrometheusRule are checked against the Prometheus Operator's own CRDs
+// (from its Go module), installed first.
 func TestDeployManifestsPassKubeAPIServerDryRun(t *testing.T) {
 	c := startKubeCluster(t)
+	installOperatorCRDs(t, c, "servicemonitors", "prometheusrules")
 
 	t.Run("kustomize", func(t *testing.T) {
 		objs := kustomizeObjects(t)
@@ -90,9 +96,57 @@ func kustomizeObjects(t *testing.T) []*unstructured.Unstructured {
 	return out
 }
 
+// prometheusOperatorModule holds the Prometheus Operator's CRDs
+// (example/prometheus-operator-crd), the schemas its ServiceMonitor and
+// PrometheusRule objects must pass.
+const prometheusOperatorModule = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
+
+// installOperatorCRDs creates the Prometheus Operator's CRDs of the given
+// plurals, read from its Go module (downloaded into the module cache once),
+// and waits until the API server serves them.
+func installOperatorCRDs(t *testing.T, c *kubeCluster, plurals ...string) {
+	t.Helper()
+	out, err := exec.Command("go", "mod", "download", "-json", prometheusOperatorModule).Output()
+	if err != nil {
+		t.Fatalf("go mod download %s: %v", prometheusOperatorModule, err)
+	}
+	var mod struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		t.Fatalf("go mod download %s: %v %s", prometheusOperatorModule, err, mod.Error)
+	}
+	client := apiextensions.NewForConfigOrDie(c.Admin)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, plural := range plurals {
+		data, err := os.ReadFile(filepath.Join(mod.Dir, "example", "prometheus-operator-crd", "monitoring.coreos.com_"+plural+".yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var crd apiextensionsv1.CustomResourceDefinition
+		if err := sigsyaml.Unmarshal(data, &crd); err != nil {
+			t.Fatalf("%s CRD: %v", plural, err)
+		}
+		if _, err := client.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, &crd, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("%s CRD: %v", plural, err)
+		}
+		waitFor(t, 30*time.Second, plural+" CRD established", func() bool {
+			got, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crd.Name, metav1.GetOptions{})
+			if err != nil {
+				return false
+			}
+			for _, cond := range got.Status.Conditions {
+				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
+					return true
+				}
+			}
+			return false
+		})
+	}
+}
+
 // dryRunObjects makes the objects' namespace, enforcing the restricted Pod
-// Security Standard, dry-runs every object but the Prometheus Operator's,
-// then dry-runs the Deployment's pod. It returns how many objects passed.
+// Security Standard, dry-runs every object, then dry-runs the Deployment's
+// pod. It returns how many objects passed.
 func dryRunObjects(t *testing.T, c *kubeCluster, objs []*unstructured.Unstructured) int {
 	t.Helper()
 	warnings := &warningRecorder{}
@@ -126,14 +180,10 @@ func dryRunObjects(t *testing.T, c *kubeCluster, objs []*unstructured.Unstructur
 		t.Fatal(err)
 	}
 
-	checked := 0
+	checked, kinds := 0, map[string]bool{}
 	var podTemplate map[string]any
 	for _, u := range objs {
 		kind, name := u.GetKind(), u.GetName()
-		if kind == "ServiceMonitor" || kind == "PrometheusRule" {
-			t.Logf("skipped %s %s: a Prometheus Operator CRD", kind, name)
-			continue
-		}
 		gvk := u.GroupVersionKind()
 		mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
@@ -151,6 +201,7 @@ func dryRunObjects(t *testing.T, c *kubeCluster, objs []*unstructured.Unstructur
 			t.Errorf("%s %s accepted with warnings: %v", kind, name, w)
 		}
 		checked++
+		kinds[kind] = true
 		if kind == "Deployment" {
 			podTemplate, _, _ = unstructured.NestedMap(u.Object, "spec", "template")
 		}
@@ -163,6 +214,11 @@ func dryRunObjects(t *testing.T, c *kubeCluster, objs []*unstructured.Unstructur
 	}
 	if checked < 6 {
 		t.Fatalf("dry-ran %d objects; want the Deployment, Service, ConfigMap and RBAC", checked)
+	}
+	for _, kind := range []string{"ServiceMonitor", "PrometheusRule"} {
+		if !kinds[kind] {
+			t.Errorf("no %s among the objects", kind)
+		}
 	}
 
 	// No controller runs here to make the pod, so dry-run it directly: the
