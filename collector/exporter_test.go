@@ -1,9 +1,11 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"strings"
@@ -93,7 +95,10 @@ func TestExpositionIsLintClean(t *testing.T) {
 	}
 }
 
-// Unknown must be distinguishable from false in every truth-valued metric.
+// Unknown must be distinguishable from false in every truth-valued metric:
+// each signal, condition and tool of the evaluation has its series, NaN
+// exactly when it is unknown. A missing series fails, as does an
+// evaluation without anything unknown to check.
 func TestUnknownIsNaNNotZero(t *testing.T) {
 	env, reg := goldenEnv(t)
 	st := env.sched.Current()
@@ -104,15 +109,51 @@ func TestUnknownIsNaNNotZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	series := map[string]float64{} // name{label=value,...} in label order
 	for _, mf := range mfs {
-		if mf.GetName() != "capability_signal_value" {
-			continue
-		}
 		for _, m := range mf.GetMetric() {
-			if m.GetLabel()[0].GetValue() == "audit_users" && !math.IsNaN(m.GetGauge().GetValue()) {
-				t.Errorf("unknown signal exported as %v", m.GetGauge().GetValue())
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
 			}
+			series[mf.GetName()+"{"+strings.Join(labels, ",")+"}"] = m.GetGauge().GetValue()
 		}
+	}
+	unknowns := 0
+	check := func(key string, unknown bool) {
+		t.Helper()
+		v, ok := series[key]
+		switch {
+		case !ok:
+			t.Errorf("%s is missing", key)
+		case unknown != math.IsNaN(v):
+			t.Errorf("%s = %v, want NaN exactly when unknown (unknown: %v)", key, v, unknown)
+		}
+		if unknown {
+			unknowns++
+		}
+	}
+	for _, s := range st.Evaluation.Signals {
+		check("capability_signal_value{signal="+s.Name+"}", !s.Value.Known)
+		if v, ok := series["capability_signal_known{signal="+s.Name+"}"]; !ok || v != boolFloat(s.Value.Known) {
+			t.Errorf("capability_signal_known{signal=%s} = %v (present %v), want %v", s.Name, v, ok, boolFloat(s.Value.Known))
+		}
+	}
+	for _, d := range st.Evaluation.Decisions {
+		for _, c := range d.Conditions {
+			check(fmt.Sprintf("capability_condition{capability=%s,condition=%s,kind=%s,signal=%s}", d.Capability, c.Expr, c.Kind, c.Signal), c.Truth == triggers.Unknown)
+		}
+	}
+	for _, tool := range st.Evaluation.Tools {
+		capability := cmp.Or(tool.Capability, "foundation")
+		check(fmt.Sprintf("capability_tool_detected{capability=%s,tool=%s}", capability, tool.ID), tool.Detected == triggers.Unknown)
+	}
+	for _, f := range st.Evaluation.Foundations {
+		check("capability_foundation_present{component="+f.ID+"}", f.Present == triggers.Unknown)
+	}
+	t.Logf("%d series checked unknown", unknowns)
+	if unknowns == 0 {
+		t.Fatal("nothing unknown in the evaluation: the test checks nothing (the loki source is down in goldenEnv)")
 	}
 }
 

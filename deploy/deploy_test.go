@@ -78,10 +78,10 @@ func (r rendered) one(t *testing.T, kind string, v any) string {
 
 func renderDeploy(t *testing.T) rendered {
 	t.Helper()
-	// deploy/rbac is the Kubernetes source's; without it the base does not
-	// render, and this test has nothing to check.
-	if _, err := os.Stat(filepath.Join("rbac", "kustomization.yaml")); os.IsNotExist(err) {
-		t.Skip("deploy/rbac/kustomization.yaml does not exist yet (the Kubernetes source's RBAC); the base lists rbac/ and cannot render without it")
+	// The base lists rbac/, the Kubernetes source's: without it the
+	// deployment cannot read the cluster, which is a failure, not a skip.
+	if _, err := os.Stat(filepath.Join("rbac", "kustomization.yaml")); err != nil {
+		t.Fatalf("deploy/rbac: %v; the base lists rbac/ and the Kubernetes source needs it", err)
 	}
 	r, err := Render(".")
 	if err != nil {

@@ -47,6 +47,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	app.UsageWriter(stdout)
 	app.HelpFlag.Short('h')
 	app.Version(version.Print(name))
+	// --help and --version end the program through kingpin's terminate,
+	// os.Exit by default; run returns the code instead, so that tests can
+	// call it and deferred cleanup runs.
+	exited := -1
+	app.Terminate(func(code int) {
+		if exited < 0 {
+			exited = code
+		}
+	})
 
 	configFile := app.Flag("config.file", "Path to the config file.").Default(name + ".yml").String()
 	logConfig := &promslog.Config{Writer: stderr}
@@ -63,6 +72,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	assess := addAssessCommand(app)
 
 	cmd, err := app.Parse(args)
+	if exited >= 0 {
+		return exited
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 2

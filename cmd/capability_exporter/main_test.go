@@ -151,9 +151,26 @@ func TestReloadRequiresPost(t *testing.T) {
 }
 
 func TestVersionAndBadFlags(t *testing.T) {
-	var out, errOut bytes.Buffer
-	if code := run([]string{"--no-such-flag"}, &out, &errOut); code == 0 {
-		t.Error("an unknown flag must fail")
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stdout string // what stdout must hold
+	}{
+		{args: []string{"--version"}, code: 0, stdout: "capability_exporter, version "},
+		{args: []string{"run", "--version"}, code: 0, stdout: "capability_exporter, version "},
+		{args: []string{"--help"}, code: 0, stdout: "--config.file"},
+		{args: []string{"--no-such-flag"}, code: 2},
+	} {
+		var out, errOut bytes.Buffer
+		// The config file does not exist: reaching the server would fail
+		// with 1, not return the flag's code.
+		args := append([]string{"--config.file=" + filepath.Join(t.TempDir(), "absent.yml")}, tc.args...)
+		if code := run(args, &out, &errOut); code != tc.code {
+			t.Errorf("%v: exit %d, want %d\nstdout: %s\nstderr: %s", tc.args, code, tc.code, out.String(), errOut.String())
+		}
+		if !strings.Contains(out.String(), tc.stdout) {
+			t.Errorf("%v: stdout lacks %q:\n%s", tc.args, tc.stdout, out.String())
+		}
 	}
 }
 
