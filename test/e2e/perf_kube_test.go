@@ -47,12 +47,13 @@ func TestPerfKubernetes(t *testing.T) {
 
 	_, sa := kubeApplyExporterRBAC(t, c)
 	token := c.ServiceAccountConfig(t, sa.Namespace, sa.Name).BearerToken
+	first := newPerfDoc(t, "21-first-answer", "Time to a complete first answer")
 	var ours perfExporterFigures
-	t.Run("sync", func(t *testing.T) { ours = perfKubeSync(t, c, doc, token) })
+	t.Run("sync", func(t *testing.T) { ours = perfKubeSync(t, c, doc, first, token) })
 	if t.Failed() {
 		return
 	}
-	t.Run("kube-state-metrics", func(t *testing.T) { perfKubeStateMetrics(t, c, doc, ours) })
+	t.Run("kube-state-metrics", func(t *testing.T) { perfKubeStateMetrics(t, c, doc, first, ours) })
 	t.Run("churn", func(t *testing.T) { perfChurn(t, c, doc, token) })
 }
 
@@ -60,7 +61,15 @@ func TestPerfKubernetes(t *testing.T) {
 // counting proxy, with the default rules and debug logs (one line per
 // evaluation, which is how cycles are counted).
 func perfKubeExporter(t *testing.T, c *kubeCluster, token string, interval time.Duration) (*exporter, *perfProxy, time.Duration) {
+	e, proxy, _, ready := perfKubeExporterAt(t, c, token, interval)
+	return e, proxy, ready
+}
+
+// perfKubeExporterAt is perfKubeExporter that also returns when the
+// process was started.
+func perfKubeExporterAt(t *testing.T, c *kubeCluster, token string, interval time.Duration) (*exporter, *perfProxy, time.Time, time.Duration) {
 	t.Helper()
+	exporterBinary(t) // built before the clock starts
 	proxy := newPerfProxy(t, c.URL, c.CAFile, true)
 	kubeconfig := c.WriteKubeconfig(t, &rest.Config{Host: proxy.URL, BearerToken: token,
 		TLSClientConfig: rest.TLSClientConfig{CAFile: proxy.CAFile}}, "exporter")
@@ -68,7 +77,7 @@ func perfKubeExporter(t *testing.T, c *kubeCluster, token string, interval time.
 		fmt.Sprintf("sources:\n  kubernetes:\n    kubeconfig: %s\n    context: exporter\n", kubeconfig))
 	start := time.Now()
 	e := startExporter(t, cfg, "--evaluation.interval="+interval.String(), "--log.level=debug")
-	return e, proxy, time.Since(start)
+	return e, proxy, start, time.Since(start)
 }
 
 var perfEvaluatedRE = regexp.MustCompile(`msg=Evaluated duration=(\S+)`)
@@ -128,21 +137,21 @@ func perfCheckTruth(t *testing.T, m perfMetrics, extraWorkloads int) {
 	}
 }
 
-func perfKubeSync(t *testing.T, c *kubeCluster, doc *perfDoc, token string) perfExporterFigures {
+func perfKubeSync(t *testing.T, c *kubeCluster, doc, first *perfDoc, token string) perfExporterFigures {
 	lists0 := c.Metric(t, "apiserver_request_total", map[string]string{"verb": "LIST"})
-	e, proxy, ready := perfKubeExporter(t, c, token, perfSyncInterval)
+	e, proxy, started, ready := perfKubeExporterAt(t, c, token, perfSyncInterval)
 	synced := perfScrape(t, e.URL+"/metrics")
 	syncBytes, syncCounts := proxy.Bytes(), proxy.Counts()
 	listsSync := c.Metric(t, "apiserver_request_total", map[string]string{"verb": "LIST"})
 	perfCheckTruth(t, synced, 0)
-	first := perfCycles(e)
-	if len(first) == 0 {
+	firstCycles := perfCycles(e)
+	if len(firstCycles) == 0 {
 		t.Fatal("ready before an evaluation was logged")
 	}
 	afterSync := synced.Memory()
 	cpu0 := synced.Value("process_cpu_seconds_total")
 
-	n0 := len(first)
+	n0 := len(firstCycles)
 	cycles := perfWaitCycles(t, e, n0+perfSteadyCycles, 2*perfSteadyCycles*perfSyncInterval+30*time.Second)
 	steady := perfScrape(t, e.URL+"/metrics")
 	n := len(perfCycles(e)) - n0 // evaluations since the first scrape, at least 10
@@ -159,7 +168,7 @@ func perfKubeSync(t *testing.T, c *kubeCluster, doc *perfDoc, token string) perf
 
 	doc.Table([]string{"figure", "value"}, [][]string{
 		{"initial sync: exporter start to first evaluation published (`/-/ready`)", ms(ready)},
-		{"initial sync: the first evaluation (informers started, listed, synced, counted)", ms(first[0])},
+		{"initial sync: the first evaluation (informers started, listed, synced, counted)", ms(firstCycles[0])},
 		{"requests during the initial sync (proxy)", fmt.Sprintf("%d streaming lists, %d lists, %d watches, %d /version", syncCounts.watchLists, syncCounts.lists, syncCounts.watches, syncCounts.version)},
 		{"LIST requests during the initial sync (`apiserver_request_total{verb=\"LIST\"}` delta, all clients)", fmt.Sprintf("%.0f", listsSync-lists0)},
 		{"bytes received during the initial sync", kib(float64(syncBytes))},
@@ -178,6 +187,7 @@ func perfKubeSync(t *testing.T, c *kubeCluster, doc *perfDoc, token string) perf
 		{"bytes received per evaluation after sync (watch events and /version)", kib(float64(bytes) / float64(n))},
 		{"exporter /metrics: series, bytes", fmt.Sprintf("%d, %d", total, len(body))},
 	})
+	perfSyncSection(first, e, proxy, started, ready, firstCycles[0])
 	doc.Target("Go heap in use after sync, 5,000 Deployments", mib(perfHeapGoal), mib(afterSync.heapInuse), afterSync.heapInuse < perfHeapGoal,
 		"trim what the informers keep per object")
 	doc.Target(fmt.Sprintf("Go heap in use after %d evaluations", n), mib(perfHeapGoal), mib(after10.heapInuse), after10.heapInuse < perfHeapGoal,

@@ -46,6 +46,7 @@ type perfProxy struct {
 // range query's span.
 type perfRequest struct {
 	Method, Path, Query string
+	RawQuery            string // the URL's query, as sent
 	Window              time.Duration
 	Status              int
 	Start               time.Time
@@ -105,7 +106,7 @@ func newPerfProxy(t testing.TB, target, caFile string, serveTLS bool) *perfProxy
 		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &perfRequest{Method: r.Method, Path: r.URL.Path, Start: time.Now()}
+		rec := &perfRequest{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Start: time.Now()}
 		params := perfPromParams(r)
 		rec.Query = params.Get("query")
 		start, err1 := strconv.ParseFloat(params.Get("start"), 64)
