@@ -42,6 +42,7 @@ type Panel struct {
 		Defaults struct {
 			Unit     string    `json:"unit"`
 			Mappings []Mapping `json:"mappings"`
+			NoValue  string    `json:"noValue"` // shown when the query finds no series
 		} `json:"defaults"`
 		Overrides []struct {
 			Matcher struct {

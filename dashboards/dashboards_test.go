@@ -229,6 +229,12 @@ func TestTruthPanelsShowUnknown(t *testing.T) {
 				if !found {
 					t.Errorf("%s: panel %q query %s shows a truth metric without mapping NaN to unknown", file, p.Title, tg.RefID)
 				}
+				// A store that keeps no NaN sample (VictoriaMetrics) has no
+				// series while the truth is unknown: the panel's no-value
+				// text must not claim an answer.
+				if nv := p.FieldConfig.Defaults.NoValue; nv != "" && !strings.Contains(nv, "unknown") {
+					t.Errorf("%s: panel %q reads a truth metric and says %q on no data; a store without NaN shows that for unknown", file, p.Title, nv)
+				}
 			}
 		}
 	}

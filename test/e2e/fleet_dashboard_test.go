@@ -26,8 +26,9 @@ import (
 // VictoriaMetrics does. The fleet dashboard's queries, run as Grafana runs
 // them with every cluster selected, show each cluster's own decisions, next
 // step, decision changes and source health, one row per cluster and never
-// one cluster's values in another's row. It runs against Prometheus 2.42
-// and 3 and against VictoriaMetrics (its own scraper, MetricsQL).
+// one cluster's values in another's row; and every panel of every bundled
+// dashboard shows data. It runs against Prometheus 2.42 and 3 and against
+// VictoriaMetrics (its own scraper, MetricsQL).
 func TestFleetDashboardKeepsClustersApart(t *testing.T) {
 	d := fleetDashboard(t)
 	for _, store := range []string{"prometheus", "prometheus-3", "victoriametrics"} {
@@ -141,6 +142,18 @@ scrape_configs:
 			}
 			if changed["us/distributed_tracing"] != 2 || changed["eu/"] != 0 || len(changed) != 2 {
 				t.Errorf("decisions held %v; want us/distributed_tracing with 2 and eu's row at 0", changed)
+			}
+
+			// Every panel of every dashboard shows data on this store, with
+			// each variable at its first value and at All.
+			all, err := dashboards.Load(filepath.Join(repoRoot(), "dashboards"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, db := range all {
+				for _, useAll := range []bool{false, true} {
+					checkDashboardQueries(t, api, started, db, useAll, store == "victoriametrics")
+				}
 			}
 
 			// Source health and evaluation age: each cluster's own rows.
