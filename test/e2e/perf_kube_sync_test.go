@@ -126,7 +126,7 @@ func perfSyncSection(doc *perfDoc, e *exporter, proxy *perfProxy, started time.T
 		{"first evaluation published (its log line)", off(published)},
 		{"/-/ready answers 200, as the harness's poll (every 100 ms) saw it", ms(ready)},
 	})
-	doc.Para("The first evaluation itself logged %s: it starts the informers, waits for their initial sync (checked every 20 ms) and counts. Per resource, the initial list (sorted by when its last page was answered):", ms(firstEval))
+	doc.Para("The first evaluation itself logged %s: it starts the informers, waits for their initial sync (checked every 20 ms) and counts.", ms(firstEval))
 	var rows [][]string
 	for _, rs := range res {
 		if rs.pages == 0 && rs.streaming == 0 {
@@ -134,7 +134,7 @@ func perfSyncSection(doc *perfDoc, e *exporter, proxy *perfProxy, started time.T
 		}
 		rows = append(rows, []string{"`" + rs.path + "`", fmt.Sprintf("%d (%s)", rs.streaming, strings.Join(rs.streamStatus, ", ")), fmt.Sprint(rs.pages), ms(rs.listTime), off(rs.firstStart), off(rs.lastListEnd)})
 	}
-	doc.Para("Each informer first tries a streaming list (a watch that sends the current objects first, from the API server's watch cache); here none delivered its objects, and client-go went on to list page by page. Those pages, asked at the latest version, are read from etcd, not from the watch cache: an API server serves them from its cache only on an etcd with the progress notifications that Kubernetes' consistent reads from cache require (etcd 3.4.31 or 3.5.13 and later), and this machine's etcd is Debian's 3.4.23. The Deployments' ten pages, one after another, are the long pole:")
+	doc.Para("Each informer first tries a streaming list (a watch that sends the current objects first, from the API server's watch cache); here none delivered its objects, and client-go went on to list page by page. Those pages, asked at the latest version, are read from etcd, not from the watch cache: an API server serves them from its cache only on an etcd with the progress notifications that Kubernetes' consistent reads from cache require (etcd 3.4.31 or 3.5.13 and later), and this machine's etcd is Debian's 3.4.23. The Deployments' ten pages, one after another, are the long pole (per resource, sorted by when its last page was answered):")
 	doc.Table([]string{"resource", "streaming lists tried", "list pages (500 objects each)", "pages' time, added up", "first request at", "last page answered at"}, rows)
 	return published
 }
