@@ -29,7 +29,8 @@ const (
 	reasonUnauthorized    = "unauthorized"      // 401: credentials missing or wrong
 	reasonForbidden       = "forbidden"         // 403
 	reasonNotFound        = "not_found"         // 404: the URL does not lead to the API (a missing path prefix?)
-	reasonBadQuery        = "bad_query"         // 400, 422 and other 4xx: the server refuses the query as written
+	reasonBadQuery        = "bad_query"         // 400 and other 4xx: the server refuses the query as written
+	reasonQueryFailed     = "query_failed"      // 422: the query parsed but could not run, often a query limit (samples, points per series)
 	reasonTooManyRequests = "too_many_requests" // 429, after one retry
 	reasonServerError     = "server_error"      // other 5xx, after one retry for 502 and 503
 	reasonBadResponse     = "bad_response"      // an answer that is not the API's JSON, or of the wrong result type
@@ -271,6 +272,11 @@ func classify(what string, ex *exchange, err error) SourceError {
 		return wrap(reasonTooManyRequests, "%d: %s", ex.status, msg)
 	case ex.status == http.StatusGatewayTimeout, ex.status == http.StatusServiceUnavailable && apiErrorType(ex) == "timeout":
 		return wrap(reasonTimeout, "%d: %s", ex.status, msg)
+	case ex.status == http.StatusUnprocessableEntity:
+		// Prometheus and VictoriaMetrics answer 422 when a valid query
+		// cannot be executed, a store's limits among the causes: not a
+		// query written wrong.
+		return wrap(reasonQueryFailed, "%d: %s", ex.status, msg)
 	case ex.status/100 == 4:
 		return wrap(reasonBadQuery, "%d: %s", ex.status, msg)
 	}
@@ -307,5 +313,5 @@ func errorMessage(ex *exchange) string {
 // answeredAPI says whether a failure still shows a server that speaks its
 // API: it refused the query as written. Such a server counts as up.
 func answeredAPI(e SourceError) bool {
-	return e.Reason == reasonBadQuery || e.Reason == reasonSeveralSeries
+	return e.Reason == reasonBadQuery || e.Reason == reasonQueryFailed || e.Reason == reasonSeveralSeries
 }

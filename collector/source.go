@@ -81,9 +81,9 @@ const (
 var errorReasons = map[string][]string{
 	"fact": {reasonPanic},
 	"prometheus": {reasonStart, reasonPanic, reasonTimeout, reasonUnreachable, reasonUnauthorized, reasonForbidden,
-		reasonNotFound, reasonBadQuery, reasonTooManyRequests, reasonServerError, reasonBadResponse, reasonSeveralSeries, reasonUnscoped},
+		reasonNotFound, reasonBadQuery, reasonQueryFailed, reasonTooManyRequests, reasonServerError, reasonBadResponse, reasonSeveralSeries, reasonUnscoped},
 	"loki": {reasonStart, reasonPanic, reasonTimeout, reasonUnreachable, reasonUnauthorized, reasonForbidden,
-		reasonNotFound, reasonBadQuery, reasonTooManyRequests, reasonServerError, reasonBadResponse, reasonSeveralSeries, reasonUnscoped},
+		reasonNotFound, reasonBadQuery, reasonQueryFailed, reasonTooManyRequests, reasonServerError, reasonBadResponse, reasonSeveralSeries, reasonUnscoped},
 	"kubernetes": {reasonStart, reasonPanic, reasonTimeout, reasonUnreachable, reasonUnauthorized, reasonForbidden, reasonNotFound},
 }
 
