@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -267,19 +268,19 @@ func TestKubernetesUnreachable(t *testing.T) {
 // Collect must answer by its deadline even when the initial list hangs,
 // and say why the signals are unknown.
 func TestKubernetesInitialSyncNotFinished(t *testing.T) {
-	release := make(chan struct{})
+	// The list keeps failing rather than blocking: the fake clientset runs
+	// reactors under the lock its discovery needs too, so a blocked list
+	// would also block the source's ping.
 	fc := newFakeCluster(t, shopObjects(), nil, func(fc *fakeCluster) {
 		fc.client.PrependReactor("list", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
-			<-release
-			return false, nil, nil
+			return true, nil, errors.New("etcdserver: request timed out")
 		})
 	})
-	defer close(release)
 	ctx, cancel := contextWithTimeout(500 * time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	res := fc.src.Collect(ctx, request([]string{"workloads", "nodes"}))
-	// The list never returns: without the deadline Collect would wait for
+	// The list never succeeds: without the deadline Collect would wait for
 	// the source's 60s timeout. The bound is far from both, so a loaded
 	// machine cannot make it flaky.
 	if d := time.Since(start); d > 10*time.Second {
