@@ -234,6 +234,30 @@ func (s *alertingStack) ActiveAlerts(t *testing.T) []string {
 	return out
 }
 
+// RulesEvaluatedAfter reports whether Prometheus has evaluated every
+// alerting rule at or after ts.
+func (s *alertingStack) RulesEvaluatedAfter(t *testing.T, ts time.Time) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := s.prom.Rules(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, g := range res.Groups {
+		for _, r := range g.Rules {
+			if a, ok := r.(promv1.AlertingRule); ok {
+				n++
+				if a.LastEvaluation.Before(ts) {
+					return false
+				}
+			}
+		}
+	}
+	return n == s.alertRules
+}
+
 // rewriteRuleDurations copies every rules file of src into dst with each
 // alert's for and keep_firing_for shortened, editing the parsed YAML rather
 // than the text. It fails unless every alert had its for rewritten and both

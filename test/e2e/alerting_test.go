@@ -44,7 +44,21 @@ func TestAlertsReachWebhookThroughAlertmanager(t *testing.T) {
 	if got := s.Query(t, `capability_exporter_evaluation_interval_seconds`); len(got) != 1 || got[0].Value != 2 {
 		t.Fatalf("want capability_exporter_evaluation_interval_seconds 2 (--evaluation.interval=2s), got %v", got)
 	}
-	time.Sleep(6 * time.Second)
+	// Nothing pending or firing on any evaluation until every alerting rule
+	// has been evaluated past the rewritten for: since now: what was not
+	// pending by then is not about to fire. Evaluations, not a sleep, say
+	// when that is, so a stalled rule evaluation fails instead of passing.
+	// Prometheus evaluates rules before its first scrape of the exporter,
+	// and with for: rewritten to 2s CapabilityExporterAbsent can fire for
+	// that moment; the quiet starts once that has cleared.
+	waitFor(t, 30*time.Second, "startup alerts to clear", func() bool { return len(s.ActiveAlerts(t)) == 0 })
+	quietSince := time.Now()
+	waitFor(t, 30*time.Second, "every alerting rule evaluated past for: with nothing active", func() bool {
+		if active := s.ActiveAlerts(t); len(active) > 0 {
+			t.Fatalf("alerts active with nothing wrong: %v", active)
+		}
+		return s.RulesEvaluatedAfter(t, quietSince.Add(stackFor+time.Second))
+	})
 	if active := s.ActiveAlerts(t); len(active) > 0 {
 		t.Fatalf("alerts active with nothing wrong: %v", active)
 	}
