@@ -24,6 +24,7 @@ const (
 // set beside kube-state-metrics'.
 type perfExporterFigures struct {
 	sync       time.Duration
+	syncCPU    float64 // CPU seconds used until the first answer
 	afterSync  perfMemory
 	after10    perfMemory
 	syncBytes  int64
@@ -187,7 +188,7 @@ func perfKubeSync(t *testing.T, c *kubeCluster, doc, first *perfDoc, token strin
 		{"bytes received per evaluation after sync (watch events and /version)", kib(float64(bytes) / float64(n))},
 		{"exporter /metrics: series, bytes", fmt.Sprintf("%d, %d", total, len(body))},
 	})
-	perfSyncSection(first, e, proxy, started, ready, firstCycles[0])
+	perfSyncSection(first, e, proxy, started, ready, firstCycles[0], cpu0)
 	doc.Target("Go heap in use after sync, 5,000 Deployments", mib(perfHeapGoal), mib(afterSync.heapInuse), afterSync.heapInuse < perfHeapGoal,
 		"trim what the informers keep per object")
 	doc.Target(fmt.Sprintf("Go heap in use after %d evaluations", n), mib(perfHeapGoal), mib(after10.heapInuse), after10.heapInuse < perfHeapGoal,
@@ -198,7 +199,7 @@ func perfKubeSync(t *testing.T, c *kubeCluster, doc, first *perfDoc, token strin
 	newLists := counts.lists + counts.watchLists - syncCounts.lists - syncCounts.watchLists
 	doc.Target("LIST requests per evaluation after sync", "0", perCycle(0, newLists), newLists == 0,
 		"find which informer relists and why")
-	return perfExporterFigures{sync: ready, afterSync: afterSync, after10: after10, syncBytes: syncBytes, series: total, scrapeSize: len(body)}
+	return perfExporterFigures{sync: ready, syncCPU: cpu0, afterSync: afterSync, after10: after10, syncBytes: syncBytes, series: total, scrapeSize: len(body)}
 }
 
 // perfCountLines counts the lines of a /metrics body that start with name{.
