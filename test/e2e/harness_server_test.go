@@ -52,9 +52,10 @@ type server struct {
 	Ports []int
 	logs  *syncBuffer
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd exited
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	done  chan struct{} // closed when cmd exited
+	swept bool          // cmd's process group was killed after it exited
 }
 
 // errPortTaken marks a start that failed because a port was bound by
@@ -116,7 +117,7 @@ func (s *server) start() error {
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
 	s.mu.Lock()
-	s.cmd, s.done = cmd, done
+	s.cmd, s.done, s.swept = cmd, done, false
 	s.mu.Unlock()
 
 	exited := func() error {
@@ -154,8 +155,12 @@ func (s *server) start() error {
 // test paused it), SIGKILL after 15 s, and SIGKILL to whatever of the group
 // outlived its leader. Safe to call twice and on a stopped server.
 func (s *server) Stop() {
-	cmd, done := s.current()
-	if cmd == nil {
+	s.mu.Lock()
+	cmd, done, swept := s.cmd, s.done, s.swept
+	s.swept = true
+	s.mu.Unlock()
+	// Once swept, the group's id may belong to another process by now.
+	if cmd == nil || swept {
 		return
 	}
 	pgid := cmd.Process.Pid
