@@ -2,8 +2,10 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -150,7 +152,17 @@ func (s *Scheduler) Interval() time.Duration { return time.Duration(s.interval.L
 // evaluation does (the exporter is shutting down) or the scheduler is
 // closed, the State is returned but neither published nor counted: a
 // shutdown is not a source failure.
-func (s *Scheduler) Evaluate(parent context.Context) *State {
+//
+// A panic outside the sources (in the rules engine, or on a malformed
+// answer) publishes nothing and is logged with its stack; the last
+// published State stays and is returned.
+func (s *Scheduler) Evaluate(parent context.Context) (published *State) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.logger.Error("Evaluation panicked; the last published decisions stay", "err", fmt.Sprint(p), "stack", string(debug.Stack()))
+			published = s.Current()
+		}
+	}()
 	s.evalMu.Lock()
 	defer s.evalMu.Unlock()
 	cfg, running := s.acquire()

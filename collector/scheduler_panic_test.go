@@ -27,3 +27,30 @@ func TestPanicLoggedOnceWithItsStack(t *testing.T) {
 		t.Errorf("the log lacks the stack of the panic:\n%s", log)
 	}
 }
+
+// A panic outside every source's guard (here: an error without its cause,
+// which the scheduler reads) must not end the process either: nothing is
+// published, the last decisions stay, and the stack is logged.
+func TestEvaluationPanicKeepsTheLastDecisions(t *testing.T) {
+	malformed := false
+	env := newTestEnv(t, "sources:\n  loki: {url: http://127.0.0.1:1}\n", map[string]func(context.Context, Request) Result{
+		"loki": func(ctx context.Context, req Request) Result {
+			if malformed {
+				return Result{Errors: []SourceError{{Reason: "bad_response"}}} // Err is nil
+			}
+			return answer(3)(ctx, req)
+		},
+	})
+	first := env.sched.Evaluate(context.Background())
+	malformed = true
+	if got := env.sched.Evaluate(context.Background()); got != first || env.sched.Current() != first {
+		t.Errorf("after a panicking evaluation: returned %p, current %p; want the last published %p", got, env.sched.Current(), first)
+	}
+	if log := env.log.String(); !strings.Contains(log, "Evaluation panicked") || !strings.Contains(log, "scheduler.go") {
+		t.Errorf("the panic is not logged with its stack:\n%s", log)
+	}
+	malformed = false
+	if env.sched.Evaluate(context.Background()) == first {
+		t.Error("the next evaluation was not published")
+	}
+}
