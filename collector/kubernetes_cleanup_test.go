@@ -1,0 +1,71 @@
+package collector
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// The Kubernetes source keeps compiled workload patterns across
+// evaluations, and only those of the tools it is asked about now.
+func TestKubernetesSourceDropsPatternsOfRemovedTools(t *testing.T) {
+	fc := newFakeCluster(t, shopObjects(), nil, nil)
+	linkerd := &triggers.Tool{ID: "linkerd", Capability: "service_mesh", Workloads: []string{"linkerd-.*"}}
+	istio := &triggers.Tool{ID: "istio", Capability: "service_mesh", Workloads: []string{"istiod"}}
+	fc.collect(t, request(nil, linkerd, istio))
+	fc.collect(t, request(nil, istio))
+	fc.src.mu.Lock()
+	defer fc.src.mu.Unlock()
+	if _, ok := fc.src.regexps[workloadExpr(linkerd.Workloads)]; ok || len(fc.src.regexps) != 1 {
+		t.Errorf("compiled patterns after linkerd left the rules: %v, want istio's alone", fc.src.regexps)
+	}
+}
+
+// A start, a reload that rebuilds the Kubernetes source and a stop leave
+// no goroutine behind: Close returns once the informers have ended.
+func TestStartReloadStopLeavesNoGoroutines(t *testing.T) {
+	fs := map[string]factory{}
+	for kind, f := range factories {
+		fs[kind] = f
+	}
+	fs["kubernetes"] = factory{section: factories["kubernetes"].section, build: func(section any, logger *slog.Logger) (Source, error) {
+		sec := section.(*config.KubernetesSource)
+		return newFakeCluster(t, shopObjects(), func(s *config.KubernetesSource) { *s = *sec }, nil).src, nil
+	}}
+	cycle := func() {
+		sched := newScheduler(loadConfig(t, "sources:\n  kubernetes: {team_labels: [team]}\n"), 5*time.Second, slog.New(slog.DiscardHandler), fs)
+		if v := signal(t, sched.Evaluate(context.Background()), "microservices"); !v.Known {
+			t.Fatalf("microservices = %+v, want known from the informers", v)
+		}
+		sched.Reload(loadConfig(t, "sources:\n  kubernetes: {team_labels: [owner]}\n")) // rebuilt: its section changed
+		sched.Evaluate(context.Background())
+		sched.Close()
+	}
+	cycle() // first use starts what lives for the whole process (klog's flush daemon)
+	before := settledGoroutines()
+	cycle()
+	if after := runtime.NumGoroutine(); after > before {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines after a start, reload and stop, %d before:\n%s", after, before, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// settledGoroutines waits until the goroutine count stops falling, so that
+// goroutines still ending from earlier work do not count as "before".
+func settledGoroutines() int {
+	n := runtime.NumGoroutine()
+	for range 50 {
+		time.Sleep(20 * time.Millisecond)
+		m := runtime.NumGoroutine()
+		if m >= n {
+			return m
+		}
+		n = m
+	}
+	return n
+}
