@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -115,7 +116,10 @@ type httpCollect struct {
 	// from the slow cache is probed, so that source_up still says whether
 	// the server answers now.
 	sent int
-	wg   sync.WaitGroup
+	// reused are the keys answered from the slow cache, with when they
+	// were measured.
+	reused map[string]time.Time
+	wg     sync.WaitGroup
 }
 
 func (s *httpServer) newCollect(req Request) *httpCollect {
@@ -163,7 +167,27 @@ func (c *httpCollect) probeAndWait(ctx context.Context, fn func(ctx context.Cont
 		})
 	}
 	c.wg.Wait()
+	c.forgetReusedIfDown()
 	return c.r.result()
+}
+
+// forgetReusedIfDown makes the answers reused from the slow cache unknown
+// when the server does not answer now: a source that is down makes its
+// signals unknown, however recent its last answer.
+func (c *httpCollect) forgetReusedIfDown() {
+	if len(c.reused) == 0 || c.r.isUp() {
+		return
+	}
+	why := "no request answered"
+	if e := c.r.downed.Load(); e != nil {
+		why = e.Error()
+	} else if res := c.r.result(); len(res.Errors) > 0 {
+		why = res.Errors[0].Error()
+	}
+	for k, at := range c.reused {
+		c.r.set(k, triggers.UnknownValue(fmt.Sprintf("%s is down now (%s); its answer from %s ago is not reused",
+			c.server.kind, why, time.Since(at).Round(time.Second)), ""))
+	}
 }
 
 // notFound says whether the request of ctx failed with a 404, after which a

@@ -115,8 +115,12 @@ func (c *httpCollect) spawnSlow(key string, window time.Duration, what string, s
 	}
 	keys := keysOf(srs)
 	if values, at, ok := cache.lookup(key, keys); ok {
+		if c.reused == nil {
+			c.reused = map[string]time.Time{}
+		}
 		for _, k := range keys {
 			c.r.set(k, reused(values[k], c.server.kind, at))
+			c.reused[k] = at
 		}
 		// Not marked up: source_up says whether the server answers now,
 		// from the requests sent (or the probe, when every answer was
