@@ -66,7 +66,12 @@ type SourceError struct {
 	Stack []byte
 }
 
-func (e SourceError) Error() string { return e.Reason + ": " + e.Err.Error() }
+func (e SourceError) Error() string {
+	if e.Err == nil {
+		return e.Reason
+	}
+	return e.Reason + ": " + e.Err.Error()
+}
 
 // Reasons the scheduler gives for any source.
 const (
