@@ -28,15 +28,21 @@ func TestPanicLoggedOnceWithItsStack(t *testing.T) {
 	}
 }
 
-// A panic outside every source's guard (here: an error without its cause,
-// which the scheduler reads) must not end the process either: nothing is
-// published, the last decisions stay, and the stack is logged.
+// panickingError is an error whose message panics, as a library's error
+// type with a nil field inside may.
+type panickingError struct{}
+
+func (panickingError) Error() string { panic("error message of a nil field") }
+
+// A panic outside every source's guard (here: an error whose message
+// panics when the scheduler reads it) must not end the process either:
+// nothing is published, the last decisions stay, and the stack is logged.
 func TestEvaluationPanicKeepsTheLastDecisions(t *testing.T) {
 	malformed := false
 	env := newTestEnv(t, "sources:\n  loki: {url: http://127.0.0.1:1}\n", map[string]func(context.Context, Request) Result{
 		"loki": func(ctx context.Context, req Request) Result {
 			if malformed {
-				return Result{Errors: []SourceError{{Reason: "bad_response"}}} // Err is nil
+				return Result{Errors: []SourceError{{Reason: "bad_response", Err: panickingError{}}}}
 			}
 			return answer(3)(ctx, req)
 		},
