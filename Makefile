@@ -35,6 +35,8 @@ test-all: lint test fuzz check-rules test-e2e
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseLeaf$$' -fuzztime=$(FUZZTIME) ./triggers
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./triggers
+	$(GO) test -run='^$$' -fuzz='^FuzzPromQL$$' -fuzztime=$(FUZZTIME) ./scope
+	$(GO) test -run='^$$' -fuzz='^FuzzLogQL$$' -fuzztime=$(FUZZTIME) ./scope
 
 lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt -l: not formatted:"; echo "$$unformatted"; exit 1; fi

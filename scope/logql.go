@@ -34,8 +34,19 @@ func LogQL(query string, matchers []*labels.Matcher) (string, error) {
 		if len(add) == 0 {
 			return nil
 		}
-		kept := strings.TrimRight(inner, " \t\r\n")
 		b.WriteString(query[last : open+1])
+		if strings.Contains(inner, "#") {
+			// A # comment inside the braces runs to the end of its line
+			// and would swallow matchers written after it: the scope goes
+			// first.
+			for _, m := range add {
+				b.WriteString(m.String() + ", ")
+			}
+			b.WriteString(strings.TrimLeft(inner, " \t\r\n"))
+			last = close
+			return nil
+		}
+		kept := strings.TrimRight(inner, " \t\r\n")
 		b.WriteString(kept)
 		for i, m := range add {
 			if i > 0 || kept != "" && !strings.HasSuffix(kept, ",") {
@@ -159,6 +170,10 @@ func selectorEnd(query string, open int) (int, error) {
 				return 0, err
 			}
 			j = end
+		case '#':
+			for j < len(query) && query[j] != '\n' {
+				j++
+			}
 		case '{':
 			return 0, fmt.Errorf("{ inside the stream selector opened at offset %d", open)
 		case '}':
