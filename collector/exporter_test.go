@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -39,10 +40,10 @@ sources:
 facts:
   compliance_required: true
 `
-	env := newTestEnv(t, cfg, map[string]func(context.Context, Request) Result{
+	env := newTestEnv(t, cfg, map[string]func(context.Context, source.Request) source.Result{
 		"prometheus": answer(7200),
-		"loki": func(context.Context, Request) Result {
-			return Result{Errors: []SourceError{{Reason: "unreachable", Err: errors.New("connection refused")}}}
+		"loki": func(context.Context, source.Request) source.Result {
+			return source.Result{Errors: []source.SourceError{{Reason: "unreachable", Err: errors.New("connection refused")}}}
 		},
 		"kubernetes": answer(8),
 	})

@@ -4,7 +4,7 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -14,16 +14,12 @@ type factsSource struct {
 	values map[string]triggers.Value
 }
 
-func init() {
-	registerSource("fact",
-		func(c *config.Config) (any, bool) { return c.FactValues, true },
-		func(section any, _ *slog.Logger) (Source, error) {
-			return &factsSource{values: section.(map[string]triggers.Value)}, nil
-		})
+func newFactsSource(values map[string]triggers.Value, _ *slog.Logger) (*factsSource, error) {
+	return &factsSource{values: values}, nil
 }
 
-func (s *factsSource) Collect(_ context.Context, req Request) Result {
-	res := Result{Up: true, Values: make(map[string]triggers.Value, len(req.Signals))}
+func (s *factsSource) Collect(_ context.Context, req source.Request) source.Result {
+	res := source.Result{Up: true, Values: make(map[string]triggers.Value, len(req.Signals))}
 	for _, sr := range req.Signals {
 		v, ok := s.values[sr.Spec.Fact]
 		if !ok {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -16,13 +17,13 @@ import (
 // which requests not yet sent are not sent at all.
 type run struct {
 	mu     sync.Mutex
-	res    Result
+	res    source.Result
 	failed map[string]bool // keys made unknown by a failed or unsent request
-	downed atomic.Pointer[SourceError]
+	downed atomic.Pointer[source.SourceError]
 }
 
 func newRun(n int) *run {
-	return &run{res: Result{Values: make(map[string]triggers.Value, n)}, failed: map[string]bool{}}
+	return &run{res: source.Result{Values: make(map[string]triggers.Value, n)}, failed: map[string]bool{}}
 }
 
 // valuesUnlessFailed returns the values of keys, unless a request failed
@@ -56,7 +57,7 @@ func (r *run) answered() {
 }
 
 // fail makes keys unknown with e as the reason and counts e once.
-func (r *run) fail(e SourceError, keys ...string) {
+func (r *run) fail(e source.SourceError, keys ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.res.Errors = append(r.res.Errors, e)
@@ -68,7 +69,7 @@ func (r *run) fail(e SourceError, keys ...string) {
 
 // skip makes keys unknown because the server is down, without counting an
 // error: no request was sent for them.
-func (r *run) skip(e *SourceError, keys ...string) {
+func (r *run) skip(e *source.SourceError, keys ...string) {
 	reason := "not sent: an earlier request found the server down (" + e.Error() + ")"
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -84,7 +85,7 @@ func (r *run) skip(e *SourceError, keys ...string) {
 // cannot: a panic in another goroutine kills the process.
 func (r *run) recoverPanic(what string, keys []string) {
 	if p := recover(); p != nil {
-		r.fail(recovered(what, p), keys...)
+		r.fail(source.Recovered(what, p), keys...)
 	}
 }
 
@@ -94,7 +95,7 @@ func (r *run) isUp() bool {
 	return r.res.Up
 }
 
-func (r *run) result() Result {
+func (r *run) result() source.Result {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.res
@@ -107,8 +108,8 @@ func (r *run) result() Result {
 type httpCollect struct {
 	server    *httpServer
 	r         *run
-	queries   map[string][]SignalRequest
-	reachable []SignalRequest
+	queries   map[string][]source.SignalRequest
+	reachable []source.SignalRequest
 	// probeAnyway: with nothing to ask, the source is probed all the same,
 	// since its source_up must say whether the configured server answers.
 	probeAnyway bool
@@ -122,19 +123,19 @@ type httpCollect struct {
 	wg     sync.WaitGroup
 }
 
-func (s *httpServer) newCollect(req Request) *httpCollect {
+func (s *httpServer) newCollect(req source.Request) *httpCollect {
 	s.cache.forRules(req.Rules)
-	return &httpCollect{server: s, r: newRun(len(req.Signals)), queries: map[string][]SignalRequest{}, probeAnyway: len(req.Signals) == 0}
+	return &httpCollect{server: s, r: newRun(len(req.Signals)), queries: map[string][]source.SignalRequest{}, probeAnyway: len(req.Signals) == 0}
 }
 
 // notOurs answers a signal of another kind, which the scheduler never sends.
-func (c *httpCollect) notOurs(sr SignalRequest) {
+func (c *httpCollect) notOurs(sr source.SignalRequest) {
 	c.r.set(sr.Key, triggers.UnknownValue("not a "+c.server.kind+" signal", ""))
 }
 
 // spawn sends one request for srs in its own goroutine; what names it in the
 // reason should it panic.
-func (c *httpCollect) spawn(what string, srs []SignalRequest, send func()) {
+func (c *httpCollect) spawn(what string, srs []source.SignalRequest, send func()) {
 	c.sent++
 	c.wg.Go(func() {
 		defer c.r.recoverPanic(what, keysOf(srs))
@@ -145,7 +146,7 @@ func (c *httpCollect) spawn(what string, srs []SignalRequest, send func()) {
 // sendQueries spawns each distinct query once, those that read a day or
 // more on the slow cadence (spawnSlow); noun names a query in reasons and
 // logs, as in `query "up"`. The queries are as sent: scoped and expanded.
-func (c *httpCollect) sendQueries(noun string, instant func(r *run, what, q string, srs []SignalRequest)) {
+func (c *httpCollect) sendQueries(noun string, instant func(r *run, what, q string, srs []source.SignalRequest)) {
 	for q, srs := range c.queries {
 		what := fmt.Sprintf("%s %q", noun, q)
 		c.spawnSlow(q, c.server.scope.window(q), what, srs, func() { instant(c.r, what, q, srs) })
@@ -156,7 +157,7 @@ func (c *httpCollect) sendQueries(noun string, instant func(r *run, what, q stri
 // nothing else was asked, waits for every request, and returns the result.
 // The probed signals read 1 when fn succeeds and unknown otherwise, never 0:
 // a failed probe cannot tell a missing server from a network fault.
-func (c *httpCollect) probeAndWait(ctx context.Context, fn func(ctx context.Context) error) Result {
+func (c *httpCollect) probeAndWait(ctx context.Context, fn func(ctx context.Context) error) source.Result {
 	if len(c.reachable) > 0 || c.probeAnyway || c.sent == 0 {
 		c.spawn("build info", c.reachable, func() {
 			if c.server.request(ctx, c.r, "build info", keysOf(c.reachable), fn) {
@@ -197,7 +198,7 @@ func notFound(ctx context.Context, err error) bool {
 	return err != nil && ex != nil && ex.status == http.StatusNotFound
 }
 
-func keysOf(srs []SignalRequest) []string {
+func keysOf(srs []source.SignalRequest) []string {
 	keys := make([]string, len(srs))
 	for i, sr := range srs {
 		keys[i] = sr.Key

@@ -11,14 +11,10 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/scope"
 )
-
-// reasonUnscoped: the answer cannot be limited to the configured matchers
-// (sources.*.matchers), so it would mix in other clusters; or a query the
-// matchers cannot be added to.
-const reasonUnscoped = "unscoped"
 
 // queryScope is what a source does to a rule's query before sending it:
 // expand its ${name} selectors and add the section's matchers to every
@@ -284,7 +280,7 @@ func matcherList(ms []*labels.Matcher) string {
 
 // scoped returns a rule's query as it is sent, or makes sr unknown with the
 // reason it cannot be scoped.
-func (c *httpCollect) scoped(sr SignalRequest, query string) (string, bool) {
+func (c *httpCollect) scoped(sr source.SignalRequest, query string) (string, bool) {
 	q, err := c.server.scope.final(query)
 	if err != nil {
 		c.r.fail(classify(fmt.Sprintf("query %q", query), nil, err), sr.Key)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -32,7 +33,7 @@ func TestPrometheusQueriesCarryTheScope(t *testing.T) {
 		"/api/v1/query_range": {{status: 200, body: `{"status":"success","data":{"resultType":"matrix","result":[]}}`}},
 	})
 	src := testPrometheus(t, stub.URL, scopedToA)
-	res := src.Collect(context.Background(), Request{Signals: []SignalRequest{
+	res := src.Collect(context.Background(), source.Request{Signals: []source.SignalRequest{
 		promQuery("share", `count(${critical_alerts}) / count(ALERTS)`, ""),
 		promSpec("incidents", &triggers.PrometheusSignal{AlertHistory: &triggers.AlertHistory{
 			Selector: "${critical_alerts}", Window: triggers.Duration(7 * 24 * time.Hour), Measure: "incidents"}}),
@@ -60,7 +61,7 @@ func TestPrometheusUnscopedQueriesAreSentAsWritten(t *testing.T) {
 	// A MetricsQL query the PromQL parser refuses still reaches the server
 	// when no matchers are set.
 	q := `sum(rate(x[1d])) keep_metric_names`
-	testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: []SignalRequest{promQuery("x", q, "")}})
+	testPrometheus(t, stub.URL, nil).Collect(context.Background(), source.Request{Signals: []source.SignalRequest{promQuery("x", q, "")}})
 	if got := stub.sentQueries("/api/v1/query"); !slices.Contains(got, q) {
 		t.Errorf("sent %q, want %q as written", got, q)
 	}
@@ -68,8 +69,7 @@ func TestPrometheusUnscopedQueriesAreSentAsWritten(t *testing.T) {
 
 func TestPrometheusQueryThatCannotBeScopedIsNotSent(t *testing.T) {
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: scalar42}}})
-	res := testPrometheus(t, stub.URL, scopedToA).Collect(context.Background(),
-		Request{Signals: []SignalRequest{promQuery("x", `sum(rate(x[1d])) keep_metric_names`, "")}})
+	res := testPrometheus(t, stub.URL, scopedToA).Collect(context.Background(), source.Request{Signals: []source.SignalRequest{promQuery("x", `sum(rate(x[1d])) keep_metric_names`, "")}})
 	if v := res.Values["x"]; v.Known || !strings.Contains(v.Reason, "unscoped") {
 		t.Errorf("x = %+v, want unknown: unscoped", v)
 	}
@@ -78,7 +78,7 @@ func TestPrometheusQueryThatCannotBeScopedIsNotSent(t *testing.T) {
 			t.Errorf("sent unscoped: %q", q)
 		}
 	}
-	if !slices.Contains(reasons(res), reasonUnscoped) {
+	if !slices.Contains(reasons(res), source.ReasonUnscoped) {
 		t.Errorf("errors %v, want unscoped", reasons(res))
 	}
 }
@@ -94,8 +94,8 @@ const twoClusterRules = `{"status":"success","data":{"groups":[
   {"name":"slo:sli_error:ratio_rate1h","query":"x","labels":{"cluster":"b"},"health":"ok","evaluationTime":0.001,"lastEvaluation":"2026-03-10T14:07:00Z","type":"recording"}]}
 ]}}`
 
-func rulesSignals() []SignalRequest {
-	return []SignalRequest{
+func rulesSignals() []source.SignalRequest {
+	return []source.SignalRequest{
 		promSpec("nosev", &triggers.PrometheusSignal{Rules: "alerting_rules_without_severity"}),
 		promSpec("slo", &triggers.PrometheusSignal{Rules: "slo_recording_rules"}),
 	}
@@ -104,7 +104,7 @@ func rulesSignals() []SignalRequest {
 func TestRulesOfOtherClustersDoNotCount(t *testing.T) {
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/rules": {{status: 200, body: twoClusterRules}},
 		"/api/v1/query": {{status: 200, body: vectorOne}}})
-	res := testPrometheus(t, stub.URL, scopedToA).Collect(context.Background(), Request{Signals: rulesSignals()})
+	res := testPrometheus(t, stub.URL, scopedToA).Collect(context.Background(), source.Request{Signals: rulesSignals()})
 	for key, want := range map[string]float64{"nosev": 1, "slo": 1} {
 		if v := res.Values[key]; !v.Known || v.Number != want {
 			t.Errorf("%s = %+v, want %v (cluster a's rules only)", key, v, want)
@@ -115,14 +115,14 @@ func TestRulesOfOtherClustersDoNotCount(t *testing.T) {
 func TestRulesThatDoNotSayTheirClusterAreUnknown(t *testing.T) {
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/rules": {{status: 200, body: rulesBody}},
 		"/api/v1/query": {{status: 200, body: vectorOne}}})
-	res := testPrometheus(t, stub.URL, scopedToA).Collect(context.Background(), Request{Signals: rulesSignals()})
+	res := testPrometheus(t, stub.URL, scopedToA).Collect(context.Background(), source.Request{Signals: rulesSignals()})
 	for _, key := range []string{"nosev", "slo"} {
 		if v := res.Values[key]; v.Known || !strings.Contains(v.Reason, "does not say which cluster") {
 			t.Errorf("%s = %+v, want unknown: the rules do not say their cluster", key, v)
 		}
 	}
 	// Unscoped, the same answer counts.
-	res = testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: rulesSignals()})
+	res = testPrometheus(t, stub.URL, nil).Collect(context.Background(), source.Request{Signals: rulesSignals()})
 	if v := res.Values["slo"]; !v.Known {
 		t.Errorf("unscoped slo = %+v", v)
 	}
@@ -131,7 +131,7 @@ func TestRulesThatDoNotSayTheirClusterAreUnknown(t *testing.T) {
 func TestLokiQueriesCarryTheScope(t *testing.T) {
 	stub := newAPIStub(t, map[string][]stubAnswer{"/loki/api/v1/query": {{status: 200, body: lokiVector}}})
 	src := testLoki(t, stub.URL, scopedToA)
-	res := src.Collect(context.Background(), Request{Signals: []SignalRequest{lokiQuery("devs",
+	res := src.Collect(context.Background(), source.Request{Signals: []source.SignalRequest{lokiQuery("devs",
 		"count(sum by (user) (count_over_time(${audit_stream} |~ `\"verb\":\"(create|update)\"` | json user=\"user.username\" | user !~ `${machine_users}` [30d])))", "")}})
 	if v := res.Values["devs"]; !v.Known || v.Number != 7 {
 		t.Errorf("devs = %+v", v)
@@ -146,7 +146,7 @@ func TestOverriddenSelectorIsSent(t *testing.T) {
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: scalar42}}})
 	testPrometheus(t, stub.URL, func(c *config.HTTPSource) {
 		c.Selectors = map[string]string{"critical_alerts": `ALERTS{priority="P1"}`}
-	}).Collect(context.Background(), Request{Signals: []SignalRequest{promQuery("n", "count(${critical_alerts})", "")}})
+	}).Collect(context.Background(), source.Request{Signals: []source.SignalRequest{promQuery("n", "count(${critical_alerts})", "")}})
 	if got := stub.sentQueries("/api/v1/query"); !slices.Contains(got, `count(ALERTS{priority="P1"})`) {
 		t.Errorf("sent %q", got)
 	}
@@ -156,7 +156,7 @@ func TestRulesAllOfOtherClustersAreUnknown(t *testing.T) {
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/rules": {{status: 200, body: twoClusterRules}},
 		"/api/v1/query": {{status: 200, body: vectorOne}}})
 	res := testPrometheus(t, stub.URL, func(c *config.HTTPSource) { c.Matchers = []string{`cluster="c"`} }).
-		Collect(context.Background(), Request{Signals: rulesSignals()})
+		Collect(context.Background(), source.Request{Signals: rulesSignals()})
 	if v := res.Values["slo"]; v.Known || !strings.Contains(v.Reason, `lists 6 rules, none of them of {cluster="c"}`) {
 		t.Errorf("slo = %+v, want unknown: no rule of the scope", v)
 	}

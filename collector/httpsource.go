@@ -16,26 +16,14 @@ import (
 	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/version"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 )
 
-// Reasons a Prometheus or Loki request fails, counted in
-// capability_exporter_source_errors_total. They are a fixed set so the
-// counter's cardinality stays bounded; the detail goes to the signal's reason
-// and the log.
-const (
-	reasonTimeout         = "timeout"           // the query deadline passed, or the server gave up (Prometheus 503 timeout, Loki 504)
-	reasonUnreachable     = "unreachable"       // no HTTP answer: connection refused, DNS, TLS
-	reasonUnauthorized    = "unauthorized"      // 401: credentials missing or wrong
-	reasonForbidden       = "forbidden"         // 403
-	reasonNotFound        = "not_found"         // 404: the URL does not lead to the API (a missing path prefix?)
-	reasonBadQuery        = "bad_query"         // 400 and other 4xx: the server refuses the query as written
-	reasonQueryFailed     = "query_failed"      // 422: the query parsed but could not run, often a query limit (samples, points per series)
-	reasonTooManyRequests = "too_many_requests" // 429, after one retry
-	reasonServerError     = "server_error"      // other 5xx, after one retry for 502 and 503
-	reasonBadResponse     = "bad_response"      // an answer that is not the API's JSON, or of the wrong result type
-	reasonSeveralSeries   = "several_series"    // several series where the signal wants one value
-)
+// httpReasons are the reasons a Prometheus or Loki source counts its errors by.
+var httpReasons = []string{source.ReasonStart, source.ReasonPanic, source.ReasonTimeout, source.ReasonUnreachable,
+	source.ReasonUnauthorized, source.ReasonForbidden, source.ReasonNotFound, source.ReasonBadQuery, source.ReasonQueryFailed,
+	source.ReasonTooManyRequests, source.ReasonServerError, source.ReasonBadResponse, source.ReasonSeveralSeries, source.ReasonUnscoped}
 
 // httpServer is one Prometheus-API or Loki server as a source sees it: a
 // client built from the standard HTTP client config (auth, TLS, headers,
@@ -200,7 +188,7 @@ func (s *httpServer) request(ctx context.Context, r *run, what string, keys []st
 	// other request of this run got one (frozen, or its network gone). The
 	// requests not yet sent are then not sent: an evaluation against a dead
 	// server costs one deadline, not one per query.
-	if e.Reason == reasonUnreachable || (e.Reason == reasonTimeout && ex.status == 0 && !r.isUp()) {
+	if e.Reason == source.ReasonUnreachable || (e.Reason == source.ReasonTimeout && ex.status == 0 && !r.isUp()) {
 		r.downed.CompareAndSwap(nil, &e)
 	}
 	if answeredAPI(e) {
@@ -235,9 +223,9 @@ func (s *httpServer) attempt(ctx context.Context, fn func(ctx context.Context) e
 
 // classify turns a failed request into a SourceError with a fixed reason.
 // what names the request (the query) in the message.
-func classify(what string, ex *exchange, err error) SourceError {
-	wrap := func(reason string, format string, args ...any) SourceError {
-		return SourceError{Reason: reason, Err: fmt.Errorf("%s: "+format, append([]any{what}, args...)...)}
+func classify(what string, ex *exchange, err error) source.SourceError {
+	wrap := func(reason string, format string, args ...any) source.SourceError {
+		return source.SourceError{Reason: reason, Err: fmt.Errorf("%s: "+format, append([]any{what}, args...)...)}
 	}
 	if ex == nil {
 		ex = &exchange{}
@@ -246,41 +234,41 @@ func classify(what string, ex *exchange, err error) SourceError {
 	var scopeErr *scopeError
 	switch {
 	case errors.As(err, &scopeErr):
-		return wrap(reasonUnscoped, "%v", err)
+		return wrap(source.ReasonUnscoped, "%v", err)
 	case errors.Is(err, context.Canceled):
 		// Only the exporter's shutdown cancels a request; the deadlines
 		// expire as DeadlineExceeded.
-		return wrap(reasonCanceled, "the exporter is shutting down (%v)", err)
+		return wrap(source.ReasonCanceled, "the exporter is shutting down (%v)", err)
 	case errors.Is(err, context.DeadlineExceeded):
-		return wrap(reasonTimeout, "no answer before the deadline (%v)", err)
+		return wrap(source.ReasonTimeout, "no answer before the deadline (%v)", err)
 	case ex.status == 0 && errors.As(err, &netErr) && netErr.Timeout():
-		return wrap(reasonTimeout, "%v", err)
+		return wrap(source.ReasonTimeout, "%v", err)
 	case ex.status == 0:
-		return wrap(reasonUnreachable, "%v", err)
+		return wrap(source.ReasonUnreachable, "%v", err)
 	case ex.status/100 == 2:
-		return wrap(reasonBadResponse, "%v", err)
+		return wrap(source.ReasonBadResponse, "%v", err)
 	}
 	msg := errorMessage(ex)
 	switch {
 	case ex.status == http.StatusUnauthorized:
-		return wrap(reasonUnauthorized, "%d: %s", ex.status, msg)
+		return wrap(source.ReasonUnauthorized, "%d: %s", ex.status, msg)
 	case ex.status == http.StatusForbidden:
-		return wrap(reasonForbidden, "%d: %s", ex.status, msg)
+		return wrap(source.ReasonForbidden, "%d: %s", ex.status, msg)
 	case ex.status == http.StatusNotFound:
-		return wrap(reasonNotFound, "%d: %s (is the URL's path prefix right?)", ex.status, msg)
+		return wrap(source.ReasonNotFound, "%d: %s (is the URL's path prefix right?)", ex.status, msg)
 	case ex.status == http.StatusTooManyRequests:
-		return wrap(reasonTooManyRequests, "%d: %s", ex.status, msg)
+		return wrap(source.ReasonTooManyRequests, "%d: %s", ex.status, msg)
 	case ex.status == http.StatusGatewayTimeout, ex.status == http.StatusServiceUnavailable && apiErrorType(ex) == "timeout":
-		return wrap(reasonTimeout, "%d: %s", ex.status, msg)
+		return wrap(source.ReasonTimeout, "%d: %s", ex.status, msg)
 	case ex.status == http.StatusUnprocessableEntity:
 		// Prometheus and VictoriaMetrics answer 422 when a valid query
 		// cannot be executed, a store's limits among the causes: not a
 		// query written wrong.
-		return wrap(reasonQueryFailed, "%d: %s", ex.status, msg)
+		return wrap(source.ReasonQueryFailed, "%d: %s", ex.status, msg)
 	case ex.status/100 == 4:
-		return wrap(reasonBadQuery, "%d: %s", ex.status, msg)
+		return wrap(source.ReasonBadQuery, "%d: %s", ex.status, msg)
 	}
-	return wrap(reasonServerError, "%d: %s", ex.status, msg)
+	return wrap(source.ReasonServerError, "%d: %s", ex.status, msg)
 }
 
 // apiErrorType reads errorType from a Prometheus API error body, if it is one.
@@ -307,11 +295,11 @@ func errorMessage(ex *exchange) string {
 	if msg == "" {
 		msg = http.StatusText(ex.status)
 	}
-	return cutBytes(msg, 300)
+	return source.CutBytes(msg, 300)
 }
 
 // answeredAPI says whether a failure still shows a server that speaks its
 // API: it refused the query as written. Such a server counts as up.
-func answeredAPI(e SourceError) bool {
-	return e.Reason == reasonBadQuery || e.Reason == reasonQueryFailed || e.Reason == reasonSeveralSeries
+func answeredAPI(e source.SourceError) bool {
+	return e.Reason == source.ReasonBadQuery || e.Reason == source.ReasonQueryFailed || e.Reason == source.ReasonSeveralSeries
 }

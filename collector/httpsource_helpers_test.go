@@ -15,6 +15,7 @@ import (
 
 	promconfig "github.com/prometheus/common/config"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -117,7 +118,7 @@ var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 // fixedNow is the evaluation time of unit tests: a Tuesday afternoon.
 var fixedNow = time.Date(2026, 3, 10, 14, 7, 31, 0, time.UTC)
 
-func reasons(res Result) []string {
+func reasons(res source.Result) []string {
 	var out []string
 	for _, e := range res.Errors {
 		out = append(out, e.Reason)
@@ -145,7 +146,7 @@ type queryOutcome struct {
 // stub with edit applied, makes of them. check, if set, looks at the request
 // the source sent.
 func testQueryOutcomes(t *testing.T, path string, cases []queryOutcome,
-	collect func(t *testing.T, url string, edit func(*config.HTTPSource), empty triggers.Empty) Result,
+	collect func(t *testing.T, url string, edit func(*config.HTTPSource), empty triggers.Empty) source.Result,
 	check func(t *testing.T, r *http.Request)) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

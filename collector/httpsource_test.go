@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -25,7 +26,7 @@ func TestRetryAfterIsHonouredWithinTheDeadline(t *testing.T) {
 		{status: 429, body: "slow down", header: map[string]string{"Retry-After": "1"}}, {status: 200, body: vectorOne}}})
 	src := testPrometheus(t, stub.URL, func(c *config.HTTPSource) { c.Timeout = config.Duration(3 * time.Second) })
 	t0 := time.Now()
-	res := src.Collect(context.Background(), Request{Signals: []SignalRequest{promQuery("s", "sum(up)", "")}})
+	res := src.Collect(context.Background(), source.Request{Signals: []source.SignalRequest{promQuery("s", "sum(up)", "")}})
 	if v := res.Values["s"]; !v.Known {
 		t.Fatalf("value %+v", v)
 	}
@@ -36,8 +37,8 @@ func TestRetryAfterIsHonouredWithinTheDeadline(t *testing.T) {
 	stub = newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {
 		{status: 429, body: "slow down", header: map[string]string{"Retry-After": "1"}}, {status: 200, body: vectorOne}}})
 	src = testPrometheus(t, stub.URL, func(c *config.HTTPSource) { c.Timeout = config.Duration(time.Second) })
-	res = src.Collect(context.Background(), Request{Signals: []SignalRequest{promQuery("s", "sum(up)", "")}})
-	if !slices.Equal(reasons(res), []string{reasonTooManyRequests}) || stub.count("/api/v1/query") != 1 {
+	res = src.Collect(context.Background(), source.Request{Signals: []source.SignalRequest{promQuery("s", "sum(up)", "")}})
+	if !slices.Equal(reasons(res), []string{source.ReasonTooManyRequests}) || stub.count("/api/v1/query") != 1 {
 		t.Errorf("reasons %v after %d requests", reasons(res), stub.count("/api/v1/query"))
 	}
 }
@@ -49,15 +50,15 @@ func TestFrozenServerCostsOneDeadline(t *testing.T) {
 		c.Timeout = config.Duration(200 * time.Millisecond)
 		c.MaxConcurrency = 2
 	})
-	var signals []SignalRequest
+	var signals []source.SignalRequest
 	for i := range 8 {
 		signals = append(signals, promQuery(fmt.Sprint("s", i), fmt.Sprintf("vector(%d)", i), ""))
 	}
 	// One deadline, not one per query: only the requests already in flight
 	// time out, the rest are never sent (counted, not timed, so a loaded
 	// machine cannot make this flaky).
-	res := src.Collect(context.Background(), Request{Signals: signals})
-	if got := reasons(res); !slices.Equal(got, []string{reasonTimeout, reasonTimeout}) {
+	res := src.Collect(context.Background(), source.Request{Signals: signals})
+	if got := reasons(res); !slices.Equal(got, []string{source.ReasonTimeout, source.ReasonTimeout}) {
 		t.Errorf("errors %v; want the two requests in flight timed out, the rest not sent", got)
 	}
 	if res.Up {
@@ -86,11 +87,11 @@ func TestOneSlowQueryDoesNotStopTheOthers(t *testing.T) {
 		c.Timeout = config.Duration(200 * time.Millisecond)
 		c.MaxConcurrency = 2 // whatever the order, another query answers while the slow one runs
 	})
-	signals := []SignalRequest{promQuery("fast", "fast", ""), promQuery("slow", "slow", "")}
+	signals := []source.SignalRequest{promQuery("fast", "fast", ""), promQuery("slow", "slow", "")}
 	for i := range 4 {
 		signals = append(signals, promQuery(fmt.Sprint("after", i), fmt.Sprint("after", i), ""))
 	}
-	res := src.Collect(context.Background(), Request{Signals: signals})
+	res := src.Collect(context.Background(), source.Request{Signals: signals})
 	known := 0
 	for _, v := range res.Values {
 		if v.Known {
@@ -107,15 +108,15 @@ func TestPrometheusUnreachableStopsSending(t *testing.T) {
 	addr := stub.URL
 	stub.Close() // nothing listens there any more
 	src := testPrometheus(t, addr, func(c *config.HTTPSource) { c.MaxConcurrency = 1 })
-	var signals []SignalRequest
+	var signals []source.SignalRequest
 	for i := range 5 {
 		signals = append(signals, promQuery(fmt.Sprint("s", i), fmt.Sprintf("vector(%d)", i), ""))
 	}
-	res := src.Collect(context.Background(), Request{Signals: signals})
+	res := src.Collect(context.Background(), source.Request{Signals: signals})
 	if res.Up {
 		t.Error("up with nothing listening")
 	}
-	if got := reasons(res); !slices.Equal(got, []string{reasonUnreachable}) {
+	if got := reasons(res); !slices.Equal(got, []string{source.ReasonUnreachable}) {
 		t.Errorf("errors = %v; want one unreachable, the other queries not sent", got)
 	}
 	for _, sr := range signals {
@@ -129,13 +130,13 @@ func TestPrometheusQueriesRunInParallelUpToTheBound(t *testing.T) {
 	t.Parallel()
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: vectorOne, delay: 60 * time.Millisecond}}})
 	src := testPrometheus(t, stub.URL, func(c *config.HTTPSource) { c.MaxConcurrency = 3 })
-	var signals []SignalRequest
+	var signals []source.SignalRequest
 	for i := range 9 {
 		signals = append(signals, promQuery(fmt.Sprint("s", i), fmt.Sprintf("vector(%d)", i), ""))
 	}
 	// The same query twice is asked once.
 	signals = append(signals, promQuery("again", "vector(0)", ""))
-	res := src.Collect(context.Background(), Request{Signals: signals})
+	res := src.Collect(context.Background(), source.Request{Signals: signals})
 	if len(res.Errors) > 0 || len(res.Values) != 10 {
 		t.Fatalf("errors %v, %d values", res.Errors, len(res.Values))
 	}
@@ -188,7 +189,7 @@ sources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := src.Collect(context.Background(), Request{Signals: []SignalRequest{promQuery("s", "sum(up)", "")}})
+	res := src.Collect(context.Background(), source.Request{Signals: []source.SignalRequest{promQuery("s", "sum(up)", "")}})
 	if v := res.Values["s"]; !v.Known || v.Number != 3 {
 		t.Fatalf("value = %+v, errors %v", v, res.Errors)
 	}
@@ -209,14 +210,14 @@ func TestShutdownIsCanceledNotTimeout(t *testing.T) {
 	t.Parallel()
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: vectorOne, delay: 10 * time.Second}}})
 	src := testPrometheus(t, stub.URL, func(c *config.HTTPSource) { c.Timeout = config.Duration(200 * time.Millisecond) })
-	req := Request{Signals: []SignalRequest{promQuery("q", "up", triggers.EmptyUnknown)}}
-	if got := reasons(src.Collect(context.Background(), req)); !slices.Equal(got, []string{reasonTimeout}) {
+	req := source.Request{Signals: []source.SignalRequest{promQuery("q", "up", triggers.EmptyUnknown)}}
+	if got := reasons(src.Collect(context.Background(), req)); !slices.Equal(got, []string{source.ReasonTimeout}) {
 		t.Errorf("past the query deadline: reasons %v, want timeout", got)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	res := src.Collect(ctx, req)
-	if got := reasons(res); !slices.Equal(got, []string{reasonCanceled}) {
+	if got := reasons(res); !slices.Equal(got, []string{source.ReasonCanceled}) {
 		t.Errorf("cancelled by shutdown: reasons %v, want canceled", got)
 	}
 	if v := res.Values["q"]; v.Known || !strings.Contains(v.Reason, "shutting down") {
@@ -250,7 +251,7 @@ func TestPanicInAQueryIsThatQuerysFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	ps.api = v1.NewAPI(client)
-	res := ps.Collect(context.Background(), Request{Signals: []SignalRequest{
+	res := ps.Collect(context.Background(), source.Request{Signals: []source.SignalRequest{
 		promQuery("fine", "up", triggers.EmptyUnknown),
 		promSpec("mttr", &triggers.PrometheusSignal{AlertHistory: &triggers.AlertHistory{Selector: "ALERTS", Window: triggers.Duration(24 * time.Hour), Measure: "mean_resolution"}}),
 	}})
@@ -259,22 +260,22 @@ func TestPanicInAQueryIsThatQuerysFailure(t *testing.T) {
 	loki := newAPIStub(t, map[string][]stubAnswer{"/loki/api/v1/query": {{status: 200, body: vectorOne}}})
 	ls := testLoki(t, loki.URL, nil)
 	ls.server.client.Transport = panickingTransport{next: ls.server.client.Transport, match: "boom"}
-	res = ls.Collect(context.Background(), Request{Signals: []SignalRequest{
+	res = ls.Collect(context.Background(), source.Request{Signals: []source.SignalRequest{
 		{Key: "fine", Signal: &triggers.Signal{Name: "fine"}, Spec: triggers.SignalSource{Loki: &triggers.LokiSignal{Query: "count(up)"}}},
 		{Key: "boom", Signal: &triggers.Signal{Name: "boom"}, Spec: triggers.SignalSource{Loki: &triggers.LokiSignal{Query: "count(boom)"}}},
 	}})
 	checkPanicked(t, "loki", res, "boom", "fine")
 }
 
-func checkPanicked(t *testing.T, kind string, res Result, panicked, fine string) {
+func checkPanicked(t *testing.T, kind string, res source.Result, panicked, fine string) {
 	t.Helper()
-	if v := res.Values[panicked]; v.Known || !strings.HasPrefix(v.Reason, reasonPanic+":") || !strings.Contains(v.Reason, "index out of range") {
+	if v := res.Values[panicked]; v.Known || !strings.HasPrefix(v.Reason, source.ReasonPanic+":") || !strings.Contains(v.Reason, "index out of range") {
 		t.Errorf("%s %s = %+v, want unknown with reason panic", kind, panicked, v)
 	}
 	if v := res.Values[fine]; !v.Known || v.Number != 3 {
 		t.Errorf("%s %s = %+v, want 3: another query's panic must not touch it", kind, fine, v)
 	}
-	if !slices.Equal(reasons(res), []string{reasonPanic}) {
+	if !slices.Equal(reasons(res), []string{source.ReasonPanic}) {
 		t.Errorf("%s errors = %v, want one panic", kind, reasons(res))
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -49,21 +50,22 @@ type KubernetesSource struct {
 	running map[resourceID]*informerState
 	// The objects of tools' CRDs, by CRD name, and why one cannot be read.
 	objects    map[string]*informerState
-	objectErrs map[string]*SourceError
+	objectErrs map[string]*source.SourceError
 	regexps    map[string]*regexp.Regexp // tool workload patterns, compiled once
 }
 
-func init() {
-	registerSource("kubernetes",
-		func(c *config.Config) (any, bool) { return c.Sources.Kubernetes, c.Sources.Kubernetes != nil },
-		func(section any, logger *slog.Logger) (Source, error) {
-			sec := section.(*config.KubernetesSource)
-			rc, err := restConfig(sec)
-			if err != nil {
-				return nil, err
-			}
-			return NewKubernetesSource(rc, sec, logger)
-		})
+// kubernetesReasons are the reasons the Kubernetes source counts its errors by.
+var kubernetesReasons = []string{source.ReasonStart, source.ReasonPanic, source.ReasonTimeout, source.ReasonUnreachable,
+	source.ReasonUnauthorized, source.ReasonForbidden, source.ReasonNotFound}
+
+// NewKubernetesSourceFromConfig builds the source from its config section:
+// the kubeconfig it names, or the in-cluster service account.
+func NewKubernetesSourceFromConfig(sec *config.KubernetesSource, logger *slog.Logger) (*KubernetesSource, error) {
+	rc, err := restConfig(sec)
+	if err != nil {
+		return nil, err
+	}
+	return NewKubernetesSource(rc, sec, logger)
 }
 
 // restConfig reads sources.kubernetes.kubeconfig (and context), or the
@@ -129,7 +131,7 @@ func newKubernetesSource(kc kubernetes.Interface, mc metadata.Interface, dc dyna
 	s := &KubernetesSource{logger: logger, client: kc, meta: mc, dyn: dc, timeout: timeout,
 		teamLabels: slices.Clone(sec.TeamLabels), platformNamespaces: map[string]bool{}, platformRegex: re,
 		running: map[resourceID]*informerState{}, regexps: map[string]*regexp.Regexp{},
-		objects: map[string]*informerState{}, objectErrs: map[string]*SourceError{}}
+		objects: map[string]*informerState{}, objectErrs: map[string]*source.SourceError{}}
 	for _, ns := range sec.PlatformNamespaces {
 		s.platformNamespaces[ns] = true
 	}
@@ -148,10 +150,10 @@ func (s *KubernetesSource) Close() {
 // most until shortly before ctx's deadline, and answers a measure whose
 // resources are not readable (forbidden, absent, not synced) as unknown
 // with the reason, counting the cause once per resource in Result.Errors.
-func (s *KubernetesSource) Collect(ctx context.Context, req Request) Result {
-	res := Result{Values: make(map[string]triggers.Value, len(req.Signals)+len(req.Tools))}
+func (s *KubernetesSource) Collect(ctx context.Context, req source.Request) source.Result {
+	res := source.Result{Values: make(map[string]triggers.Value, len(req.Signals)+len(req.Tools))}
 	if s.ctx.Err() != nil {
-		res.Errors = []SourceError{{Reason: "closed", Err: errors.New("kubernetes source was closed")}}
+		res.Errors = []source.SourceError{{Reason: "closed", Err: errors.New("kubernetes source was closed")}}
 		answerAll(&res, req, "kubernetes source was closed")
 		return res
 	}
@@ -176,7 +178,7 @@ func (s *KubernetesSource) Collect(ctx context.Context, req Request) Result {
 	sts := s.informers(ids)
 
 	if err := s.ping(ctx); err != nil {
-		res.Errors = []SourceError{{Reason: "unreachable", Err: err}}
+		res.Errors = []source.SourceError{{Reason: "unreachable", Err: err}}
 		// reachable too is unknown, never 0, as for Prometheus and Loki: a
 		// failed ping cannot tell a missing cluster from a network fault.
 		answerAll(&res, req, "Kubernetes API server unreachable: "+err.Error())
@@ -211,10 +213,10 @@ func (s *KubernetesSource) Collect(ctx context.Context, req Request) Result {
 	}
 	// A panic in one measure or detection costs that signal, not the source.
 	for _, sr := range req.Signals {
-		res.Values[sr.Key] = guardValue(&res, "measure "+sr.Spec.Kubernetes, func() triggers.Value { return v.measure(sr.Spec.Kubernetes) })
+		res.Values[sr.Key] = source.GuardValue(&res, "measure "+sr.Spec.Kubernetes, func() triggers.Value { return v.measure(sr.Spec.Kubernetes) })
 	}
 	for _, t := range req.Tools {
-		res.Values[t.SignalName()] = guardValue(&res, "detection of tool "+t.ID, func() triggers.Value { return v.tool(t) })
+		res.Values[t.SignalName()] = source.GuardValue(&res, "detection of tool "+t.ID, func() triggers.Value { return v.tool(t) })
 	}
 	return res
 }
@@ -232,7 +234,7 @@ func (s *KubernetesSource) ping(ctx context.Context) error {
 	return err
 }
 
-func answerAll(res *Result, req Request, reason string) {
+func answerAll(res *source.Result, req source.Request, reason string) {
 	for _, sr := range req.Signals {
 		res.Values[sr.Key] = triggers.UnknownValue(reason, "kubernetes")
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -33,10 +34,10 @@ func TestStartReloadStopLeavesNoGoroutines(t *testing.T) {
 	for kind, f := range factories {
 		fs[kind] = f
 	}
-	fs["kubernetes"] = factory{section: factories["kubernetes"].section, build: func(section any, logger *slog.Logger) (Source, error) {
+	fs["kubernetes"] = factory{section: factories["kubernetes"].section, build: func(section any, logger *slog.Logger) (source.Source, error) {
 		sec := section.(*config.KubernetesSource)
 		return newFakeCluster(t, shopObjects(), func(s *config.KubernetesSource) { *s = *sec }, nil).src, nil
-	}}
+	}, reasons: factories["kubernetes"].reasons, detectsTools: true}
 	cycle := func() {
 		sched := newScheduler(loadConfig(t, "sources:\n  kubernetes: {team_labels: [team]}\n"), 5*time.Second, slog.New(slog.DiscardHandler), fs)
 		if v := signal(t, sched.Evaluate(context.Background()), "microservices"); !v.Known {

@@ -28,6 +28,7 @@ import (
 	metadatafake "k8s.io/client-go/metadata/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -182,15 +183,15 @@ func newFakeCluster(t testing.TB, objs []runtime.Object, edit func(*config.Kuber
 
 // request asks for the named measures, each under its own name, and for
 // the tools.
-func request(names []string, tools ...*triggers.Tool) Request {
-	req := Request{Tools: tools}
+func request(names []string, tools ...*triggers.Tool) source.Request {
+	req := source.Request{Tools: tools}
 	for _, n := range names {
-		req.Signals = append(req.Signals, SignalRequest{Key: n, Spec: triggers.SignalSource{Kubernetes: n}})
+		req.Signals = append(req.Signals, source.SignalRequest{Key: n, Spec: triggers.SignalSource{Kubernetes: n}})
 	}
 	return req
 }
 
-func (fc *fakeCluster) collect(t testing.TB, req Request) Result {
+func (fc *fakeCluster) collect(t testing.TB, req source.Request) source.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -254,7 +255,7 @@ func watching(fc *fakeCluster, resource string) bool {
 
 // eventually collects until every named value is as wanted, for at most
 // five seconds.
-func eventually(t testing.TB, fc *fakeCluster, req Request, want map[string]float64) {
+func eventually(t testing.TB, fc *fakeCluster, req source.Request, want map[string]float64) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

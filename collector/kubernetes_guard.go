@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/tools/cache"
 )
@@ -23,7 +24,7 @@ func (s *KubernetesSource) guardReducer(st *informerState, reduce cache.Transfor
 	return func(obj any) (out any, err error) {
 		defer func() {
 			if p := recover(); p != nil {
-				e := recovered(fmt.Sprintf("reducing %s %s", st.desc, objectKey(obj)), p)
+				e := source.Recovered(fmt.Sprintf("reducing %s %s", st.desc, objectKey(obj)), p)
 				once.Do(func() {
 					s.logger.Error("Recovered from a panic; the signals that need the resource are unknown",
 						"resource", st.desc, "err", e.Err, "stack", string(e.Stack))
@@ -44,7 +45,7 @@ func (s *KubernetesSource) guardReducer(st *informerState, reduce cache.Transfor
 // clear it: the object that panicked is still there.
 func (st *informerState) panicked(err error) {
 	st.mu.Lock()
-	st.reason, st.err = reasonPanic, err
+	st.reason, st.err = source.ReasonPanic, err
 	st.mu.Unlock()
 	if st.stop != nil {
 		st.stop()

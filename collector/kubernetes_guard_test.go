@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -22,13 +23,13 @@ func panicOn(t *testing.T, name string) {
 	t.Cleanup(func() { testHookReduce = nil })
 }
 
-func wantPanicked(t *testing.T, res Result, name string) {
+func wantPanicked(t *testing.T, res source.Result, name string) {
 	t.Helper()
 	if v := res.Values[name]; v.Known || !strings.Contains(v.Reason, "panic") {
 		t.Errorf("%s = %+v, want unknown for the panic", name, v)
 	}
 	for _, e := range res.Errors {
-		if e.Reason == reasonPanic {
+		if e.Reason == source.ReasonPanic {
 			return
 		}
 	}
@@ -73,7 +74,7 @@ func TestReducerPanicCostsTheResourceNotTheProcess(t *testing.T) {
 	})
 }
 
-func eventuallyPanicked(t *testing.T, fc *fakeCluster, req Request, name string) {
+func eventuallyPanicked(t *testing.T, fc *fakeCluster, req source.Request, name string) {
 	t.Helper()
 	for range 250 {
 		res := fc.collect(t, req)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -162,7 +163,7 @@ func (s *KubernetesSource) watchError(st *informerState) cache.WatchErrorHandler
 // it, or a role that allows list but not watch would flap).
 func (st *informerState) watchOpened() {
 	st.mu.Lock()
-	if st.reason != reasonPanic {
+	if st.reason != source.ReasonPanic {
 		st.reason, st.err = "", nil
 	}
 	st.mu.Unlock()
@@ -170,21 +171,21 @@ func (st *informerState) watchOpened() {
 
 // readiness says whether the informer's store can be measured, and if not,
 // why: the source error to count and the reason the signals give.
-func (st *informerState) readiness() *SourceError {
+func (st *informerState) readiness() *source.SourceError {
 	st.mu.Lock()
 	reason, err := st.reason, st.err
 	st.mu.Unlock()
 	if reason != "" {
-		return &SourceError{Reason: reason, Err: fmt.Errorf("cannot read %s: %w", st.desc, err)}
+		return &source.SourceError{Reason: reason, Err: fmt.Errorf("cannot read %s: %w", st.desc, err)}
 	}
 	if st.informer.HasSynced() {
 		return nil
 	}
 	msg := fmt.Sprintf("initial sync of %s not finished after %s", st.desc, time.Since(st.started).Round(time.Millisecond))
 	if err != nil {
-		return &SourceError{Reason: "timeout", Err: fmt.Errorf("%s: last error: %w", msg, err)}
+		return &source.SourceError{Reason: "timeout", Err: fmt.Errorf("%s: last error: %w", msg, err)}
 	}
-	return &SourceError{Reason: "timeout", Err: fmt.Errorf("%s", msg)}
+	return &source.SourceError{Reason: "timeout", Err: fmt.Errorf("%s", msg)}
 }
 
 // settled reports whether waiting longer for this informer is pointless:

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -138,7 +139,7 @@ type clusterView struct {
 	s              *KubernetesSource
 	toolNamespaces map[string]bool
 	platform       map[string]bool // memo of isPlatformNamespace
-	unready        map[resourceID]*SourceError
+	unready        map[resourceID]*source.SourceError
 	perNamespace   map[namespacedKey][]any
 
 	workloads  *workloadCounts
@@ -149,7 +150,7 @@ type clusterView struct {
 
 func (s *KubernetesSource) newClusterView(tools []*triggers.Tool) *clusterView {
 	v := &clusterView{s: s, toolNamespaces: map[string]bool{}, platform: map[string]bool{},
-		unready: map[resourceID]*SourceError{}, perNamespace: map[namespacedKey][]any{}}
+		unready: map[resourceID]*source.SourceError{}, perNamespace: map[namespacedKey][]any{}}
 	for _, t := range tools {
 		for _, ns := range t.Namespaces {
 			v.toolNamespaces[ns] = true

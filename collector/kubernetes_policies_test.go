@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -56,7 +57,7 @@ func TestKubernetesDefaultNamespaceCountsWithWorkloads(t *testing.T) {
 
 var policyMeasures = []string{"networkpolicy_namespace_ratio", "default_deny_namespace_ratio", "app_namespaces"}
 
-func checkValues(t *testing.T, res Result, want map[string]float64) {
+func checkValues(t *testing.T, res source.Result, want map[string]float64) {
 	t.Helper()
 	for name, w := range want {
 		if v := res.Values[name]; !v.Known || v.Number != w {

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -209,7 +210,7 @@ func TestKubernetesForbiddenMetadataResource(t *testing.T) {
 	checkForbidden(t, fc.collect(t, request(triggers.KubernetesMeasures)), []string{"nodes", "zones", "regions"}, "nodes")
 }
 
-func checkForbidden(t *testing.T, res Result, unknown []string, resource string) {
+func checkForbidden(t *testing.T, res source.Result, unknown []string, resource string) {
 	t.Helper()
 	if !res.Up {
 		t.Errorf("Up = false; a forbidden resource must not take the source down")

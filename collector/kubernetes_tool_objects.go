@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 )
@@ -45,9 +46,9 @@ func (s *KubernetesSource) toolObjectInformers(ctx context.Context, crds []strin
 			plural, group, _ := strings.Cut(name, crdNameSeparator)
 			version, ok := versions[group]
 			if err != nil || !ok {
-				e := &SourceError{Reason: reasonNotFound, Err: fmt.Errorf("the API server serves no version of %s", group)}
+				e := &source.SourceError{Reason: source.ReasonNotFound, Err: fmt.Errorf("the API server serves no version of %s", group)}
 				if err != nil {
-					e = &SourceError{Reason: cmp.Or(errorReason(err), reasonUnreachable), Err: err}
+					e = &source.SourceError{Reason: cmp.Or(errorReason(err), source.ReasonUnreachable), Err: err}
 				}
 				e.Err = fmt.Errorf("cannot tell whether %s holds objects: %w", name, e.Err)
 				s.objectErrs[name] = e
@@ -100,10 +101,10 @@ func (s *KubernetesSource) preferredVersions(ctx context.Context) (map[string]st
 
 // toolObjectErrors returns, to count, why the objects of these CRDs could
 // not be watched (discovery failed, the group is not served).
-func (s *KubernetesSource) toolObjectErrors(crds []string) []SourceError {
+func (s *KubernetesSource) toolObjectErrors(crds []string) []source.SourceError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []SourceError
+	var out []source.SourceError
 	for _, name := range crds {
 		if e := s.objectErrs[name]; e != nil {
 			out = append(out, *e)

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -116,7 +117,7 @@ func TestKubernetesToolObjectsGroupNotServed(t *testing.T) {
 	if v := res.Values["tool.linkerd"]; v.Known || !strings.Contains(v.Reason, "serves no version of linkerd.io") {
 		t.Errorf("tool.linkerd = %+v, want unknown: its group is not served", v)
 	}
-	if len(res.Errors) != 1 || res.Errors[0].Reason != reasonNotFound {
+	if len(res.Errors) != 1 || res.Errors[0].Reason != source.ReasonNotFound {
 		t.Errorf("errors = %v, want one not_found", res.Errors)
 	}
 }

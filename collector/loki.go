@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -29,14 +30,6 @@ type lokiSource struct {
 	now    func() time.Time
 }
 
-func init() {
-	registerSource("loki",
-		func(c *config.Config) (any, bool) { return c.Sources.Loki, c.Sources.Loki != nil },
-		func(section any, logger *slog.Logger) (Source, error) {
-			return newLokiSource(section.(*config.HTTPSource), logger)
-		})
-}
-
 func newLokiSource(cfg *config.HTTPSource, logger *slog.Logger) (*lokiSource, error) {
 	server, err := newHTTPServer("loki", cfg)
 	if err != nil {
@@ -50,7 +43,7 @@ func (s *lokiSource) Close() { s.server.close() }
 
 // Collect answers every loki signal of one evaluation, each distinct query
 // once, all evaluated at the same moment.
-func (s *lokiSource) Collect(ctx context.Context, req Request) Result {
+func (s *lokiSource) Collect(ctx context.Context, req source.Request) source.Result {
 	now := s.now()
 	c := s.server.newCollect(req)
 	for _, sr := range req.Signals {
@@ -65,7 +58,7 @@ func (s *lokiSource) Collect(ctx context.Context, req Request) Result {
 			c.reachable = append(c.reachable, sr)
 		}
 	}
-	c.sendQueries("LogQL query", func(r *run, what, q string, srs []SignalRequest) { s.instant(ctx, r, what, q, srs, now) })
+	c.sendQueries("LogQL query", func(r *run, what, q string, srs []source.SignalRequest) { s.instant(ctx, r, what, q, srs, now) })
 	return c.probeAndWait(ctx, s.probe)
 }
 
@@ -108,7 +101,7 @@ type lokiQueryResponse struct {
 	} `json:"data"`
 }
 
-func (s *lokiSource) instant(ctx context.Context, r *run, what, q string, srs []SignalRequest, now time.Time) {
+func (s *lokiSource) instant(ctx context.Context, r *run, what, q string, srs []source.SignalRequest, now time.Time) {
 	params := url.Values{"query": {q}, "time": {strconv.FormatInt(now.UnixNano(), 10)}}
 	var resp lokiQueryResponse
 	ok := s.server.request(ctx, r, what, keysOf(srs), func(ctx context.Context) error {
@@ -140,16 +133,16 @@ func (s *lokiSource) instant(ctx context.Context, r *run, what, q string, srs []
 		err = json.Unmarshal(resp.Data.Result, v)
 		val = v
 	case "streams":
-		r.fail(SourceError{Reason: reasonBadQuery, Err: fmt.Errorf("%s returned log lines; want a metric query such as count_over_time(...)", what)}, keysOf(srs)...)
+		r.fail(source.SourceError{Reason: source.ReasonBadQuery, Err: fmt.Errorf("%s returned log lines; want a metric query such as count_over_time(...)", what)}, keysOf(srs)...)
 		return
 	default:
 		err = fmt.Errorf("result type %q; want vector or scalar", t)
 	}
 	if err != nil {
-		r.fail(SourceError{Reason: reasonBadResponse, Err: fmt.Errorf("%s: %w", what, err)}, keysOf(srs)...)
+		r.fail(source.SourceError{Reason: source.ReasonBadResponse, Err: fmt.Errorf("%s: %w", what, err)}, keysOf(srs)...)
 		return
 	}
-	setSample(r, what, val, srs, func(sr SignalRequest) triggers.Empty { return sr.Spec.Loki.Empty })
+	setSample(r, what, val, srs, func(sr source.SignalRequest) triggers.Empty { return sr.Spec.Loki.Empty })
 }
 
 // probe asks Loki's build info endpoint, or, behind gateways that do not

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -25,8 +26,8 @@ func testLoki(t *testing.T, rawURL string, edit func(*config.HTTPSource)) *lokiS
 	return s
 }
 
-func lokiQuery(key, q string, empty triggers.Empty) SignalRequest {
-	return SignalRequest{Key: key, Signal: &triggers.Signal{Name: key},
+func lokiQuery(key, q string, empty triggers.Empty) source.SignalRequest {
+	return source.SignalRequest{Key: key, Signal: &triggers.Signal{Name: key},
 		Spec: triggers.SignalSource{Loki: &triggers.LokiSignal{Query: q, Empty: empty}}}
 }
 
@@ -51,31 +52,31 @@ func TestLokiQueryOutcomes(t *testing.T) {
 		{name: "empty reads zero when the rules say so", answers: []stubAnswer{ok(lokiEmpty)}, empty: triggers.EmptyZero, want: 0, up: true, requests: 1},
 		{name: "NaN is unknown", answers: []stubAnswer{ok(lokiNaN)}, unknown: "returned NaN", up: true, requests: 1},
 		{name: "several series", answers: []stubAnswer{ok(lokiTwo)}, unknown: `{level="warn"}, {level="info"}`,
-			reasons: []string{reasonSeveralSeries}, up: true, requests: 1},
+			reasons: []string{source.ReasonSeveralSeries}, up: true, requests: 1},
 		{name: "log lines are not a metric", answers: []stubAnswer{ok(lokiStreams)}, unknown: "want a metric query",
-			reasons: []string{reasonBadQuery}, up: true, requests: 1},
+			reasons: []string{source.ReasonBadQuery}, up: true, requests: 1},
 		{name: "400 is a bad query and never retried", answers: []stubAnswer{{status: 400, body: lokiParseErr + "\n"}},
-			unknown: "400: " + lokiParseErr, reasons: []string{reasonBadQuery}, up: true, requests: 1},
+			unknown: "400: " + lokiParseErr, reasons: []string{source.ReasonBadQuery}, up: true, requests: 1},
 		{name: "400 for a limit", answers: []stubAnswer{{status: 400, body: "the query time range exceeds the limit (query length: 800h0m0s, limit: 30d1h)"}},
-			unknown: "exceeds the limit", reasons: []string{reasonBadQuery}, up: true, requests: 1},
+			unknown: "exceeds the limit", reasons: []string{source.ReasonBadQuery}, up: true, requests: 1},
 		{name: "429 is retried once", answers: []stubAnswer{{status: 429, body: "too many outstanding requests"}},
-			unknown: "429: too many outstanding requests", reasons: []string{reasonTooManyRequests}, requests: 2},
+			unknown: "429: too many outstanding requests", reasons: []string{source.ReasonTooManyRequests}, requests: 2},
 		{name: "429 then success", answers: []stubAnswer{{status: 429, body: "too many outstanding requests"}, ok(lokiVector)},
 			want: 7, up: true, requests: 2},
 		{name: "504 is a timeout, not retried", answers: []stubAnswer{{status: 504, body: "request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed"}},
-			unknown: "request timed out", reasons: []string{reasonTimeout}, requests: 1},
+			unknown: "request timed out", reasons: []string{source.ReasonTimeout}, requests: 1},
 		{name: "500 is a server error", answers: []stubAnswer{{status: 500, body: "rpc error: code = Unavailable"}},
-			unknown: "rpc error", reasons: []string{reasonServerError}, requests: 1},
+			unknown: "rpc error", reasons: []string{source.ReasonServerError}, requests: 1},
 		{name: "502 then success", answers: []stubAnswer{{status: 502, body: "Bad Gateway"}, ok(lokiVector)}, want: 7, up: true, requests: 2},
-		{name: "401 without tenant", answers: []stubAnswer{{status: 401, body: "no org id"}}, unknown: "no org id", reasons: []string{reasonUnauthorized}, requests: 1},
-		{name: "garbage", answers: []stubAnswer{ok("<html>gateway</html>")}, unknown: "not Loki's query JSON", reasons: []string{reasonBadResponse}, requests: 1},
-		{name: "status error in a 200", answers: []stubAnswer{ok(`{"status":"error","data":{}}`)}, unknown: `status "error"`, reasons: []string{reasonBadResponse}, requests: 1},
+		{name: "401 without tenant", answers: []stubAnswer{{status: 401, body: "no org id"}}, unknown: "no org id", reasons: []string{source.ReasonUnauthorized}, requests: 1},
+		{name: "garbage", answers: []stubAnswer{ok("<html>gateway</html>")}, unknown: "not Loki's query JSON", reasons: []string{source.ReasonBadResponse}, requests: 1},
+		{name: "status error in a 200", answers: []stubAnswer{ok(`{"status":"error","data":{}}`)}, unknown: `status "error"`, reasons: []string{source.ReasonBadResponse}, requests: 1},
 		{name: "a matrix is not what an instant query gives", answers: []stubAnswer{ok(`{"status":"success","data":{"resultType":"matrix","result":[]}}`)},
-			unknown: `result type "matrix"`, reasons: []string{reasonBadResponse}, up: true, requests: 1},
+			unknown: `result type "matrix"`, reasons: []string{source.ReasonBadResponse}, up: true, requests: 1},
 		{name: "slower than the deadline", answers: []stubAnswer{{status: 200, body: lokiVector, delay: 2 * time.Second}},
-			timeout: 300 * time.Millisecond, unknown: "timeout", reasons: []string{reasonTimeout}, requests: 1},
-	}, func(t *testing.T, url string, edit func(*config.HTTPSource), empty triggers.Empty) Result {
-		return testLoki(t, url, edit).Collect(context.Background(), Request{Signals: []SignalRequest{lokiQuery("s", q, empty)}})
+			timeout: 300 * time.Millisecond, unknown: "timeout", reasons: []string{source.ReasonTimeout}, requests: 1},
+	}, func(t *testing.T, url string, edit func(*config.HTTPSource), empty triggers.Empty) source.Result {
+		return testLoki(t, url, edit).Collect(context.Background(), source.Request{Signals: []source.SignalRequest{lokiQuery("s", q, empty)}})
 	}, func(t *testing.T, r *http.Request) {
 		if r.Method != "GET" || r.Form.Get("query") != q || r.Form.Get("time") != fmt.Sprint(fixedNow.UnixNano()) {
 			t.Errorf("request %s %s, want GET with query and time in nanoseconds", r.Method, r.URL.RawQuery)
@@ -87,11 +88,11 @@ func TestLokiTenantAndConcurrency(t *testing.T) {
 	t.Parallel()
 	stub := newAPIStub(t, map[string][]stubAnswer{"/loki/api/v1/query": {{status: 200, body: lokiVector, delay: 50 * time.Millisecond}}})
 	src := testLoki(t, stub.URL, func(c *config.HTTPSource) { c.TenantID = "webshop"; c.MaxConcurrency = 2 })
-	var signals []SignalRequest
+	var signals []source.SignalRequest
 	for i := range 6 {
 		signals = append(signals, lokiQuery(fmt.Sprint("s", i), fmt.Sprintf(`sum(count_over_time({app="a%d"}[1h]))`, i), ""))
 	}
-	res := src.Collect(context.Background(), Request{Signals: signals})
+	res := src.Collect(context.Background(), source.Request{Signals: signals})
 	if len(res.Errors) > 0 || !res.Up {
 		t.Fatalf("errors %v", res.Errors)
 	}
@@ -108,19 +109,19 @@ func TestLokiTenantAndConcurrency(t *testing.T) {
 }
 
 func TestLokiReachable(t *testing.T) {
-	reach := []SignalRequest{{Key: "up", Signal: &triggers.Signal{Name: "up"}, Spec: triggers.SignalSource{Loki: &triggers.LokiSignal{Reachable: true}}}}
+	reach := []source.SignalRequest{{Key: "up", Signal: &triggers.Signal{Name: "up"}, Spec: triggers.SignalSource{Loki: &triggers.LokiSignal{Reachable: true}}}}
 	stub := newAPIStub(t, map[string][]stubAnswer{"/loki/api/v1/status/buildinfo": {{status: 200,
 		body: `{"version":"3.4.2","revision":"abc","branch":"HEAD","buildUser":"root","buildDate":"2025-01-01","goVersion":"go1.23"}`}}})
-	if v := testLoki(t, stub.URL, nil).Collect(context.Background(), Request{Signals: reach}).Values["up"]; !v.Known || v.Number != 1 {
+	if v := testLoki(t, stub.URL, nil).Collect(context.Background(), source.Request{Signals: reach}).Values["up"]; !v.Known || v.Number != 1 {
 		t.Errorf("build info: %+v", v)
 	}
 	stub = newAPIStub(t, map[string][]stubAnswer{"/loki/api/v1/labels": {{status: 200, body: `{"status":"success","data":["job","namespace"]}`}}})
-	if v := testLoki(t, stub.URL, nil).Collect(context.Background(), Request{Signals: reach}).Values["up"]; !v.Known || v.Number != 1 {
+	if v := testLoki(t, stub.URL, nil).Collect(context.Background(), source.Request{Signals: reach}).Values["up"]; !v.Known || v.Number != 1 {
 		t.Errorf("labels fallback: %+v", v)
 	}
 	stub = newAPIStub(t, map[string][]stubAnswer{"/loki/api/v1/status/buildinfo": {{status: 200, body: "<html>"}}})
-	res := testLoki(t, stub.URL, nil).Collect(context.Background(), Request{Signals: reach})
-	if v := res.Values["up"]; v.Known || res.Up || !slices.Equal(reasons(res), []string{reasonBadResponse}) {
+	res := testLoki(t, stub.URL, nil).Collect(context.Background(), source.Request{Signals: reach})
+	if v := res.Values["up"]; v.Known || res.Up || !slices.Equal(reasons(res), []string{source.ReasonBadResponse}) {
 		t.Errorf("garbage build info: %+v up %v reasons %v", v, res.Up, reasons(res))
 	}
 }
@@ -183,7 +184,7 @@ facts: {compliance_required: false}
 			t.Errorf("%s = %+v, want %v", name, v, want)
 		}
 	}
-	if !source(st, "prometheus").Up || !source(st, "loki").Up {
+	if !statusOf(st, "prometheus").Up || !statusOf(st, "loki").Up {
 		t.Errorf("sources %+v", st.Sources)
 	}
 
@@ -199,10 +200,10 @@ facts: {compliance_required: false}
 			t.Errorf("%s turned unknown with prometheus: %s", name, v.Reason)
 		}
 	}
-	if source(st, "prometheus").Up || !source(st, "loki").Up {
+	if statusOf(st, "prometheus").Up || !statusOf(st, "loki").Up {
 		t.Errorf("sources %+v", st.Sources)
 	}
-	if n := st.ErrorTotals[ErrorKey{"prometheus", reasonUnreachable}]; n < 1 {
+	if n := st.ErrorTotals[ErrorKey{"prometheus", source.ReasonUnreachable}]; n < 1 {
 		t.Errorf("unreachable errors counted %v", n)
 	}
 	if d := st.Evaluation.Decision("cost_visibility"); d.State != triggers.StateUnknown {
@@ -217,8 +218,8 @@ func TestEmptyRequestProbesTheServer(t *testing.T) {
 	prom := newAPIStub(t, map[string][]stubAnswer{"/api/v1/status/buildinfo": {{status: 200,
 		body: `{"status":"success","data":{"version":"2.42.0","revision":"x","branch":"HEAD","buildUser":"u","buildDate":"d","goVersion":"go1.19"}}`}}})
 	loki := newAPIStub(t, map[string][]stubAnswer{"/loki/api/v1/status/buildinfo": {{status: 200, body: `{"version":"3.4.2"}`}}})
-	for name, src := range map[string]Source{"prometheus": testPrometheus(t, prom.URL, nil), "loki": testLoki(t, loki.URL, nil)} {
-		if res := src.Collect(context.Background(), Request{}); !res.Up || len(res.Errors) > 0 {
+	for name, src := range map[string]source.Source{"prometheus": testPrometheus(t, prom.URL, nil), "loki": testLoki(t, loki.URL, nil)} {
+		if res := src.Collect(context.Background(), source.Request{}); !res.Up || len(res.Errors) > 0 {
 			t.Errorf("%s answering: up %v errors %v; want up", name, res.Up, res.Errors)
 		}
 	}
@@ -227,8 +228,8 @@ func TestEmptyRequestProbesTheServer(t *testing.T) {
 	}
 	prom.Close()
 	loki.Close()
-	for name, src := range map[string]Source{"prometheus": testPrometheus(t, prom.URL, nil), "loki": testLoki(t, loki.URL, nil)} {
-		if res := src.Collect(context.Background(), Request{}); res.Up || !slices.Equal(reasons(res), []string{reasonUnreachable}) {
+	for name, src := range map[string]source.Source{"prometheus": testPrometheus(t, prom.URL, nil), "loki": testLoki(t, loki.URL, nil)} {
+		if res := src.Collect(context.Background(), source.Request{}); res.Up || !slices.Equal(reasons(res), []string{source.ReasonUnreachable}) {
 			t.Errorf("%s gone: up %v reasons %v; want down, unreachable", name, res.Up, reasons(res))
 		}
 	}

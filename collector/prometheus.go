@@ -13,6 +13,7 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -27,14 +28,6 @@ type prometheusSource struct {
 	api    v1.API
 	logger *slog.Logger
 	now    func() time.Time
-}
-
-func init() {
-	registerSource("prometheus",
-		func(c *config.Config) (any, bool) { return c.Sources.Prometheus, c.Sources.Prometheus != nil },
-		func(section any, logger *slog.Logger) (Source, error) {
-			return newPrometheusSource(section.(*config.HTTPSource), logger)
-		})
 }
 
 func newPrometheusSource(cfg *config.HTTPSource, logger *slog.Logger) (*prometheusSource, error) {
@@ -63,12 +56,12 @@ type historyKey struct {
 // Collect answers every prometheus signal of one evaluation. All instant
 // queries are evaluated at the same moment so that signals derived from each
 // other agree.
-func (s *prometheusSource) Collect(ctx context.Context, req Request) Result {
+func (s *prometheusSource) Collect(ctx context.Context, req source.Request) source.Result {
 	now := s.now()
 	c := s.server.newCollect(req)
 	probes := s.newProbes(ctx, c.r, now)
-	histories := map[historyKey][]SignalRequest{}
-	var rules []SignalRequest
+	histories := map[historyKey][]source.SignalRequest{}
+	var rules []source.SignalRequest
 	for _, sr := range req.Signals {
 		switch p := sr.Spec.Prometheus; {
 		case p == nil:
@@ -88,7 +81,7 @@ func (s *prometheusSource) Collect(ctx context.Context, req Request) Result {
 			c.reachable = append(c.reachable, sr)
 		}
 	}
-	c.sendQueries("query", func(r *run, what, q string, srs []SignalRequest) {
+	c.sendQueries("query", func(r *run, what, q string, srs []source.SignalRequest) {
 		s.instant(ctx, r, what, q, srs, now)
 		probes.checkWindow(q, srs)
 	})
@@ -102,7 +95,7 @@ func (s *prometheusSource) Collect(ctx context.Context, req Request) Result {
 	return c.probeAndWait(ctx, s.probe)
 }
 
-func (s *prometheusSource) instant(ctx context.Context, r *run, what, q string, srs []SignalRequest, now time.Time) {
+func (s *prometheusSource) instant(ctx context.Context, r *run, what, q string, srs []source.SignalRequest, now time.Time) {
 	var val model.Value
 	ok := s.server.request(ctx, r, what, keysOf(srs), func(ctx context.Context) error {
 		var err error
@@ -112,20 +105,20 @@ func (s *prometheusSource) instant(ctx context.Context, r *run, what, q string, 
 	if !ok {
 		return
 	}
-	setSample(r, what, val, srs, func(sr SignalRequest) triggers.Empty { return sr.Spec.Prometheus.Empty })
+	setSample(r, what, val, srs, func(sr source.SignalRequest) triggers.Empty { return sr.Spec.Prometheus.Empty })
 }
 
 // setSample reads an instant query's answer into its signals. One sample (or
 // a scalar) is the value; several series where one is expected is an error
 // of the rules, named; a range vector or a string is a query that cannot
 // give one number.
-func setSample(r *run, what string, val model.Value, srs []SignalRequest, empty func(SignalRequest) triggers.Empty) {
+func setSample(r *run, what string, val model.Value, srs []source.SignalRequest, empty func(source.SignalRequest) triggers.Empty) {
 	var f float64
 	found := false
 	switch v := val.(type) {
 	case model.Vector:
 		if len(v) > 1 {
-			r.fail(SourceError{Reason: reasonSeveralSeries, Err: fmt.Errorf("%s returned %d series where one is expected: %s; aggregate it, e.g. with sum()",
+			r.fail(source.SourceError{Reason: source.ReasonSeveralSeries, Err: fmt.Errorf("%s returned %d series where one is expected: %s; aggregate it, e.g. with sum()",
 				what, len(v), seriesList(v))}, keysOf(srs)...)
 			return
 		}
@@ -139,7 +132,7 @@ func setSample(r *run, what string, val model.Value, srs []SignalRequest, empty 
 		if val != nil {
 			typ = val.Type().String()
 		}
-		r.fail(SourceError{Reason: reasonBadQuery, Err: fmt.Errorf("%s returned a %s; want an instant vector or a scalar", what, typ)}, keysOf(srs)...)
+		r.fail(source.SourceError{Reason: source.ReasonBadQuery, Err: fmt.Errorf("%s returned a %s; want an instant vector or a scalar", what, typ)}, keysOf(srs)...)
 		return
 	}
 	for _, sr := range srs {
@@ -175,7 +168,7 @@ func seriesList(v model.Vector) string {
 	return strings.Join(parts, ", ")
 }
 
-func (s *prometheusSource) history(ctx context.Context, r *run, k historyKey, srs []SignalRequest, now time.Time, probes *promProbes) {
+func (s *prometheusSource) history(ctx context.Context, r *run, k historyKey, srs []source.SignalRequest, now time.Time, probes *promProbes) {
 	step := historyStep(k.window)
 	start, end := historyGrid(now, k.window, step)
 	q := historyQuery(k.selector, step)
@@ -191,7 +184,7 @@ func (s *prometheusSource) history(ctx context.Context, r *run, k historyKey, sr
 	}
 	m, isMatrix := val.(model.Matrix)
 	if !isMatrix {
-		r.fail(SourceError{Reason: reasonBadResponse, Err: fmt.Errorf("%s returned a %T; want a matrix", what, val)}, keysOf(srs)...)
+		r.fail(source.SourceError{Reason: source.ReasonBadResponse, Err: fmt.Errorf("%s returned a %T; want a matrix", what, val)}, keysOf(srs)...)
 		return
 	}
 	h := summarizeAlertHistory(m, start, end, step)
@@ -204,7 +197,7 @@ func (s *prometheusSource) history(ctx context.Context, r *run, k historyKey, sr
 
 // rules answers the rules measures. An empty answer counts only from a
 // server that shows it serves rules; see notServed.
-func (s *prometheusSource) rules(r *run, srs []SignalRequest, probes *promProbes) {
+func (s *prometheusSource) rules(r *run, srs []source.SignalRequest, probes *promProbes) {
 	a := probes.rulesAPI()
 	if why := a.notServed(); why != "" {
 		for _, sr := range srs {

@@ -11,6 +11,7 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -296,7 +297,7 @@ func (p *promProbes) alertingBlind(selector string, window time.Duration) gap {
 
 // checkWindow turns the known answers of a windowed query unknown when the
 // data does not reach back over the window the query reads.
-func (p *promProbes) checkWindow(q string, srs []SignalRequest) {
+func (p *promProbes) checkWindow(q string, srs []source.SignalRequest) {
 	for _, sr := range srs {
 		p.r.mu.Lock()
 		v := p.r.res.Values[sr.Key]
@@ -320,7 +321,7 @@ func (p *promProbes) checkWindow(q string, srs []SignalRequest) {
 //
 // regroup summarizes the history again for a rule that groups incidents by
 // other labels than the default.
-func (p *promProbes) setHistory(selector string, window time.Duration, srs []SignalRequest, h alertHistory,
+func (p *promProbes) setHistory(selector string, window time.Duration, srs []source.SignalRequest, h alertHistory,
 	regroup func(by []model.LabelName) alertHistory) {
 	unknown := func(key string, g gap) { p.r.setUnknown(key, "alert history of "+selector+": "+g.why, g.failed) }
 	var blind, partial gap

@@ -13,6 +13,7 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -153,7 +154,7 @@ func TestWindowedQueryNeedsDataOverItsWindow(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stub := probeStub(t, tc.answers, nil)
-			res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: []SignalRequest{promQuery("s", q, "")}})
+			res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), source.Request{Signals: []source.SignalRequest{promQuery("s", q, "")}})
 			v := res.Values["s"]
 			switch {
 			case tc.unknown == "" && (!v.Known || v.Number != 3):
@@ -174,7 +175,7 @@ func TestWindowedQueryNeedsDataOverItsWindow(t *testing.T) {
 	}
 	// An instant query at no offset reads no window and sends no probe.
 	stub := probeStub(t, map[string]string{"sum(up)": vectorOne}, nil)
-	res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: []SignalRequest{promQuery("s", "sum(up)", "")}})
+	res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), source.Request{Signals: []source.SignalRequest{promQuery("s", "sum(up)", "")}})
 	if v := res.Values["s"]; !v.Known || stub.count("/api/v1/query") != 1 {
 		t.Errorf("value %+v after %d queries; want known after 1", v, stub.count("/api/v1/query"))
 	}
@@ -201,7 +202,7 @@ func TestUnparsedQueryLookbackIsNotGuessed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			stub := probeStub(t, tc.answers, nil)
 			sr := promSpec("s", &triggers.PrometheusSignal{Query: q, Window: triggers.Duration(tc.window)})
-			v := testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: []SignalRequest{sr}}).Values["s"]
+			v := testPrometheus(t, stub.URL, nil).Collect(context.Background(), source.Request{Signals: []source.SignalRequest{sr}}).Values["s"]
 			switch {
 			case tc.unknown == "" && (!v.Known || v.Number != 3):
 				t.Errorf("value %+v, want 3", v)
@@ -217,8 +218,8 @@ func TestUnparsedQueryLookbackIsNotGuessed(t *testing.T) {
 	}
 }
 
-func alertHistorySignals(sel string, window time.Duration, measures ...string) []SignalRequest {
-	var out []SignalRequest
+func alertHistorySignals(sel string, window time.Duration, measures ...string) []source.SignalRequest {
+	var out []source.SignalRequest
 	for _, m := range measures {
 		out = append(out, promSpec(m, &triggers.PrometheusSignal{AlertHistory: &triggers.AlertHistory{
 			Selector: sel, Window: triggers.Duration(window), Measure: m}}))
@@ -258,7 +259,7 @@ func TestEmptyAlertHistoryIsZeroOnlyWhereAlertingIsSeen(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stub := probeStub(t, tc.answers, tc.rules, stubAnswer{status: 200, body: emptyMatrix})
-			res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: alertHistorySignals(sel, 30*24*time.Hour,
+			res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), source.Request{Signals: alertHistorySignals(sel, 30*24*time.Hour,
 				"incidents", "open_incidents", "alerts_per_day", "median_resolution")})
 			for _, m := range []string{"incidents", "open_incidents", "alerts_per_day"} {
 				v := res.Values[m]
@@ -289,11 +290,11 @@ func TestRulesMeasuresNeedAServerThatServesRules(t *testing.T) {
 		reasons []string
 	}{
 		{name: "no rule group (VictoriaMetrics without vmalert)", rules: &stubAnswer{status: 200, body: noRuleGroups}, unknown: "lists no rule group"},
-		{name: "no rules API", rules: nil, unknown: "does not serve the rules API (404)", reasons: []string{reasonNotFound}},
+		{name: "no rules API", rules: nil, unknown: "does not serve the rules API (404)", reasons: []string{source.ReasonNotFound}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stub := probeStub(t, nil, tc.rules)
-			res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: []SignalRequest{
+			res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), source.Request{Signals: []source.SignalRequest{
 				promSpec("nosev", &triggers.PrometheusSignal{Rules: "alerting_rules_without_severity"}),
 				promSpec("slo", &triggers.PrometheusSignal{Rules: "slo_recording_rules"}),
 			}})
@@ -339,7 +340,7 @@ func TestDeclaredWindowAndGrouping(t *testing.T) {
 	// A query over a recording rule shows no range; its declared window is
 	// what the probe checks.
 	stub := probeStub(t, map[string]string{"sum(slo:": vectorOne}, nil)
-	res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: []SignalRequest{
+	res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), source.Request{Signals: []source.SignalRequest{
 		promSpec("s", &triggers.PrometheusSignal{Query: "sum(slo:errors:ratio_rate30d)", Window: triggers.Duration(30 * 24 * time.Hour)})}})
 	if v := res.Values["s"]; v.Known || !strings.Contains(v.Reason, "slo:errors:ratio_rate30d has no sample from before 30d ago") {
 		t.Errorf("declared window: %+v", v)
@@ -367,7 +368,7 @@ func TestDeclaredWindowAndGrouping(t *testing.T) {
 	byPod := alertHistorySignals(sel, 24*time.Hour, "incidents")[0]
 	byPod.Key = "by_pod"
 	byPod.Spec.Prometheus.AlertHistory.GroupBy = []string{"alertname", "namespace", "pod"}
-	res = testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: append(alertHistorySignals(sel, 24*time.Hour, "incidents"), byPod)})
+	res = testPrometheus(t, stub.URL, nil).Collect(context.Background(), source.Request{Signals: append(alertHistorySignals(sel, 24*time.Hour, "incidents"), byPod)})
 	if v := res.Values["incidents"]; !v.Known || v.Number != 1 {
 		t.Errorf("incidents = %+v, want 1", v)
 	}
@@ -417,7 +418,7 @@ func TestFailedWindowCheckIsNotKept(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			stub := probeStub(t, map[string]string{"sum(sum_over_time": vectorOne, "count(count_over_time": tc.probe}, nil)
 			src := testPrometheus(t, stub.URL, nil)
-			req := Request{Signals: []SignalRequest{promQuery("s", q, "")}}
+			req := source.Request{Signals: []source.SignalRequest{promQuery("s", q, "")}}
 			var v triggers.Value
 			for range 2 {
 				v = src.Collect(context.Background(), req).Values["s"]

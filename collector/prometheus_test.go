@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -24,13 +25,13 @@ func testPrometheus(t *testing.T, rawURL string, edit func(*config.HTTPSource)) 
 	return s
 }
 
-func promQuery(key, q string, empty triggers.Empty) SignalRequest {
-	return SignalRequest{Key: key, Signal: &triggers.Signal{Name: key},
+func promQuery(key, q string, empty triggers.Empty) source.SignalRequest {
+	return source.SignalRequest{Key: key, Signal: &triggers.Signal{Name: key},
 		Spec: triggers.SignalSource{Prometheus: &triggers.PrometheusSignal{Query: q, Empty: empty}}}
 }
 
-func promSpec(key string, p *triggers.PrometheusSignal) SignalRequest {
-	return SignalRequest{Key: key, Signal: &triggers.Signal{Name: key}, Spec: triggers.SignalSource{Prometheus: p}}
+func promSpec(key string, p *triggers.PrometheusSignal) source.SignalRequest {
+	return source.SignalRequest{Key: key, Signal: &triggers.Signal{Name: key}, Spec: triggers.SignalSource{Prometheus: p}}
 }
 
 const (
@@ -60,42 +61,42 @@ func TestPrometheusInstantQueryOutcomes(t *testing.T) {
 		{name: "+Inf is unknown", answers: []stubAnswer{ok(vectorInf)}, unknown: "returned +Inf", up: true, requests: 1},
 		{name: "-Inf is unknown", answers: []stubAnswer{ok(vectorNegInf)}, unknown: "returned -Inf", up: true, requests: 1},
 		{name: "several series are an error, named", answers: []stubAnswer{ok(vectorThree)},
-			unknown: `3 series where one is expected: {job="a"}, {job="b"}, {job="c"}`, reasons: []string{reasonSeveralSeries}, up: true, requests: 1},
+			unknown: `3 series where one is expected: {job="a"}, {job="b"}, {job="c"}`, reasons: []string{source.ReasonSeveralSeries}, up: true, requests: 1},
 		{name: "a range vector cannot give one number", answers: []stubAnswer{ok(matrixResult)},
-			unknown: "returned a matrix", reasons: []string{reasonBadQuery}, up: true, requests: 1},
+			unknown: "returned a matrix", reasons: []string{source.ReasonBadQuery}, up: true, requests: 1},
 		{name: "a string result is not the API's answer", answers: []stubAnswer{ok(stringResult)},
-			unknown: "bad_response", reasons: []string{reasonBadResponse}, requests: 1},
+			unknown: "bad_response", reasons: []string{source.ReasonBadResponse}, requests: 1},
 		{name: "400 bad_data is a bad query, not retried", answers: []stubAnswer{{status: 400, body: badData}},
-			unknown: "parse error: unexpected end of input", reasons: []string{reasonBadQuery}, up: true, requests: 1},
+			unknown: "parse error: unexpected end of input", reasons: []string{source.ReasonBadQuery}, up: true, requests: 1},
 		{name: "422 execution is a failed query, not a bad one", answers: []stubAnswer{{status: 422, body: execution}},
-			unknown: "too many samples", reasons: []string{reasonQueryFailed}, up: true, requests: 1},
+			unknown: "too many samples", reasons: []string{source.ReasonQueryFailed}, up: true, requests: 1},
 		{name: "503 timeout is a timeout, not retried", answers: []stubAnswer{{status: 503, body: queryTimeout}},
-			unknown: "query timed out", reasons: []string{reasonTimeout}, requests: 1},
+			unknown: "query timed out", reasons: []string{source.ReasonTimeout}, requests: 1},
 		{name: "503 unavailable is retried once", answers: []stubAnswer{{status: 503, body: "Service Unavailable"}, {status: 503, body: "Service Unavailable"}},
-			unknown: "503: Service Unavailable", reasons: []string{reasonServerError}, requests: 2},
+			unknown: "503: Service Unavailable", reasons: []string{source.ReasonServerError}, requests: 2},
 		{name: "503 then success", answers: []stubAnswer{{status: 503, body: "Service Unavailable"}, ok(vectorOne)},
 			want: 3, up: true, requests: 2},
 		{name: "429 is retried once", answers: []stubAnswer{{status: 429, body: "too many outstanding requests"}},
-			unknown: "429: too many outstanding requests", reasons: []string{reasonTooManyRequests}, requests: 2},
+			unknown: "429: too many outstanding requests", reasons: []string{source.ReasonTooManyRequests}, requests: 2},
 		{name: "429 then success", answers: []stubAnswer{{status: 429, body: "slow down"}, ok(vectorOne)}, want: 3, up: true, requests: 2},
 		{name: "504 is a timeout, not retried", answers: []stubAnswer{{status: 504, body: "Gateway Timeout"}},
-			unknown: "504", reasons: []string{reasonTimeout}, requests: 1},
+			unknown: "504", reasons: []string{source.ReasonTimeout}, requests: 1},
 		{name: "500 is a server error, not retried", answers: []stubAnswer{{status: 500, body: internalError}},
-			unknown: "unexpected EOF", reasons: []string{reasonServerError}, requests: 1},
-		{name: "401", answers: []stubAnswer{{status: 401, body: "Unauthorized"}}, unknown: "401", reasons: []string{reasonUnauthorized}, requests: 1},
+			unknown: "unexpected EOF", reasons: []string{source.ReasonServerError}, requests: 1},
+		{name: "401", answers: []stubAnswer{{status: 401, body: "Unauthorized"}}, unknown: "401", reasons: []string{source.ReasonUnauthorized}, requests: 1},
 		// client_golang sends a query as POST and, on 403, 405 or 501, once more as GET.
-		{name: "403", answers: []stubAnswer{{status: 403, body: "Forbidden"}}, unknown: "403", reasons: []string{reasonForbidden}, requests: 2},
-		{name: "404", answers: []stubAnswer{{status: 404, body: "404 page not found"}}, unknown: "path prefix", reasons: []string{reasonNotFound}, requests: 1},
+		{name: "403", answers: []stubAnswer{{status: 403, body: "Forbidden"}}, unknown: "403", reasons: []string{source.ReasonForbidden}, requests: 2},
+		{name: "404", answers: []stubAnswer{{status: 404, body: "404 page not found"}}, unknown: "path prefix", reasons: []string{source.ReasonNotFound}, requests: 1},
 		{name: "an HTML login page is garbage", answers: []stubAnswer{ok("<html><body>Please log in</body></html>")},
-			unknown: "bad_response", reasons: []string{reasonBadResponse}, requests: 1},
+			unknown: "bad_response", reasons: []string{source.ReasonBadResponse}, requests: 1},
 		{name: "JSON of the wrong shape is garbage", answers: []stubAnswer{ok(`{"status":"success","data":{"resultType":"vector","result":{"x":1}}}`)},
-			unknown: "bad_response", reasons: []string{reasonBadResponse}, requests: 1},
+			unknown: "bad_response", reasons: []string{source.ReasonBadResponse}, requests: 1},
 		{name: "a truncated body is garbage", answers: []stubAnswer{ok(vectorOne[:40])},
-			unknown: "bad_response", reasons: []string{reasonBadResponse}, requests: 1},
+			unknown: "bad_response", reasons: []string{source.ReasonBadResponse}, requests: 1},
 		{name: "slower than the deadline is a timeout", answers: []stubAnswer{{status: 200, body: vectorOne, delay: 2 * time.Second}},
-			timeout: 300 * time.Millisecond, unknown: "timeout", reasons: []string{reasonTimeout}, requests: 1},
-	}, func(t *testing.T, url string, edit func(*config.HTTPSource), empty triggers.Empty) Result {
-		return testPrometheus(t, url, edit).Collect(context.Background(), Request{Signals: []SignalRequest{promQuery("s", "sum(up)", empty)}})
+			timeout: 300 * time.Millisecond, unknown: "timeout", reasons: []string{source.ReasonTimeout}, requests: 1},
+	}, func(t *testing.T, url string, edit func(*config.HTTPSource), empty triggers.Empty) source.Result {
+		return testPrometheus(t, url, edit).Collect(context.Background(), source.Request{Signals: []source.SignalRequest{promQuery("s", "sum(up)", empty)}})
 	}, nil)
 }
 
@@ -127,7 +128,7 @@ func TestAlertHistoryFromARangeQuery(t *testing.T) {
 	ah := func(measure string) *triggers.PrometheusSignal {
 		return &triggers.PrometheusSignal{AlertHistory: &triggers.AlertHistory{Selector: sel, Window: triggers.Duration(30 * 24 * time.Hour), Measure: measure}}
 	}
-	res := src.Collect(context.Background(), Request{Signals: []SignalRequest{
+	res := src.Collect(context.Background(), source.Request{Signals: []source.SignalRequest{
 		promSpec("incidents", ah("incidents")), promSpec("open", ah("open_incidents")), promSpec("mean", ah("mean_resolution")),
 		promSpec("median", ah("median_resolution")), promSpec("per_day", ah("alerts_per_day")),
 	}})
@@ -180,12 +181,12 @@ func jsonMatrix(m model.Matrix) (string, error) {
 func TestAlertHistoryErrors(t *testing.T) {
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query_range": {{status: 400, body: `{"status":"error","errorType":"bad_data","error":"exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"}`}}})
 	src := testPrometheus(t, stub.URL, nil)
-	res := src.Collect(context.Background(), Request{Signals: []SignalRequest{promSpec("mttr", &triggers.PrometheusSignal{
+	res := src.Collect(context.Background(), source.Request{Signals: []source.SignalRequest{promSpec("mttr", &triggers.PrometheusSignal{
 		AlertHistory: &triggers.AlertHistory{Selector: "ALERTS", Window: triggers.Duration(24 * time.Hour), Measure: "mean_resolution"}})}})
 	if v := res.Values["mttr"]; v.Known || !strings.Contains(v.Reason, "11,000 points") {
 		t.Errorf("mttr = %+v", v)
 	}
-	if got := reasons(res); !slices.Equal(got, []string{reasonBadQuery}) {
+	if got := reasons(res); !slices.Equal(got, []string{source.ReasonBadQuery}) {
 		t.Errorf("reasons = %v", got)
 	}
 }
@@ -210,7 +211,7 @@ const rulesBody = `{"status":"success","data":{"groups":[
 func TestRulesMeasures(t *testing.T) {
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/rules": {{status: 200, body: rulesBody}}})
 	src := testPrometheus(t, stub.URL, nil)
-	res := src.Collect(context.Background(), Request{Signals: []SignalRequest{
+	res := src.Collect(context.Background(), source.Request{Signals: []source.SignalRequest{
 		promSpec("all", &triggers.PrometheusSignal{Rules: "alerting_rules"}),
 		promSpec("nosev", &triggers.PrometheusSignal{Rules: "alerting_rules_without_severity"}),
 		promSpec("slo", &triggers.PrometheusSignal{Rules: "slo_recording_rules"}),
@@ -227,23 +228,23 @@ func TestRulesMeasures(t *testing.T) {
 
 func TestReachable(t *testing.T) {
 	t.Parallel()
-	reach := []SignalRequest{promSpec("up", &triggers.PrometheusSignal{Reachable: true})}
+	reach := []source.SignalRequest{promSpec("up", &triggers.PrometheusSignal{Reachable: true})}
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/status/buildinfo": {{status: 200,
 		body: `{"status":"success","data":{"version":"2.42.0","revision":"x","branch":"HEAD","buildUser":"u","buildDate":"d","goVersion":"go1.19"}}`}}})
-	if v := testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: reach}).Values["up"]; !v.Known || v.Number != 1 {
+	if v := testPrometheus(t, stub.URL, nil).Collect(context.Background(), source.Request{Signals: reach}).Values["up"]; !v.Known || v.Number != 1 {
 		t.Errorf("with build info: %+v", v)
 	}
 	// A server without the endpoint (older Thanos) answers a trivial query.
 	stub = newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: scalar42}}})
-	if v := testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: reach}).Values["up"]; !v.Known || v.Number != 1 {
+	if v := testPrometheus(t, stub.URL, nil).Collect(context.Background(), source.Request{Signals: reach}).Values["up"]; !v.Known || v.Number != 1 {
 		t.Errorf("without build info: %+v", v)
 	}
 	stub = newAPIStub(t, map[string][]stubAnswer{"/api/v1/status/buildinfo": {{status: 502, body: "Bad Gateway"}}})
-	res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), Request{Signals: reach})
+	res := testPrometheus(t, stub.URL, nil).Collect(context.Background(), source.Request{Signals: reach})
 	if v := res.Values["up"]; v.Known {
 		t.Errorf("a failed probe reads %v; want unknown, never 0", v.Number)
 	}
-	if res.Up || !slices.Equal(reasons(res), []string{reasonServerError}) {
+	if res.Up || !slices.Equal(reasons(res), []string{source.ReasonServerError}) {
 		t.Errorf("up %v reasons %v", res.Up, reasons(res))
 	}
 }

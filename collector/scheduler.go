@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -173,7 +174,7 @@ func (s *Scheduler) Evaluate(parent context.Context) (published *State) {
 	defer cancel()
 
 	rules := cfg.Rules
-	byKind := map[string][]SignalRequest{}
+	byKind := map[string][]source.SignalRequest{}
 	for _, sig := range rules.Signals {
 		alts := sig.Source.Alternatives()
 		for i, alt := range alts {
@@ -184,13 +185,13 @@ func (s *Scheduler) Evaluate(parent context.Context) (published *State) {
 			if len(alts) > 1 {
 				key = triggers.AlternativeKey(sig.Name, i)
 			}
-			byKind[alt.Kind()] = append(byKind[alt.Kind()], SignalRequest{Key: key, Signal: sig, Spec: alt})
+			byKind[alt.Kind()] = append(byKind[alt.Kind()], source.SignalRequest{Key: key, Signal: sig, Spec: alt})
 		}
 	}
 
 	type outcome struct {
 		kind   string
-		res    Result
+		res    source.Result
 		status SourceStatus
 	}
 	// Every configured source takes part, even one no rule reads: its
@@ -203,14 +204,18 @@ func (s *Scheduler) Evaluate(parent context.Context) (published *State) {
 		kindSet[kind] = true
 	}
 	if len(rules.Tools) > 0 {
-		kindSet["kubernetes"] = true
+		for kind, f := range s.factories {
+			if f.detectsTools {
+				kindSet[kind] = true
+			}
+		}
 	}
 	kinds := slices.Sorted(maps.Keys(kindSet))
 	results := make([]outcome, len(kinds))
 	var wg sync.WaitGroup
 	for i, kind := range kinds {
-		req := Request{Rules: rules, Signals: byKind[kind]}
-		if kind == "kubernetes" {
+		req := source.Request{Rules: rules, Signals: byKind[kind]}
+		if s.factories[kind].detectsTools {
 			req.Tools = rules.Tools
 		}
 		results[i] = outcome{kind: kind, status: SourceStatus{Name: kind, Signals: len(req.Signals) + len(req.Tools)}}
@@ -223,7 +228,7 @@ func (s *Scheduler) Evaluate(parent context.Context) (published *State) {
 		case rs.err != nil:
 			results[i].status.Configured = true
 			results[i].res = unavailable(req, kind+" source failed to start: "+rs.err.Error())
-			results[i].res.Errors = []SourceError{{Reason: reasonStart, Err: rs.err}}
+			results[i].res.Errors = []source.SourceError{{Reason: source.ReasonStart, Err: rs.err}}
 		default:
 			results[i].status.Configured = true
 			wg.Add(1)
@@ -242,7 +247,7 @@ func (s *Scheduler) Evaluate(parent context.Context) (published *State) {
 
 	totals := maps.Clone(s.errTotals)
 	for kind := range running {
-		for _, reason := range ErrorReasons(kind) {
+		for _, reason := range errorReasons(s.factories, kind) {
 			totals[ErrorKey{kind, reason}] += 0
 		}
 	}
@@ -274,7 +279,7 @@ func (s *Scheduler) Evaluate(parent context.Context) (published *State) {
 		for _, sr := range byKind[o.kind] {
 			values[sr.Key] = answer(sr.Key)
 		}
-		if o.kind == "kubernetes" {
+		if s.factories[o.kind].detectsTools {
 			for _, t := range rules.Tools {
 				values[t.SignalName()] = answer(t.SignalName())
 			}
@@ -320,12 +325,12 @@ func (s *Scheduler) Evaluate(parent context.Context) (published *State) {
 
 // collectSafely keeps a panicking source from taking the exporter down: its
 // signals turn unknown and the panic is counted.
-func collectSafely(ctx context.Context, src Source, req Request) (res Result) {
+func collectSafely(ctx context.Context, src source.Source, req source.Request) (res source.Result) {
 	defer func() {
 		if r := recover(); r != nil {
-			e := recovered("source", r)
+			e := source.Recovered("source", r)
 			res = unavailable(req, e.Error())
-			res.Errors = []SourceError{e}
+			res.Errors = []source.SourceError{e}
 		}
 	}()
 	return src.Collect(ctx, req)
@@ -346,8 +351,8 @@ func (s *Scheduler) logPanic(kind, msg string, stack []byte) {
 	s.logger.Error("Recovered from a panic; the signals it affects are unknown", "source", kind, "err", msg, "stack", string(stack))
 }
 
-func unavailable(req Request, reason string) Result {
-	res := Result{Values: map[string]triggers.Value{}}
+func unavailable(req source.Request, reason string) source.Result {
+	res := source.Result{Values: map[string]triggers.Value{}}
 	for _, sr := range req.Signals {
 		res.Values[sr.Key] = triggers.UnknownValue(reason, "")
 	}

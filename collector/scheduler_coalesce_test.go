@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,8 +14,8 @@ func TestReloadsCoalesceIntoOneWaitingEvaluation(t *testing.T) {
 	var collects atomic.Int32
 	entered := make(chan struct{}, 10)
 	release := make(chan struct{})
-	env := newTestEnv(t, "sources:\n  prometheus: {url: http://127.0.0.1:1}\n", map[string]func(context.Context, Request) Result{
-		"prometheus": func(ctx context.Context, req Request) Result {
+	env := newTestEnv(t, "sources:\n  prometheus: {url: http://127.0.0.1:1}\n", map[string]func(context.Context, source.Request) source.Result{
+		"prometheus": func(ctx context.Context, req source.Request) source.Result {
 			collects.Add(1)
 			entered <- struct{}{}
 			<-release

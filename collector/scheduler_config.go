@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 )
 
@@ -15,7 +16,7 @@ import (
 // that a reload replacing it closes it only once that evaluation is done.
 type runningSource struct {
 	section any
-	src     Source
+	src     source.Source
 	err     error // construction error: its signals are unknown with this reason
 
 	users   int  // evaluations using src; guarded by Scheduler.mu
@@ -95,7 +96,7 @@ func (s *Scheduler) retire(rs *runningSource) []*runningSource {
 
 func closeSources(rss []*runningSource) {
 	for _, rs := range rss {
-		if c, ok := rs.src.(Closer); ok {
+		if c, ok := rs.src.(source.Closer); ok {
 			c.Close()
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -21,7 +22,7 @@ import (
 // section did not change: the reload is how the user says "try again".
 func TestReloadRetriesASourceThatFailedToStart(t *testing.T) {
 	cfg := "sources:\n  kubernetes: {}\n"
-	env := newTestEnvFailing(t, cfg, map[string]func(context.Context, Request) Result{"kubernetes": answer(8)},
+	env := newTestEnvFailing(t, cfg, map[string]func(context.Context, source.Request) source.Result{"kubernetes": answer(8)},
 		map[string]error{"kubernetes": errors.New("kubeconfig not found")})
 	st := env.sched.Evaluate(context.Background())
 	if v := signal(t, st, "microservices"); v.Known || !strings.Contains(v.Reason, "kubeconfig not found") {
@@ -44,8 +45,8 @@ func TestReloadDoesNotWaitForARunningEvaluation(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	var closedWhileCollecting atomic.Bool
 	var env *testEnv
-	env = newTestEnv(t, "sources:\n  prometheus: {url: http://127.0.0.1:1}\n", map[string]func(context.Context, Request) Result{
-		"prometheus": func(ctx context.Context, req Request) Result {
+	env = newTestEnv(t, "sources:\n  prometheus: {url: http://127.0.0.1:1}\n", map[string]func(context.Context, source.Request) source.Result{
+		"prometheus": func(ctx context.Context, req source.Request) source.Result {
 			src := env.srcs["prometheus"]
 			close(entered)
 			<-release
@@ -90,8 +91,8 @@ func TestReloadDoesNotWaitForARunningEvaluation(t *testing.T) {
 
 func TestCloseDoesNotWaitForARunningEvaluation(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
-	env := newTestEnv(t, "sources:\n  kubernetes: {}\n", map[string]func(context.Context, Request) Result{
-		"kubernetes": func(ctx context.Context, req Request) Result {
+	env := newTestEnv(t, "sources:\n  kubernetes: {}\n", map[string]func(context.Context, source.Request) source.Result{
+		"kubernetes": func(ctx context.Context, req source.Request) source.Result {
 			close(entered)
 			<-release
 			return answer(3)(ctx, req)
@@ -128,14 +129,14 @@ func TestCloseDoesNotWaitForARunningEvaluation(t *testing.T) {
 func TestShutdownIsNotASourceFailure(t *testing.T) {
 	var cancelMidway atomic.Bool
 	var cancel context.CancelFunc
-	env := newTestEnv(t, "sources:\n  prometheus: {url: http://127.0.0.1:1}\n", map[string]func(context.Context, Request) Result{
-		"prometheus": func(ctx context.Context, req Request) Result {
+	env := newTestEnv(t, "sources:\n  prometheus: {url: http://127.0.0.1:1}\n", map[string]func(context.Context, source.Request) source.Result{
+		"prometheus": func(ctx context.Context, req source.Request) source.Result {
 			if !cancelMidway.Load() {
 				return answer(60)(ctx, req)
 			}
 			cancel()
 			<-ctx.Done()
-			return Result{Errors: []SourceError{classify("query", nil, ctx.Err())}}
+			return source.Result{Errors: []source.SourceError{classify("query", nil, ctx.Err())}}
 		},
 	})
 	good := env.sched.Evaluate(context.Background())
@@ -153,8 +154,8 @@ func TestShutdownIsNotASourceFailure(t *testing.T) {
 			t.Errorf("errors %v = %v; a shutdown must not count as a source error", k, n)
 		}
 	}
-	if v := signal(t, st, "incident_mttr_seconds"); v.Known || !strings.Contains(v.Reason, reasonCanceled+": query") {
-		t.Errorf("the unpublished State has incident_mttr_seconds = %+v, want unknown by %s", v, reasonCanceled)
+	if v := signal(t, st, "incident_mttr_seconds"); v.Known || !strings.Contains(v.Reason, source.ReasonCanceled+": query") {
+		t.Errorf("the unpublished State has incident_mttr_seconds = %+v, want unknown by %s", v, source.ReasonCanceled)
 	}
 }
 
@@ -177,21 +178,21 @@ capabilities:
 		t.Fatal(err)
 	}
 	var probed atomic.Bool
-	env := newTestEnv(t, "", map[string]func(context.Context, Request) Result{
-		"loki": func(_ context.Context, req Request) Result {
+	env := newTestEnv(t, "", map[string]func(context.Context, source.Request) source.Result{
+		"loki": func(_ context.Context, req source.Request) source.Result {
 			probed.Store(len(req.Signals) == 0)
-			return Result{Up: true}
+			return source.Result{Up: true}
 		},
 	})
 	env.sched.Reload(cfg)
 	st := env.sched.Evaluate(context.Background())
-	if s := source(st, "loki"); !s.Configured || !s.Up || !probed.Load() {
+	if s := statusOf(st, "loki"); !s.Configured || !s.Up || !probed.Load() {
 		t.Errorf("loki = %+v (probed %v); want configured and up from a probe with no signals", s, probed.Load())
 	}
-	if s := source(st, "fact"); s.Name != "fact" || !s.Configured || !s.Up {
+	if s := statusOf(st, "fact"); s.Name != "fact" || !s.Configured || !s.Up {
 		t.Errorf("fact = %+v; want configured and up though no rule reads a fact", s)
 	}
-	if s := source(st, "prometheus"); s.Name != "" {
+	if s := statusOf(st, "prometheus"); s.Name != "" {
 		t.Errorf("prometheus = %+v; neither configured nor read, it has no status", s)
 	}
 }
@@ -208,10 +209,10 @@ func TestErrorCountersStartAtZero(t *testing.T) {
 			}
 		}
 	}
-	if _, ok := st.ErrorTotals[ErrorKey{"loki", reasonTimeout}]; ok {
+	if _, ok := st.ErrorTotals[ErrorKey{"loki", source.ReasonTimeout}]; ok {
 		t.Error("an unconfigured source has error counters")
 	}
-	if !slices.Contains(ErrorReasons("prometheus"), reasonTimeout) || slices.Contains(ErrorReasons("prometheus"), reasonCanceled) {
+	if !slices.Contains(ErrorReasons("prometheus"), source.ReasonTimeout) || slices.Contains(ErrorReasons("prometheus"), source.ReasonCanceled) {
 		t.Errorf("prometheus reasons = %v: want timeout, and never canceled (never counted)", ErrorReasons("prometheus"))
 	}
 }
@@ -242,10 +243,10 @@ sources:
 	// Each phase's sources echo the secrets of the config in force.
 	phases := [][]string{{"urlSecretTok", "inlineBasicPass", "lokiFilePass"}, {"bearerFromFile"}}
 	var echo string
-	echoing := func(kind string) func(context.Context, Request) Result {
-		return func(_ context.Context, req Request) Result {
-			res := Result{Values: map[string]triggers.Value{},
-				Errors: []SourceError{{Reason: reasonUnauthorized, Err: fmt.Errorf(`Get "http://127.0.0.1:1/api?token=urlSecretTok": server said %s`, echo)}}}
+	echoing := func(kind string) func(context.Context, source.Request) source.Result {
+		return func(_ context.Context, req source.Request) source.Result {
+			res := source.Result{Values: map[string]triggers.Value{},
+				Errors: []source.SourceError{{Reason: source.ReasonUnauthorized, Err: fmt.Errorf(`Get "http://127.0.0.1:1/api?token=urlSecretTok": server said %s`, echo)}}}
 			for _, sr := range req.Signals {
 				res.Values[sr.Key] = triggers.UnknownValue(kind+" refused "+echo, "")
 			}
@@ -271,7 +272,7 @@ sources:
 	}
 
 	echo = strings.Join(phases[0], " ")
-	env := newTestEnvFailing(t, cfgA, map[string]func(context.Context, Request) Result{
+	env := newTestEnvFailing(t, cfgA, map[string]func(context.Context, source.Request) source.Result{
 		"prometheus": echoing("prometheus"), "loki": echoing("loki"),
 	}, map[string]error{"kubernetes": errors.New("cannot start with " + echo)})
 	checkState(0, env.sched.Evaluate(context.Background()))

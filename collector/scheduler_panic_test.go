@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"strings"
 	"testing"
 )
@@ -9,14 +10,14 @@ import (
 // A source that panics on every evaluation is counted every time and
 // logged once, with the stack that says where.
 func TestPanicLoggedOnceWithItsStack(t *testing.T) {
-	env := newTestEnv(t, "sources:\n  loki: {url: http://127.0.0.1:1}\n", map[string]func(context.Context, Request) Result{
-		"loki": func(context.Context, Request) Result { panic("bad response shape") },
+	env := newTestEnv(t, "sources:\n  loki: {url: http://127.0.0.1:1}\n", map[string]func(context.Context, source.Request) source.Result{
+		"loki": func(context.Context, source.Request) source.Result { panic("bad response shape") },
 	})
 	var st *State
 	for range 3 {
 		st = env.sched.Evaluate(context.Background())
 	}
-	if got := st.ErrorTotals[ErrorKey{"loki", reasonPanic}]; got != 3 {
+	if got := st.ErrorTotals[ErrorKey{"loki", source.ReasonPanic}]; got != 3 {
 		t.Errorf("source_errors_total{loki,panic} = %v after three panics, want 3", got)
 	}
 	log := env.log.String()
@@ -39,10 +40,10 @@ func (panickingError) Error() string { panic("error message of a nil field") }
 // nothing is published, the last decisions stay, and the stack is logged.
 func TestEvaluationPanicKeepsTheLastDecisions(t *testing.T) {
 	malformed := false
-	env := newTestEnv(t, "sources:\n  loki: {url: http://127.0.0.1:1}\n", map[string]func(context.Context, Request) Result{
-		"loki": func(ctx context.Context, req Request) Result {
+	env := newTestEnv(t, "sources:\n  loki: {url: http://127.0.0.1:1}\n", map[string]func(context.Context, source.Request) source.Result{
+		"loki": func(ctx context.Context, req source.Request) source.Result {
 			if malformed {
-				return Result{Errors: []SourceError{{Reason: "bad_response", Err: panickingError{}}}}
+				return source.Result{Errors: []source.SourceError{{Reason: "bad_response", Err: panickingError{}}}}
 			}
 			return answer(3)(ctx, req)
 		},

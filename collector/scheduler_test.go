@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -63,17 +64,19 @@ capabilities:
 
 // scripted is a source whose answers a test sets.
 type scripted struct {
-	collect func(ctx context.Context, req Request) Result
+	collect func(ctx context.Context, req source.Request) source.Result
 	closed  atomic.Bool
 }
 
-func (s *scripted) Collect(ctx context.Context, req Request) Result { return s.collect(ctx, req) }
-func (s *scripted) Close()                                          { s.closed.Store(true) }
+func (s *scripted) Collect(ctx context.Context, req source.Request) source.Result {
+	return s.collect(ctx, req)
+}
+func (s *scripted) Close() { s.closed.Store(true) }
 
 // answer returns a Result with value v for every requested key and tool.
-func answer(v float64) func(context.Context, Request) Result {
-	return func(_ context.Context, req Request) Result {
-		res := Result{Up: true, Values: map[string]triggers.Value{}}
+func answer(v float64) func(context.Context, source.Request) source.Result {
+	return func(_ context.Context, req source.Request) source.Result {
+		res := source.Result{Up: true, Values: map[string]triggers.Value{}}
 		for _, sr := range req.Signals {
 			res.Values[sr.Key] = triggers.KnownValue(v, "")
 		}
@@ -113,14 +116,14 @@ func (l *lockedBuffer) String() string {
 
 // newTestEnv builds a scheduler whose prometheus, loki and kubernetes sources
 // are scripted; the facts source is the real one.
-func newTestEnv(t *testing.T, configYAML string, scripts map[string]func(context.Context, Request) Result) *testEnv {
+func newTestEnv(t *testing.T, configYAML string, scripts map[string]func(context.Context, source.Request) source.Result) *testEnv {
 	t.Helper()
 	return newTestEnvFailing(t, configYAML, scripts, nil)
 }
 
 // newTestEnvFailing is newTestEnv whose first builds of the kinds in
 // startErr fail with those errors.
-func newTestEnvFailing(t *testing.T, configYAML string, scripts map[string]func(context.Context, Request) Result, startErr map[string]error) *testEnv {
+func newTestEnvFailing(t *testing.T, configYAML string, scripts map[string]func(context.Context, source.Request) source.Result, startErr map[string]error) *testEnv {
 	t.Helper()
 	env := &testEnv{builds: map[string]int{}, srcs: map[string]*scripted{}, startErr: map[string]error{}}
 	maps.Copy(env.startErr, startErr)
@@ -131,7 +134,7 @@ func newTestEnvFailing(t *testing.T, configYAML string, scripts map[string]func(
 		"kubernetes": func(c *config.Config) (any, bool) { return c.Sources.Kubernetes, c.Sources.Kubernetes != nil },
 	}
 	for kind, section := range sections {
-		fs[kind] = factory{section: section, build: func(any, *slog.Logger) (Source, error) {
+		fs[kind] = factory{section: section, build: func(any, *slog.Logger) (source.Source, error) {
 			env.builds[kind]++
 			if err := env.startErr[kind]; err != nil {
 				delete(env.startErr, kind)
@@ -143,7 +146,7 @@ func newTestEnvFailing(t *testing.T, configYAML string, scripts map[string]func(
 			}
 			env.srcs[kind] = src
 			return src, nil
-		}}
+		}, reasons: factories[kind].reasons, detectsTools: factories[kind].detectsTools}
 	}
 	env.sched = newScheduler(loadConfig(t, configYAML), 2*time.Second, slog.New(slog.NewTextHandler(&env.log, nil)), fs)
 	return env
@@ -175,7 +178,7 @@ func signal(t *testing.T, st *State, name string) triggers.Value {
 	return triggers.Value{}
 }
 
-func source(st *State, name string) SourceStatus {
+func statusOf(st *State, name string) SourceStatus {
 	for _, s := range st.Sources {
 		if s.Name == name {
 			return s
@@ -198,7 +201,7 @@ func TestUnconfiguredSourcesAreUnknownNeverZero(t *testing.T) {
 	if v := signal(t, st, "compliance_required"); !strings.Contains(v.Reason, "not declared") {
 		t.Errorf("undeclared fact reason = %q", v.Reason)
 	}
-	if s := source(st, "prometheus"); s.Up || s.Configured {
+	if s := statusOf(st, "prometheus"); s.Up || s.Configured {
 		t.Errorf("unconfigured prometheus reported %+v", s)
 	}
 	if d := st.Evaluation.Decision("service_mesh"); d.State != triggers.StateUnknown {
@@ -212,9 +215,9 @@ sources:
   loki: {url: http://127.0.0.1:1}
   kubernetes: {}
 `
-	env := newTestEnv(t, cfg, map[string]func(context.Context, Request) Result{
-		"loki": func(context.Context, Request) Result {
-			return Result{Up: false, Errors: []SourceError{{Reason: "unreachable", Err: errors.New("connection refused")}}}
+	env := newTestEnv(t, cfg, map[string]func(context.Context, source.Request) source.Result{
+		"loki": func(context.Context, source.Request) source.Result {
+			return source.Result{Up: false, Errors: []source.SourceError{{Reason: "unreachable", Err: errors.New("connection refused")}}}
 		},
 		"kubernetes": answer(12),
 	})
@@ -248,9 +251,9 @@ sources:
 }
 
 func TestNoAlternativeKnownNamesEveryReason(t *testing.T) {
-	env := newTestEnv(t, "sources: {kubernetes: {}}", map[string]func(context.Context, Request) Result{
-		"kubernetes": func(context.Context, Request) Result {
-			return Result{Up: true, Errors: []SourceError{{Reason: "forbidden", Err: errors.New("rolebindings is forbidden")}}}
+	env := newTestEnv(t, "sources: {kubernetes: {}}", map[string]func(context.Context, source.Request) source.Result{
+		"kubernetes": func(context.Context, source.Request) source.Result {
+			return source.Result{Up: true, Errors: []source.SourceError{{Reason: "forbidden", Err: errors.New("rolebindings is forbidden")}}}
 		},
 	})
 	v := signal(t, env.sched.Evaluate(context.Background()), "developers")
@@ -268,12 +271,12 @@ sources:
   loki: {url: http://127.0.0.1:1}
   kubernetes: {}
 `
-	env := newTestEnv(t, cfg, map[string]func(context.Context, Request) Result{
-		"prometheus": func(ctx context.Context, req Request) Result {
+	env := newTestEnv(t, cfg, map[string]func(context.Context, source.Request) source.Result{
+		"prometheus": func(ctx context.Context, req source.Request) source.Result {
 			<-ctx.Done() // a server that never answers
-			return Result{Errors: []SourceError{{Reason: "timeout", Err: ctx.Err()}}}
+			return source.Result{Errors: []source.SourceError{{Reason: "timeout", Err: ctx.Err()}}}
 		},
-		"loki":       func(context.Context, Request) Result { panic("bad response shape") },
+		"loki":       func(context.Context, source.Request) source.Result { panic("bad response shape") },
 		"kubernetes": answer(8),
 	})
 	env.sched.timeout = 200 * time.Millisecond
@@ -290,7 +293,7 @@ sources:
 	if st.ErrorTotals[ErrorKey{"loki", "panic"}] != 1 || st.ErrorTotals[ErrorKey{"prometheus", "timeout"}] != 1 {
 		t.Errorf("errors = %v", st.ErrorTotals)
 	}
-	if source(st, "kubernetes").Up != true || source(st, "loki").Up {
+	if statusOf(st, "kubernetes").Up != true || statusOf(st, "loki").Up {
 		t.Errorf("sources = %+v", st.Sources)
 	}
 }
@@ -337,7 +340,7 @@ func TestDecisionLastChange(t *testing.T) {
 
 func TestOverridesReplaceMeasuredValues(t *testing.T) {
 	env := newTestEnv(t, "sources: {kubernetes: {}}\noverrides:\n  microservices: 12\n  tool.linkerd: true\n",
-		map[string]func(context.Context, Request) Result{"kubernetes": answer(4)})
+		map[string]func(context.Context, source.Request) source.Result{"kubernetes": answer(4)})
 	st := env.sched.Evaluate(context.Background())
 	if v := signal(t, st, "microservices"); v.Number != 12 || v.Source != "override" {
 		t.Errorf("microservices = %+v, want the override 12", v)

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -107,7 +108,7 @@ func reused(v triggers.Value, kind string, at time.Time) triggers.Value {
 // window or more and its answer from less than a slow interval ago is
 // there: then that answer is reused. An answer is kept only when no signal
 // of it failed, so a timeout is retried at the next evaluation.
-func (c *httpCollect) spawnSlow(key string, window time.Duration, what string, srs []SignalRequest, send func()) {
+func (c *httpCollect) spawnSlow(key string, window time.Duration, what string, srs []source.SignalRequest, send func()) {
 	cache := c.server.cache
 	if !cache.slow(window) {
 		c.spawn(what, srs, send)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -42,12 +43,12 @@ func TestSlowQueriesAreSentOncePerSlowInterval(t *testing.T) {
 	clock := &fakeClock{now: fixedNow}
 	src.server.cache.clock = clock.Now
 	rules := &triggers.Rules{}
-	req := Request{Rules: rules, Signals: []SignalRequest{
+	req := source.Request{Rules: rules, Signals: []source.SignalRequest{
 		promQuery("monthly", `sum(rate(x[30d]))`, ""),
 		promQuery("daily", `sum(rate(x[1d]))`, ""),
 		promQuery("fast", `sum(rate(x[5m]))`, ""),
 	}}
-	var last Result
+	var last source.Result
 	for range 12 { // an hour of evaluations every 5 minutes
 		last = src.Collect(context.Background(), req)
 		clock.Add(5 * time.Minute)
@@ -72,7 +73,7 @@ func TestSlowQueriesAreSentOncePerSlowInterval(t *testing.T) {
 		t.Errorf("after an hour: %v, want the slow queries sent again", c)
 	}
 	// New rules empty the cache.
-	src.Collect(context.Background(), Request{Rules: &triggers.Rules{}, Signals: req.Signals})
+	src.Collect(context.Background(), source.Request{Rules: &triggers.Rules{}, Signals: req.Signals})
 	if c := stub.queryCounts(); c[`sum(rate(x[30d]))`] != 3 {
 		t.Errorf("after a reload: %v, want the slow queries sent again", c)
 	}
@@ -83,7 +84,7 @@ func TestFailedSlowQueriesAreRetriedNextEvaluation(t *testing.T) {
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {
 		{status: 500, body: internalError}, {status: 200, body: vectorEmpty}}})
 	src := testPrometheus(t, stub.URL, nil)
-	req := Request{Signals: []SignalRequest{promQuery("monthly", `sum(rate(x[30d]))`, "")}}
+	req := source.Request{Signals: []source.SignalRequest{promQuery("monthly", `sum(rate(x[30d]))`, "")}}
 	for range 3 {
 		src.Collect(context.Background(), req)
 	}
@@ -102,7 +103,7 @@ func TestSlowCadenceOffSendsEveryEvaluation(t *testing.T) {
 	withSlowInterval(t, 0)
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: scalar42}}})
 	src := testPrometheus(t, stub.URL, nil)
-	req := Request{Signals: []SignalRequest{promQuery("monthly", `sum(rate(x[30d]))`, "")}}
+	req := source.Request{Signals: []source.SignalRequest{promQuery("monthly", `sum(rate(x[30d]))`, "")}}
 	for range 3 {
 		src.Collect(context.Background(), req)
 	}
@@ -127,7 +128,7 @@ func TestReusedAnswersDoNotOutliveADownServer(t *testing.T) {
 		"/api/v1/status/buildinfo": {{status: 500, body: "down"}},
 	})
 	src := testPrometheus(t, stub.URL, nil)
-	req := Request{Signals: []SignalRequest{promQuery("monthly", `sum(rate(x[30d]))`, "")}}
+	req := source.Request{Signals: []source.SignalRequest{promQuery("monthly", `sum(rate(x[30d]))`, "")}}
 	if res := src.Collect(context.Background(), req); !res.Up {
 		t.Fatalf("first evaluation: not up: %v", res.Errors)
 	}

@@ -1,4 +1,4 @@
-package collector
+package source
 
 import (
 	"strings"
@@ -10,16 +10,16 @@ import (
 func TestCutBytesKeepsCharactersWhole(t *testing.T) {
 	for _, msg := range []string{strings.Repeat("é", 200), strings.Repeat("a", 299) + "€uro", strings.Repeat("🙂", 100), "short"} {
 		for n := 0; n <= 320; n++ {
-			got := cutBytes(msg, n)
+			got := CutBytes(msg, n)
 			if !utf8.ValidString(got) {
-				t.Fatalf("cutBytes(%q…, %d) = %q: not valid UTF-8", msg[:8], n, got)
+				t.Fatalf("CutBytes(%q…, %d) = %q: not valid UTF-8", msg[:8], n, got)
 			}
 			if body := strings.TrimSuffix(got, "…"); len(body) > n || !strings.HasPrefix(msg, body) {
-				t.Fatalf("cutBytes(%q…, %d) = %q: want a prefix of at most %d bytes", msg[:8], n, got, n)
+				t.Fatalf("CutBytes(%q…, %d) = %q: want a prefix of at most %d bytes", msg[:8], n, got, n)
 			}
 		}
 	}
-	if got := cutBytes("short", 300); got != "short" {
-		t.Errorf("cutBytes(short) = %q, want it unchanged", got)
+	if got := CutBytes("short", 300); got != "short" {
+		t.Errorf("CutBytes(short) = %q, want it unchanged", got)
 	}
 }

@@ -1,0 +1,131 @@
+// Package source holds what every source of signal values shares with the
+// scheduler that asks it: the request, the answer, and the errors counted by
+// reason.
+package source
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"unicode/utf8"
+
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// Source answers the signal requests of one kind (fact, prometheus, loki,
+// kubernetes). Collect must return by ctx's deadline; a value it cannot
+// obtain it leaves out or marks unknown with the reason, and each failure it
+// meets it reports in Result.Errors by reason. A request with no signals
+// still asks whether the source is up.
+type Source interface {
+	Collect(ctx context.Context, req Request) Result
+}
+
+// Closer is implemented by sources that hold resources (watches, clients)
+// to release when a reload replaces them.
+type Closer interface {
+	Close()
+}
+
+// Request is what one evaluation asks of one source.
+type Request struct {
+	Rules   *triggers.Rules
+	Signals []SignalRequest
+	// Tools is set for the kubernetes source: each tool's detection is
+	// returned under the key tool.<id>.
+	Tools []*triggers.Tool
+}
+
+// SignalRequest asks for one signal, or one alternative of a first_known one.
+type SignalRequest struct {
+	Key    string // the key to answer under in Result.Values
+	Signal *triggers.Signal
+	Spec   triggers.SignalSource // the leaf spec for this source
+}
+
+// Result is a source's answer.
+type Result struct {
+	// Values by SignalRequest.Key (and tool.<id>). A requested key missing
+	// here reads unknown, with the source's errors as the reason.
+	Values map[string]triggers.Value
+	// Up is false when the source could not be reached at all.
+	Up     bool
+	Errors []SourceError
+}
+
+// SourceError is one failure, counted by Reason in
+// capability_exporter_source_errors_total.
+type SourceError struct {
+	Reason string // a short fixed word: timeout, unreachable, bad_response, forbidden, not_found, query, too_many_requests …
+	Err    error
+	// Stack is where a recovered panic happened; the scheduler logs it once
+	// per source and message. It is never part of the message.
+	Stack []byte
+}
+
+func (e SourceError) Error() string {
+	if e.Err == nil {
+		return e.Reason
+	}
+	return e.Reason + ": " + e.Err.Error()
+}
+
+// Reasons a source's errors are counted by in
+// capability_exporter_source_errors_total. They are a fixed set so the
+// counter's cardinality stays bounded; the detail goes to the signal's reason
+// and the log.
+const (
+	ReasonStart    = "start"    // the source could not be built from its config section
+	ReasonPanic    = "panic"    // the source panicked; its signals of that query or evaluation are unknown
+	ReasonCanceled = "canceled" // the exporter is shutting down; such an evaluation is neither counted nor published
+
+	ReasonTimeout         = "timeout"           // the query deadline passed, or the server gave up (Prometheus 503 timeout, Loki 504)
+	ReasonUnreachable     = "unreachable"       // no HTTP answer: connection refused, DNS, TLS
+	ReasonUnauthorized    = "unauthorized"      // 401: credentials missing or wrong
+	ReasonForbidden       = "forbidden"         // 403
+	ReasonNotFound        = "not_found"         // 404: the URL does not lead to the API (a missing path prefix?)
+	ReasonBadQuery        = "bad_query"         // 400 and other 4xx: the server refuses the query as written
+	ReasonQueryFailed     = "query_failed"      // 422: the query parsed but could not run, often a query limit (samples, points per series)
+	ReasonTooManyRequests = "too_many_requests" // 429, after one retry
+	ReasonServerError     = "server_error"      // other 5xx, after one retry for 502 and 503
+	ReasonBadResponse     = "bad_response"      // an answer that is not the API's JSON, or of the wrong result type
+	ReasonSeveralSeries   = "several_series"    // several series where the signal wants one value
+	// ReasonUnscoped: the answer cannot be limited to the configured matchers
+	// (sources.*.matchers), so it would mix in other clusters; or a query the
+	// matchers cannot be added to.
+	ReasonUnscoped = "unscoped"
+)
+
+// Recovered turns a recovered panic into the SourceError that counts it
+// under reason panic and carries its stack; what names the work that
+// panicked (a measure, a query, a reducer and its object).
+func Recovered(what string, p any) SourceError {
+	return SourceError{Reason: ReasonPanic, Err: fmt.Errorf("%s panicked: %v", what, p), Stack: debug.Stack()}
+}
+
+// GuardValue computes one signal's value so that a panic in it costs that
+// signal alone: it reads unknown with the panic as its reason, and the
+// panic is added to res.Errors to be counted and logged.
+func GuardValue(res *Result, what string, value func() triggers.Value) (v triggers.Value) {
+	defer func() {
+		if p := recover(); p != nil {
+			e := Recovered(what, p)
+			res.Errors = append(res.Errors, e)
+			v = triggers.UnknownValue(e.Error(), "")
+		}
+	}()
+	return value()
+}
+
+// CutBytes shortens msg to at most n bytes, marked with "…", without
+// splitting a UTF-8 character: error bodies quote servers, and a message
+// cut mid-character is invalid in the log, the JSON and the page.
+func CutBytes(msg string, n int) string {
+	if len(msg) <= n {
+		return msg
+	}
+	for n > 0 && !utf8.RuneStart(msg[n]) {
+		n--
+	}
+	return msg[:n] + "…"
+}
