@@ -3,6 +3,7 @@ package collector
 import (
 	"log/slog"
 
+	"github.com/capability-exporter/capability_exporter/collector/kubernetes"
 	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
@@ -52,7 +53,7 @@ var factories = map[string]factory{
 		newLokiSource, httpReasons),
 	"kubernetes": withTools(typed(func(c *config.Config) (*config.KubernetesSource, bool) {
 		return c.Sources.Kubernetes, c.Sources.Kubernetes != nil
-	}, NewKubernetesSourceFromConfig, kubernetesReasons)),
+	}, kubernetes.NewFromConfig, kubernetes.Reasons)),
 }
 
 func withTools(f factory) factory {

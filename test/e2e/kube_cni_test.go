@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/collector/kubernetes"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -44,7 +45,7 @@ func TestKubernetesCNIPoliciesAndToolTraces(t *testing.T) {
 	}
 	kubeCreateService(t, c.Client, "default", "shop", map[string]string{"app": "shop"})
 
-	src, err := collector.NewKubernetesSource(c.Admin, kubeSection(), kubeTestLogger(t))
+	src, err := kubernetes.New(c.Admin, kubeSection(), kubeTestLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/collector/kubernetes"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -88,7 +89,7 @@ func kubeTestDeployRBAC(t *testing.T, c *kubeCluster, req collector.Request) {
 	role, sa := kubeApplyExporterRBAC(t, c)
 	asExporter := func(t *testing.T) collector.Result {
 		t.Helper()
-		src, err := collector.NewKubernetesSource(c.ServiceAccountConfig(t, sa.Namespace, sa.Name), kubeSection(), kubeTestLogger(t))
+		src, err := kubernetes.New(c.ServiceAccountConfig(t, sa.Namespace, sa.Name), kubeSection(), kubeTestLogger(t))
 		if err != nil {
 			t.Fatal(err)
 		}

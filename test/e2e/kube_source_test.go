@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/collector/kubernetes"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -46,7 +47,7 @@ func TestKubernetesSourceAgainstAPIServer(t *testing.T) {
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	admin, err := collector.NewKubernetesSource(counter.wrap(c.Admin), kubeSection(), kubeTestLogger(t))
+	admin, err := kubernetes.New(counter.wrap(c.Admin), kubeSection(), kubeTestLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func TestKubernetesSourceAgainstAPIServer(t *testing.T) {
 	t.Run("no_data_is_unknown_not_zero", func(t *testing.T) {
 		sec := kubeSection()
 		sec.TeamLabels = []string{"cost-center"}
-		unlabelled, err := collector.NewKubernetesSource(c.Admin, sec, kubeTestLogger(t))
+		unlabelled, err := kubernetes.New(c.Admin, sec, kubeTestLogger(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +143,7 @@ func TestKubernetesSourceAgainstAPIServer(t *testing.T) {
 
 		gone := rest.CopyConfig(c.Admin)
 		gone.Host = "https://127.0.0.1:1" // nothing listens there
-		down, err := collector.NewKubernetesSource(gone, kubeSection(), kubeTestLogger(t))
+		down, err := kubernetes.New(gone, kubeSection(), kubeTestLogger(t))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package collector
+package kubernetes
 
 import (
 	"cmp"
@@ -20,7 +20,7 @@ import (
 
 // toolObjectInformers starts the informers of the given CRDs' objects, stops
 // those whose CRD is gone, and returns the ones asked for.
-func (s *KubernetesSource) toolObjectInformers(ctx context.Context, crds []string) []*informerState {
+func (s *Source) toolObjectInformers(ctx context.Context, crds []string) []*informerState {
 	s.mu.Lock()
 	for name, st := range s.objects {
 		if _, ok, _ := s.runningCRDStoreLocked(name); !ok {
@@ -76,7 +76,7 @@ func (s *KubernetesSource) toolObjectInformers(ctx context.Context, crds []strin
 
 // runningCRDStoreLocked looks a CRD up in the CRD informer's store; s.mu is
 // held.
-func (s *KubernetesSource) runningCRDStoreLocked(name string) (any, bool, error) {
+func (s *Source) runningCRDStoreLocked(name string) (any, bool, error) {
 	st := s.running[resCRDs]
 	if st == nil {
 		return nil, false, nil
@@ -85,7 +85,7 @@ func (s *KubernetesSource) runningCRDStoreLocked(name string) (any, bool, error)
 }
 
 // preferredVersions asks discovery for each API group's preferred version.
-func (s *KubernetesSource) preferredVersions(ctx context.Context) (map[string]string, error) {
+func (s *Source) preferredVersions(ctx context.Context) (map[string]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	groups, err := discovery.ToDiscoveryInterfaceWithContext(s.client.Discovery()).ServerGroupsWithContext(ctx)
@@ -101,7 +101,7 @@ func (s *KubernetesSource) preferredVersions(ctx context.Context) (map[string]st
 
 // toolObjectErrors returns, to count, why the objects of these CRDs could
 // not be watched (discovery failed, the group is not served).
-func (s *KubernetesSource) toolObjectErrors(crds []string) []source.SourceError {
+func (s *Source) toolObjectErrors(crds []string) []source.SourceError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []source.SourceError
@@ -115,7 +115,7 @@ func (s *KubernetesSource) toolObjectErrors(crds []string) []source.SourceError 
 
 // crdHoldsObjects reports whether a CRD's informer holds any object; an
 // error says why it cannot tell.
-func (s *KubernetesSource) crdHoldsObjects(name string) (bool, error) {
+func (s *Source) crdHoldsObjects(name string) (bool, error) {
 	s.mu.Lock()
 	st, e := s.objects[name], s.objectErrs[name]
 	s.mu.Unlock()

@@ -1,4 +1,4 @@
-package collector
+package kubernetes
 
 import (
 	"fmt"
@@ -136,7 +136,7 @@ func ratio(n, d int, undefined string) (float64, string) {
 // clusterView is one evaluation's look at the informers' stores. Aggregates
 // are computed on first use and shared by the measures that read them.
 type clusterView struct {
-	s              *KubernetesSource
+	s              *Source
 	toolNamespaces map[string]bool
 	platform       map[string]bool // memo of isPlatformNamespace
 	unready        map[resourceID]*source.SourceError
@@ -148,7 +148,7 @@ type clusterView struct {
 	nodes      *topologyCounts
 }
 
-func (s *KubernetesSource) newClusterView(tools []*triggers.Tool) *clusterView {
+func (s *Source) newClusterView(tools []*triggers.Tool) *clusterView {
 	v := &clusterView{s: s, toolNamespaces: map[string]bool{}, platform: map[string]bool{},
 		unready: map[resourceID]*source.SourceError{}, perNamespace: map[namespacedKey][]any{}}
 	for _, t := range tools {

@@ -1,13 +1,10 @@
-package collector
+package kubernetes
 
 import (
-	"context"
-	"log/slog"
 	"runtime"
 	"testing"
 	"time"
 
-	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -27,25 +24,18 @@ func TestKubernetesSourceDropsPatternsOfRemovedTools(t *testing.T) {
 	}
 }
 
-// A start, a reload that rebuilds the Kubernetes source and a stop leave
-// no goroutine behind: Close returns once the informers have ended.
+// A start, a reload that rebuilds the Kubernetes source (its section
+// changed) and a stop leave no goroutine behind: Close returns once the
+// informers have ended.
 func TestStartReloadStopLeavesNoGoroutines(t *testing.T) {
-	fs := map[string]factory{}
-	for kind, f := range factories {
-		fs[kind] = f
-	}
-	fs["kubernetes"] = factory{section: factories["kubernetes"].section, build: func(section any, logger *slog.Logger) (source.Source, error) {
-		sec := section.(*config.KubernetesSource)
-		return newFakeCluster(t, shopObjects(), func(s *config.KubernetesSource) { *s = *sec }, nil).src, nil
-	}, reasons: factories["kubernetes"].reasons, detectsTools: true}
 	cycle := func() {
-		sched := newScheduler(loadConfig(t, "sources:\n  kubernetes: {team_labels: [team]}\n"), 5*time.Second, slog.New(slog.DiscardHandler), fs)
-		if v := signal(t, sched.Evaluate(context.Background()), "microservices"); !v.Known {
-			t.Fatalf("microservices = %+v, want known from the informers", v)
+		for _, team := range []string{"team", "owner"} {
+			fc := newFakeCluster(t, shopObjects(), func(s *config.KubernetesSource) { s.TeamLabels = []string{team} }, nil)
+			if v := fc.collect(t, request([]string{"microservices"})).Values["microservices"]; !v.Known {
+				t.Fatalf("microservices = %+v, want known from the informers", v)
+			}
+			fc.src.Close()
 		}
-		sched.Reload(loadConfig(t, "sources:\n  kubernetes: {team_labels: [owner]}\n")) // rebuilt: its section changed
-		sched.Evaluate(context.Background())
-		sched.Close()
 	}
 	cycle() // first use starts what lives for the whole process (klog's flush daemon)
 	before := settledGoroutines()

@@ -1,4 +1,4 @@
-package collector
+package kubernetes
 
 import (
 	"context"
@@ -23,13 +23,13 @@ import (
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
-// KubernetesSource answers the kubernetes measures and the tool detections
+// Source answers the kubernetes measures and the tool detections
 // from shared informers: each resource is listed once, then watched, and an
 // evaluation counts what the informers hold, so it issues no list calls.
 // The informers start when a measure first needs them and run until Close;
 // the scheduler keeps the source across reloads that leave the kubernetes
 // section unchanged.
-type KubernetesSource struct {
+type Source struct {
 	logger *slog.Logger
 	client kubernetes.Interface
 	meta   metadata.Interface
@@ -54,18 +54,18 @@ type KubernetesSource struct {
 	regexps    map[string]*regexp.Regexp // tool workload patterns, compiled once
 }
 
-// kubernetesReasons are the reasons the Kubernetes source counts its errors by.
-var kubernetesReasons = []string{source.ReasonStart, source.ReasonPanic, source.ReasonTimeout, source.ReasonUnreachable,
+// Reasons are the reasons the Kubernetes source counts its errors by.
+var Reasons = []string{source.ReasonStart, source.ReasonPanic, source.ReasonTimeout, source.ReasonUnreachable,
 	source.ReasonUnauthorized, source.ReasonForbidden, source.ReasonNotFound}
 
-// NewKubernetesSourceFromConfig builds the source from its config section:
+// NewFromConfig builds the source from its config section:
 // the kubeconfig it names, or the in-cluster service account.
-func NewKubernetesSourceFromConfig(sec *config.KubernetesSource, logger *slog.Logger) (*KubernetesSource, error) {
+func NewFromConfig(sec *config.KubernetesSource, logger *slog.Logger) (*Source, error) {
 	rc, err := restConfig(sec)
 	if err != nil {
 		return nil, err
 	}
-	return NewKubernetesSource(rc, sec, logger)
+	return New(rc, sec, logger)
 }
 
 // restConfig reads sources.kubernetes.kubeconfig (and context), or the
@@ -87,9 +87,9 @@ func restConfig(sec *config.KubernetesSource) (*rest.Config, error) {
 	return rc, nil
 }
 
-// NewKubernetesSource builds the source on a REST config; the config's
+// New builds the source on a REST config; the config's
 // transport (auth, impersonation, wrappers) is used as given.
-func NewKubernetesSource(rc *rest.Config, sec *config.KubernetesSource, logger *slog.Logger) (*KubernetesSource, error) {
+func New(rc *rest.Config, sec *config.KubernetesSource, logger *slog.Logger) (*Source, error) {
 	rc = rest.CopyConfig(rc)
 	if rc.UserAgent == "" {
 		rc.UserAgent = "capability_exporter"
@@ -119,7 +119,7 @@ func NewKubernetesSource(rc *rest.Config, sec *config.KubernetesSource, logger *
 	return newKubernetesSource(kc, mc, dc, sec, logger)
 }
 
-func newKubernetesSource(kc kubernetes.Interface, mc metadata.Interface, dc dynamic.Interface, sec *config.KubernetesSource, logger *slog.Logger) (*KubernetesSource, error) {
+func newKubernetesSource(kc kubernetes.Interface, mc metadata.Interface, dc dynamic.Interface, sec *config.KubernetesSource, logger *slog.Logger) (*Source, error) {
 	re, err := regexp.Compile("^(?:" + sec.PlatformNamespacesRegex + ")$")
 	if err != nil {
 		return nil, fmt.Errorf("sources.kubernetes.platform_namespaces_regex: %w", err)
@@ -128,7 +128,7 @@ func newKubernetesSource(kc kubernetes.Interface, mc metadata.Interface, dc dyna
 	if timeout <= 0 {
 		timeout = time.Duration(config.DefaultKubernetesSource.Timeout)
 	}
-	s := &KubernetesSource{logger: logger, client: kc, meta: mc, dyn: dc, timeout: timeout,
+	s := &Source{logger: logger, client: kc, meta: mc, dyn: dc, timeout: timeout,
 		teamLabels: slices.Clone(sec.TeamLabels), platformNamespaces: map[string]bool{}, platformRegex: re,
 		running: map[resourceID]*informerState{}, regexps: map[string]*regexp.Regexp{},
 		objects: map[string]*informerState{}, objectErrs: map[string]*source.SourceError{}}
@@ -140,7 +140,7 @@ func newKubernetesSource(kc kubernetes.Interface, mc metadata.Interface, dc dyna
 }
 
 // Close stops the informers and waits until their goroutines have ended.
-func (s *KubernetesSource) Close() {
+func (s *Source) Close() {
 	s.cancel()
 	s.informersDone.Wait()
 }
@@ -150,7 +150,7 @@ func (s *KubernetesSource) Close() {
 // most until shortly before ctx's deadline, and answers a measure whose
 // resources are not readable (forbidden, absent, not synced) as unknown
 // with the reason, counting the cause once per resource in Result.Errors.
-func (s *KubernetesSource) Collect(ctx context.Context, req source.Request) source.Result {
+func (s *Source) Collect(ctx context.Context, req source.Request) source.Result {
 	res := source.Result{Values: make(map[string]triggers.Value, len(req.Signals)+len(req.Tools))}
 	if s.ctx.Err() != nil {
 		res.Errors = []source.SourceError{{Reason: "closed", Err: errors.New("kubernetes source was closed")}}
@@ -223,7 +223,7 @@ func (s *KubernetesSource) Collect(ctx context.Context, req source.Request) sour
 
 // ping asks the API server for its version: any answer, even an error
 // status, means it is reachable.
-func (s *KubernetesSource) ping(ctx context.Context) error {
+func (s *Source) ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	_, err := s.client.Discovery().ServerVersionWithContext(ctx)
@@ -246,6 +246,6 @@ func answerAll(res *source.Result, req source.Request, reason string) {
 // isPlatformNamespace reports whether a namespace is excluded from the app
 // measures: a configured name or pattern, or a namespace a tool is detected
 // by (a tool's own namespace is not an app).
-func (s *KubernetesSource) isPlatformNamespace(ns string, toolNamespaces map[string]bool) bool {
+func (s *Source) isPlatformNamespace(ns string, toolNamespaces map[string]bool) bool {
 	return s.platformNamespaces[ns] || toolNamespaces[ns] || s.platformRegex.MatchString(ns)
 }

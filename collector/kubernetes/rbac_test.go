@@ -1,4 +1,4 @@
-package collector
+package kubernetes
 
 import (
 	"os"
@@ -19,7 +19,7 @@ import (
 // resources of resourceKinds, and nothing else. (test/e2e proves the same
 // against a real API server.)
 func TestKubernetesClusterRoleMatchesTheSource(t *testing.T) {
-	dir := filepath.Join("..", "deploy", "rbac")
+	dir := filepath.Join("..", "..", "deploy", "rbac")
 	var kust struct {
 		Resources []string `json:"resources"`
 	}

@@ -1,4 +1,4 @@
-package collector
+package kubernetes
 
 import (
 	"context"
@@ -131,7 +131,7 @@ func ptr[T any](v T) *T { return &v }
 // fakeCluster is a source on client-go's fake clientset and fake metadata
 // client.
 type fakeCluster struct {
-	src    *KubernetesSource
+	src    *Source
 	client *fake.Clientset
 	meta   *metadatafake.FakeMetadataClient
 	dyn    *dynamicfake.FakeDynamicClient

@@ -1,4 +1,4 @@
-package collector
+package kubernetes
 
 import (
 	"fmt"
@@ -19,7 +19,7 @@ var testHookReduce func(id resourceID, obj any)
 // would only panic again), the signals that need it read unknown with
 // reason panic until the source is rebuilt (a restart, or a reload that
 // changes sources.kubernetes), and the panic is logged once with its stack.
-func (s *KubernetesSource) guardReducer(st *informerState, reduce cache.TransformFunc) cache.TransformFunc {
+func (s *Source) guardReducer(st *informerState, reduce cache.TransformFunc) cache.TransformFunc {
 	var once sync.Once
 	return func(obj any) (out any, err error) {
 		defer func() {

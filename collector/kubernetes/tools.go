@@ -1,4 +1,4 @@
-package collector
+package kubernetes
 
 import (
 	"maps"
@@ -182,7 +182,7 @@ func (v *clusterView) anyRunningMatches(id resourceID, re *regexp.Regexp) bool {
 // workloadPattern compiles a tool's workload patterns into one anchored
 // alternation, once per distinct list, so that detection costs one match
 // per workload name and tool.
-func (s *KubernetesSource) workloadPattern(patterns []string) (*regexp.Regexp, error) {
+func (s *Source) workloadPattern(patterns []string) (*regexp.Regexp, error) {
 	expr := workloadExpr(patterns)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -204,7 +204,7 @@ func workloadExpr(patterns []string) string {
 // keepPatternsOf drops the compiled patterns no tool of this request uses:
 // the source outlives reloads, and the rules a reload removed must not
 // stay in memory.
-func (s *KubernetesSource) keepPatternsOf(tools []*triggers.Tool) {
+func (s *Source) keepPatternsOf(tools []*triggers.Tool) {
 	used := make(map[string]bool, len(tools))
 	for _, t := range tools {
 		used[workloadExpr(t.Workloads)] = true

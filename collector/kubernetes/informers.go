@@ -1,4 +1,4 @@
-package collector
+package kubernetes
 
 import (
 	"context"
@@ -141,7 +141,7 @@ func errorReason(err error) string {
 // watchError is the reflector's error handler. A forbidden or absent
 // resource is recorded so that its signals turn unknown with the reason
 // instead of the informer retrying silently; the log says so once per change.
-func (s *KubernetesSource) watchError(st *informerState) cache.WatchErrorHandlerWithContext {
+func (s *Source) watchError(st *informerState) cache.WatchErrorHandlerWithContext {
 	return func(_ context.Context, _ *cache.Reflector, err error) {
 		reason := errorReason(err)
 		st.mu.Lock()
@@ -199,13 +199,13 @@ func (st *informerState) settled(budget time.Duration) bool {
 
 // newInformer builds the informer of one resource: list once, then watch,
 // never resync; objects reduced on arrival; errors recorded.
-func (s *KubernetesSource) newInformer(id resourceID) *informerState {
+func (s *Source) newInformer(id resourceID) *informerState {
 	return s.newInformerOf(id, resourceKinds[id], id.String())
 }
 
 // newInformerOf builds an informer of a resource of the given kind, named
 // desc in messages.
-func (s *KubernetesSource) newInformerOf(id resourceID, kind resourceKind, desc string) *informerState {
+func (s *Source) newInformerOf(id resourceID, kind resourceKind, desc string) *informerState {
 	st := &informerState{id: id, desc: desc, started: time.Now()}
 	reduce := s.guardReducer(st, s.reducer(id))
 	lw := &cache.ListWatch{}
@@ -253,7 +253,7 @@ func (s *KubernetesSource) newInformerOf(id resourceID, kind resourceKind, desc 
 	return st
 }
 
-func (s *KubernetesSource) reducer(id resourceID) cache.TransformFunc {
+func (s *Source) reducer(id resourceID) cache.TransformFunc {
 	switch id {
 	case resNamespaces:
 		return reduceNamespace(s.teamLabels)
@@ -347,7 +347,7 @@ func (l *listedObject) GetObjectMeta() metav1.Object {
 	return l.reduced.(metav1.ObjectMetaAccessor).GetObjectMeta()
 }
 
-func (s *KubernetesSource) typedListWatch(id resourceID, reduce cache.TransformFunc) (listFunc, watchFunc) {
+func (s *Source) typedListWatch(id resourceID, reduce cache.TransformFunc) (listFunc, watchFunc) {
 	c := s.client
 	switch id {
 	case resDeployments:
@@ -378,7 +378,7 @@ func (s *KubernetesSource) typedListWatch(id resourceID, reduce cache.TransformF
 // informers returns the informers of the given resources, starting the ones
 // not running yet. They start on demand so that a rules file that reads
 // fewer measures needs fewer permissions, and run until Close.
-func (s *KubernetesSource) informers(ids []resourceID) []*informerState {
+func (s *Source) informers(ids []resourceID) []*informerState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]*informerState, 0, len(ids))
@@ -395,7 +395,7 @@ func (s *KubernetesSource) informers(ids []resourceID) []*informerState {
 }
 
 // start runs an informer until Close, or until its own stop.
-func (s *KubernetesSource) start(st *informerState) {
+func (s *Source) start(st *informerState) {
 	var ctx context.Context
 	ctx, st.stop = context.WithCancel(s.ctx)
 	s.informersDone.Go(func() { st.informer.RunWithContext(ctx) })
@@ -405,7 +405,7 @@ func (s *KubernetesSource) start(st *informerState) {
 // source's timeout since each started and never past ctx's deadline (less
 // a margin to answer in), so that the first evaluation after start sees the
 // cluster rather than "not synced".
-func (s *KubernetesSource) waitForSync(ctx context.Context, sts []*informerState) {
+func (s *Source) waitForSync(ctx context.Context, sts []*informerState) {
 	deadline := time.Now().Add(s.timeout)
 	if d, ok := ctx.Deadline(); ok {
 		margin := min(time.Until(d)/10, time.Second)

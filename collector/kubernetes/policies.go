@@ -1,4 +1,4 @@
-package collector
+package kubernetes
 
 import (
 	"fmt"
@@ -43,7 +43,7 @@ const calicoV3APIService = "v3.projectcalico.org"
 
 // policyAPIs says which policy resources the cluster serves, from the CRD
 // and APIService informers; ok is false when the CRDs cannot be read.
-func (s *KubernetesSource) policyAPIs() (present map[resourceID]bool, ok bool) {
+func (s *Source) policyAPIs() (present map[resourceID]bool, ok bool) {
 	crds := s.runningInformer(resCRDs)
 	if crds == nil || crds.readiness() != nil {
 		return nil, false
@@ -66,7 +66,7 @@ func (s *KubernetesSource) policyAPIs() (present map[resourceID]bool, ok bool) {
 
 // policyInformers starts the informers of the policy resources the cluster
 // serves, stops those whose API went away, and returns the running ones.
-func (s *KubernetesSource) policyInformers() []*informerState {
+func (s *Source) policyInformers() []*informerState {
 	present, ok := s.policyAPIs()
 	if !ok {
 		return nil
@@ -85,7 +85,7 @@ func (s *KubernetesSource) policyInformers() []*informerState {
 	return s.informers(want)
 }
 
-func (s *KubernetesSource) runningInformer(id resourceID) *informerState {
+func (s *Source) runningInformer(id resourceID) *informerState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.running[id]
