@@ -136,7 +136,8 @@ func TestShutdownIsNotASourceFailure(t *testing.T) {
 			}
 			cancel()
 			<-ctx.Done()
-			return source.Result{Errors: []source.SourceError{classify("query", nil, ctx.Err())}}
+			// what an HTTP source reports when the shutdown cancels its query
+			return source.Result{Errors: []source.SourceError{{Reason: source.ReasonCanceled, Err: fmt.Errorf("query: %w", ctx.Err())}}}
 		},
 	})
 	good := env.sched.Evaluate(context.Background())

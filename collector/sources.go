@@ -3,6 +3,7 @@ package collector
 import (
 	"log/slog"
 
+	"github.com/capability-exporter/capability_exporter/collector/httpapi"
 	"github.com/capability-exporter/capability_exporter/collector/kubernetes"
 	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
@@ -48,9 +49,9 @@ var factories = map[string]factory{
 	"prometheus": typed(func(c *config.Config) (*config.HTTPSource, bool) {
 		return c.Sources.Prometheus, c.Sources.Prometheus != nil
 	},
-		newPrometheusSource, httpReasons),
+		httpapi.NewPrometheus, httpapi.Reasons),
 	"loki": typed(func(c *config.Config) (*config.HTTPSource, bool) { return c.Sources.Loki, c.Sources.Loki != nil },
-		newLokiSource, httpReasons),
+		httpapi.NewLoki, httpapi.Reasons),
 	"kubernetes": withTools(typed(func(c *config.Config) (*config.KubernetesSource, bool) {
 		return c.Sources.Kubernetes, c.Sources.Kubernetes != nil
 	}, kubernetes.NewFromConfig, kubernetes.Reasons)),

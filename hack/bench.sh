@@ -73,7 +73,7 @@ export KUBE_STATE_METRICS_VERSION="$ksm_version"
 status=0
 
 echo "bench: Go benchmarks" >&2
-if ! go test -run '^$' -bench . -benchmem -count=1 ./triggers ./collector ./report >"$work/gobench.txt" 2>&1; then
+if ! go test -run '^$' -bench . -benchmem -count=1 ./triggers ./collector/... ./report >"$work/gobench.txt" 2>&1; then
   echo "bench: Go benchmarks failed:" >&2
   cat "$work/gobench.txt" >&2
   status=1
@@ -135,7 +135,7 @@ doc="$work/performance.md"
   done
   echo "## Go benchmarks"
   echo
-  echo "\`go test -run '^\$' -bench . -benchmem ./triggers ./collector ./report\`:"
+  echo "\`go test -run '^\$' -bench . -benchmem ./triggers ./collector/... ./report\`:"
   echo
   echo '```'
   grep -E '^(Benchmark|goos|goarch|pkg|cpu)' "$work/gobench.txt" || true

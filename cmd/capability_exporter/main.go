@@ -28,6 +28,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/collector/httpapi"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/report"
 )
@@ -89,7 +90,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case assess.cmd.FullCommand():
 		return assess.run(*configFile, stdout, stderr, logger)
 	case serve.FullCommand():
-		collector.SetSlowInterval(*slowInterval)
+		httpapi.SetSlowInterval(*slowInterval)
 		return runServe(serveOptions{configFile: *configFile, interval: *interval, timeout: *timeout,
 			metricsPath: *metricsPath, web: webConfig}, logger)
 	}

@@ -40,7 +40,7 @@ const (
 	resCRDs
 	resAPIServices // aggregated APIs: Calico's API server serves projectcalico.org/v3
 	// The network policies of CNIs and of the AdminNetworkPolicy API: read
-	// only while their API exists (see kubernetes_policies.go).
+	// only while their API exists (see policies.go).
 	resCiliumNetworkPolicies
 	resCiliumClusterwideNetworkPolicies
 	resCalicoNetworkPolicies
@@ -53,7 +53,7 @@ const (
 )
 
 // resToolObjects marks the informers of custom resources of tools, which are
-// started per CRD (kubernetes_tools.go) and have no entry in resourceKinds.
+// started per CRD (tools.go) and have no entry in resourceKinds.
 const resToolObjects = numResources
 
 // resourceKind says how to read a resource. Metadata-only resources go

@@ -352,7 +352,7 @@ type policyCounts struct {
 }
 
 // policyCoverage counts the app namespaces that a network policy covers,
-// and those where one denies all ingress by default (kubernetes_policies.go
+// and those where one denies all ingress by default (policies.go
 // says how the policies of CNIs and clusterwide ones count).
 func (v *clusterView) policyCoverage() *policyCounts {
 	if v.policies != nil {

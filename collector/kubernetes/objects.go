@@ -144,7 +144,7 @@ func reducePDB(obj any) (any, error) {
 
 // networkPolicy records whether the policy denies all ingress to its
 // namespace: it selects every pod, applies to ingress, and allows nothing.
-// The policies of CNIs reduce to it too (kubernetes_policies.go); a
+// The policies of CNIs reduce to it too (policies.go); a
 // clusterwide one has no namespace and says through rules which namespaces'
 // pods it selects.
 type networkPolicy struct {

@@ -89,7 +89,7 @@ func TestKubernetesClusterRoleMatchesTheSource(t *testing.T) {
 		}
 	}
 
-	// The objects of tools' CRDs are read (kubernetes_tool_objects.go) for
+	// The objects of tools' CRDs are read (tool_objects.go) for
 	// the groups of the default rules' tools, and no other group.
 	rules, err := triggers.Default()
 	if err != nil {

@@ -1,3 +1,5 @@
+// Package kubernetes answers the kubernetes measures and the tool detections
+// from shared informers on the Kubernetes API.
 package kubernetes
 
 import (

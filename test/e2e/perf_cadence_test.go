@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/collector/httpapi"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/scope"
 )
@@ -30,7 +31,7 @@ func TestPerfQueriesPerHour(t *testing.T) {
 	proxy := newPerfProxy(t, p.URL, "", false)
 	cfgFile := writeFile(t, t.TempDir(), "config.yml", fmt.Sprintf(
 		"sources:\n  prometheus:\n    url: %s\n    timeout: 30s\n  loki:\n    url: %s\n    tenant_id: webshop\n", proxy.URL, loki.URL))
-	t.Cleanup(func() { collector.SetSlowInterval(0) })
+	t.Cleanup(func() { httpapi.SetSlowInterval(0) })
 
 	type tally struct {
 		requests, instant, rng, slowInstant, slowRange, monthRange, rules, other, loki int
@@ -46,7 +47,7 @@ func TestPerfQueriesPerHour(t *testing.T) {
 		return n
 	}
 	hour := func(slow time.Duration) tally {
-		collector.SetSlowInterval(slow)
+		httpapi.SetSlowInterval(slow)
 		cfg, err := config.Load(cfgFile)
 		if err != nil {
 			t.Fatal(err)
@@ -68,12 +69,12 @@ func TestPerfQueriesPerHour(t *testing.T) {
 			switch r.Path {
 			case "/api/v1/query":
 				n.instant++
-				if d, err := scope.PromQLWindow(r.Query); err == nil && d >= collector.SlowWindow {
+				if d, err := scope.PromQLWindow(r.Query); err == nil && d >= httpapi.SlowWindow {
 					n.slowInstant++
 				}
 			case "/api/v1/query_range":
 				n.rng++
-				if r.Window >= collector.SlowWindow {
+				if r.Window >= httpapi.SlowWindow {
 					n.slowRange++
 				}
 				if r.Window >= 30*shopDay {

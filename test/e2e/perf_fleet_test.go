@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/collector/httpapi"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/scope"
 )
@@ -190,8 +191,8 @@ func TestPerfFleet(t *testing.T) {
 	// the default 5m interval, back to back), with the slow cadence at its
 	// default and off.
 	hour := func(k int, slow time.Duration) perfFleetHour {
-		collector.SetSlowInterval(slow)
-		defer collector.SetSlowInterval(0)
+		httpapi.SetSlowInterval(slow)
+		defer httpapi.SetSlowInterval(0)
 		cfg, err := config.Load(configs[k])
 		if err != nil {
 			t.Fatal(err)
@@ -212,7 +213,7 @@ func TestPerfFleet(t *testing.T) {
 				h.monthRange++
 			}
 			if r.Path == "/api/v1/query" {
-				if d, err := scope.PromQLWindow(r.Query); err == nil && d >= collector.SlowWindow {
+				if d, err := scope.PromQLWindow(r.Query); err == nil && d >= httpapi.SlowWindow {
 					h.slowInstant++
 				}
 			}

@@ -1,4 +1,8 @@
-package collector
+// Package httpapi holds the sources that query an HTTP API: a server that
+// speaks the Prometheus HTTP API, and Loki. They share the client (auth,
+// TLS, tenant), the retries, the errors by reason, the scoping of queries to
+// the configured matchers and the cache of slow answers, so they fail alike.
+package httpapi
 
 import (
 	"bytes"
@@ -20,8 +24,8 @@ import (
 	"github.com/capability-exporter/capability_exporter/config"
 )
 
-// httpReasons are the reasons a Prometheus or Loki source counts its errors by.
-var httpReasons = []string{source.ReasonStart, source.ReasonPanic, source.ReasonTimeout, source.ReasonUnreachable,
+// Reasons are the reasons a Prometheus or Loki source counts its errors by.
+var Reasons = []string{source.ReasonStart, source.ReasonPanic, source.ReasonTimeout, source.ReasonUnreachable,
 	source.ReasonUnauthorized, source.ReasonForbidden, source.ReasonNotFound, source.ReasonBadQuery, source.ReasonQueryFailed,
 	source.ReasonTooManyRequests, source.ReasonServerError, source.ReasonBadResponse, source.ReasonSeveralSeries, source.ReasonUnscoped}
 

@@ -1,4 +1,4 @@
-package collector
+package httpapi
 
 import (
 	"context"
@@ -18,19 +18,19 @@ import (
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
-// prometheusSource answers prometheus signals from a server that speaks the
+// Prometheus answers prometheus signals from a server that speaks the
 // Prometheus HTTP API (Prometheus, Thanos, Mimir, Cortex, VictoriaMetrics):
 // instant queries, alert history from range queries, measures over the rules
 // API, and reachability. One Collect sends each distinct request once, all in
 // parallel up to the server's concurrency bound.
-type prometheusSource struct {
+type Prometheus struct {
 	server *httpServer
 	api    v1.API
 	logger *slog.Logger
 	now    func() time.Time
 }
 
-func newPrometheusSource(cfg *config.HTTPSource, logger *slog.Logger) (*prometheusSource, error) {
+func NewPrometheus(cfg *config.HTTPSource, logger *slog.Logger) (*Prometheus, error) {
 	server, err := newHTTPServer("prometheus", cfg)
 	if err != nil {
 		return nil, err
@@ -42,11 +42,11 @@ func newPrometheusSource(cfg *config.HTTPSource, logger *slog.Logger) (*promethe
 	// Every request goes through the scope: queries carry the matchers, the
 	// rules answer is limited to them.
 	scoped := scopedAPI{API: v1.NewAPI(client), scope: server.scope}
-	return &prometheusSource{server: server, api: scoped, logger: logger, now: time.Now}, nil
+	return &Prometheus{server: server, api: scoped, logger: logger, now: time.Now}, nil
 }
 
 // Close releases idle connections when a reload replaces the source.
-func (s *prometheusSource) Close() { s.server.close() }
+func (s *Prometheus) Close() { s.server.close() }
 
 type historyKey struct {
 	selector string
@@ -56,7 +56,7 @@ type historyKey struct {
 // Collect answers every prometheus signal of one evaluation. All instant
 // queries are evaluated at the same moment so that signals derived from each
 // other agree.
-func (s *prometheusSource) Collect(ctx context.Context, req source.Request) source.Result {
+func (s *Prometheus) Collect(ctx context.Context, req source.Request) source.Result {
 	now := s.now()
 	c := s.server.newCollect(req)
 	probes := s.newProbes(ctx, c.r, now)
@@ -95,7 +95,7 @@ func (s *prometheusSource) Collect(ctx context.Context, req source.Request) sour
 	return c.probeAndWait(ctx, s.probe)
 }
 
-func (s *prometheusSource) instant(ctx context.Context, r *run, what, q string, srs []source.SignalRequest, now time.Time) {
+func (s *Prometheus) instant(ctx context.Context, r *run, what, q string, srs []source.SignalRequest, now time.Time) {
 	var val model.Value
 	ok := s.server.request(ctx, r, what, keysOf(srs), func(ctx context.Context) error {
 		var err error
@@ -168,7 +168,7 @@ func seriesList(v model.Vector) string {
 	return strings.Join(parts, ", ")
 }
 
-func (s *prometheusSource) history(ctx context.Context, r *run, k historyKey, srs []source.SignalRequest, now time.Time, probes *promProbes) {
+func (s *Prometheus) history(ctx context.Context, r *run, k historyKey, srs []source.SignalRequest, now time.Time, probes *promProbes) {
 	step := historyStep(k.window)
 	start, end := historyGrid(now, k.window, step)
 	q := historyQuery(k.selector, step)
@@ -197,7 +197,7 @@ func (s *prometheusSource) history(ctx context.Context, r *run, k historyKey, sr
 
 // rules answers the rules measures. An empty answer counts only from a
 // server that shows it serves rules; see notServed.
-func (s *prometheusSource) rules(r *run, srs []source.SignalRequest, probes *promProbes) {
+func (s *Prometheus) rules(r *run, srs []source.SignalRequest, probes *promProbes) {
 	a := probes.rulesAPI()
 	if why := a.notServed(); why != "" {
 		for _, sr := range srs {
@@ -258,7 +258,7 @@ func countRules(res v1.RulesResult) map[string]float64 {
 
 // probe asks the server's build info endpoint, or, on servers without it,
 // a trivial query.
-func (s *prometheusSource) probe(ctx context.Context) error {
+func (s *Prometheus) probe(ctx context.Context) error {
 	info, err := s.api.Buildinfo(ctx)
 	if notFound(ctx, err) {
 		_, _, err = s.api.Query(ctx, "1", time.Now())

@@ -1,4 +1,4 @@
-package collector
+package httpapi
 
 import (
 	"context"
@@ -53,7 +53,7 @@ func (r *run) setUnknown(key, why string, failed bool) {
 
 // promProbes answers the probes of one Collect.
 type promProbes struct {
-	s   *prometheusSource
+	s   *Prometheus
 	ctx context.Context
 	r   *run
 	now time.Time
@@ -84,7 +84,7 @@ type rulesAnswer struct {
 	notFound bool   // it answered 404: the server does not serve rules
 }
 
-func (s *prometheusSource) newProbes(ctx context.Context, r *run, now time.Time) *promProbes {
+func (s *Prometheus) newProbes(ctx context.Context, r *run, now time.Time) *promProbes {
 	return &promProbes{s: s, ctx: ctx, r: r, now: now, counts: map[string]*probeOnce[countAnswer]{}}
 }
 

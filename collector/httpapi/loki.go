@@ -1,4 +1,4 @@
-package collector
+package httpapi
 
 import (
 	"context"
@@ -19,31 +19,31 @@ import (
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
-// lokiSource answers loki signals: LogQL metric queries on Loki's instant
+// Loki answers loki signals: LogQL metric queries on Loki's instant
 // query endpoint, and reachability. Loki's documented errors arrive as plain
 // text with the status saying what went wrong: 400 for a query Loki refuses
 // (syntax, limits; never retried), 429 when the tenant sends too many
 // queries, 504 when the query timed out.
-type lokiSource struct {
+type Loki struct {
 	server *httpServer
 	logger *slog.Logger
 	now    func() time.Time
 }
 
-func newLokiSource(cfg *config.HTTPSource, logger *slog.Logger) (*lokiSource, error) {
+func NewLoki(cfg *config.HTTPSource, logger *slog.Logger) (*Loki, error) {
 	server, err := newHTTPServer("loki", cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &lokiSource{server: server, logger: logger, now: time.Now}, nil
+	return &Loki{server: server, logger: logger, now: time.Now}, nil
 }
 
 // Close releases idle connections when a reload replaces the source.
-func (s *lokiSource) Close() { s.server.close() }
+func (s *Loki) Close() { s.server.close() }
 
 // Collect answers every loki signal of one evaluation, each distinct query
 // once, all evaluated at the same moment.
-func (s *lokiSource) Collect(ctx context.Context, req source.Request) source.Result {
+func (s *Loki) Collect(ctx context.Context, req source.Request) source.Result {
 	now := s.now()
 	c := s.server.newCollect(req)
 	for _, sr := range req.Signals {
@@ -68,7 +68,7 @@ const maxLokiBody = 16 << 20
 
 // get sends a GET to path and returns the 2xx body. A non-2xx status is an
 // error that classify reads from the exchange.
-func (s *lokiSource) get(ctx context.Context, path string, params url.Values) ([]byte, error) {
+func (s *Loki) get(ctx context.Context, path string, params url.Values) ([]byte, error) {
 	u := s.server.url + path
 	if len(params) > 0 {
 		u += "?" + params.Encode()
@@ -101,7 +101,7 @@ type lokiQueryResponse struct {
 	} `json:"data"`
 }
 
-func (s *lokiSource) instant(ctx context.Context, r *run, what, q string, srs []source.SignalRequest, now time.Time) {
+func (s *Loki) instant(ctx context.Context, r *run, what, q string, srs []source.SignalRequest, now time.Time) {
 	params := url.Values{"query": {q}, "time": {strconv.FormatInt(now.UnixNano(), 10)}}
 	var resp lokiQueryResponse
 	ok := s.server.request(ctx, r, what, keysOf(srs), func(ctx context.Context) error {
@@ -147,7 +147,7 @@ func (s *lokiSource) instant(ctx context.Context, r *run, what, q string, srs []
 
 // probe asks Loki's build info endpoint, or, behind gateways that do not
 // pass it, its labels endpoint.
-func (s *lokiSource) probe(ctx context.Context) error {
+func (s *Loki) probe(ctx context.Context) error {
 	body, err := s.get(ctx, "/loki/api/v1/status/buildinfo", nil)
 	if notFound(ctx, err) {
 		body, err = s.get(ctx, "/loki/api/v1/labels", nil)

@@ -1,4 +1,4 @@
-package collector
+package httpapi
 
 import (
 	"context"
@@ -15,9 +15,9 @@ import (
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
-func testPrometheus(t *testing.T, rawURL string, edit func(*config.HTTPSource)) *prometheusSource {
+func testPrometheus(t *testing.T, rawURL string, edit func(*config.HTTPSource)) *Prometheus {
 	t.Helper()
-	s, err := newPrometheusSource(testHTTPSource(t, rawURL, edit), discardLogger)
+	s, err := NewPrometheus(testHTTPSource(t, rawURL, edit), discardLogger)
 	if err != nil {
 		t.Fatal(err)
 	}

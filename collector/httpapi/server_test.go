@@ -1,4 +1,4 @@
-package collector
+package httpapi
 
 import (
 	"context"
@@ -161,6 +161,19 @@ func TestPrometheusQueriesRunInParallelUpToTheBound(t *testing.T) {
 	}
 }
 
+// oneQueryRules is a rules file for a config that only needs to load.
+const oneQueryRules = `
+signals:
+  requests:
+    help: Requests answered.
+    prometheus: {query: 'sum(up)'}
+capabilities:
+  cost_visibility:
+    title: Cost Visibility
+    complexity: low
+    trigger: requests > 1
+`
+
 func TestHTTPClientConfigAndTenant(t *testing.T) {
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "token")
@@ -169,7 +182,7 @@ func TestHTTPClientConfigAndTenant(t *testing.T) {
 	}
 	stub := newAPIStub(t, map[string][]stubAnswer{"/prom/api/v1/query": {{status: 200, body: vectorOne}}})
 	rulesFile := filepath.Join(dir, "rules.yml")
-	if err := os.WriteFile(rulesFile, []byte(testRules), 0o644); err != nil {
+	if err := os.WriteFile(rulesFile, []byte(oneQueryRules), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Parse(filepath.Join(dir, "config.yml"), []byte(fmt.Sprintf(`
@@ -185,7 +198,7 @@ sources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := newPrometheusSource(cfg.Sources.Prometheus, discardLogger)
+	src, err := NewPrometheus(cfg.Sources.Prometheus, discardLogger)
 	if err != nil {
 		t.Fatal(err)
 	}
