@@ -122,7 +122,9 @@ func newWebshop(end time.Time) *webshop {
 			at(9, 4*h), 3*m), // shorter than a step
 		run(crit("KubePodCrashLooping", "search"), at(6, 5*h+11*m), 4*h+20*m),
 		run(crit("PaymentsDown", "payments"), at(4, 11*h+48*m), 38*m),
-		run(crit("CatalogLatencyHigh", "catalog"), at(2, 19*h+3*m), h+12*m),
+		// Long enough that the median time to resolve stays above 1h (the
+		// framework's tracing threshold) whatever step the history is read at.
+		run(crit("CatalogLatencyHigh", "catalog"), at(2, 19*h+3*m), h+32*m),
 		{labels: crit("CheckoutErrorBudgetBurn", "frontend"), start: at(0, -40*m)}, // still firing
 	}
 	warnings := []struct {
