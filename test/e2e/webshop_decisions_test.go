@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -107,8 +106,9 @@ facts:
 }
 
 // kubeCreateMeasuredWebshop creates the webshop the framework describes:
-// eight services of three teams in five app namespaces, each namespace with a
-// default-deny ingress policy and none with a Pod Security label, three
+// eight services of three teams in four app namespaces, each with a
+// default-deny ingress policy and none with a Pod Security label (and the
+// empty default namespace every cluster has), three
 // nodes in one region, some workloads replicated but few with disruption
 // budgets (HA claimed, not built), and the Priority 1 tools it runs.
 func kubeCreateMeasuredWebshop(t *testing.T, c *kubeCluster) {
@@ -175,8 +175,5 @@ func kubeCreateMeasuredWebshop(t *testing.T, c *kubeCluster) {
 			_, err := k.AppsV1().Deployments(ns).Create(ctx, kubeDeployment(ns, name, 1, corev1.Container{Name: name, Image: name}), metav1.CreateOptions{})
 			must("deployment "+ns+"/"+name, err)
 		}
-	}
-	if testing.Verbose() {
-		t.Logf("webshop: %d app namespaces with default-deny, services %s", 4, strings.Join(services["shop-checkout"], ","))
 	}
 }
