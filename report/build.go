@@ -308,7 +308,7 @@ func summary(c *Capability) string {
 			var values []string
 			text := ""
 			for _, cond := range c.Conditions {
-				if cond.Kind != kind || cond.Holds == nil || !*cond.Holds || !strings.Contains(r.Expr, cond.Expr) {
+				if cond.Kind != kind || cond.Holds == nil || !*cond.Holds || !hasLeaf(r.Expr, cond.Expr) {
 					continue
 				}
 				if cond.Expr == r.Expr {
@@ -375,6 +375,25 @@ func summary(c *Capability) string {
 		return "Unknown: the " + decidedByWords(c.DecidedBy) + " could not be evaluated."
 	}
 	return "Unknown: the " + decidedByWords(c.DecidedBy) + " needs " + strings.Join(names, ", ") + "."
+}
+
+// hasLeaf says whether the condition expr, as triggers.Condition.String
+// writes it, has the comparison leaf among its parts: whole, between " and ",
+// " or " and parentheses, so that "x < 5" is not found in "x < 50".
+func hasLeaf(expr, leaf string) bool {
+	for rest := expr; ; {
+		i := strings.Index(rest, leaf)
+		if i < 0 {
+			return false
+		}
+		before, after := rest[:i], rest[i+len(leaf):]
+		startOK := before == "" || strings.HasSuffix(before, " ") || strings.HasSuffix(before, "(")
+		endOK := after == "" || strings.HasPrefix(after, " ") || strings.HasPrefix(after, ")")
+		if startOK && endOK {
+			return true
+		}
+		rest = after
+	}
 }
 
 // shortCondition is a condition in the framework's words where the rules give

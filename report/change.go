@@ -95,6 +95,19 @@ type axis struct {
 	was     triggers.Value
 	regions []region
 	current int // index of the region holding the value now, -1 when unknown
+	// inBase: the value is in the what-if's base snapshot; a derived value
+	// is not, so that each decision works it out again.
+	inBase bool
+}
+
+// shown is a signal's value as the evaluation published it.
+func (w *whatIf) shown(name string) triggers.Value {
+	for _, s := range w.ev.Signals {
+		if s.Name == name {
+			return s.Value
+		}
+	}
+	return triggers.Value{}
 }
 
 // stateWith decides c with the given signals moved to the given regions.
@@ -106,7 +119,11 @@ func (w *whatIf) stateWith(c string, moves map[*axis]int) triggers.State {
 	}
 	d, _ := triggers.Decide(w.rules, c, w.base)
 	for a := range moves {
-		w.base[a.name] = a.was
+		if a.inBase {
+			w.base[a.name] = a.was
+		} else {
+			delete(w.base, a.name) // a derived value, worked out again
+		}
 	}
 	return d.State
 }
@@ -119,7 +136,11 @@ func (w *whatIf) capability(c *triggers.Capability) []Change {
 	}
 	var axes []*axis
 	for _, name := range dependencies(w.rules, c) {
-		a := &axis{name: name, typ: signalType(w.rules, name), was: w.base[name], current: -1}
+		was, inBase := w.base[name]
+		if !inBase {
+			was = w.shown(name) // a derived value: shown as it was, not in the base
+		}
+		a := &axis{name: name, typ: signalType(w.rules, name), was: was, inBase: inBase, current: -1}
 		a.regions = regions(a.typ, thresholds[name], a.was)
 		for i, r := range a.regions {
 			if a.was.Known && r.contains(a.was.Number) {
@@ -251,6 +272,9 @@ func changeWords(rules *triggers.Rules, name string, typ triggers.ValueType, r r
 	now := "unknown"
 	if was.Known {
 		now = Human(typ, was.Number)
+		if was.LowerBound {
+			now = "at least " + now
+		}
 	}
 	if id, ok := strings.CutPrefix(name, triggers.ToolSignalPrefix); ok {
 		title := id

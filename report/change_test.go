@@ -235,3 +235,35 @@ func TestDecideAgreesWithEvaluate(t *testing.T) {
 		}
 	}
 }
+
+// A derived value reads as the evaluation derived it, and each what-if
+// derives it again from the moved measure.
+func TestWhatWouldChangeThroughADerivedSignal(t *testing.T) {
+	changeCache.Store(nil)
+	rules := parseRules(t, `
+signals:
+  coverage: {help: c, type: ratio, kubernetes: default_deny_namespace_ratio}
+  sufficient:
+    help: s
+    type: bool
+    first_known:
+      - fact: sufficient
+      - derive: {true_if: coverage >= 100%, false_if: coverage < 100%}
+capabilities:
+  mesh:
+    complexity: medium_high
+    trigger: coverage >= 0
+    skip: sufficient == true
+    now: coverage >= 0
+`)
+	ev := triggers.Evaluate(rules, triggers.Snapshot{"coverage": triggers.KnownValue(1, "kubernetes")}, time.Unix(0, 0))
+	if d := ev.Decision("mesh"); d.State != triggers.StateSkip {
+		t.Fatalf("mesh = %s, want skip by the derived signal", d.State)
+	}
+	got := strings.Join(changeLines(whatWouldChange(rules, ev)["mesh"]), "\n")
+	for _, want := range []string{"sufficient would need to be no (now yes)", "coverage would need to be at least 0% and below 100% (now 100%)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("what would change lacks %q:\n%s", want, got)
+		}
+	}
+}

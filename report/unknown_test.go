@@ -235,3 +235,19 @@ capabilities:
 		t.Errorf("signal %+v, want lower_bound and text 'at least 3'", s)
 	}
 }
+
+func TestHasLeaf(t *testing.T) {
+	for _, tc := range []struct {
+		expr, leaf string
+		want       bool
+	}{
+		{"microservices < 5", "microservices < 5", true},
+		{"microservices < 50", "microservices < 5", false},
+		{"(a > 1 and microservices < 5) or b == true", "microservices < 5", true},
+		{"x_microservices < 5", "microservices < 5", false},
+	} {
+		if got := hasLeaf(tc.expr, tc.leaf); got != tc.want {
+			t.Errorf("hasLeaf(%q, %q) = %v, want %v", tc.expr, tc.leaf, got, tc.want)
+		}
+	}
+}

@@ -191,6 +191,17 @@ func TestDecideFrameworkCases(t *testing.T) {
 			capability: "security_auditing",
 			snap:       webshopWith(Snapshot{"audit_log_events": known(5000)}),
 			want:       StateAdopted},
+		// adopted_if only adopts: with no Loki to read, the audit log's
+		// place is unknown and the decision rests on the other steps.
+		{name: "compliance and a security team, no Loki configured",
+			capability: "security_auditing",
+			snap:       webshopWith(Snapshot{"compliance_required": known(1), "security_team": known(1)}, "audit_log_events"),
+			want:       StateNow,
+			check: func(t *testing.T, d Decision) {
+				if !slices.Contains(d.UnknownSignals, "audit_log_events") || slices.Contains(d.BlockedBy, "audit_log_events") {
+					t.Errorf("unknown %q, blocked by %q: want audit_log_events listed, not blocking", d.UnknownSignals, d.BlockedBy)
+				}
+			}},
 		{name: "an audit tool adopts security auditing",
 			capability: "security_auditing",
 			snap:       webshopWith(Snapshot{"tool.falco": known(1)}),

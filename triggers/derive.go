@@ -58,7 +58,13 @@ func (r *Rules) prepare(s Snapshot) Snapshot {
 		out = Snapshot{}
 	}
 	for _, sig := range r.Signals {
-		if v, ok := out[sig.Name]; ok && v.Known && sig.Source.LowerBound && v.Source != "override" && v.Source != "fact" {
+		// A single source, or a first_known of one, is answered under the
+		// signal's own name; longer lists are marked by ResolveFirstKnown.
+		alts := sig.Source.Alternatives()
+		if len(alts) != 1 || !alts[0].LowerBound {
+			continue
+		}
+		if v, ok := out[sig.Name]; ok && v.Known && v.Source != "override" && v.Source != "fact" {
 			v.LowerBound = true
 			out[sig.Name] = v
 		}

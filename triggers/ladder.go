@@ -34,6 +34,13 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 	d.Conditions = e.results
 	trigger, now := own[KindTrigger], own[KindNow]
 
+	// adopted_if can only adopt: it is evidence a tool cannot show (audit
+	// logs in Loki), and where that evidence cannot be read the capability
+	// is decided on its other steps, with the unread signals listed. A
+	// tool's detection that is unknown still leaves adoption unknown.
+	if adoptedIf == Unknown {
+		adoptedIf, adoptedOpen = False, nil
+	}
 	adopted := judged{truth: adoptedIf, open: adoptedOpen}
 	for _, t := range e.rules.Tools {
 		if t.Capability == c.ID {

@@ -188,6 +188,12 @@ func (p *parser) signals(raw map[string]rawSignal, keys []key) {
 		if strings.TrimSpace(s.Help) == "" {
 			p.errf(k.line, field+".help", "missing help text")
 		}
+		for _, alt := range s.Source.Alternatives() {
+			if alt.LowerBound && s.Type != TypeNumber && s.Type != TypeDuration {
+				p.errf(k.line, field+".lower_bound", "a lower bound is a count or a duration; %s is %s", s.Name, s.Type)
+				break
+			}
+		}
 		p.source(k.line, field, s.Source, true)
 		p.r.Signals = append(p.r.Signals, s)
 		p.r.signals[s.Name] = s
@@ -326,6 +332,11 @@ func (p *parser) foundations(raw map[string]rawFoundation, keys []key) {
 			p.errf(k.line, field, "missing present condition")
 		} else {
 			f.Present = p.condition(&rf.Present, field)
+			for _, l := range f.Present.Leaves() {
+				if strings.HasPrefix(l.Signal, FoundationSignalPrefix) {
+					p.errf(l.Line, field, "reads %s: a foundation's presence reads tools and measures, not other foundations", l.Signal)
+				}
+			}
 		}
 		p.r.Foundations = append(p.r.Foundations, f)
 		p.r.foundations[f.ID] = f
@@ -411,7 +422,8 @@ func (p *parser) factTypes() {
 // no foundation, so that deriving needs no order and cannot loop.
 func (p *parser) derives() {
 	for _, sig := range p.r.Signals {
-		for i, alt := range sig.Source.Alternatives() {
+		alts := sig.Source.Alternatives()
+		for i, alt := range alts {
 			d := alt.Derive
 			if d == nil {
 				continue
@@ -419,6 +431,11 @@ func (p *parser) derives() {
 			field := "signals." + sig.Name + ".derive"
 			if len(sig.Source.FirstKnown) > 0 {
 				field = fmt.Sprintf("signals.%s.first_known[%d].derive", sig.Name, i)
+			}
+			// Derived values are worked out after every source answered, so
+			// a derivation can only be the last resort, and there is one.
+			if i != len(alts)-1 {
+				p.errf(sig.Line, field, "a derive must be the last alternative of first_known (and the only derive)")
 			}
 			if sig.Type != TypeBool {
 				p.errf(sig.Line, field, "a derived signal is a bool; %s is %s", sig.Name, sig.Type)
