@@ -239,14 +239,16 @@ func Decide(r *Rules, id string, s Snapshot) (Decision, bool) {
 		}
 	}
 	e := evaluator{rules: r, snap: s}
-	// Every foundation, not only the required ones: conditions may read any
-	// foundation.<id>.
+	// The foundations it builds on and those its conditions read as
+	// foundation.<id>; no others can change it.
 	foundations := map[string]FoundationResult{}
 	var frs []FoundationResult
-	for _, f := range r.Foundations {
-		fr := e.foundation(f)
-		foundations[f.ID] = fr
-		frs = append(frs, fr)
+	for _, id := range c.foundations {
+		if f := r.Foundation(id); f != nil {
+			fr := e.foundation(f)
+			foundations[id] = fr
+			frs = append(frs, fr)
+		}
 	}
 	withFoundations(s, frs)
 	return e.decide(c, tools, foundations), true

@@ -382,6 +382,15 @@ func (p *parser) capabilities(raw map[string]rawCapability, keys []key) {
 		if c.Trigger == nil {
 			p.errf(k.line, field+".trigger", "missing trigger condition")
 		}
+		c.foundations = slices.Clone(c.Requires)
+		for _, cond := range append([]*Condition{c.Trigger, c.Must, c.Gate, c.Skip, c.Later, c.Now, c.AdoptedIf},
+			append(slices.Clone(c.Contradictions), c.Checklist...)...) {
+			for _, l := range cond.Leaves() {
+				if id, ok := strings.CutPrefix(l.Signal, FoundationSignalPrefix); ok && !slices.Contains(c.foundations, id) {
+					c.foundations = append(c.foundations, id)
+				}
+			}
+		}
 		for j, req := range c.Requires {
 			if p.r.foundations[req] == nil {
 				p.errf(k.line, fmt.Sprintf("%s.requires[%d]", field, j), "unknown foundation %q", req)

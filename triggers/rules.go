@@ -316,9 +316,12 @@ type Capability struct {
 	// capability is activated, each item shown with its measured state.
 	Checklist []*Condition
 	Requires  []string // foundation ids
-	Questions []string // the framework's decision questions, for reports
-	Order     int      // position in the file
-	Line      int
+	// foundations are the ids of Requires and of every foundation.<id> its
+	// conditions read: what Decide evaluates.
+	foundations []string
+	Questions   []string // the framework's decision questions, for reports
+	Order       int      // position in the file
+	Line        int
 }
 
 // Condition is a leaf comparison or a combination of conditions.
