@@ -2,7 +2,6 @@ package collector
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -43,7 +42,7 @@ func webshopScheduler(b *testing.B) *Scheduler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sched := NewScheduler(cfg, time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sched := NewScheduler(cfg, time.Minute, slog.New(slog.DiscardHandler))
 	sched.Evaluate(context.Background())
 	return sched
 }

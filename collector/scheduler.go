@@ -232,7 +232,7 @@ func (s *Scheduler) Evaluate(parent context.Context) (published *State) {
 		case rs.err != nil:
 			results[i].status.Configured = true
 			results[i].res = unavailable(req, kind+" source failed to start: "+rs.err.Error())
-			results[i].res.Errors = []source.SourceError{{Reason: source.ReasonStart, Err: rs.err}}
+			results[i].res.Errors = []source.Error{{Reason: source.ReasonStart, Err: rs.err}}
 		default:
 			results[i].status.Configured = true
 			wg.Add(1)
@@ -334,7 +334,7 @@ func collectSafely(ctx context.Context, src source.Source, req source.Request) (
 		if r := recover(); r != nil {
 			e := source.Recovered("source", r)
 			res = unavailable(req, e.Error())
-			res.Errors = []source.SourceError{e}
+			res.Errors = []source.Error{e}
 		}
 	}()
 	return src.Collect(ctx, req)

@@ -2,10 +2,11 @@ package collector
 
 import (
 	"context"
-	"github.com/capability-exporter/capability_exporter/collector/source"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/capability-exporter/capability_exporter/collector/source"
 )
 
 // A loop of reloads must not queue an evaluation each: while one runs, any

@@ -137,7 +137,7 @@ func TestShutdownIsNotASourceFailure(t *testing.T) {
 			cancel()
 			<-ctx.Done()
 			// what an HTTP source reports when the shutdown cancels its query
-			return source.Result{Errors: []source.SourceError{{Reason: source.ReasonCanceled, Err: fmt.Errorf("query: %w", ctx.Err())}}}
+			return source.Result{Errors: []source.Error{{Reason: source.ReasonCanceled, Err: fmt.Errorf("query: %w", ctx.Err())}}}
 		},
 	})
 	good := env.sched.Evaluate(context.Background())
@@ -247,7 +247,7 @@ sources:
 	echoing := func(kind string) func(context.Context, source.Request) source.Result {
 		return func(_ context.Context, req source.Request) source.Result {
 			res := source.Result{Values: map[string]triggers.Value{},
-				Errors: []source.SourceError{{Reason: source.ReasonUnauthorized, Err: fmt.Errorf(`Get "http://127.0.0.1:1/api?token=urlSecretTok": server said %s`, echo)}}}
+				Errors: []source.Error{{Reason: source.ReasonUnauthorized, Err: fmt.Errorf(`Get "http://127.0.0.1:1/api?token=urlSecretTok": server said %s`, echo)}}}
 			for _, sr := range req.Signals {
 				res.Values[sr.Key] = triggers.UnknownValue(kind+" refused "+echo, "")
 			}

@@ -2,9 +2,10 @@ package collector
 
 import (
 	"context"
-	"github.com/capability-exporter/capability_exporter/collector/source"
 	"strings"
 	"testing"
+
+	"github.com/capability-exporter/capability_exporter/collector/source"
 )
 
 // A source that panics on every evaluation is counted every time and
@@ -43,7 +44,7 @@ func TestEvaluationPanicKeepsTheLastDecisions(t *testing.T) {
 	env := newTestEnv(t, "sources:\n  loki: {url: http://127.0.0.1:1}\n", map[string]func(context.Context, source.Request) source.Result{
 		"loki": func(ctx context.Context, req source.Request) source.Result {
 			if malformed {
-				return source.Result{Errors: []source.SourceError{{Reason: "bad_response", Err: panickingError{}}}}
+				return source.Result{Errors: []source.Error{{Reason: "bad_response", Err: panickingError{}}}}
 			}
 			return answer(3)(ctx, req)
 		},

@@ -217,7 +217,7 @@ sources:
 `
 	env := newTestEnv(t, cfg, map[string]func(context.Context, source.Request) source.Result{
 		"loki": func(context.Context, source.Request) source.Result {
-			return source.Result{Up: false, Errors: []source.SourceError{{Reason: "unreachable", Err: errors.New("connection refused")}}}
+			return source.Result{Up: false, Errors: []source.Error{{Reason: "unreachable", Err: errors.New("connection refused")}}}
 		},
 		"kubernetes": answer(12),
 	})
@@ -253,7 +253,7 @@ sources:
 func TestNoAlternativeKnownNamesEveryReason(t *testing.T) {
 	env := newTestEnv(t, "sources: {kubernetes: {}}", map[string]func(context.Context, source.Request) source.Result{
 		"kubernetes": func(context.Context, source.Request) source.Result {
-			return source.Result{Up: true, Errors: []source.SourceError{{Reason: "forbidden", Err: errors.New("rolebindings is forbidden")}}}
+			return source.Result{Up: true, Errors: []source.Error{{Reason: "forbidden", Err: errors.New("rolebindings is forbidden")}}}
 		},
 	})
 	v := signal(t, env.sched.Evaluate(context.Background()), "developers")
@@ -272,9 +272,9 @@ sources:
   kubernetes: {}
 `
 	env := newTestEnv(t, cfg, map[string]func(context.Context, source.Request) source.Result{
-		"prometheus": func(ctx context.Context, req source.Request) source.Result {
+		"prometheus": func(ctx context.Context, _ source.Request) source.Result {
 			<-ctx.Done() // a server that never answers
-			return source.Result{Errors: []source.SourceError{{Reason: "timeout", Err: ctx.Err()}}}
+			return source.Result{Errors: []source.Error{{Reason: "timeout", Err: ctx.Err()}}}
 		},
 		"loki":       func(context.Context, source.Request) source.Result { panic("bad response shape") },
 		"kubernetes": answer(8),

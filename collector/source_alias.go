@@ -5,9 +5,14 @@ import "github.com/capability-exporter/capability_exporter/collector/source"
 // The scheduler's callers (the status report, the tests that script a
 // source) name the source types through the collector.
 type (
-	Source        = source.Source
-	Request       = source.Request
+	// Source is source.Source.
+	Source = source.Source
+	// Request is source.Request.
+	Request = source.Request
+	// SignalRequest is source.SignalRequest.
 	SignalRequest = source.SignalRequest
-	Result        = source.Result
-	SourceError   = source.SourceError
+	// Result is source.Result.
+	Result = source.Result
+	// SourceError is source.Error.
+	SourceError = source.Error
 )

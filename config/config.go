@@ -72,7 +72,7 @@ type HTTPSource struct {
 	HTTPClientConfig promconfig.HTTPClientConfig `yaml:",inline"`
 }
 
-// Defaults for HTTP sources.
+// DefaultHTTPSource holds the defaults for HTTP sources.
 var DefaultHTTPSource = HTTPSource{
 	Timeout:          Duration(30 * time.Second),
 	MaxConcurrency:   4,

@@ -199,7 +199,7 @@ func TestQueriesSelectByVariablesAndRateByRateInterval(t *testing.T) {
 				}
 				if rangeFuncRE.MatchString(expr) {
 					for _, r := range rangeRE.FindAllStringSubmatch(expr, -1) {
-						if r[1] != "$__rate_interval" && !(r[1] == "$__range" && tg.Instant) {
+						if r[1] != "$__rate_interval" && (r[1] != "$__range" || !tg.Instant) {
 							t.Errorf("%s: range [%s]: rate over $__rate_interval (or over $__range in an instant query)", where, r[1])
 						}
 					}

@@ -59,34 +59,6 @@ func trimFloat(v float64, decimals int) string {
 	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
-// opWords says an operator and threshold in words: "above 5", "at most 1h",
-// "yes".
-func opWords(op triggers.Op, t triggers.ValueType, threshold float64) string {
-	th := Human(t, threshold)
-	if t == triggers.TypeBool {
-		want := threshold != 0
-		if op == triggers.OpNE {
-			want = !want
-		}
-		return Human(t, boolFloat(want))
-	}
-	switch op {
-	case triggers.OpGT:
-		return "above " + th
-	case triggers.OpGE:
-		return "at least " + th
-	case triggers.OpLT:
-		return "below " + th
-	case triggers.OpLE:
-		return "at most " + th
-	case triggers.OpEQ:
-		return "exactly " + th
-	case triggers.OpNE:
-		return "other than " + th
-	}
-	return string(op) + " " + th
-}
-
 func boolFloat(b bool) float64 {
 	if b {
 		return 1

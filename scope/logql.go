@@ -24,11 +24,11 @@ func LogQL(query string, matchers []*labels.Matcher) (string, error) {
 	}
 	var b strings.Builder
 	last := 0
-	err := scanLogQL(query, func(open, close int) error {
-		inner := query[open+1 : close]
+	err := scanLogQL(query, func(open, end int) error {
+		inner := query[open+1 : end]
 		have, err := promql.ParseMetricSelector("{" + inner + "}")
 		if err != nil {
-			return fmt.Errorf("stream selector %s: %w", query[open:close+1], err)
+			return fmt.Errorf("stream selector %s: %w", query[open:end+1], err)
 		}
 		add := missingFrom(have, matchers)
 		if len(add) == 0 {
@@ -43,7 +43,7 @@ func LogQL(query string, matchers []*labels.Matcher) (string, error) {
 				b.WriteString(m.String() + ", ")
 			}
 			b.WriteString(strings.TrimLeft(inner, " \t\r\n"))
-			last = close
+			last = end
 			return nil
 		}
 		kept := strings.TrimRight(inner, " \t\r\n")
@@ -57,7 +57,7 @@ func LogQL(query string, matchers []*labels.Matcher) (string, error) {
 			}
 			b.WriteString(m.String())
 		}
-		last = close
+		last = end
 		return nil
 	}, nil)
 	if err != nil {
@@ -70,8 +70,8 @@ func LogQL(query string, matchers []*labels.Matcher) (string, error) {
 // CheckLogQL reports whether the scanner can read query's strings, stream
 // selectors and ranges. It is not a full LogQL check: Loki has the last word.
 func CheckLogQL(query string) error {
-	return scanLogQL(query, func(open, close int) error {
-		_, err := promql.ParseMetricSelector(query[open : close+1])
+	return scanLogQL(query, func(open, end int) error {
+		_, err := promql.ParseMetricSelector(query[open : end+1])
 		return err
 	}, nil)
 }
@@ -102,7 +102,7 @@ func LogQLWindow(query string) (time.Duration, error) {
 // scanLogQL walks query outside strings and comments, calling selector with
 // the offsets of each stream selector's braces and rng with the text of each
 // range between brackets.
-func scanLogQL(query string, selector func(open, close int) error, rng func(text string)) error {
+func scanLogQL(query string, selector func(open, end int) error, rng func(text string)) error {
 	for i := 0; i < len(query); i++ {
 		switch c := query[i]; c {
 		case '"', '`':
@@ -116,16 +116,16 @@ func scanLogQL(query string, selector func(open, close int) error, rng func(text
 				i++
 			}
 		case '{':
-			close, err := selectorEnd(query, i)
+			end, err := selectorEnd(query, i)
 			if err != nil {
 				return err
 			}
 			if selector != nil {
-				if err := selector(i, close); err != nil {
+				if err := selector(i, end); err != nil {
 					return err
 				}
 			}
-			i = close
+			i = end
 		case '}':
 			return fmt.Errorf("unbalanced } at offset %d", i)
 		case '[':

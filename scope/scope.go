@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -101,7 +102,7 @@ func ParseMatcher(s string) (*labels.Matcher, error) {
 	if len(ms) != 1 {
 		return nil, fmt.Errorf("bad matcher %q: want exactly one matcher, found %d", s, len(ms))
 	}
-	if ms[0].Name == labels.MetricName {
+	if ms[0].Name == model.MetricNameLabel {
 		return nil, fmt.Errorf("bad matcher %q: a scope cannot select the metric name", s)
 	}
 	return ms[0], nil

@@ -212,14 +212,14 @@ func FuzzLogQL(f *testing.F) {
 			return
 		}
 		n := 0
-		if err := scanLogQL(out, func(open, close int) error {
+		if err := scanLogQL(out, func(open, end int) error {
 			n++
-			have, err := promql.ParseMetricSelector(out[open : close+1])
+			have, err := promql.ParseMetricSelector(out[open : end+1])
 			if err != nil {
-				t.Fatalf("rewrite of %q gives a selector that does not parse: %s: %v", q, out[open:close+1], err)
+				t.Fatalf("rewrite of %q gives a selector that does not parse: %s: %v", q, out[open:end+1], err)
 			}
 			if len(missingFrom(have, ms)) != 0 {
-				t.Fatalf("rewrite of %q leaves an unscoped selector %s", q, out[open:close+1])
+				t.Fatalf("rewrite of %q leaves an unscoped selector %s", q, out[open:end+1])
 			}
 			return nil
 		}, nil); err != nil {

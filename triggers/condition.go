@@ -15,6 +15,7 @@ import (
 // Op is a comparison operator.
 type Op string
 
+// The comparison operators a condition leaf may use.
 const (
 	OpGT Op = ">"
 	OpGE Op = ">="

@@ -5,6 +5,7 @@ import "time"
 // State is a capability's decision.
 type State string
 
+// The states a decision may take.
 const (
 	StateAdopted      State = "adopted"
 	StateSkip         State = "skip"
@@ -276,7 +277,6 @@ func (e *evaluator) foundation(f *Foundation) FoundationResult {
 type evaluator struct {
 	rules   *Rules
 	snap    Snapshot
-	kind    string
 	results []ConditionResult
 }
 

@@ -66,6 +66,7 @@ type FactSpec struct {
 // ValueType says how a signal's value reads and how literals compare to it.
 type ValueType string
 
+// The value types a signal may have.
 const (
 	TypeNumber   ValueType = "number"   // a count or plain number
 	TypeBool     ValueType = "bool"     // 1 for true, 0 for false
@@ -150,6 +151,7 @@ func (s SignalSource) Alternatives() []SignalSource {
 // Empty says how a query's empty result reads.
 type Empty string
 
+// The readings of an empty result.
 const (
 	EmptyUnknown Empty = "unknown" // default: no series means we do not know
 	EmptyZero    Empty = "zero"    // no series means none, e.g. no firing alerts
@@ -271,6 +273,7 @@ const FoundationSignalPrefix = "foundation."
 // Complexity is the framework's complexity cost, ordered low to high.
 type Complexity int
 
+// The complexity costs, low to high.
 const (
 	ComplexityLow Complexity = iota + 1
 	ComplexityLowMedium

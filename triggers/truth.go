@@ -6,6 +6,7 @@ import "time"
 // a missing answer can never read as false.
 type Truth int8
 
+// The three truth values; the zero value is Unknown.
 const (
 	Unknown Truth = iota
 	False

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -100,7 +99,7 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := slog.New(slog.DiscardHandler)
 	sched := collector.NewScheduler(cfg, time.Second, logger)
 	sched.Evaluate(context.Background())
 	r := newReloader(file, sched, logger, func() { sched.Evaluate(context.Background()) })
@@ -140,7 +139,7 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 }
 
 func TestReloadRequiresPost(t *testing.T) {
-	r := newReloader("unused.yml", nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	r := newReloader("unused.yml", nil, slog.New(slog.DiscardHandler), nil)
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
 		rec := httptest.NewRecorder()
 		r.ServeHTTP(rec, httptest.NewRequest(m, "/-/reload", nil))

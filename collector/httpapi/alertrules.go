@@ -53,7 +53,7 @@ func ruleMatches(rule v1.AlertingRule, matchers []*labels.Matcher) bool {
 	for _, m := range matchers {
 		var v string
 		switch m.Name {
-		case labels.MetricName:
+		case model.MetricNameLabel:
 			v = "ALERTS"
 		case "alertname":
 			v = rule.Name

@@ -19,7 +19,7 @@ type run struct {
 	mu     sync.Mutex
 	res    source.Result
 	failed map[string]bool // keys made unknown by a failed or unsent request
-	downed atomic.Pointer[source.SourceError]
+	downed atomic.Pointer[source.Error]
 }
 
 func newRun(n int) *run {
@@ -57,7 +57,7 @@ func (r *run) answered() {
 }
 
 // fail makes keys unknown with e as the reason and counts e once.
-func (r *run) fail(e source.SourceError, keys ...string) {
+func (r *run) fail(e source.Error, keys ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.res.Errors = append(r.res.Errors, e)
@@ -69,7 +69,7 @@ func (r *run) fail(e source.SourceError, keys ...string) {
 
 // skip makes keys unknown because the server is down, without counting an
 // error: no request was sent for them.
-func (r *run) skip(e *source.SourceError, keys ...string) {
+func (r *run) skip(e *source.Error, keys ...string) {
 	reason := "not sent: an earlier request found the server down (" + e.Error() + ")"
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -30,6 +30,7 @@ type Loki struct {
 	now    func() time.Time
 }
 
+// NewLoki returns the Loki source for cfg.
 func NewLoki(cfg *config.HTTPSource, logger *slog.Logger) (*Loki, error) {
 	server, err := newHTTPServer("loki", cfg)
 	if err != nil {
@@ -133,13 +134,13 @@ func (s *Loki) instant(ctx context.Context, r *run, what, q string, srs []source
 		err = json.Unmarshal(resp.Data.Result, v)
 		val = v
 	case "streams":
-		r.fail(source.SourceError{Reason: source.ReasonBadQuery, Err: fmt.Errorf("%s returned log lines; want a metric query such as count_over_time(...)", what)}, keysOf(srs)...)
+		r.fail(source.Error{Reason: source.ReasonBadQuery, Err: fmt.Errorf("%s returned log lines; want a metric query such as count_over_time(...)", what)}, keysOf(srs)...)
 		return
 	default:
 		err = fmt.Errorf("result type %q; want vector or scalar", t)
 	}
 	if err != nil {
-		r.fail(source.SourceError{Reason: source.ReasonBadResponse, Err: fmt.Errorf("%s: %w", what, err)}, keysOf(srs)...)
+		r.fail(source.Error{Reason: source.ReasonBadResponse, Err: fmt.Errorf("%s: %w", what, err)}, keysOf(srs)...)
 		return
 	}
 	setSample(r, what, val, srs, func(sr source.SignalRequest) triggers.Empty { return sr.Spec.Loki.Empty })

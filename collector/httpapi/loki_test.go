@@ -75,7 +75,7 @@ func TestLokiQueryOutcomes(t *testing.T) {
 	}, func(t *testing.T, url string, edit func(*config.HTTPSource), empty triggers.Empty) source.Result {
 		return testLoki(t, url, edit).Collect(context.Background(), source.Request{Signals: []source.SignalRequest{lokiQuery("s", q, empty)}})
 	}, func(t *testing.T, r *http.Request) {
-		if r.Method != "GET" || r.Form.Get("query") != q || r.Form.Get("time") != fmt.Sprint(fixedNow.UnixNano()) {
+		if r.Method != http.MethodGet || r.Form.Get("query") != q || r.Form.Get("time") != fmt.Sprint(fixedNow.UnixNano()) {
 			t.Errorf("request %s %s, want GET with query and time in nanoseconds", r.Method, r.URL.RawQuery)
 		}
 	})

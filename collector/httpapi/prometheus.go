@@ -30,6 +30,7 @@ type Prometheus struct {
 	now    func() time.Time
 }
 
+// NewPrometheus returns the Prometheus source for cfg.
 func NewPrometheus(cfg *config.HTTPSource, logger *slog.Logger) (*Prometheus, error) {
 	server, err := newHTTPServer("prometheus", cfg)
 	if err != nil {
@@ -118,7 +119,7 @@ func setSample(r *run, what string, val model.Value, srs []source.SignalRequest,
 	switch v := val.(type) {
 	case model.Vector:
 		if len(v) > 1 {
-			r.fail(source.SourceError{Reason: source.ReasonSeveralSeries, Err: fmt.Errorf("%s returned %d series where one is expected: %s; aggregate it, e.g. with sum()",
+			r.fail(source.Error{Reason: source.ReasonSeveralSeries, Err: fmt.Errorf("%s returned %d series where one is expected: %s; aggregate it, e.g. with sum()",
 				what, len(v), seriesList(v))}, keysOf(srs)...)
 			return
 		}
@@ -132,7 +133,7 @@ func setSample(r *run, what string, val model.Value, srs []source.SignalRequest,
 		if val != nil {
 			typ = val.Type().String()
 		}
-		r.fail(source.SourceError{Reason: source.ReasonBadQuery, Err: fmt.Errorf("%s returned a %s; want an instant vector or a scalar", what, typ)}, keysOf(srs)...)
+		r.fail(source.Error{Reason: source.ReasonBadQuery, Err: fmt.Errorf("%s returned a %s; want an instant vector or a scalar", what, typ)}, keysOf(srs)...)
 		return
 	}
 	for _, sr := range srs {
@@ -184,7 +185,7 @@ func (s *Prometheus) history(ctx context.Context, r *run, k historyKey, srs []so
 	}
 	m, isMatrix := val.(model.Matrix)
 	if !isMatrix {
-		r.fail(source.SourceError{Reason: source.ReasonBadResponse, Err: fmt.Errorf("%s returned a %T; want a matrix", what, val)}, keysOf(srs)...)
+		r.fail(source.Error{Reason: source.ReasonBadResponse, Err: fmt.Errorf("%s returned a %T; want a matrix", what, val)}, keysOf(srs)...)
 		return
 	}
 	h := summarizeAlertHistory(m, start, end, step)

@@ -119,7 +119,7 @@ func probeStub(t *testing.T, answers map[string]string, rules *stubAnswer, range
 			}
 			w.Header().Set("Content-Type", "application/json")
 			if body == internalError {
-				w.WriteHeader(500)
+				w.WriteHeader(http.StatusInternalServerError)
 			}
 			io.WriteString(w, body)
 			return true

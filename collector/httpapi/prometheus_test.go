@@ -145,11 +145,11 @@ func TestAlertHistoryFromARangeQuery(t *testing.T) {
 	if r.Form.Get("step") != "300" || r.Form.Get("start") != fmt.Sprint(start.Unix()) || r.Form.Get("end") != fmt.Sprint(end.Unix()) {
 		t.Errorf("range = start %s end %s step %s, want %d %d 300", r.Form.Get("start"), r.Form.Get("end"), r.Form.Get("step"), start.Unix(), end.Unix())
 	}
-	min := func(m float64) float64 { return m * 60 }
+	minutes := func(m float64) float64 { return m * 60 }
 	for key, want := range map[string]float64{
 		"incidents": 4, "open": 1,
-		"mean":    (min(25) + min(55) + min(115) + min(25)) / 4,
-		"median":  (min(25) + min(55)) / 2,
+		"mean":    (minutes(25) + minutes(55) + minutes(115) + minutes(25)) / 4,
+		"median":  (minutes(25) + minutes(55)) / 2,
 		"per_day": 4.0 / 30, // started inside: 55m, 1h55m, 25m and the open one
 	} {
 		if v := res.Values[key]; !v.Known || v.Number != want {

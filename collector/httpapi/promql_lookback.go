@@ -3,6 +3,7 @@ package httpapi
 import (
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -96,7 +97,7 @@ func pinned(ts *int64, startOrEnd parser.ItemType, at time.Time) (time.Time, boo
 // metricName is the name a selector's __name__ equality matcher gives, or "".
 func metricName(ms []*labels.Matcher) string {
 	for _, m := range ms {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+		if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
 			return m.Value
 		}
 	}

@@ -66,16 +66,6 @@ func (q *queryScope) final(query string) (string, error) {
 	return out, nil
 }
 
-// expand returns query with its selectors expanded and nothing else: for an
-// alert history selector, whose range query is scoped as it is sent.
-func (q *queryScope) expand(query string) string {
-	if q == nil {
-		return query
-	}
-	out, _ := scope.Expand(query, q.selectors)
-	return out
-}
-
 // window returns the longest range a final query reads; 0 when it cannot
 // tell, so that such a query is sent every evaluation.
 func (q *queryScope) window(query string) time.Duration {

@@ -225,11 +225,11 @@ func (s *httpServer) attempt(ctx context.Context, fn func(ctx context.Context) e
 	}
 }
 
-// classify turns a failed request into a SourceError with a fixed reason.
+// classify turns a failed request into a source.Error with a fixed reason.
 // what names the request (the query) in the message.
-func classify(what string, ex *exchange, err error) source.SourceError {
-	wrap := func(reason string, format string, args ...any) source.SourceError {
-		return source.SourceError{Reason: reason, Err: fmt.Errorf("%s: "+format, append([]any{what}, args...)...)}
+func classify(what string, ex *exchange, err error) source.Error {
+	wrap := func(reason string, format string, args ...any) source.Error {
+		return source.Error{Reason: reason, Err: fmt.Errorf("%s: "+format, append([]any{what}, args...)...)}
 	}
 	if ex == nil {
 		ex = &exchange{}
@@ -304,6 +304,6 @@ func errorMessage(ex *exchange) string {
 
 // answeredAPI says whether a failure still shows a server that speaks its
 // API: it refused the query as written. Such a server counts as up.
-func answeredAPI(e source.SourceError) bool {
+func answeredAPI(e source.Error) bool {
 	return e.Reason == source.ReasonBadQuery || e.Reason == source.ReasonQueryFailed || e.Reason == source.ReasonSeveralSeries
 }

@@ -113,7 +113,7 @@ func testHTTPSource(t *testing.T, rawURL string, edit func(*config.HTTPSource)) 
 	return &cfg
 }
 
-var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
+var discardLogger = slog.New(slog.DiscardHandler)
 
 // fixedNow is the evaluation time of unit tests: a Tuesday afternoon.
 var fixedNow = time.Date(2026, 3, 10, 14, 7, 31, 0, time.UTC)

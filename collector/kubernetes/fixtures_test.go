@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -172,7 +171,7 @@ func newFakeCluster(t testing.TB, objs []runtime.Object, edit func(*config.Kuber
 	if edit != nil {
 		edit(&sec)
 	}
-	src, err := newKubernetesSource(fc.client, fc.meta, fc.dyn, &sec, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	src, err := newKubernetesSource(fc.client, fc.meta, fc.dyn, &sec, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/capability-exporter/capability_exporter/collector/source"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/capability-exporter/capability_exporter/collector/source"
 )
 
 // testHookReduce, when a test sets it, runs before every reducer with the

@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capability-exporter/capability_exporter/collector/source"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/capability-exporter/capability_exporter/collector/source"
 )
 
 // panicOn makes every reducer panic on the Service of that name, as a
@@ -16,8 +17,7 @@ import (
 func panicOn(t *testing.T, name string) {
 	testHookReduce = func(_ resourceID, obj any) {
 		if s, ok := obj.(*corev1.Service); ok && s.Name == name {
-			var m map[string]int
-			m["boom"]++ // assignment to entry in nil map
+			panic("reducer met an unexpected Service " + name)
 		}
 	}
 	t.Cleanup(func() { testHookReduce = nil })

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/capability-exporter/capability_exporter/collector/source"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -20,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/capability-exporter/capability_exporter/collector/source"
 )
 
 // resourceID names one resource the source reads; each has at most one
@@ -171,21 +172,21 @@ func (st *informerState) watchOpened() {
 
 // readiness says whether the informer's store can be measured, and if not,
 // why: the source error to count and the reason the signals give.
-func (st *informerState) readiness() *source.SourceError {
+func (st *informerState) readiness() *source.Error {
 	st.mu.Lock()
 	reason, err := st.reason, st.err
 	st.mu.Unlock()
 	if reason != "" {
-		return &source.SourceError{Reason: reason, Err: fmt.Errorf("cannot read %s: %w", st.desc, err)}
+		return &source.Error{Reason: reason, Err: fmt.Errorf("cannot read %s: %w", st.desc, err)}
 	}
 	if st.informer.HasSynced() {
 		return nil
 	}
 	msg := fmt.Sprintf("initial sync of %s not finished after %s", st.desc, time.Since(st.started).Round(time.Millisecond))
 	if err != nil {
-		return &source.SourceError{Reason: "timeout", Err: fmt.Errorf("%s: last error: %w", msg, err)}
+		return &source.Error{Reason: "timeout", Err: fmt.Errorf("%s: last error: %w", msg, err)}
 	}
-	return &source.SourceError{Reason: "timeout", Err: fmt.Errorf("%s", msg)}
+	return &source.Error{Reason: "timeout", Err: fmt.Errorf("%s", msg)}
 }
 
 // settled reports whether waiting longer for this informer is pointless:

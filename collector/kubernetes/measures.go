@@ -139,7 +139,7 @@ type clusterView struct {
 	s              *Source
 	toolNamespaces map[string]bool
 	platform       map[string]bool // memo of isPlatformNamespace
-	unready        map[resourceID]*source.SourceError
+	unready        map[resourceID]*source.Error
 	perNamespace   map[namespacedKey][]any
 
 	workloads  *workloadCounts
@@ -150,7 +150,7 @@ type clusterView struct {
 
 func (s *Source) newClusterView(tools []*triggers.Tool) *clusterView {
 	v := &clusterView{s: s, toolNamespaces: map[string]bool{}, platform: map[string]bool{},
-		unready: map[resourceID]*source.SourceError{}, perNamespace: map[namespacedKey][]any{}}
+		unready: map[resourceID]*source.Error{}, perNamespace: map[namespacedKey][]any{}}
 	for _, t := range tools {
 		for _, ns := range t.Namespaces {
 			v.toolNamespaces[ns] = true

@@ -52,7 +52,7 @@ type Source struct {
 	running map[resourceID]*informerState
 	// The objects of tools' CRDs, by CRD name, and why one cannot be read.
 	objects    map[string]*informerState
-	objectErrs map[string]*source.SourceError
+	objectErrs map[string]*source.Error
 	regexps    map[string]*regexp.Regexp // tool workload patterns, compiled once
 }
 
@@ -133,7 +133,7 @@ func newKubernetesSource(kc kubernetes.Interface, mc metadata.Interface, dc dyna
 	s := &Source{logger: logger, client: kc, meta: mc, dyn: dc, timeout: timeout,
 		teamLabels: slices.Clone(sec.TeamLabels), platformNamespaces: map[string]bool{}, platformRegex: re,
 		running: map[resourceID]*informerState{}, regexps: map[string]*regexp.Regexp{},
-		objects: map[string]*informerState{}, objectErrs: map[string]*source.SourceError{}}
+		objects: map[string]*informerState{}, objectErrs: map[string]*source.Error{}}
 	for _, ns := range sec.PlatformNamespaces {
 		s.platformNamespaces[ns] = true
 	}
@@ -155,7 +155,7 @@ func (s *Source) Close() {
 func (s *Source) Collect(ctx context.Context, req source.Request) source.Result {
 	res := source.Result{Values: make(map[string]triggers.Value, len(req.Signals)+len(req.Tools))}
 	if s.ctx.Err() != nil {
-		res.Errors = []source.SourceError{{Reason: "closed", Err: errors.New("kubernetes source was closed")}}
+		res.Errors = []source.Error{{Reason: "closed", Err: errors.New("kubernetes source was closed")}}
 		answerAll(&res, req, "kubernetes source was closed")
 		return res
 	}
@@ -180,7 +180,7 @@ func (s *Source) Collect(ctx context.Context, req source.Request) source.Result 
 	sts := s.informers(ids)
 
 	if err := s.ping(ctx); err != nil {
-		res.Errors = []source.SourceError{{Reason: "unreachable", Err: err}}
+		res.Errors = []source.Error{{Reason: "unreachable", Err: err}}
 		// reachable too is unknown, never 0, as for Prometheus and Loki: a
 		// failed ping cannot tell a missing cluster from a network fault.
 		answerAll(&res, req, "Kubernetes API server unreachable: "+err.Error())

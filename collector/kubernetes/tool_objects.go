@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/capability-exporter/capability_exporter/collector/source"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
+
+	"github.com/capability-exporter/capability_exporter/collector/source"
 )
 
 // Whether a tool's CRDs hold objects is read from metadata informers, one
@@ -46,9 +47,9 @@ func (s *Source) toolObjectInformers(ctx context.Context, crds []string) []*info
 			plural, group, _ := strings.Cut(name, crdNameSeparator)
 			version, ok := versions[group]
 			if err != nil || !ok {
-				e := &source.SourceError{Reason: source.ReasonNotFound, Err: fmt.Errorf("the API server serves no version of %s", group)}
+				e := &source.Error{Reason: source.ReasonNotFound, Err: fmt.Errorf("the API server serves no version of %s", group)}
 				if err != nil {
-					e = &source.SourceError{Reason: cmp.Or(errorReason(err), source.ReasonUnreachable), Err: err}
+					e = &source.Error{Reason: cmp.Or(errorReason(err), source.ReasonUnreachable), Err: err}
 				}
 				e.Err = fmt.Errorf("cannot tell whether %s holds objects: %w", name, e.Err)
 				s.objectErrs[name] = e
@@ -101,10 +102,10 @@ func (s *Source) preferredVersions(ctx context.Context) (map[string]string, erro
 
 // toolObjectErrors returns, to count, why the objects of these CRDs could
 // not be watched (discovery failed, the group is not served).
-func (s *Source) toolObjectErrors(crds []string) []source.SourceError {
+func (s *Source) toolObjectErrors(crds []string) []source.Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []source.SourceError
+	var out []source.Error
 	for _, name := range crds {
 		if e := s.objectErrs[name]; e != nil {
 			out = append(out, *e)

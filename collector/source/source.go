@@ -50,12 +50,12 @@ type Result struct {
 	Values map[string]triggers.Value
 	// Up is false when the source could not be reached at all.
 	Up     bool
-	Errors []SourceError
+	Errors []Error
 }
 
-// SourceError is one failure, counted by Reason in
+// Error is one failure, counted by Reason in
 // capability_exporter_source_errors_total.
-type SourceError struct {
+type Error struct {
 	Reason string // a short fixed word: timeout, unreachable, bad_response, forbidden, not_found, query, too_many_requests …
 	Err    error
 	// Stack is where a recovered panic happened; the scheduler logs it once
@@ -63,7 +63,7 @@ type SourceError struct {
 	Stack []byte
 }
 
-func (e SourceError) Error() string {
+func (e Error) Error() string {
 	if e.Err == nil {
 		return e.Reason
 	}
@@ -96,11 +96,11 @@ const (
 	ReasonUnscoped = "unscoped"
 )
 
-// Recovered turns a recovered panic into the SourceError that counts it
+// Recovered turns a recovered panic into the Error that counts it
 // under reason panic and carries its stack; what names the work that
 // panicked (a measure, a query, a reducer and its object).
-func Recovered(what string, p any) SourceError {
-	return SourceError{Reason: ReasonPanic, Err: fmt.Errorf("%s panicked: %v", what, p), Stack: debug.Stack()}
+func Recovered(what string, p any) Error {
+	return Error{Reason: ReasonPanic, Err: fmt.Errorf("%s panicked: %v", what, p), Stack: debug.Stack()}
 }
 
 // GuardValue computes one signal's value so that a panic in it costs that

@@ -76,7 +76,7 @@ func startPrometheus3With(t testing.TB, dataDir string, flags []string, ruleFile
 		},
 		Ready: httpReady("/-/ready"),
 	})
-	p.URL = p.server.PortURL(0)
+	p.URL = p.PortURL(0)
 	return p
 }
 
@@ -116,7 +116,7 @@ func startVictoriaMetrics(t testing.TB, extraArgs ...string) *victoriaMetrics {
 		},
 		Ready: httpReady("/health"),
 	})
-	vm.URL = vm.server.PortURL(0)
+	vm.URL = vm.PortURL(0)
 	return vm
 }
 

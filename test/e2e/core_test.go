@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,7 +133,8 @@ func TestCheckRejectsBrokenFile(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "config.yml", "sources:\n  prometheus:\n    url: http://127.0.0.1:9090\n    timeout: soon\n")
 	out, err := exec.Command(exporterBinary(t), "check", "--config.file="+cfg).CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 		t.Fatalf("check exit: %v\n%s", err, out)
 	}
 	if want := cfg + ":4: sources.prometheus.timeout: bad duration"; !strings.Contains(string(out), want) {

@@ -248,7 +248,7 @@ type warningRecorder struct {
 	got []string
 }
 
-func (w *warningRecorder) HandleWarningHeader(code int, agent, text string) {
+func (w *warningRecorder) HandleWarningHeader(code int, _, text string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.got = append(w.got, fmt.Sprintf("%d %s", code, text))

@@ -87,7 +87,7 @@ func startPrometheus(t testing.TB, dataDir string, ruleFiles ...string) *prometh
 		},
 		Ready: httpReady("/-/ready"),
 	})
-	p.URL = p.server.PortURL(0)
+	p.URL = p.PortURL(0)
 	return p
 }
 

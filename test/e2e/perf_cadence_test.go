@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"testing"
@@ -52,7 +51,7 @@ func TestPerfQueriesPerHour(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sched := collector.NewScheduler(cfg, 2*time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		sched := collector.NewScheduler(cfg, 2*time.Minute, slog.New(slog.DiscardHandler))
 		defer sched.Close()
 		from, lokiFrom := len(proxy.Requests()), lokiTotal()
 		t0 := time.Now()

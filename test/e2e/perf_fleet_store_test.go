@@ -114,7 +114,7 @@ func fleetBackfill(promtool, tmp string, shops []*webshop, dataDir string) (byte
 		total.Add(st.Size())
 		defer os.Remove(path)
 		if out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=960h", "--quiet", path, dataDir).CombinedOutput(); err != nil {
-			return fmt.Errorf("%s: promtool: %v\n%s", fleetName(i), err, out)
+			return fmt.Errorf("%s: promtool: %w\n%s", fleetName(i), err, out)
 		}
 		return nil
 	})

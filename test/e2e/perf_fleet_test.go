@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"strings"
@@ -197,7 +196,7 @@ func TestPerfFleet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sched := collector.NewScheduler(cfg, 2*time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		sched := collector.NewScheduler(cfg, 2*time.Minute, slog.New(slog.DiscardHandler))
 		defer sched.Close()
 		from, s0, q0 := len(proxies[k].Requests()), samples.samples.Load(), samples.queries.Load()
 		t0 := time.Now()

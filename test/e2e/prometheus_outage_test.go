@@ -86,7 +86,7 @@ func TestPrometheusOutage(t *testing.T) {
 			t.Errorf("policy_enforcement = %s, was %s: Loki answers it", d, decisionsBefore["policy_enforcement"])
 		}
 		for _, path := range []string{"/-/healthy", "/-/ready"} {
-			if resp, err := http.Get(ex.URL + path); err != nil || resp.StatusCode != 200 {
+			if resp, err := http.Get(ex.URL + path); err != nil || resp.StatusCode != http.StatusOK {
 				t.Errorf("GET %s during the outage: %v %v", path, resp, err)
 			}
 		}
@@ -109,8 +109,8 @@ func TestPrometheusOutage(t *testing.T) {
 
 	// Stopped: connection refused.
 	env.prom.Stop()
-	down := waitScrape(t, ex, 30*time.Second, "prometheus down", func(s metricsScrape) bool { return s.sourceUp("prometheus") == 0 })
-	down = scrapeExporter(t, ex) // a whole evaluation after the change
+	waitScrape(t, ex, 30*time.Second, "prometheus down", func(s metricsScrape) bool { return s.sourceUp("prometheus") == 0 })
+	down := scrapeExporter(t, ex) // a whole evaluation after the change
 	expectOutage(down, "unreachable")
 	logCycle(t, "stopped", down)
 

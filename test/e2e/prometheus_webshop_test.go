@@ -63,7 +63,7 @@ func evaluateConfig(t *testing.T, configFile string) (*collector.State, *collect
 	if err != nil {
 		t.Fatal(err)
 	}
-	sched := collector.NewScheduler(cfg, 2*time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sched := collector.NewScheduler(cfg, 2*time.Minute, slog.New(slog.DiscardHandler))
 	t.Cleanup(sched.Close)
 	return sched.Evaluate(context.Background()), sched
 }
@@ -220,7 +220,7 @@ func TestWebshopHistory(t *testing.T) {
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != 200 {
+			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("%s: %s %s", q.name, resp.Status, body)
 			}
 			t.Logf("%s: %s, %d bytes", q.name, time.Since(t0).Round(time.Microsecond), len(body))

@@ -138,7 +138,11 @@ func (c *chaosScraper) run(ctx context.Context, url string, perSecond int) *sync
 					var body []byte
 					body, err = io.ReadAll(resp.Body)
 					resp.Body.Close()
-					s.status = resp.StatusCode
+					if err != nil {
+						body = nil // a body cut short is a failed scrape: status 0
+					} else {
+						s.status = resp.StatusCode
+					}
 					for _, l := range metricLines(string(body), "capability_decision") {
 						if strings.HasSuffix(l, " 1") {
 							s.decisions[between(l, `capability="`, `"`)] = between(l, `state="`, `"`)
@@ -191,10 +195,10 @@ func (c *chaosScraper) wait(t *testing.T, timeout time.Duration, since time.Time
 // chaosFault is one fault: the source it took away, when, when the source
 // was back, and when the exporter showed it recovered.
 type chaosFault struct {
-	name, source             string
-	start, back, recovered   time.Time
-	downSeen                 time.Time
-	downState, recoveredNote string
+	name, source           string
+	start, back, recovered time.Time
+	downSeen               time.Time
+	downState              string
 }
 
 // The chaos pass: the exporter on all four sources, scraped 50 times a

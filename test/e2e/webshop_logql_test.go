@@ -115,7 +115,7 @@ func parseLogQL(q string) (*logQL, error) {
 			if mm[1] == "|~" || mm[1] == "!~" {
 				re, err := regexp.Compile(text)
 				if err != nil {
-					return nil, fmt.Errorf("parse error : invalid char escape or regexp %q: %v", text, err)
+					return nil, fmt.Errorf("parse error : invalid char escape or regexp %q: %w", text, err)
 				}
 				st.re = re
 			}
@@ -174,7 +174,7 @@ func newLabelMatcher(name, op, value string) (labelMatcher, error) {
 	if op == "=~" || op == "!~" {
 		re, err := regexp.Compile("^(?:" + m.value + ")$")
 		if err != nil {
-			return m, fmt.Errorf("parse error : invalid regular expression %q: %v", m.value, err)
+			return m, fmt.Errorf("parse error : invalid regular expression %q: %w", m.value, err)
 		}
 		m.re = re
 	}

@@ -70,7 +70,7 @@ func TestLokiDoubleFollowsTheAPI(t *testing.T) {
 	d := newLokiDouble(t, "webshop", lines)
 	get := func(path string, params map[string]string, tenant string) (int, map[string]any, string) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", d.URL+path, nil)
+		req, _ := http.NewRequest(http.MethodGet, d.URL+path, nil)
 		q := req.URL.Query()
 		for k, v := range params {
 			q.Set(k, v)
@@ -105,13 +105,13 @@ func TestLokiDoubleFollowsTheAPI(t *testing.T) {
 			t.Errorf("time=%s: %v developers, want %d", ts, value[1], humans)
 		}
 	}
-	code, body, raw := get("/loki/api/v1/query_range", map[string]string{
+	code, _, raw := get("/loki/api/v1/query_range", map[string]string{
 		"query": `sum by (level) (count_over_time({app="checkout"} | logfmt [1h]))`, "start": strconv.FormatInt(end.Add(-6*time.Hour).UnixNano(), 10),
 		"end": strconv.FormatInt(end.UnixNano(), 10), "step": "3600"}, "webshop")
 	if code != 400 || !strings.HasPrefix(raw, "parse error at line 1") {
 		t.Errorf("an expression the double does not know must be a 400 parse error, got %d %s", code, raw)
 	}
-	code, body, raw = get("/loki/api/v1/query_range", map[string]string{
+	code, body, raw := get("/loki/api/v1/query_range", map[string]string{
 		"query": `sum(count_over_time({app="checkout"} |= "level=error" [6h]))`, "start": strconv.FormatInt(end.Add(-12*time.Hour).UnixNano(), 10),
 		"end": strconv.FormatInt(end.UnixNano(), 10), "step": "6h"}, "webshop")
 	data, _ := body["data"].(map[string]any)

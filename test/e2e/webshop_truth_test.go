@@ -29,11 +29,11 @@ func (h historyTruth) mean() time.Duration {
 func (h historyTruth) median() time.Duration {
 	s := slices.Clone(h.Durations)
 	slices.Sort(s)
-	if n := len(s); n%2 == 1 {
+	n := len(s)
+	if n%2 == 1 {
 		return s[n/2]
-	} else {
-		return (s[n/2-1] + s[n/2]) / 2
 	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // incidents applies the exporter's documented semantics to the model's runs
