@@ -58,6 +58,18 @@ type server struct {
 	swept bool          // cmd's process group was killed after it exited
 }
 
+// raceReport starts each report of the race detector.
+const raceReport = "WARNING: DATA RACE"
+
+// raceReportsOf returns log from its first race report on, at most 32 KiB.
+func raceReportsOf(log string) string {
+	out := log[strings.Index(log, raceReport):]
+	if len(out) > 32<<10 {
+		out = out[:32<<10] + "…"
+	}
+	return out
+}
+
 // errPortTaken marks a start that failed because a port was bound by
 // another process between freePorts and the server's bind.
 var errPortTaken = errors.New("port taken between pick and bind")
@@ -75,6 +87,13 @@ func startServer(t testing.TB, spec serverSpec) *server {
 	s := &server{spec: spec, logs: &syncBuffer{}}
 	t.Cleanup(func() {
 		s.Stop()
+		// A binary built with -race reports each data race on stderr and
+		// carries on; the test fails on the first report.
+		if strings.Contains(s.Logs(), raceReport) {
+			t.Errorf("%s: the race detector found a data race", spec.Name)
+			t.Logf("%s log:\n%s", spec.Name, raceReportsOf(s.Logs()))
+			return
+		}
 		if t.Failed() {
 			t.Logf("%s log (tail):\n%s", spec.Name, s.LogTail(8000))
 		}

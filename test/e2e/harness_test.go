@@ -51,7 +51,8 @@ var (
 )
 
 // exporterBinary builds cmd/capability_exporter once per test run, the way
-// the Makefile does, and returns its path.
+// the Makefile does (with -race when the tests run with -race), and returns
+// its path.
 func exporterBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -63,11 +64,16 @@ func exporterBinary(t testing.TB) string {
 		buildPath = filepath.Join(dir, "capability_exporter")
 		_, self, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(self), "..", "..")
-		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/capability_exporter")
+		args, cgo := []string{"build", "-o", buildPath}, "CGO_ENABLED=0"
+		if raceEnabled {
+			// The race detector needs cgo.
+			args, cgo = append(args, "-race"), "CGO_ENABLED=1"
+		}
+		cmd := exec.Command("go", append(args, "./cmd/capability_exporter")...)
 		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		cmd.Env = append(os.Environ(), cgo)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
