@@ -23,11 +23,12 @@ build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/prometheus/common/version.Version=$(VERSION) -X github.com/prometheus/common/version.Revision=$(REVISION) -X github.com/prometheus/common/version.Branch=$(BRANCH) -X github.com/prometheus/common/version.BuildUser=$(BUILD_USER) -X github.com/prometheus/common/version.BuildDate=$(BUILD_DATE)" -o ./capability_exporter ./cmd/capability_exporter
 
 test:
-	$(GO) test ./...
+	$(GO) test -race ./...
 
 # Real Prometheus, Alertmanager, etcd, kube-apiserver and Chromium; see test/e2e.
+# Under the race detector, and so is every exporter binary it launches.
 test-e2e:
-	$(GO) test -tags e2e -count=1 -timeout=40m ./test/e2e/...
+	$(GO) test -race -tags e2e -count=1 -timeout=40m ./test/e2e/...
 
 # Everything CI runs: the README's test command.
 test-all: lint test fuzz check-rules test-e2e
@@ -38,11 +39,14 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzPromQL$$' -fuzztime=$(FUZZTIME) ./scope
 	$(GO) test -run='^$$' -fuzz='^FuzzLogQL$$' -fuzztime=$(FUZZTIME) ./scope
 
+# golangci-lint (.golangci.yml, build tags e2e and perf included):
+# $GOLANGCI_LINT, else built from tools/golangci-lint once and cached.
 lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt -l: not formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./test/e2e/...
 	$(GO) vet -tags e2e,perf ./test/e2e/...
+	linter=$${GOLANGCI_LINT:-$$(hack/build-golangci-lint.sh)} && $$linter run ./...
 
 # With PROMTOOL3 set (.ci/run builds Prometheus 3), the rules are checked
 # and tested by the current major's promtool too.

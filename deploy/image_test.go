@@ -92,11 +92,11 @@ func TestMakefileTargets(t *testing.T) {
 	text := readRepoFile(t, "Makefile")
 	for target, recipe := range map[string]string{
 		"build":       "go build",
-		"test":        "test ./...",
-		"test-e2e":    "-tags e2e",
+		"test":        "test -race ./...",
+		"test-e2e":    "-race -tags e2e",
 		"test-all":    "",
 		"fuzz":        "-fuzz='^FuzzParse$$'",
-		"lint":        "gofmt -l",
+		"lint":        "golangci-lint",
 		"check-rules": "$(PROMTOOL) test rules",
 		"bench":       "",
 		"all":         "",
