@@ -2,6 +2,7 @@ package collector
 
 import (
 	"math"
+	"slices"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,12 @@ var (
 	decisionDesc = prometheus.NewDesc("capability_decision",
 		"Decision per capability as a StateSet: 1 for the current state, 0 for the others. From the last evaluation, not computed per scrape.",
 		[]string{"capability", "state"}, nil)
+	needDesc = prometheus.NewDesc("capability_need",
+		"Whether the capability is needed at all (the framework's TRIGGER and NOT bullets, apart from timing) as a StateSet: need is yes or no where measures and declared facts settle it, probably or probably_not where only undeclared judgments could overturn it, unknown where the measures cannot say.",
+		[]string{"capability", "need"}, nil)
+	possibleDesc = prometheus.NewDesc("capability_decision_possible",
+		"1 for each state the capability's decision could still take given its unknown signals, 0 for the others: exactly one state is possible once the decision is settled.",
+		[]string{"capability", "state"}, nil)
 	recommendedDesc = prometheus.NewDesc("capability_recommended_next",
 		"1 for the one capability whose decision is now and which to take on next (lowest complexity first), 0 for the others.",
 		[]string{"capability"}, nil)
@@ -28,7 +35,7 @@ var (
 		"1 when the capability's trigger could be evaluated, 0 when it is unknown for lack of signals.",
 		[]string{"capability"}, nil)
 	conditionDesc = prometheus.NewDesc("capability_condition",
-		"Truth of one comparison of a capability's rules: 1 holds, 0 does not, NaN unknown. kind is trigger, skip, later or now.",
+		"Truth of one comparison of a capability's rules: 1 holds, 0 does not, NaN unknown. kind is trigger, structural, must, skip, gate, later, now or adopted.",
 		[]string{"capability", "kind", "condition", "signal"}, nil)
 	thresholdDesc = prometheus.NewDesc("capability_condition_threshold",
 		"The literal a condition compares its signal with, in the signal's base unit.",
@@ -93,7 +100,7 @@ func NewExporter(sched *Scheduler) *Exporter { return &Exporter{sched: sched} }
 
 // Describe sends every descriptor.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{infoDesc, decisionDesc, recommendedDesc, triggerDesc, triggerKnownDesc,
+	for _, d := range []*prometheus.Desc{infoDesc, decisionDesc, needDesc, possibleDesc, recommendedDesc, triggerDesc, triggerKnownDesc,
 		conditionDesc, thresholdDesc, lastChangeDesc, signalValueDesc, signalKnownDesc, toolDesc, foundationDesc,
 		sourceUpDesc, sourceConfiguredDesc, intervalDesc, sourceDurationDesc, sourceErrorsDesc, lastEvalDesc, evalDurationDesc, reloadOKDesc, reloadTimeDesc} {
 		ch <- d
@@ -145,6 +152,14 @@ func stateMetrics(st *State) []prometheus.Metric {
 		add(infoDesc, 1, d.Capability, d.Title, d.Complexity.String())
 		for _, state := range triggers.States {
 			add(decisionDesc, boolFloat(d.State == state), d.Capability, string(state))
+		}
+		for _, need := range triggers.Needs {
+			add(needDesc, boolFloat(d.Need == need), d.Capability, string(need))
+		}
+		for _, state := range triggers.States {
+			if state != triggers.StateUnknown {
+				add(possibleDesc, boolFloat(slices.Contains(d.Possible, state)), d.Capability, string(state))
+			}
 		}
 		add(recommendedDesc, boolFloat(d.Recommended), d.Capability)
 		trig := d.Step(triggers.KindTrigger)

@@ -23,7 +23,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // deterministic lists the metrics whose values do not depend on the clock.
 var deterministic = []string{
-	"capability_info", "capability_decision", "capability_recommended_next", "capability_trigger",
+	"capability_info", "capability_decision", "capability_need", "capability_decision_possible", "capability_recommended_next", "capability_trigger",
 	"capability_trigger_known", "capability_condition", "capability_condition_threshold",
 	"capability_signal_value", "capability_signal_known", "capability_tool_detected",
 	"capability_foundation_present", "capability_exporter_source_up", "capability_exporter_source_configured", "capability_exporter_source_errors_total",

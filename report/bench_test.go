@@ -6,18 +6,10 @@ import (
 )
 
 // The page and the API build a Report on every request; the what-if search
-// runs once per published evaluation.
+// runs in the rules engine, once per evaluation.
 func BenchmarkBuild(b *testing.B) {
 	st := fixtureState(b)
 	for b.Loop() {
 		_ = WriteJSON(io.Discard, Build(st, Options{Now: generatedAt}))
-	}
-}
-
-func BenchmarkWhatWouldChangeUncached(b *testing.B) {
-	st := fixtureState(b)
-	for b.Loop() {
-		changeCache.Store(nil)
-		whatWouldChange(st.Config.Rules, st.Evaluation)
 	}
 }

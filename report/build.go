@@ -53,6 +53,11 @@ func Build(st *collector.State, o Options) *Report {
 	if ev.Recommended != "" {
 		r.RecommendedNext = &ev.Recommended
 	}
+	r.Questions = []Question{}
+	for _, q := range ev.Questions {
+		r.Questions = append(r.Questions, Question{Fact: q.Fact, Signal: q.Signal, Type: string(q.Type),
+			Question: q.Help, Settles: append([]string{}, q.Settles...)})
+	}
 	for _, s := range st.Sources {
 		endpoint, auth, headers := describeSource(st.Config, s.Name)
 		r.Sources = append(r.Sources, Source{Name: s.Name, Configured: s.Configured, Up: s.Up,
@@ -76,13 +81,10 @@ func Build(st *collector.State, o Options) *Report {
 		}
 		r.Foundations = append(r.Foundations, fr)
 	}
-	changes := whatWouldChange(rules, ev)
 	for i := range ev.Decisions {
 		d := &ev.Decisions[i]
 		c := b.capability(d, st.LastChange)
-		if ch, ok := changes[d.Capability]; ok {
-			c.WhatWouldChange = ch
-		}
+		c.WhatWouldChange = changesOf(rules, d)
 		if rules != nil {
 			if rc := rules.Capability(d.Capability); rc != nil {
 				c.OpenQuestions = append(c.OpenQuestions, rc.Questions...)
@@ -185,11 +187,22 @@ func (b builder) foundation(f triggers.FoundationResult) Foundation {
 func (b builder) capability(d *triggers.Decision, lastChange map[string]time.Time) Capability {
 	out := Capability{ID: d.Capability, Title: d.Title, Complexity: d.Complexity.String(),
 		Decision: string(d.State), DecidedBy: d.DecidedBy, RecommendedNext: d.Recommended,
+		Need: string(d.Need), Timing: string(d.Timing), Probable: d.Probable, Possible: []string{},
+		SettleWith: append([]string{}, d.SettleWith...), Presumed: []Presumed{}, Motives: []Outweighed{},
 		Conditions: []Condition{}, Tools: []Tool{}, Foundations: []Foundation{}, FoundationsMissing: []string{},
 		FoundationsUnknown: []string{}, UnknownSignals: []UnknownSignal{}, WhatWouldChange: []Change{}, OpenQuestions: []string{},
 		Outweighed: []Outweighed{}, Contradictions: []Outweighed{}, Checklist: []Condition{}, Reasons: []Outweighed{}}
 	for _, o := range d.Reasons {
 		out.Reasons = append(out.Reasons, Outweighed{Kind: o.Kind, Expr: o.Expr, Says: o.Says})
+	}
+	for _, st := range d.Possible {
+		out.Possible = append(out.Possible, string(st))
+	}
+	for _, p := range d.Presumed {
+		out.Presumed = append(out.Presumed, Presumed{Signal: p.Signal, Value: p.Value, ValueText: Human(p.Type, p.Value), Says: p.Says})
+	}
+	for _, o := range d.Motives {
+		out.Motives = append(out.Motives, Outweighed{Kind: o.Kind, Expr: o.Expr, Says: o.Says})
 	}
 	for _, o := range d.Outweighed {
 		out.Outweighed = append(out.Outweighed, Outweighed{Kind: o.Kind, By: o.By, Expr: o.Expr, Says: o.Says})
@@ -372,9 +385,9 @@ func summary(c *Capability) string {
 		names = append(names, n)
 	}
 	if len(names) == 0 {
-		return "Unknown: the " + decidedByWords(c.DecidedBy) + " could not be evaluated."
+		return "Unknown: the decision could not be evaluated."
 	}
-	return "Unknown: the " + decidedByWords(c.DecidedBy) + " needs " + strings.Join(names, ", ") + "."
+	return "Unknown: knowing " + strings.Join(names, ", ") + " settles it."
 }
 
 // hasLeaf says whether the condition expr, as triggers.Condition.String

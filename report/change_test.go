@@ -2,7 +2,6 @@ package report
 
 import (
 	"math"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -83,6 +82,8 @@ capabilities:
 		id: "chaos",
 		want: []string{
 			"adopted: Chaos Mesh would need to be detected (now not detected)",
+			// No incident, no motive: not needed, whatever the gate says.
+			"not_triggered: incidents would need to be exactly 0 (now 4)",
 			// Moving incidents as well changes nothing while the gate holds.
 			"now: Velero would need to be detected (now not detected), and replicated_ratio would need to be at least 50% (now 20%)",
 		},
@@ -125,10 +126,9 @@ capabilities:
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			changeCache.Store(nil)
 			rules := parseRules(t, tc.rules)
 			ev := triggers.Evaluate(rules, tc.snap, time.Unix(0, 0))
-			got := changeLines(whatWouldChange(rules, ev)[tc.id])
+			got := changeLines(changesOf(rules, ev.Decision(tc.id)))
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("what would change %s (%s):\n got: %s\nwant: %s", tc.id, ev.Decision(tc.id).State,
 					strings.Join(got, "\n      "), strings.Join(tc.want, "\n      "))
@@ -137,26 +137,8 @@ capabilities:
 	}
 }
 
-// Rules that did not produce the evaluation get no claims at all.
-func TestWhatWouldChangeRefusesOtherRules(t *testing.T) {
-	changeCache.Store(nil)
-	a := parseRules(t, "signals:\n  x: {help: x, fact: x}\ncapabilities:\n  c:\n    complexity: low\n    trigger: x > 1\n")
-	b := parseRules(t, "signals:\n  x: {help: x, fact: x}\ncapabilities:\n  c:\n    complexity: low\n    trigger: x < 1\n")
-	ev := triggers.Evaluate(a, triggers.Snapshot{"x": triggers.KnownValue(5, "fact")}, time.Unix(0, 0))
-	if got := whatWouldChange(b, ev); got != nil {
-		t.Errorf("changes from foreign rules: %v", got)
-	}
-}
-
-func TestRegions(t *testing.T) {
+func TestRangeWords(t *testing.T) {
 	known := func(v float64) triggers.Value { return triggers.KnownValue(v, "") }
-	words := func(rs []region, typ triggers.ValueType) []string {
-		var out []string
-		for _, r := range rs {
-			out = append(out, r.words(typ))
-		}
-		return out
-	}
 	for _, tc := range []struct {
 		typ        triggers.ValueType
 		thresholds []float64
@@ -172,74 +154,26 @@ func TestRegions(t *testing.T) {
 		{triggers.TypeRatio, []float64{0.1, 0.5}, known(0.2), []string{"below 10%", "exactly 10%", "above 10% and below 50%", "exactly 50%", "above 50%"}},
 		{triggers.TypeBool, []float64{1}, triggers.Value{}, []string{"no", "yes"}},
 	} {
-		rs := regions(tc.typ, tc.thresholds, tc.current)
-		if got := words(rs, tc.typ); !slices.Equal(got, tc.want) {
-			t.Errorf("regions(%s, %v) = %q, want %q", tc.typ, tc.thresholds, got, tc.want)
-		}
+		rs := triggers.Ranges(tc.typ, tc.thresholds, tc.current)
+		var got []string
 		for _, r := range rs {
-			if !r.contains(r.try) {
-				t.Errorf("region %q tries %v, outside itself", r.words(tc.typ), r.try)
+			got = append(got, rangeWords(r, tc.typ))
+			if !r.Contains(r.Try) {
+				t.Errorf("range %q tries %v, outside itself", rangeWords(r, tc.typ), r.Try)
 			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("Ranges(%s, %v) = %q, want %q", tc.typ, tc.thresholds, got, tc.want)
 		}
 	}
-	if r := (region{lo: math.Inf(-1), hi: 5, hiIncl: true}); r.words(triggers.TypeNumber) != "at most 5" {
-		t.Errorf("merged open region reads %q", r.words(triggers.TypeNumber))
-	}
-}
-
-// The what-if search trusts triggers.Decide to decide one capability as
-// Evaluate decides them all; check that on the default rules and the
-// fixture's, over snapshots with values on both sides of every threshold
-// and some unknown.
-func TestDecideAgreesWithEvaluate(t *testing.T) {
-	def, err := triggers.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, rules := range []*triggers.Rules{def, fixtureState(t).Config.Rules} {
-		thresholds := map[string][]float64{}
-		for _, c := range rules.Capabilities {
-			for _, leaf := range capabilityLeaves(rules, c) {
-				thresholds[leaf.Signal] = append(thresholds[leaf.Signal], leaf.Threshold)
-			}
-		}
-		names := dependencies(rules, nil)
-		seen := map[triggers.State]bool{}
-		for seed := range 300 {
-			snap := triggers.Snapshot{}
-			rnd := rand.New(rand.NewPCG(uint64(seed), 1))
-			for _, name := range names {
-				rs := regions(signalType(rules, name), thresholds[name], triggers.Value{})
-				switch {
-				case rnd.IntN(20) == 0: // unknown
-				case strings.HasPrefix(name, triggers.ToolSignalPrefix): // tools are rare
-					snap[name] = triggers.KnownValue(boolFloat(rnd.IntN(10) == 0), "test")
-				default:
-					snap[name] = triggers.KnownValue(rs[rnd.IntN(len(rs))].try, "test")
-				}
-			}
-			ev := triggers.Evaluate(rules, snap, time.Unix(0, 0))
-			for _, d := range ev.Decisions {
-				seen[d.State] = true
-			}
-			for _, want := range ev.Decisions {
-				got, ok := triggers.Decide(rules, want.Capability, snap)
-				if !ok || got.State != want.State || got.DecidedBy != want.DecidedBy {
-					t.Fatalf("%s (seed %d): Decide = %s by %s, Evaluate = %s by %s", want.Capability, seed,
-						got.State, got.DecidedBy, want.State, want.DecidedBy)
-				}
-			}
-		}
-		if len(seen) < 6 {
-			t.Errorf("the snapshots reached only the states %v of %s; they test too little", seen, rules.File)
-		}
+	if r := (triggers.Range{Lo: math.Inf(-1), Hi: 5, HiIncl: true}); rangeWords(r, triggers.TypeNumber) != "at most 5" {
+		t.Errorf("merged open range reads %q", rangeWords(r, triggers.TypeNumber))
 	}
 }
 
 // A derived value reads as the evaluation derived it, and each what-if
 // derives it again from the moved measure.
 func TestWhatWouldChangeThroughADerivedSignal(t *testing.T) {
-	changeCache.Store(nil)
 	rules := parseRules(t, `
 signals:
   coverage: {help: c, type: ratio, kubernetes: default_deny_namespace_ratio}
@@ -260,7 +194,7 @@ capabilities:
 	if d := ev.Decision("mesh"); d.State != triggers.StateSkip {
 		t.Fatalf("mesh = %s, want skip by the derived signal", d.State)
 	}
-	got := strings.Join(changeLines(whatWouldChange(rules, ev)["mesh"]), "\n")
+	got := strings.Join(changeLines(changesOf(rules, ev.Decision("mesh"))), "\n")
 	for _, want := range []string{"sufficient would need to be no (now yes)", "coverage would need to be at least 0% and below 100% (now 100%)"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("what would change lacks %q:\n%s", want, got)

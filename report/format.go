@@ -74,16 +74,18 @@ func decidedByWords(step string) string {
 	switch step {
 	case "adopted":
 		return "tool detection"
+	case triggers.KindStructural:
+		return "structural NOT case (nothing to act on)"
 	case triggers.KindSkip:
-		return "skip condition"
+		return "NOT bullet"
 	case triggers.KindGate:
-		return "gate (a readiness condition nothing outweighs)"
+		return "readiness gate"
 	case triggers.KindMust:
-		return "hard requirement"
+		return "declared obligation"
 	case triggers.KindLater:
 		return "later condition"
 	case triggers.KindNow:
-		return "trigger and now condition"
+		return "now condition"
 	case triggers.KindTrigger:
 		return "trigger"
 	}
@@ -93,7 +95,7 @@ func decidedByWords(step string) string {
 // decidedPhrase says which step decided, or where deciding stopped.
 func decidedPhrase(decision, step string) string {
 	if decision == string(triggers.StateUnknown) {
-		return "Undecided at the " + decidedByWords(step)
+		return "Undecided"
 	}
 	return "Decided by the " + decidedByWords(step)
 }

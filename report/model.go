@@ -33,7 +33,10 @@ type Report struct {
 	RulesFile                 string  `json:"rules_file"`
 	// RecommendedNext is the one `now` capability to take on next, or null.
 	RecommendedNext *string      `json:"recommended_next"`
-	Sources         []Source     `json:"sources"`
+	// Questions are the undeclared facts ranked by how many decisions each
+	// settles, most first.
+	Questions []Question `json:"questions"`
+	Sources   []Source   `json:"sources"`
 	Capabilities    []Capability `json:"capabilities"`
 	Signals         []Signal     `json:"signals"`
 	Tools           []Tool       `json:"tools"`
@@ -61,6 +64,27 @@ type Capability struct {
 	Complexity string `json:"complexity"`
 	// Decision is adopted, skip, later, now, consider, not_triggered or unknown.
 	Decision string `json:"decision"`
+	// Need answers "do we need this?" (the framework's TRIGGER and NOT):
+	// yes or no where measures and declared facts settle it; probably or
+	// probably_not where they point one way and only the team's undeclared
+	// judgments could overturn it; unknown where the measures cannot say.
+	Need string `json:"need"`
+	// Timing answers "why now or not?": now, later, none or unknown.
+	Timing string `json:"timing"`
+	// Probable marks a decision reached by reading undeclared judgments as
+	// presumed or not asserted: the framework's "probably".
+	Probable bool `json:"probable"`
+	// Possible lists the states still reachable given every unknown signal:
+	// one when the decision is settled.
+	Possible []string `json:"possible"`
+	// SettleWith is the smallest set of unknown signals whose values decide
+	// the state; empty when it is settled.
+	SettleWith []string `json:"settle_with"`
+	// Presumed lists the presumptions a probable decision rests on.
+	Presumed []Presumed `json:"presumed"`
+	// Motives are the trigger's reasons that hold and that no NOT bullet
+	// answers: why the capability is still relevant.
+	Motives []Outweighed `json:"motives"`
 	// DecidedBy is the step that decided, or that was unknown: adopted, skip,
 	// later, now or trigger.
 	DecidedBy       string     `json:"decided_by"`
@@ -121,6 +145,23 @@ type Condition struct {
 	Holds         *bool    `json:"holds"`
 	Reason        *string  `json:"reason"` // why the value is unknown
 	Measured
+}
+
+// Presumed is a judgment presumed from a measure, for a probable answer.
+type Presumed struct {
+	Signal    string  `json:"signal"`
+	Value     float64 `json:"value"`
+	ValueText string  `json:"value_text"`
+	Says      string  `json:"says"`
+}
+
+// Question is an undeclared fact with the decisions knowing it settles.
+type Question struct {
+	Fact     string   `json:"fact"`
+	Signal   string   `json:"signal"`
+	Type     string   `json:"type"`
+	Question string   `json:"question"` // the rules' help text for it
+	Settles  []string `json:"settles"`  // capability ids
 }
 
 // Tool is a tool's detection in the cluster.

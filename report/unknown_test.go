@@ -133,10 +133,10 @@ func TestUnknownToolsAndFoundationsAreNotNone(t *testing.T) {
 	}
 }
 
-// An unknown decision names what its deciding step waits for, first and
-// alone in the summary: a service mesh undecided at tool detection needs
-// tool.linkerd, not the microservices count its later steps read.
-func TestUnknownDecisionNamesItsStep(t *testing.T) {
+// An unknown decision names the fewest signals that settle it, first and
+// alone in the summary: a service mesh whose tools and services are unknown
+// needs both, since with no Linkerd the service count decides.
+func TestUnknownDecisionNamesWhatSettlesIt(t *testing.T) {
 	st := noKubernetesState(t)
 	r := Build(st, Options{Now: generatedAt})
 	var c *Capability
@@ -145,21 +145,21 @@ func TestUnknownDecisionNamesItsStep(t *testing.T) {
 			c = &r.Capabilities[i]
 		}
 	}
-	if c == nil || c.Decision != "unknown" || c.DecidedBy != triggers.StepAdopted {
-		t.Fatalf("service_mesh = %+v, want unknown at adopted", c)
+	if c == nil || c.Decision != "unknown" || !slices.Equal(c.SettleWith, []string{"tool.linkerd", "microservices"}) {
+		t.Fatalf("service_mesh = %+v, want unknown, settled by tool.linkerd and microservices", c)
 	}
-	if want := "Unknown: the tool detection needs tool.linkerd (kubernetes)."; c.Summary != want {
+	if want := "Unknown: knowing tool.linkerd (kubernetes), microservices (kubernetes) settles it."; c.Summary != want {
 		t.Errorf("summary %q, want %q", c.Summary, want)
 	}
 	var names []string
 	for _, u := range c.UnknownSignals {
 		names = append(names, u.Signal)
-		if u.Blocking != (u.Signal == "tool.linkerd") {
+		if !u.Blocking {
 			t.Errorf("%s blocking = %v", u.Signal, u.Blocking)
 		}
 	}
 	if want := []string{"tool.linkerd", "microservices"}; !slices.Equal(names, want) {
-		t.Errorf("unknown signals %q, want %q: the blocking one first, then the rest", names, want)
+		t.Errorf("unknown signals %q, want %q", names, want)
 	}
 
 	var md bytes.Buffer
@@ -167,8 +167,8 @@ func TestUnknownDecisionNamesItsStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	section := between(t, md.String(), "## Service Mesh\n", "### What would change it")
-	want := "The decision waits for these unknown signals:\n\n- `tool.linkerd` (kubernetes): `" + kubeNotConfigured + "`\n\n" +
-		"Also unknown; knowing these alone cannot settle the decision:\n\n- `microservices` (kubernetes): `" + kubeNotConfigured + "`\n"
+	want := "The decision waits for these unknown signals:\n\n- `tool.linkerd` (kubernetes): `" + kubeNotConfigured + "`\n" +
+		"- `microservices` (kubernetes): `" + kubeNotConfigured + "`\n"
 	if !strings.Contains(section, want) {
 		t.Errorf("Markdown lacks\n%s\nin\n%s", want, section)
 	}
@@ -183,8 +183,8 @@ func TestUnknownDecisionNamesItsStep(t *testing.T) {
 		t.Fatalf("page: status %d", rec.Code)
 	}
 	waits := between(t, between(t, rec.Body.String(), `id="cap-service_mesh"`, "</section>"), `<div class="blocked">`, "</div>")
-	if !strings.Contains(waits, "<code>tool.linkerd</code>") || strings.Contains(waits, "microservices") {
-		t.Errorf("the page's service mesh waits for %q, want tool.linkerd alone", waits)
+	if !strings.Contains(waits, "<code>tool.linkerd</code>") || !strings.Contains(waits, "<code>microservices</code>") {
+		t.Errorf("the page's service mesh waits for %q, want tool.linkerd and microservices", waits)
 	}
 }
 
@@ -250,4 +250,24 @@ func TestHasLeaf(t *testing.T) {
 			t.Errorf("hasLeaf(%q, %q) = %v, want %v", tc.expr, tc.leaf, got, tc.want)
 		}
 	}
+}
+
+// snapshotOf rebuilds the snapshot an evaluation saw from what it recorded:
+// every signal's value and every tool's detection.
+func snapshotOf(ev *triggers.Evaluation) triggers.Snapshot {
+	s := triggers.Snapshot{}
+	for _, sig := range ev.Signals {
+		// A derived value is worked out again by each decision.
+		if sig.Value.Source != "derived" {
+			s[sig.Name] = sig.Value
+		}
+	}
+	for _, t := range ev.Tools {
+		v := triggers.UnknownValue(t.Reason, "kubernetes")
+		if t.Detected != triggers.Unknown {
+			v = triggers.KnownValue(boolFloat(t.Detected == triggers.True), "kubernetes")
+		}
+		s[triggers.ToolSignalPrefix+t.ID] = v
+	}
+	return s
 }

@@ -214,6 +214,19 @@ func (p *parser) condition(n *yaml.Node, field string) *Condition {
 				p.errf(v.Line, sub, "want a string")
 			}
 			c.Says = v.Value
+		case "motive":
+			if v.Kind != yaml.ScalarNode || !nameRE.MatchString(v.Value) {
+				p.errf(v.Line, sub, "want a motive name in lower_snake_case")
+			}
+			c.Motive = v.Value
+		case "answers":
+			if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+				p.errf(v.Line, sub, "want a non-empty list of motive names")
+				continue
+			}
+			for _, m := range v.Content {
+				c.Answers = append(c.Answers, m.Value)
+			}
 		case "if":
 			combos++
 			if v.Kind != yaml.ScalarNode {
@@ -240,7 +253,7 @@ func (p *parser) condition(n *yaml.Node, field string) *Condition {
 				c.All = members
 			}
 		default:
-			p.errf(k.Line, sub, "unknown field %q in condition (want if, says, any, all or not)", k.Value)
+			p.errf(k.Line, sub, "unknown field %q in condition (want if, says, any, all, not, motive or answers)", k.Value)
 		}
 	}
 	if combos != 1 {

@@ -136,6 +136,9 @@ func withFoundations(s Snapshot, frs []FoundationResult) {
 // value is at least v.Number: it settles "more than" and refutes "fewer
 // than", and leaves the rest unknown.
 func compare(op Op, v Value, threshold float64) Truth {
+	if v.Unasserted {
+		return Truthf(op == OpNE)
+	}
 	if !v.Known {
 		return Unknown
 	}

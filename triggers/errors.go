@@ -120,6 +120,7 @@ var rawTypeNames = map[string]string{
 	"triggers.rawFoundation": "foundation", "triggers.rawCapability": "capability",
 	"triggers.PrometheusSignal": "prometheus signal", "triggers.LokiSignal": "loki signal",
 	"triggers.AlertHistory": "alert_history", "triggers.SignalSource": "first_known alternative", "triggers.Derive": "derive",
+	"triggers.rawPresume": "presumption",
 }
 
 // rawFields lists the fields of each raw type, by its word in rawTypeNames,

@@ -19,20 +19,58 @@ const (
 // States lists every state, in precedence order with unknown last.
 var States = []State{StateAdopted, StateSkip, StateLater, StateNow, StateConsider, StateNotTriggered, StateUnknown}
 
+// Need is the answer to the framework's first question, "do we need this?"
+// (its TRIGGER and NOT bullets), apart from when (its TIMING).
+type Need string
+
+const (
+	// NeedYes and NeedNo are settled by measures and declared facts alone.
+	NeedYes Need = "yes"
+	NeedNo  Need = "no"
+	// NeedProbably and NeedProbablyNot are the framework's "Probably YES"
+	// and "Probably NOT": measures and declared facts point one way, and
+	// only judgments the team has not declared could overturn it.
+	NeedProbably    Need = "probably"
+	NeedProbablyNot Need = "probably_not"
+	// NeedUnknown: the measures themselves cannot say (a source is down, the
+	// data is too short).
+	NeedUnknown Need = "unknown"
+)
+
+// Needs lists every need, from settled yes to unknown.
+var Needs = []Need{NeedYes, NeedProbably, NeedProbablyNot, NeedNo, NeedUnknown}
+
+// Needed reports whether the need is yes or probably.
+func (n Need) Needed() bool { return n == NeedYes || n == NeedProbably }
+
+// Timing is the framework's second question, "why now or not?": its NOW
+// and LATER bullets, declared obligations and readiness gates.
+type Timing string
+
+const (
+	TimingNow     Timing = "now"     // a NOW bullet or an obligation holds, no gate or LATER bullet
+	TimingLater   Timing = "later"   // a gate, or a LATER bullet without an obligation
+	TimingNone    Timing = "none"    // neither: consider it
+	TimingUnknown Timing = "unknown" // the measures cannot tell
+)
+
 // Condition kinds.
 const (
 	KindTrigger = "trigger"
-	KindMust    = "must"
-	KindGate    = "gate"
-	KindSkip    = "skip"
-	KindLater   = "later"
-	KindNow     = "now"
+	// KindStructural holds the NOT bullets that leave nothing to act on (a
+	// monolith for a mesh): they outweigh even a declared obligation.
+	KindStructural = "structural"
+	KindMust       = "must"
+	KindGate       = "gate"
+	KindSkip       = "skip"
+	KindLater      = "later"
+	KindNow        = "now"
 	// KindAdopted records the conditions of a capability's adopted_if.
 	KindAdopted = "adopted"
 )
 
 // Kinds lists the condition kinds in the order a decision reads them.
-var Kinds = []string{KindTrigger, KindMust, KindGate, KindSkip, KindLater, KindNow}
+var Kinds = []string{KindTrigger, KindStructural, KindMust, KindGate, KindSkip, KindLater, KindNow}
 
 // StepAdopted is the first step of the ladder: a tool for the capability is
 // detected, or its adopted_if holds. The other steps are named by the
@@ -40,10 +78,11 @@ var Kinds = []string{KindTrigger, KindMust, KindGate, KindSkip, KindLater, KindN
 const StepAdopted = KindAdopted
 
 // Ladder lists the steps of a decision in precedence order, as
-// Decision.Steps holds them and Decision.DecidedBy names them: a gate (the
-// framework's readiness bullets) outranks a hard requirement (must), which
-// outranks the soft objections of skip and later, which outrank now.
-var Ladder = []string{StepAdopted, KindGate, KindMust, KindSkip, KindLater, KindNow, KindTrigger}
+// Decision.Steps holds them and Decision.DecidedBy names them: adoption,
+// then need (a structural NOT case outranks a declared obligation, which
+// outranks the other NOT bullets), then timing (a gate outranks an
+// obligation, which outranks the LATER bullets, which outrank NOW).
+var Ladder = []string{StepAdopted, KindStructural, KindMust, KindSkip, KindGate, KindLater, KindNow, KindTrigger}
 
 // ConditionResult is one comparison, evaluated.
 type ConditionResult struct {
@@ -110,8 +149,31 @@ type Decision struct {
 	Title       string
 	Complexity  Complexity
 	State       State
-	DecidedBy   string // the step that decided, or was unknown: adopted, skip, later, now, trigger
+	DecidedBy   string // the step that decided: adopted, structural, must, skip, gate, later, now, trigger
 	Recommended bool   // the one `now` capability to take on next
+	// Need is whether the capability is needed at all; Timing when. The
+	// state derives from both (see decide.go) and an unknown timing never
+	// hides a known or probable need.
+	Need   Need
+	Timing Timing
+	// Probable marks a state reached only by reading the team's undeclared
+	// judgments as presumed or not asserted: the seed's "probably". The
+	// settled answer is one of Possible, and SettleWith says what to declare.
+	Probable bool
+	// Possible lists the states still reachable given every unknown signal,
+	// in the order of States: exactly one when the state is settled.
+	Possible []State
+	// SettleWith is the smallest set of unknown signals that, whatever
+	// values they take, decide the state; empty when it is settled.
+	SettleWith []string
+	// Presumed lists the presumptions the probable answer used.
+	Presumed []Presumed
+	// Motives lists the trigger's motives that hold and that no NOT bullet
+	// answers: why the capability is still relevant.
+	Motives []Held
+	// Changes lists what would move the state: single signals, and pairs
+	// for outcomes no single change reaches.
+	Changes []Change
 	// Steps is the ladder in precedence order (Ladder), every step
 	// evaluated, so that explanations read the very truths that decided
 	// rather than work them out again.
@@ -125,8 +187,7 @@ type Decision struct {
 	// matter to the decision.
 	UnknownSignals []string
 	// BlockedBy names the signals that keep an unknown decision from being
-	// made: the Unknown of the step DecidedBy names. It is empty unless
-	// State is unknown, and always a part of UnknownSignals.
+	// made: SettleWith while State is unknown, else empty.
 	BlockedBy []string
 	// Reasons lists the top-level members of the deciding step's condition
 	// that hold (gate, must, skip, later or now), in the framework's words:
@@ -172,6 +233,43 @@ type Held struct {
 	Says string
 }
 
+// Presumed is a judgment the probable answer presumed, with the measure it
+// cites.
+type Presumed struct {
+	Signal string
+	Type   ValueType
+	Value  float64
+	Says   string
+}
+
+// Change is one way to move a decision: the signals to change and the state
+// it would take.
+type Change struct {
+	To      State
+	Signals []string
+	// Moves says, per signal, the range it would need to be in.
+	Moves []Move
+}
+
+// Move is one signal moved into a range of values.
+type Move struct {
+	Signal string
+	Type   ValueType
+	Was    Value
+	Range  Range
+}
+
+// Question is an undeclared judgment ranked by how many decisions knowing it
+// would help settle.
+type Question struct {
+	Fact   string    // the config's facts: key
+	Signal string    // the signal that reads it
+	Type   ValueType // how to write its value
+	Help   string    // the framework's question, in the rules' words
+	// Settles lists the capabilities whose SettleWith names it.
+	Settles []string
+}
+
 // Evaluation is the result of evaluating all capabilities on one snapshot.
 type Evaluation struct {
 	Time        time.Time
@@ -180,6 +278,9 @@ type Evaluation struct {
 	Foundations []FoundationResult
 	Decisions   []Decision
 	Recommended string // capability id, or "" when nothing is `now`
+	// Questions are the undeclared facts that settle the most decisions,
+	// most first.
+	Questions []Question
 }
 
 // Decision returns the decision for a capability id, or nil.
@@ -213,6 +314,7 @@ func Evaluate(r *Rules, s Snapshot, now time.Time) *Evaluation {
 		ev.Foundations = append(ev.Foundations, fr)
 	}
 	withFoundations(s, ev.Foundations)
+	e.prob, e.presumed = r.probable(s)
 	for _, c := range r.Capabilities {
 		ev.Decisions = append(ev.Decisions, e.decide(c, tools, foundations))
 	}
@@ -220,6 +322,7 @@ func Evaluate(r *Rules, s Snapshot, now time.Time) *Evaluation {
 	for i := range ev.Decisions {
 		ev.Decisions[i].Recommended = ev.Decisions[i].Capability == ev.Recommended
 	}
+	ev.Questions = questions(r, s, ev.Decisions)
 	return ev
 }
 
@@ -252,6 +355,7 @@ func Decide(r *Rules, id string, s Snapshot) (Decision, bool) {
 		}
 	}
 	withFoundations(s, frs)
+	e.prob, e.presumed = r.probable(s)
 	return e.decide(c, tools, foundations), true
 }
 
@@ -278,6 +382,9 @@ type evaluator struct {
 	rules   *Rules
 	snap    Snapshot
 	results []ConditionResult
+	// prob is snap in the probable reading, with the presumptions it used.
+	prob     Snapshot
+	presumed map[string]Presumed
 }
 
 // eval evaluates c with Kleene logic, recording each leaf under kind. It

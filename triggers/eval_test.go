@@ -70,6 +70,7 @@ func TestDecisionStates(t *testing.T) {
 		drop      []string // signals left out of the snapshot
 		state     State
 		decidedBy string
+		probable  bool
 		unknowns  []string
 		blockedBy []string // only for unknown decisions
 	}{
@@ -99,29 +100,32 @@ func TestDecisionStates(t *testing.T) {
 			state: StateNotTriggered, decidedBy: KindTrigger, unknowns: []string{"incidents"}},
 
 		{name: "unknown tool detection", drop: []string{"tool.jaeger"},
-			state: StateUnknown, decidedBy: "adopted", unknowns: []string{"tool.jaeger"}, blockedBy: []string{"tool.jaeger"}},
-		// Only a tool can settle adoption: the skip signal that is unknown
-		// as well is listed, but does not block.
+			state: StateUnknown, unknowns: []string{"tool.jaeger"}, blockedBy: []string{"tool.jaeger"}},
+		// Not detected, the skip decides; so both settle it.
 		{name: "unknown tool detection with an unknown condition", change: Snapshot{"microservices": unknown("connection refused")}, drop: []string{"tool.jaeger"},
-			state: StateUnknown, decidedBy: "adopted", unknowns: []string{"microservices", "tool.jaeger"}, blockedBy: []string{"tool.jaeger"}},
+			state: StateUnknown, unknowns: []string{"microservices", "tool.jaeger"}, blockedBy: []string{"tool.jaeger", "microservices"}},
 		{name: "unknown skip", change: Snapshot{"microservices": unknown("connection refused")},
-			state: StateUnknown, decidedBy: KindSkip, unknowns: []string{"microservices"}, blockedBy: []string{"microservices"}},
+			state: StateUnknown, unknowns: []string{"microservices"}, blockedBy: []string{"microservices"}},
+		// team_size is the team's to declare: undeclared, the LATER bullet
+		// that rests on it is not asserted, and the state is probable.
 		{name: "unknown later", drop: []string{"team_size"},
-			state: StateUnknown, decidedBy: KindLater, unknowns: []string{"team_size"}, blockedBy: []string{"team_size"}},
+			state: StateNow, decidedBy: KindNow, probable: true, unknowns: []string{"team_size"}},
 		{name: "unknown foundation decides nothing", change: Snapshot{"tool.prometheus": unknown("forbidden"), "prometheus_up": KnownValue(0, "prometheus")},
 			state: StateNow, decidedBy: KindNow},
 		// A foundation known present settles nothing more, whatever of it is unknown.
 		{name: "unknown later beside a present foundation with an unknown part", change: Snapshot{"tool.prometheus": unknown("forbidden")}, drop: []string{"team_size"},
-			state: StateUnknown, decidedBy: KindLater, unknowns: []string{"team_size"}, blockedBy: []string{"team_size"}},
+			state: StateNow, decidedBy: KindNow, probable: true, unknowns: []string{"team_size"}},
+		// incidents is measured: while it is unknown, no reading decides.
 		{name: "unknown now with trigger true", drop: []string{"mttr", "incidents"},
-			state: StateUnknown, decidedBy: KindNow, unknowns: []string{"mttr", "incidents"}, blockedBy: []string{"mttr", "incidents"}},
-		// The trigger holds through microservices, so tenants cannot matter.
+			state: StateUnknown, unknowns: []string{"mttr", "incidents"}, blockedBy: []string{"mttr", "incidents"}},
+		// The trigger holds through microservices, so tenants cannot matter;
+		// mttr undeclared, the NOW bullet on it is not asserted.
 		{name: "unknown now with an unknown in a trigger that holds", drop: []string{"mttr", "tenants"},
-			state: StateUnknown, decidedBy: KindNow, unknowns: []string{"mttr", "tenants"}, blockedBy: []string{"mttr"}},
+			state: StateConsider, decidedBy: KindTrigger, probable: true, unknowns: []string{"mttr", "tenants"}},
 		{name: "unknown trigger", change: Snapshot{"microservices": KnownValue(4, "kubernetes"), "mttr": KnownValue(30*60, "fact")}, drop: []string{"tenants"},
-			state: StateUnknown, decidedBy: KindTrigger, unknowns: []string{"tenants"}, blockedBy: []string{"tenants"}},
+			state: StateUnknown, unknowns: []string{"tenants"}, blockedBy: []string{"tenants"}},
 		{name: "unknown trigger with now holding", change: Snapshot{"microservices": KnownValue(4, "kubernetes"), "mttr": KnownValue(30*60, "fact"), "incidents": KnownValue(20, "prometheus")}, drop: []string{"tenants"},
-			state: StateUnknown, decidedBy: KindTrigger, unknowns: []string{"tenants"}, blockedBy: []string{"tenants"}},
+			state: StateUnknown, unknowns: []string{"tenants"}, blockedBy: []string{"tenants"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,8 +143,14 @@ func TestDecisionStates(t *testing.T) {
 			if !slices.Equal(d.BlockedBy, tt.blockedBy) {
 				t.Errorf("blocked by %q, want %q", d.BlockedBy, tt.blockedBy)
 			}
-			if s := d.StepOf(d.DecidedBy); tt.state == StateUnknown && !slices.Equal(s.Unknown, d.BlockedBy) {
-				t.Errorf("the deciding step %s names %q, the decision %q", s.Kind, s.Unknown, d.BlockedBy)
+			if d.Probable != tt.probable {
+				t.Errorf("probable = %v, want %v", d.Probable, tt.probable)
+			}
+			if tt.state == StateUnknown && !slices.Equal(d.SettleWith, d.BlockedBy) {
+				t.Errorf("settle with %q, blocked by %q", d.SettleWith, d.BlockedBy)
+			}
+			if settled := len(d.Possible) == 1; settled == (d.State == StateUnknown || d.Probable) {
+				t.Errorf("possible %v for a %s decision (probable %v)", d.Possible, d.State, d.Probable)
 			}
 			for _, b := range d.BlockedBy {
 				if !slices.Contains(d.UnknownSignals, b) {
@@ -203,8 +213,9 @@ func TestDecisionReasons(t *testing.T) {
 	}
 	// Known steps name no unknowns, though tenants (trigger) and incidents
 	// (now) are unknown: the trigger and the now condition hold without them.
-	wantSteps := []StepResult{{StepAdopted, False, False, nil}, {KindGate, False, False, nil}, {KindMust, False, False, nil},
-		{KindSkip, False, False, nil}, {KindLater, False, False, nil}, {KindNow, True, True, nil}, {KindTrigger, True, True, nil}}
+	wantSteps := []StepResult{{StepAdopted, False, False, nil}, {KindStructural, False, False, nil}, {KindMust, False, False, nil},
+		{KindSkip, False, False, nil}, {KindGate, False, False, nil}, {KindLater, False, False, nil}, {KindNow, True, True, nil},
+		{KindTrigger, True, True, nil}}
 	if !reflect.DeepEqual(d.Steps, wantSteps) {
 		t.Errorf("steps = %v, want %v", d.Steps, wantSteps)
 	}
@@ -242,11 +253,13 @@ func TestUnknownSignalsListedOnce(t *testing.T) {
 	if want := []string{"microservices", "mttr", "tool.jaeger"}; !slices.Equal(d.UnknownSignals, want) {
 		t.Errorf("unknown signals = %q, want %q", d.UnknownSignals, want)
 	}
-	if want := []string{"tool.jaeger"}; !slices.Equal(d.BlockedBy, want) {
-		t.Errorf("blocked by %q, want %q: only a tool can settle adoption", d.BlockedBy, want)
+	// Not detected, the skip on microservices decides; mttr (trigger and
+	// now) cannot change it once microservices is known.
+	if want := []string{"tool.jaeger", "microservices", "mttr"}; !slices.Equal(d.BlockedBy, want) {
+		t.Errorf("blocked by %q, want %q", d.BlockedBy, want)
 	}
-	if d.State != StateUnknown || d.DecidedBy != "adopted" {
-		t.Errorf("decision = %s by %s, want unknown by adopted", d.State, d.DecidedBy)
+	if d.State != StateUnknown {
+		t.Errorf("decision = %s by %s, want unknown", d.State, d.DecidedBy)
 	}
 	if d.Tools[0].Detected != Unknown || d.Tools[0].Reason != "not collected" {
 		t.Errorf("jaeger = %+v, want unknown, not collected", d.Tools[0])
@@ -306,9 +319,9 @@ func TestLadderSteps(t *testing.T) {
 		{name: "now condition and trigger hold",
 			change: Snapshot{"microservices": KnownValue(4, "kubernetes"), "mttr": KnownValue(5*3600, "fact"), "incidents": KnownValue(20, "prometheus")},
 			want:   map[string]step{KindNow: {True, True, nil}, KindTrigger: {True, True, nil}}},
-		{name: "trigger false makes now false whatever the now condition",
+		{name: "the now step is its own condition, whatever the trigger",
 			change: Snapshot{"microservices": KnownValue(4, "kubernetes"), "mttr": KnownValue(30*60, "fact"), "incidents": KnownValue(20, "prometheus")},
-			want:   map[string]step{KindNow: {False, True, nil}, KindTrigger: {False, False, nil}}},
+			want:   map[string]step{KindNow: {True, True, nil}, KindTrigger: {False, False, nil}}},
 		{name: "unknown tools and foundation",
 			drop: []string{"tool.jaeger", "tool.tempo", "tool.prometheus", "prometheus_up"},
 			want: map[string]step{StepAdopted: {Unknown, Unknown, []string{"tool.jaeger", "tool.tempo"}},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -52,9 +53,17 @@ type rawRules struct {
 }
 
 type rawSignal struct {
-	Help         string `yaml:"help"`
-	Type         string `yaml:"type"`
+	Help         string       `yaml:"help"`
+	Type         string       `yaml:"type"`
+	Presume      []rawPresume `yaml:"presume"`
 	SignalSource `yaml:",inline"`
+}
+
+// rawPresume is one presumption of a judgment: value while when holds.
+type rawPresume struct {
+	Value string    `yaml:"value"`
+	When  yaml.Node `yaml:"when"`
+	Says  string    `yaml:"says"`
 }
 
 type rawTool struct {
@@ -75,6 +84,7 @@ type rawCapability struct {
 	Title          string      `yaml:"title"`
 	Complexity     string      `yaml:"complexity"`
 	Trigger        yaml.Node   `yaml:"trigger"`
+	Structural     yaml.Node   `yaml:"structural"`
 	Must           yaml.Node   `yaml:"must"`
 	Gate           yaml.Node   `yaml:"gate"`
 	Skip           yaml.Node   `yaml:"skip"`
@@ -130,6 +140,7 @@ func Parse(file string, data []byte) (*Rules, error) {
 	p.factTypes()
 	p.tools(raw.Tools, mapKeys(root, "tools"))
 	p.derives()
+	p.presumptions(raw.Signals)
 	p.foundations(raw.Foundations, mapKeys(root, "foundations"))
 	p.capabilities(raw.Capabilities, mapKeys(root, "capabilities"))
 	if len(p.r.Capabilities) == 0 && len(p.errs) == 0 {
@@ -366,7 +377,8 @@ func (p *parser) capabilities(raw map[string]rawCapability, keys []key) {
 			kind string
 			dst  **Condition
 			node *yaml.Node
-		}{{KindTrigger, &c.Trigger, &rc.Trigger}, {KindMust, &c.Must, &rc.Must}, {KindGate, &c.Gate, &rc.Gate},
+		}{{KindTrigger, &c.Trigger, &rc.Trigger}, {KindStructural, &c.Structural, &rc.Structural},
+			{KindMust, &c.Must, &rc.Must}, {KindGate, &c.Gate, &rc.Gate},
 			{KindSkip, &c.Skip, &rc.Skip}, {KindLater, &c.Later, &rc.Later}, {KindNow, &c.Now, &rc.Now},
 			{"adopted_if", &c.AdoptedIf, &rc.AdoptedIf}} {
 			if cond.node.Kind != 0 {
@@ -382,8 +394,9 @@ func (p *parser) capabilities(raw map[string]rawCapability, keys []key) {
 		if c.Trigger == nil {
 			p.errf(k.line, field+".trigger", "missing trigger condition")
 		}
+		p.motives(c, field)
 		c.foundations = slices.Clone(c.Requires)
-		for _, cond := range append([]*Condition{c.Trigger, c.Must, c.Gate, c.Skip, c.Later, c.Now, c.AdoptedIf},
+		for _, cond := range append([]*Condition{c.Trigger, c.Structural, c.Must, c.Gate, c.Skip, c.Later, c.Now, c.AdoptedIf},
 			append(slices.Clone(c.Contradictions), c.Checklist...)...) {
 			for _, l := range cond.Leaves() {
 				if id, ok := strings.CutPrefix(l.Signal, FoundationSignalPrefix); ok && !slices.Contains(c.foundations, id) {
@@ -402,6 +415,114 @@ func (p *parser) capabilities(raw map[string]rawCapability, keys []key) {
 	for _, t := range p.r.Tools {
 		if t.Capability != "" && p.r.capabilities[t.Capability] == nil {
 			p.errf(t.Line, "tools."+t.ID+".capability", "unknown capability %q", t.Capability)
+		}
+	}
+}
+
+// motives checks that motive names only the trigger's top-level members, each
+// once, and that answers names only the skip's top-level members and motives
+// the trigger has.
+func (p *parser) motives(c *Capability, field string) {
+	top := func(cond *Condition) []*Condition {
+		if cond == nil {
+			return nil
+		}
+		if cond.Any != nil {
+			return cond.Any
+		}
+		return []*Condition{cond}
+	}
+	allowed := map[*Condition]string{}
+	for _, m := range top(c.Trigger) {
+		allowed[m] = KindTrigger
+	}
+	for _, m := range top(c.Skip) {
+		allowed[m] = KindSkip
+	}
+	seen := map[string]bool{}
+	for _, m := range top(c.Trigger) {
+		if m.Motive == "" {
+			continue
+		}
+		if seen[m.Motive] {
+			p.errf(m.Line, field+".trigger", "motive %q named twice", m.Motive)
+		}
+		seen[m.Motive] = true
+	}
+	var walk func(cond *Condition, kind string)
+	walk = func(cond *Condition, kind string) {
+		if cond == nil {
+			return
+		}
+		if cond.Motive != "" && (allowed[cond] != KindTrigger || kind != KindTrigger) {
+			p.errf(cond.Line, field+"."+kind, "motive names a top-level member of trigger only")
+		}
+		if len(cond.Answers) > 0 {
+			if allowed[cond] != KindSkip || kind != KindSkip {
+				p.errf(cond.Line, field+"."+kind, "answers belongs to a top-level member of skip only")
+			}
+			for _, a := range cond.Answers {
+				if !seen[a] {
+					p.errf(cond.Line, field+"."+kind, "answers unknown motive %q (the trigger names %s)", a, motiveList(seen))
+				}
+			}
+		}
+		walk(cond.Not, kind)
+		for _, m := range append(slices.Clone(cond.Any), cond.All...) {
+			walk(m, kind)
+		}
+	}
+	for _, k := range []struct {
+		kind string
+		cond *Condition
+	}{{KindTrigger, c.Trigger}, {KindStructural, c.Structural}, {KindMust, c.Must}, {KindGate, c.Gate},
+		{KindSkip, c.Skip}, {KindLater, c.Later}, {KindNow, c.Now}, {"adopted_if", c.AdoptedIf}} {
+		walk(k.cond, k.kind)
+	}
+}
+
+func motiveList(seen map[string]bool) string {
+	if len(seen) == 0 {
+		return "none"
+	}
+	names := slices.Sorted(maps.Keys(seen))
+	return strings.Join(names, ", ")
+}
+
+// presumptions reads each signal's presume list, once tools and derived
+// signals are known. Only a judgment is presumed, and a presumption reads
+// measures, facts and the judgments presumed before it.
+func (p *parser) presumptions(raw map[string]rawSignal) {
+	for _, sig := range p.r.Signals {
+		rs := raw[sig.Name]
+		for i := range rs.Presume {
+			rp := &rs.Presume[i]
+			field := fmt.Sprintf("signals.%s.presume[%d]", sig.Name, i)
+			line := sig.Line
+			if rp.When.Kind != 0 {
+				line = rp.When.Line
+			}
+			if !sig.Judgment() {
+				p.errf(line, field, "only a judgment (a fact, perhaps derived) is presumed; %s is measured", sig.Name)
+			}
+			pr := &Presumption{Says: rp.Says, Line: line}
+			if rp.When.Kind == 0 {
+				p.errf(line, field+".when", "missing when: a presumption cites the measure it rests on")
+			} else {
+				pr.When = p.condition(&rp.When, field+".when")
+			}
+			if strings.TrimSpace(rp.Says) == "" {
+				p.errf(line, field+".says", "missing says: the words shown beside the presumed value")
+			}
+			v, err := parseLiteral(sig.Type, rp.Value)
+			if rp.Value == "" {
+				err = fmt.Errorf("missing value")
+			}
+			if err != nil {
+				p.errf(line, field+".value", "%v", err)
+			}
+			pr.Value = v
+			sig.Presume = append(sig.Presume, pr)
 		}
 	}
 }

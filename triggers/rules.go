@@ -80,7 +80,38 @@ type Signal struct {
 	Help   string
 	Type   ValueType
 	Source SignalSource
-	Line   int
+	// Presume gives the value a team's undeclared judgment is presumed to
+	// have where a measure speaks to it: the first whose When holds. A
+	// presumption is weaker than a derived fact: it feeds only the probable
+	// answer (need probably or probably_not), never a settled one.
+	Presume []*Presumption
+	Line    int
+}
+
+// Presumption is one presumed value of a judgment, with the measure it cites.
+type Presumption struct {
+	Value float64
+	When  *Condition
+	Says  string
+	Line  int
+}
+
+// Judgment reports whether the signal is a judgment of the team: a fact,
+// possibly derived or presumed, that no source measures. An unknown judgment
+// is an open question for the team; an unknown measure is a source that
+// could not say.
+func (s *Signal) Judgment() bool {
+	fact := false
+	for _, alt := range s.Source.Alternatives() {
+		switch {
+		case alt.Fact != "":
+			fact = true
+		case alt.Derive != nil:
+		default:
+			return false
+		}
+	}
+	return fact
 }
 
 // SignalSource says where a signal's value comes from. Exactly one field is
@@ -304,11 +335,11 @@ type Capability struct {
 	ID         string
 	Title      string
 	Complexity Complexity
-	// Conditions by kind; nil means "never holds". Must and Gate are the
-	// hard sides: Must (a declared obligation or measured pain) outweighs
-	// Skip and Later; Gate (the framework's readiness bullets) outweighs
-	// Must. See the ladder in ladder.go.
-	Trigger, Must, Gate, Skip, Later, Now *Condition
+	// Conditions by kind; nil means "never holds". Need reads Trigger (each
+	// top-level member a motive), Structural, Must and Skip (each member
+	// answering the motives its Answers name); timing reads Gate, Must,
+	// Later and Now. See decide.go.
+	Trigger, Structural, Must, Gate, Skip, Later, Now *Condition
 	// AdoptedIf marks the capability adopted besides its tools, for
 	// adoption a tool cannot show (audit logs flowing into Loki).
 	AdoptedIf *Condition
@@ -339,7 +370,13 @@ type Condition struct {
 	Not      *Condition
 	// Says is the framework's words for this condition, if given.
 	Says string
-	Line int
+	// Motive names a top-level member of a trigger: the reason for wanting
+	// the capability that a skip may answer.
+	Motive string
+	// Answers, on a top-level member of skip, names the motives this NOT
+	// bullet answers; empty, it answers every motive.
+	Answers []string
+	Line    int
 }
 
 // IsLeaf reports whether c is a comparison.

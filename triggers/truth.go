@@ -78,6 +78,10 @@ type Value struct {
 	// LowerBound marks a measure that can only undercount: the real value
 	// is at least Number.
 	LowerBound bool
+	// Unasserted marks a judgment the team has not declared, as the
+	// probable answer reads it: it equals no value, so every comparison
+	// with it fails but != (see compare).
+	Unasserted bool
 	// MeasuredAt is when a value reused from an earlier evaluation was
 	// measured (a query over a day or longer, on the slow cadence). The zero
 	// time means the value was obtained in this evaluation.

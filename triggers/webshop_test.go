@@ -84,8 +84,8 @@ func TestDefaultRulesOnTheWebshopCase(t *testing.T) {
 		state State
 		by    string
 	}{
-		"distributed_tracing": {StateNow, KindMust},
-		"cost_visibility":     {StateNow, KindMust},
+		"distributed_tracing": {StateNow, KindNow},
+		"cost_visibility":     {StateNow, KindNow},
 		"policy_enforcement":  {StateNow, KindMust},
 		"service_mesh":        {StateSkip, KindSkip},
 		"multi_region":        {StateSkip, KindSkip},
@@ -100,10 +100,12 @@ func TestDefaultRulesOnTheWebshopCase(t *testing.T) {
 			t.Errorf("%s = %s by %s (unknown %v), want %s by %s", id, d.State, d.DecidedBy, d.UnknownSignals, w.state, w.by)
 		}
 	}
-	if v := ev.Signals; !slices.ContainsFunc(v, func(s SignalResult) bool {
-		return s.Name == "network_policies_sufficient" && s.Value.Known && s.Value.Number == 1 && s.Value.Source == "derived"
+	// The mesh's skip is the framework's own webshop line, presumed from
+	// full default-deny coverage: probably not, never settled.
+	if d := ev.Decision("service_mesh"); !d.Probable || d.Need != NeedProbablyNot || !slices.ContainsFunc(d.Presumed, func(p Presumed) bool {
+		return p.Signal == "complex_service_communication" && p.Value == 0
 	}) {
-		t.Error("network_policies_sufficient is not derived true from full default-deny coverage")
+		t.Errorf("service mesh need %s probable %v presumed %+v, want probably not from the webshop line", d.Need, d.Probable, d.Presumed)
 	}
 	// One at a time: the lowest complexity of the three nows.
 	if ev.Recommended != "cost_visibility" {

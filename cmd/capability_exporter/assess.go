@@ -82,8 +82,8 @@ func (a *assessCommand) run(configFile string, stdout, stderr io.Writer, logger 
 			continue
 		}
 		failed = true
-		// What the deciding step waits for first: knowing the rest alone
-		// cannot settle the decision.
+		// The fewest signals that settle it first; knowing the rest alone
+		// cannot.
 		var needs, also []string
 		for _, u := range c.UnknownSignals {
 			if u.Blocking {
@@ -92,7 +92,8 @@ func (a *assessCommand) run(configFile string, stdout, stderr io.Writer, logger 
 				also = append(also, u.Signal)
 			}
 		}
-		msg := fmt.Sprintf("%s: %s: decision unknown at the %s step, which needs %s", name, c.ID, c.DecidedBy, strings.Join(needs, "; "))
+		msg := fmt.Sprintf("%s: %s: decision unknown (possible: %s); knowing %s settles it", name, c.ID,
+			strings.Join(c.Possible, ", "), strings.Join(needs, "; "))
 		if len(also) > 0 {
 			msg += "; also unknown: " + strings.Join(also, ", ")
 		}

@@ -95,10 +95,9 @@ func TestAssess(t *testing.T) {
 	if code != exitUnknown {
 		t.Errorf("--fail-on-unknown with an undecided capability: exit %d, want %d", code, exitUnknown)
 	}
-	// Only the tool can settle adoption, the first step; the trigger's
-	// signal comes after it, named as unknown but not as what is needed.
-	if want := "distributed_tracing: decision unknown at the adopted step, which needs tool.jaeger " +
-		"(sources.kubernetes is not configured); also unknown: incident_mttr\n"; !strings.Contains(stderr, want) {
+	// Not detected, the trigger's signal decides: both settle it.
+	if want := "distributed_tracing: decision unknown (possible: adopted, now, not_triggered); knowing tool.jaeger " +
+		"(sources.kubernetes is not configured); incident_mttr (sources.prometheus is not configured) settles it\n"; !strings.Contains(stderr, want) {
 		t.Errorf("stderr %q lacks %q", stderr, want)
 	}
 	if strings.Contains(stderr, "security_auditing") {

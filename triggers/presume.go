@@ -1,0 +1,38 @@
+package triggers
+
+import "maps"
+
+// The probable reading: what the measures point to before the team has
+// answered every question. The framework reaches its webshop verdicts,
+// "Probably YES" and "Probably NOT (now)", this way; the exporter does the
+// same, and labels every answer it reaches so.
+//
+// In it, each judgment the team has not declared (a fact no source
+// measures) takes the first of its presumptions whose measure holds, and
+// otherwise is not asserted: a NOT bullet that rests on it does not hold,
+// nor does a motive or an obligation. Unknown measures stay unknown, so a
+// source that is down still leaves the answer unknown.
+
+// probable returns s read that way, and the presumptions it used by signal.
+// s is the settled snapshot, derived values worked out; it is not changed.
+func (r *Rules) probable(s Snapshot) (Snapshot, map[string]Presumed) {
+	out := maps.Clone(s)
+	used := map[string]Presumed{}
+	e := evaluator{rules: r, snap: out}
+	for _, sig := range r.Signals {
+		if !sig.Judgment() || out.get(sig.Name).Known {
+			continue
+		}
+		v := Value{Unasserted: true, Reason: "not declared", Source: "fact"}
+		for _, pr := range sig.Presume {
+			e.results = nil
+			if t, _ := e.eval(pr.When, "presume", nil); t == True {
+				v = Value{Known: true, Number: pr.Value, Source: "presumed", Reason: "presumed: " + pr.Says}
+				used[sig.Name] = Presumed{Signal: sig.Name, Type: sig.Type, Value: pr.Value, Says: pr.Says}
+				break
+			}
+		}
+		out[sig.Name] = v
+	}
+	return out, used
+}

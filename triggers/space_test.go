@@ -1,0 +1,181 @@
+package triggers
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// dayOne is the webshop measured with no fact declared: what a team sees
+// the first time it runs the exporter with the shipped config.
+func dayOne() Snapshot {
+	s := webshop()
+	r, _ := Default()
+	for _, sig := range r.Signals {
+		if sig.Judgment() {
+			delete(s, sig.Name)
+		}
+	}
+	return s
+}
+
+// The seed's verdict for the webshop, "Probably YES" and "Probably NOT
+// (now)", reached from measures alone.
+func TestDayOneNeedsAreTheSeedsWebshopVerdict(t *testing.T) {
+	r, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := Evaluate(r, dayOne(), time.Unix(0, 0))
+	want := map[string]Need{
+		"distributed_tracing": NeedProbably, "cost_visibility": NeedProbably, "policy_enforcement": NeedProbably,
+		"service_mesh": NeedProbablyNot, "multi_region": NeedProbablyNot,
+	}
+	for id, need := range want {
+		if d := ev.Decision(id); d.Need != need {
+			t.Errorf("%s need %s (state %s, settle with %q), want %s", id, d.Need, d.State, d.SettleWith, need)
+		}
+	}
+	if d := ev.Decision("chaos_engineering"); d.State == StateNow ||
+		!(d.State == StateLater && d.DecidedBy == KindGate || d.State == StateSkip && !d.Need.Needed()) {
+		t.Errorf("chaos engineering %s by %s (need %s), want later for the HA setup, or skip", d.State, d.DecidedBy, d.Need)
+	}
+	for _, d := range ev.Decisions {
+		if d.State == StateUnknown {
+			t.Errorf("%s unknown with every measure known (settle with %q)", d.Capability, d.SettleWith)
+		}
+	}
+	if len(ev.Questions) == 0 || len(ev.Questions[0].Settles) < len(ev.Questions[len(ev.Questions)-1].Settles) {
+		t.Errorf("questions %+v, want them ranked by the decisions they settle", ev.Questions)
+	}
+}
+
+// SettleWith is minimal: without any one of its signals, the rest no
+// longer decide the state, so it names nothing that cannot change it.
+func TestSettleWithIsMinimal(t *testing.T) {
+	r, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, snap := range []Snapshot{dayOne(), webshopWith(nil, "microservices", "platform_team_capacity", "mtls_required"), {}} {
+		s := r.prepare(snap)
+		e := evaluator{rules: r, snap: s}
+		var frs []FoundationResult
+		for _, f := range r.Foundations {
+			frs = append(frs, e.foundation(f))
+		}
+		withFoundations(s, frs)
+		for _, c := range r.Capabilities {
+			d, _ := Decide(r, c.ID, snap)
+			if len(d.Possible) == 1 {
+				if len(d.SettleWith) != 0 {
+					t.Errorf("%s settled as %s, yet settle with %q", c.ID, d.State, d.SettleWith)
+				}
+				continue
+			}
+			var tools []string
+			for _, tl := range r.Tools {
+				if tl.Capability == c.ID {
+					tools = append(tools, tl.SignalName())
+				}
+			}
+			sp := r.newSpace(c, shapeOf(c), tools, s)
+			sp.walk()
+			index := func(names []string) []int {
+				var out []int
+				for _, n := range names {
+					out = append(out, slices.IndexFunc(sp.vars, func(v variable) bool { return v.name == n }))
+				}
+				return out
+			}
+			set := index(d.SettleWith)
+			if slices.Contains(set, -1) {
+				continue // beyond the walk: named because nothing walked settles it
+			}
+			if !sp.settles(set) {
+				t.Errorf("%s: %q does not settle it", c.ID, d.SettleWith)
+			}
+			for i := range set {
+				if sp.settles(slices.Delete(slices.Clone(set), i, i+1)) {
+					t.Errorf("%s: %q settles it without %s", c.ID, d.SettleWith, d.SettleWith[i])
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkEvaluateDayOne measures an evaluation with no fact declared, the
+// widest space of unknowns the default rules walk.
+func BenchmarkEvaluateDayOne(b *testing.B) {
+	r, err := Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap := dayOne()
+	b.ReportAllocs()
+	for b.Loop() {
+		Evaluate(r, snap, time.Unix(0, 0))
+	}
+}
+
+// Decide decides one capability exactly as Evaluate decides them all; over
+// snapshots with values on both sides of every threshold, and some unknown.
+func TestDecideAgreesWithEvaluate(t *testing.T) {
+	r, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	thresholds := map[string][]float64{}
+	var names []string
+	for _, c := range r.Capabilities {
+		for _, tl := range r.Tools {
+			if tl.Capability == c.ID && !slices.Contains(names, tl.SignalName()) {
+				names = append(names, tl.SignalName())
+			}
+		}
+		for _, leaf := range r.DecisionLeaves(c) {
+			thresholds[leaf.Signal] = append(thresholds[leaf.Signal], leaf.Threshold)
+			if !slices.Contains(names, leaf.Signal) && !strings.HasPrefix(leaf.Signal, FoundationSignalPrefix) {
+				names = append(names, leaf.Signal)
+			}
+		}
+	}
+	seen := map[State]bool{}
+	for seed := range 40 {
+		snap := Snapshot{}
+		rnd := rand.New(rand.NewPCG(uint64(seed), 1))
+		for _, name := range names {
+			typ := TypeBool
+			if s := r.Signal(name); s != nil {
+				typ = s.Type
+			}
+			rs := Ranges(typ, thresholds[name], Value{})
+			switch {
+			case rnd.IntN(8) == 0: // unknown
+			case strings.HasPrefix(name, ToolSignalPrefix): // tools are rare
+				v := 0.0
+				if rnd.IntN(10) == 0 {
+					v = 1
+				}
+				snap[name] = KnownValue(v, "test")
+			default:
+				snap[name] = KnownValue(rs[rnd.IntN(len(rs))].Try, "test")
+			}
+		}
+		ev := Evaluate(r, snap, time.Unix(0, 0))
+		for _, want := range ev.Decisions {
+			seen[want.State] = true
+			got, ok := Decide(r, want.Capability, snap)
+			if !ok || got.State != want.State || got.DecidedBy != want.DecidedBy || got.Need != want.Need ||
+				!slices.Equal(got.SettleWith, want.SettleWith) {
+				t.Fatalf("%s (seed %d): Decide = %s by %s (need %s), Evaluate = %s by %s (need %s)", want.Capability, seed,
+					got.State, got.DecidedBy, got.Need, want.State, want.DecidedBy, want.Need)
+			}
+		}
+	}
+	if len(seen) < 5 {
+		t.Errorf("the snapshots reached only the states %v; they test too little", seen)
+	}
+}
