@@ -45,6 +45,7 @@ type space struct {
 	vars    []variable          // the unknown signals walked
 	radix   []int
 	points  []outcomes // per combination, in mixed radix over vars
+	digits  [][]uint8  // per variable, its range index at each point
 }
 
 func (r *Rules) newSpace(c *Capability, sh *shape, tools []string, reading Snapshot) *space {
@@ -255,6 +256,9 @@ func (sp *space) settleWith() []string {
 		return out
 	}
 	n := len(sp.vars)
+	// Only a signal that changes the outcome somewhere can be needed to
+	// settle it: the search runs over those alone.
+	cand := sp.relevant()
 	var try func(set []int, from, size int) []int
 	try = func(set []int, from, size int) []int {
 		if len(set) == size {
@@ -263,14 +267,14 @@ func (sp *space) settleWith() []string {
 			}
 			return nil
 		}
-		for i := from; i < n; i++ {
-			if found := try(append(set, i), i+1, size); found != nil {
+		for j := from; j < len(cand); j++ {
+			if found := try(append(set, cand[j]), j+1, size); found != nil {
 				return found
 			}
 		}
 		return nil
 	}
-	for size := 1; size <= min(exhaustiveSettle, n); size++ {
+	for size := 1; size <= min(exhaustiveSettle, len(cand)); size++ {
 		if found := try(nil, 0, size); found != nil {
 			return names(found)
 		}
@@ -294,7 +298,7 @@ func (sp *space) settleWith() []string {
 	var set []int
 	for !sp.settles(set) {
 		best, bestLeft := -1, len(sp.points)+1
-		for i := range n {
+		for _, i := range cand {
 			if slices.Contains(set, i) {
 				continue
 			}
@@ -311,6 +315,31 @@ func (sp *space) settleWith() []string {
 		}
 	}
 	return names(set)
+}
+
+// relevant lists the variables whose value changes what is possible at
+// some point, the others held.
+func (sp *space) relevant() []int {
+	var out []int
+	stride := 1
+	for i, r := range sp.radix {
+		for p, o := range sp.points {
+			digit := p / stride % r
+			if digit != 0 {
+				continue
+			}
+			changes := false
+			for v := 1; v < r && !changes; v++ {
+				changes = sp.points[p+v*stride] != o
+			}
+			if changes {
+				out = append(out, i)
+				break
+			}
+		}
+		stride *= r
+	}
+	return out
 }
 
 // undecided counts the points whose class under set holds more than one
@@ -331,17 +360,24 @@ func (sp *space) undecided(set []int) int {
 }
 
 // classes gives each point the index of its values of the variables in set.
-func (sp *space) classes(set []int) ([]int, int) {
-	keys := make([]int, len(sp.points))
-	classes, stride := 1, 1
-	strides := make([]int, len(sp.radix))
-	for i, r := range sp.radix {
-		strides[i] = stride
-		stride *= r
+func (sp *space) classes(set []int) ([]int32, int) {
+	if sp.digits == nil {
+		sp.digits = make([][]uint8, len(sp.radix))
+		stride := 1
+		for i, r := range sp.radix {
+			sp.digits[i] = make([]uint8, len(sp.points))
+			for p := range sp.points {
+				sp.digits[i][p] = uint8(p / stride % r)
+			}
+			stride *= r
+		}
 	}
+	keys := make([]int32, len(sp.points))
+	classes := 1
 	for _, i := range set {
+		d := sp.digits[i]
 		for p := range keys {
-			keys[p] += (p / strides[i] % sp.radix[i]) * classes
+			keys[p] += int32(d[p]) * int32(classes)
 		}
 		classes *= sp.radix[i]
 	}
