@@ -32,15 +32,15 @@ type Report struct {
 	ConfigFile                string  `json:"config_file"`
 	RulesFile                 string  `json:"rules_file"`
 	// RecommendedNext is the one `now` capability to take on next, or null.
-	RecommendedNext *string      `json:"recommended_next"`
+	RecommendedNext *string `json:"recommended_next"`
 	// Questions are the undeclared facts ranked by how many decisions each
 	// settles, most first.
-	Questions []Question `json:"questions"`
-	Sources   []Source   `json:"sources"`
-	Capabilities    []Capability `json:"capabilities"`
-	Signals         []Signal     `json:"signals"`
-	Tools           []Tool       `json:"tools"`
-	Foundations     []Foundation `json:"foundations"`
+	Questions    []Question   `json:"questions"`
+	Sources      []Source     `json:"sources"`
+	Capabilities []Capability `json:"capabilities"`
+	Signals      []Signal     `json:"signals"`
+	Tools        []Tool       `json:"tools"`
+	Foundations  []Foundation `json:"foundations"`
 }
 
 // Source is one signal source's health in the evaluation. Endpoints carry no

@@ -170,16 +170,18 @@ func (sh *shape) outcomes(a atoms) outcomes {
 		}
 	}
 	for i, t := range a.motives {
-		if t == True {
+		switch t {
+		case True:
 			b.motives |= 1 << i
-		} else if t == Unknown {
+		case Unknown:
 			open = append(open, slot{bit: &b.motives, n: i})
 		}
 	}
 	for i, t := range a.skips {
-		if t == True {
+		switch t {
+		case True:
 			b.skips |= 1 << i
-		} else if t == Unknown {
+		case Unknown:
 			open = append(open, slot{bit: &b.skips, n: i})
 		}
 	}

@@ -23,18 +23,17 @@ var States = []State{StateAdopted, StateSkip, StateLater, StateNow, StateConside
 // (its TRIGGER and NOT bullets), apart from when (its TIMING).
 type Need string
 
+// The needs. NeedYes and NeedNo are settled by measures and declared facts
+// alone; NeedProbably and NeedProbablyNot are the framework's "Probably YES"
+// and "Probably NOT": measures and declared facts point one way, and only
+// judgments the team has not declared could overturn it; NeedUnknown: the
+// measures themselves cannot say (a source is down, the data is too short).
 const (
-	// NeedYes and NeedNo are settled by measures and declared facts alone.
-	NeedYes Need = "yes"
-	NeedNo  Need = "no"
-	// NeedProbably and NeedProbablyNot are the framework's "Probably YES"
-	// and "Probably NOT": measures and declared facts point one way, and
-	// only judgments the team has not declared could overturn it.
+	NeedYes         Need = "yes"
+	NeedNo          Need = "no"
 	NeedProbably    Need = "probably"
 	NeedProbablyNot Need = "probably_not"
-	// NeedUnknown: the measures themselves cannot say (a source is down, the
-	// data is too short).
-	NeedUnknown Need = "unknown"
+	NeedUnknown     Need = "unknown"
 )
 
 // Needs lists every need, from settled yes to unknown.
@@ -47,6 +46,7 @@ func (n Need) Needed() bool { return n == NeedYes || n == NeedProbably }
 // and LATER bullets, declared obligations and readiness gates.
 type Timing string
 
+// The timings.
 const (
 	TimingNow     Timing = "now"     // a NOW bullet or an obligation holds, no gate or LATER bullet
 	TimingLater   Timing = "later"   // a gate, or a LATER bullet without an obligation
