@@ -235,9 +235,15 @@ var RulesMeasures = []string{
 
 // LokiSignal is a Loki metric query (a vector result) or reachability.
 type LokiSignal struct {
-	Query     string `yaml:"query,omitempty" json:"query,omitempty"`
-	Empty     Empty  `yaml:"empty,omitempty" json:"empty,omitempty"`
-	Reachable bool   `yaml:"reachable,omitempty" json:"reachable,omitempty"`
+	Query string `yaml:"query,omitempty" json:"query,omitempty"`
+	Empty Empty  `yaml:"empty,omitempty" json:"empty,omitempty"`
+	// Ago evaluates the query this long before now: a short range ending a
+	// year ago asks whether logs reach back a year, where a [365d] range
+	// would exceed Loki's max_query_length. An empty answer reads unknown
+	// while Loki holds no logs at all from then (it is younger, or keeps
+	// less), and as Empty says otherwise.
+	Ago       Duration `yaml:"ago,omitempty" json:"ago,omitempty"`
+	Reachable bool     `yaml:"reachable,omitempty" json:"reachable,omitempty"`
 }
 
 // KubernetesMeasures are the built-in measures of the Kubernetes source. All
@@ -249,7 +255,13 @@ var KubernetesMeasures = []string{
 	"tenants",                       // distinct team label values over app namespaces
 	"nodes",                         // nodes
 	"zones",                         // distinct topology.kubernetes.io/zone values
-	"regions",                       // distinct topology.kubernetes.io/region values
+	"regions",                       // distinct topology.kubernetes.io/region values; unknown when no node has one
+	"nodes_not_ready",               // nodes whose Ready condition is False or Unknown
+	"deployments_unavailable",       // Deployments, all namespaces, with Available=False
+	"deployments_stuck",             // Deployments, all namespaces, with Progressing=False for ProgressDeadlineExceeded
+	"networkpolicies",               // network policies of any CNI, all namespaces and clusterwide
+	"gitops_apps",                   // Argo CD Applications, Flux Kustomizations and HelmReleases
+	"gitops_apps_failing",           // of those, Degraded or long OutOfSync (Argo CD), Ready=False (Flux)
 	"replicated_workload_ratio",     // workloads with 2+ replicas
 	"pdb_workload_ratio",            // workloads a PodDisruptionBudget selects
 	"probed_workload_ratio",         // workloads whose containers all have readiness and liveness probes

@@ -113,8 +113,41 @@ func namespaceObj(name string, labels map[string]string) *metav1.PartialObjectMe
 	return metaObj("v1", "Namespace", "", name, labels)
 }
 
-func nodeObj(name string, labels map[string]string) *metav1.PartialObjectMetadata {
-	return metaObj("v1", "Node", "", name, labels)
+// nodeObj is a node that reports no Ready condition yet; readyNode and
+// notReadyNode give it one.
+func nodeObj(name string, labels map[string]string) *corev1.Node {
+	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
+}
+
+func withReady(n *corev1.Node, status corev1.ConditionStatus) *corev1.Node {
+	n.Status.Conditions = append(n.Status.Conditions,
+		corev1.NodeCondition{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse},
+		corev1.NodeCondition{Type: corev1.NodeReady, Status: status})
+	return n
+}
+
+// withConditions sets a Deployment's status conditions as its controller
+// would.
+func withConditions(d *appsv1.Deployment, conds ...appsv1.DeploymentCondition) *appsv1.Deployment {
+	d.Status.Conditions = conds
+	return d
+}
+
+func deploymentCondition(t appsv1.DeploymentConditionType, status corev1.ConditionStatus, reason string) appsv1.DeploymentCondition {
+	return appsv1.DeploymentCondition{Type: t, Status: status, Reason: reason}
+}
+
+// unstructuredObj is a custom resource as the dynamic client reads it.
+func unstructuredObj(apiVersion, kind, ns, name string, fields map[string]any) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{}}
+	for k, v := range fields {
+		u.Object[k] = v
+	}
+	u.SetAPIVersion(apiVersion)
+	u.SetKind(kind)
+	u.SetNamespace(ns)
+	u.SetName(name)
+	return u
 }
 
 func crdObj(name string) *metav1.PartialObjectMetadata {
@@ -159,7 +192,7 @@ func newFakeCluster(t testing.TB, objs []runtime.Object, edit func(*config.Kuber
 		t.Fatal(err)
 	}
 	listKinds := map[schema.GroupVersionResource]string{}
-	for _, id := range policyResources {
+	for _, id := range append(slices.Clone(policyResources), gitopsResources...) {
 		listKinds[resourceKinds[id].gvr] = "UnstructuredList"
 	}
 	fc := &fakeCluster{client: fake.NewClientset(typed...), meta: metadatafake.NewSimpleMetadataClient(scheme, metaObjs...),
@@ -208,8 +241,6 @@ func forbid(f *k8stesting.Fake, verb, resource, group string) {
 	}
 	f.PrependReactor(verb, resource, func(k8stesting.Action) (bool, runtime.Object, error) { return true, nil, err })
 }
-
-var nodeGVR = resourceKinds[resNodes].gvr
 
 func errNotFound(resource, group string) error {
 	return apierrors.NewNotFound(schema.GroupResource{Group: group, Resource: resource}, "")

@@ -50,6 +50,11 @@ const (
 	resCalicoV3GlobalNetworkPolicies
 	resAdminNetworkPolicies
 	resBaselineAdminNetworkPolicies
+	// The applications of GitOps tools: read only while their CRD exists
+	// (gitops.go).
+	resArgoApplications
+	resFluxKustomizations
+	resFluxHelmReleases
 	numResources
 )
 
@@ -73,7 +78,7 @@ type resourceKind struct {
 // two together).
 var resourceKinds = [numResources]resourceKind{
 	resNamespaces:          {gvr: corev1.SchemeGroupVersion.WithResource("namespaces"), metadataOnly: true},
-	resNodes:               {gvr: corev1.SchemeGroupVersion.WithResource("nodes"), metadataOnly: true},
+	resNodes:               {gvr: corev1.SchemeGroupVersion.WithResource("nodes"), example: &corev1.Node{}}, // Ready is in the status
 	resDeployments:         {gvr: appsv1.SchemeGroupVersion.WithResource("deployments"), namespaced: true, example: &appsv1.Deployment{}},
 	resStatefulSets:        {gvr: appsv1.SchemeGroupVersion.WithResource("statefulsets"), namespaced: true, example: &appsv1.StatefulSet{}},
 	resDaemonSets:          {gvr: appsv1.SchemeGroupVersion.WithResource("daemonsets"), namespaced: true, metadataOnly: true},
@@ -94,6 +99,10 @@ var resourceKinds = [numResources]resourceKind{
 	resCalicoV3GlobalNetworkPolicies:    dynamicKind("projectcalico.org", "v3", "globalnetworkpolicies", false),
 	resAdminNetworkPolicies:             dynamicKind("policy.networking.k8s.io", "v1alpha1", "adminnetworkpolicies", false),
 	resBaselineAdminNetworkPolicies:     dynamicKind("policy.networking.k8s.io", "v1alpha1", "baselineadminnetworkpolicies", false),
+
+	resArgoApplications:   dynamicKind("argoproj.io", "v1alpha1", "applications", true),
+	resFluxKustomizations: dynamicKind("kustomize.toolkit.fluxcd.io", "v1", "kustomizations", true),
+	resFluxHelmReleases:   dynamicKind("helm.toolkit.fluxcd.io", "v2", "helmreleases", true),
 }
 
 func dynamicKind(group, version, resource string, namespaced bool) resourceKind {
@@ -276,6 +285,10 @@ func (s *Source) reducer(id resourceID) cache.TransformFunc {
 		return reduceClusterRoleBinding
 	case resCRDs:
 		return reduceCRD
+	case resArgoApplications:
+		return reduceArgoApplication
+	case resFluxKustomizations, resFluxHelmReleases:
+		return reduceFluxObject
 	}
 	if id < numResources && resourceKinds[id].dynamic {
 		return policyReducer(id)
@@ -351,6 +364,9 @@ func (l *listedObject) GetObjectMeta() metav1.Object {
 func (s *Source) typedListWatch(id resourceID, reduce cache.TransformFunc) (listFunc, watchFunc) {
 	c := s.client
 	switch id {
+	case resNodes:
+		r := c.CoreV1().Nodes()
+		return listWith(r.List, reduce), r.Watch
 	case resDeployments:
 		r := c.AppsV1().Deployments(metav1.NamespaceAll)
 		return listWith(r.List, reduce), r.Watch

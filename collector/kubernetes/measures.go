@@ -35,7 +35,11 @@ var (
 	policySoftNeeds    = map[string][]resourceID{
 		"networkpolicy_namespace_ratio": {resCRDs, resAPIServices},
 		"default_deny_namespace_ratio":  {resCRDs, resAPIServices},
+		"networkpolicies":               {resCRDs, resAPIServices},
 	}
+	// gitopsMeasures read the applications of GitOps tools, whose informers
+	// start once the CRDs say which tools are installed (gitops.go).
+	gitopsMeasures = map[string]bool{"gitops_apps": true, "gitops_apps_failing": true}
 )
 
 // measures implements triggers.KubernetesMeasures; a unit test keeps the
@@ -98,9 +102,40 @@ var measures = map[string]measure{
 		c := v.policyCoverage()
 		return coverage(c.deny, v.namespaceStats().apps, c.denyDoubt)
 	}},
-	"nodes":   {[]resourceID{resNodes}, func(v *clusterView) (float64, string) { return float64(v.topology().nodes), "" }},
-	"zones":   {[]resourceID{resNodes}, func(v *clusterView) (float64, string) { return float64(v.topology().zones), "" }},
-	"regions": {[]resourceID{resNodes}, func(v *clusterView) (float64, string) { return float64(v.topology().regions), "" }},
+	"nodes": {[]resourceID{resNodes}, func(v *clusterView) (float64, string) { return float64(v.topology().nodes), "" }},
+	"zones": {[]resourceID{resNodes}, func(v *clusterView) (float64, string) { return float64(v.topology().zones), "" }},
+	// Without the label on any node the count says nothing about where the
+	// cluster runs: unlabelled clusters (bare metal, kind) are common.
+	"regions": {[]resourceID{resNodes}, func(v *clusterView) (float64, string) {
+		t := v.topology()
+		switch {
+		case t.nodes == 0:
+			return 0, "no nodes"
+		case t.regions == 0:
+			return 0, "no node carries the " + labelRegion + " label"
+		}
+		return float64(t.regions), ""
+	}},
+	"nodes_not_ready": {[]resourceID{resNodes}, func(v *clusterView) (float64, string) { return float64(v.topology().notReady), "" }},
+	"deployments_unavailable": {[]resourceID{resDeployments}, func(v *clusterView) (float64, string) {
+		return float64(v.deploymentHealth().unavailable), ""
+	}},
+	"deployments_stuck": {[]resourceID{resDeployments}, func(v *clusterView) (float64, string) {
+		return float64(v.deploymentHealth().stuck), ""
+	}},
+	"networkpolicies": {[]resourceID{resNetworkPolicies}, func(v *clusterView) (float64, string) {
+		n, doubt := v.policyCount()
+		if n == 0 && len(doubt) > 0 {
+			return 0, "no network policy counted, but " + strings.Join(doubt, "; ")
+		}
+		return float64(n), ""
+	}},
+	"gitops_apps": {[]resourceID{resCRDs}, func(v *clusterView) (float64, string) {
+		return gitopsValue(v, func(c *gitopsCounts) int { return c.apps })
+	}},
+	"gitops_apps_failing": {[]resourceID{resCRDs}, func(v *clusterView) (float64, string) {
+		return gitopsValue(v, func(c *gitopsCounts) int { return c.failing })
+	}},
 	"rbac_human_subjects": {[]resourceID{resRoleBindings, resClusterRoleBindings}, func(v *clusterView) (float64, string) {
 		return float64(v.humanSubjects()), ""
 	}},
@@ -146,6 +181,8 @@ type clusterView struct {
 	namespaces *namespaceCounts
 	policies   *policyCounts
 	nodes      *topologyCounts
+	gitops     *gitopsCounts
+	health     *deploymentCounts
 }
 
 func (s *Source) newClusterView(tools []*triggers.Tool) *clusterView {
@@ -420,7 +457,7 @@ func (v *clusterView) policyCoverage() *policyCounts {
 	return c
 }
 
-type topologyCounts struct{ nodes, zones, regions int }
+type topologyCounts struct{ nodes, zones, regions, notReady int }
 
 func (v *clusterView) topology() *topologyCounts {
 	if v.nodes != nil {
@@ -434,6 +471,9 @@ func (v *clusterView) topology() *topologyCounts {
 			continue
 		}
 		c.nodes++
+		if n.notReady {
+			c.notReady++
+		}
 		if n.zone != "" {
 			zones[n.zone] = true
 		}

@@ -39,6 +39,9 @@ type workload struct {
 	privileged int32 // containers, init included, that are privileged or share a host namespace
 	probed     bool  // every app container has a readiness and a liveness probe
 	stateful   bool  // mounts a persistent volume claim or has volumeClaimTemplates
+	// Deployments only, from their status conditions: Available=False, and
+	// Progressing=False with reason ProgressDeadlineExceeded.
+	unavailable, stuck bool
 }
 
 func newWorkload(namespace, name string, replicas *int32, t *corev1.PodTemplateSpec, claimTemplates int) *workload {
@@ -82,11 +85,26 @@ func isPrivileged(sc *corev1.SecurityContext) bool {
 }
 
 func reduceDeployment(obj any) (any, error) {
-	if d, ok := obj.(*appsv1.Deployment); ok {
-		return newWorkload(d.Namespace, d.Name, d.Spec.Replicas, &d.Spec.Template, 0), nil
+	d, ok := obj.(*appsv1.Deployment)
+	if !ok {
+		return obj, nil
 	}
-	return obj, nil
+	w := newWorkload(d.Namespace, d.Name, d.Spec.Replicas, &d.Spec.Template, 0)
+	for _, c := range d.Status.Conditions {
+		switch {
+		case c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionFalse:
+			w.unavailable = true
+		case c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == reasonProgressDeadlineExceeded:
+			w.stuck = true
+		}
+	}
+	return w, nil
 }
+
+// reasonProgressDeadlineExceeded is the reason the Deployment controller
+// gives a Progressing=False condition once a rollout has made no progress
+// for spec.progressDeadlineSeconds.
+const reasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
 
 func reduceStatefulSet(obj any) (any, error) {
 	if s, ok := obj.(*appsv1.StatefulSet); ok {
@@ -238,19 +256,28 @@ func reduceNamespace(teamLabels []string) func(any) (any, error) {
 	}
 }
 
-// node keeps a node's topology: the GA labels, else the deprecated beta ones
-// that older clusters still set.
+// node keeps a node's topology (the GA labels, else the deprecated beta ones
+// that older clusters still set) and whether it is NotReady: its Ready
+// condition is False, or Unknown (the kubelet stopped reporting). A node
+// without a Ready condition has reported nothing yet and is not counted; the
+// node controller gives it Unknown once its grace period passes.
 type node struct {
 	objectName
 	zone, region string
+	notReady     bool
 }
 
 func reduceNode(obj any) (any, error) {
-	m, ok := obj.(*metav1.PartialObjectMetadata)
+	m, ok := obj.(*corev1.Node)
 	if !ok {
 		return obj, nil
 	}
 	n := &node{objectName: objectName{"", m.Name}, zone: m.Labels[labelZone], region: m.Labels[labelRegion]}
+	for _, c := range m.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			n.notReady = c.Status != corev1.ConditionTrue
+		}
+	}
 	if n.zone == "" {
 		n.zone = m.Labels[labelZoneBeta]
 	}

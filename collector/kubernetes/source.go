@@ -54,6 +54,9 @@ type Source struct {
 	objects    map[string]*informerState
 	objectErrs map[string]*source.Error
 	regexps    map[string]*regexp.Regexp // tool workload patterns, compiled once
+	// outOfSync is when each Argo CD Application still OutOfSync was first
+	// seen so (gitops.go); guarded by mu.
+	outOfSync map[string]time.Time
 }
 
 // Reasons are the reasons the Kubernetes source counts its errors by.
@@ -163,7 +166,7 @@ func (s *Source) Collect(ctx context.Context, req source.Request) source.Result 
 	// Start the informers before the round trip below, so they sync while
 	// it is in flight.
 	var ids []resourceID
-	policies := false
+	policies, gitops := false, false
 	for _, sr := range req.Signals {
 		if m, ok := measures[sr.Spec.Kubernetes]; ok {
 			ids = append(ids, m.needs...)
@@ -171,6 +174,7 @@ func (s *Source) Collect(ctx context.Context, req source.Request) source.Result 
 		if soft, ok := policySoftNeeds[sr.Spec.Kubernetes]; ok {
 			ids, policies = append(ids, soft...), true
 		}
+		gitops = gitops || gitopsMeasures[sr.Spec.Kubernetes]
 	}
 	for _, t := range req.Tools {
 		ids = append(ids, toolNeeds(t)...)
@@ -191,6 +195,12 @@ func (s *Source) Collect(ctx context.Context, req source.Request) source.Result 
 	if policies {
 		// Which policy APIs exist is known once the CRDs have synced.
 		extra := s.policyInformers()
+		s.waitForSync(ctx, extra)
+		sts = append(sts, extra...)
+	}
+	if gitops {
+		// Which GitOps tools' APIs exist is known once the CRDs have synced.
+		extra := s.gitopsInformers()
 		s.waitForSync(ctx, extra)
 		sts = append(sts, extra...)
 	}

@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"context"
 	"errors"
 	"maps"
 	"slices"
@@ -8,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -39,6 +42,13 @@ func shopObjects() []runtime.Object {
 	catalog.Spec.Template.Spec.HostNetwork = true
 	coredns := deploymentObj("kube-system", "coredns", ptr[int32](2), podTemplate(app("k8s-app", "kube-dns"), privileged))
 
+	available := deploymentCondition(appsv1.DeploymentAvailable, corev1.ConditionTrue, "MinimumReplicasAvailable")
+	unavailable := deploymentCondition(appsv1.DeploymentAvailable, corev1.ConditionFalse, "MinimumReplicasUnavailable")
+	stuck := deploymentCondition(appsv1.DeploymentProgressing, corev1.ConditionFalse, reasonProgressDeadlineExceeded)
+	withConditions(worker, unavailable, stuck)
+	withConditions(catalog, available)
+	withConditions(coredns, unavailable)
+
 	return []runtime.Object{
 		namespaceObj("kube-system", nil),
 		namespaceObj("monitoring", labelsOf("team", "platform")),
@@ -50,7 +60,7 @@ func shopObjects() []runtime.Object {
 		// workloads 6; replicated: web, payments, catalog; probed: all but
 		// web-cache; stateful: payments (claim template), worker (PVC).
 		deploymentObj("shop-frontend", "web", ptr[int32](3), podTemplate(app("app", "web", "tier", "front"), goodContainer("nginx"), goodContainer("app"))),
-		deploymentObj("shop-frontend", "web-cache", ptr[int32](1), podTemplate(app("app", "cache"), noLimits)),
+		withConditions(deploymentObj("shop-frontend", "web-cache", ptr[int32](1), podTemplate(app("app", "cache"), noLimits)), unavailable),
 		statefulSetObj("shop-checkout", "payments", ptr[int32](2), podTemplate(app("app", "payments"), goodContainer("db")), "data"),
 		worker,
 		catalog,
@@ -83,11 +93,24 @@ func shopObjects() []runtime.Object {
 		netpolObj("shop-catalog", "deny-all", nil, nil, 0),
 		netpolObj("kube-system", "deny", nil, nil, 0),
 
-		// nodes 4; zones a, b, c (c from the beta label); regions r1, r2.
-		nodeObj("n1", labelsOf(labelZone, "a", labelRegion, "r1")),
-		nodeObj("n2", labelsOf(labelZone, "b", labelRegion, "r1")),
-		nodeObj("n3", labelsOf(labelZoneBeta, "c", labelRegionBeta, "r2")),
+		// nodes 4; zones a, b, c (c from the beta label); regions r1, r2;
+		// NotReady: n2 (False) and n3 (Unknown); n4 reported nothing yet.
+		withReady(nodeObj("n1", labelsOf(labelZone, "a", labelRegion, "r1")), corev1.ConditionTrue),
+		withReady(nodeObj("n2", labelsOf(labelZone, "b", labelRegion, "r1")), corev1.ConditionFalse),
+		withReady(nodeObj("n3", labelsOf(labelZoneBeta, "c", labelRegionBeta, "r2")), corev1.ConditionUnknown),
 		nodeObj("n4", nil),
+
+		// GitOps: Argo CD and Flux's Kustomizations (no HelmRelease CRD).
+		// 6 applications; failing: payments (Degraded) and apps (Ready=False);
+		// catalog is OutOfSync only since now, paused is suspended.
+		crdObj("applications.argoproj.io"),
+		crdObj("kustomizations.kustomize.toolkit.fluxcd.io"),
+		argoApp("shop", "Synced", "Healthy"),
+		argoApp("payments", "Synced", "Degraded"),
+		argoApp("catalog", "OutOfSync", "Healthy"),
+		fluxKustomization("infra", "True", false),
+		fluxKustomization("apps", "False", false),
+		fluxKustomization("paused", "False", true),
 
 		// people: alice, platform-team, bob, payments-devs.
 		clusterRoleBindingObj("admins", user("alice"), group("platform-team"), user("system:kube-controller-manager"), serviceAccount("ci", "deployer")),
@@ -95,6 +118,17 @@ func shopObjects() []runtime.Object {
 		roleBindingObj("shop-checkout", "devs", group("payments-devs")),
 		roleBindingObj("kube-system", "ops", user("carol")), // a platform namespace
 	}
+}
+
+func argoApp(name, sync, health string) *unstructured.Unstructured {
+	return unstructuredObj("argoproj.io/v1alpha1", "Application", "argocd", name, map[string]any{
+		"status": map[string]any{"sync": map[string]any{"status": sync}, "health": map[string]any{"status": health}}})
+}
+
+func fluxKustomization(name, ready string, suspend bool) *unstructured.Unstructured {
+	return unstructuredObj("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "flux-system", name, map[string]any{
+		"spec":   map[string]any{"suspend": suspend},
+		"status": map[string]any{"conditions": []any{map[string]any{"type": "Ready", "status": ready, "reason": "Whatever"}}}})
 }
 
 func TestKubernetesMeasures(t *testing.T) {
@@ -107,6 +141,12 @@ func TestKubernetesMeasures(t *testing.T) {
 		"nodes":                         4,
 		"zones":                         3,
 		"regions":                       2,
+		"nodes_not_ready":               2, // n2, n3
+		"deployments_unavailable":       3, // web-cache, worker, coredns (every namespace counts)
+		"deployments_stuck":             1, // worker
+		"networkpolicies":               5, // kube-system's too
+		"gitops_apps":                   6,
+		"gitops_apps_failing":           2,
 		"replicated_workload_ratio":     3.0 / 6,
 		"pdb_workload_ratio":            3.0 / 6,
 		"probed_workload_ratio":         5.0 / 6,
@@ -175,6 +215,10 @@ func TestKubernetesRatioOverNothingIsUnknown(t *testing.T) {
 		// tenants over no app namespace is as undefined as a ratio.
 		isRatio := strings.HasSuffix(name, "_ratio") || name == "tenants"
 		switch {
+		case name == "regions":
+			if v.Known || v.Reason != "no nodes" {
+				t.Errorf("regions = %+v, want unknown: no nodes", v)
+			}
 		case isRatio && (v.Known || !strings.Contains(v.Reason, "outside platform namespaces")):
 			t.Errorf("%s = %+v, want unknown: nothing to divide or count by", name, v)
 		case !isRatio && !v.Known:
@@ -190,7 +234,7 @@ func TestKubernetesForbiddenListMakesOnlyItsSignalsUnknown(t *testing.T) {
 		forbid(&fc.client.Fake, "list", "networkpolicies", "networking.k8s.io")
 	})
 	checkForbidden(t, fc.collect(t, request(triggers.KubernetesMeasures)),
-		[]string{"networkpolicy_namespace_ratio", "default_deny_namespace_ratio"}, "networkpolicies.networking.k8s.io")
+		[]string{"networkpolicy_namespace_ratio", "default_deny_namespace_ratio", "networkpolicies"}, "networkpolicies.networking.k8s.io")
 }
 
 // A role that allows list but not watch would serve a cache that never
@@ -203,11 +247,22 @@ func TestKubernetesForbiddenWatchMakesItsSignalsUnknown(t *testing.T) {
 		[]string{"rbac_human_subjects"}, "rolebindings.rbac.authorization.k8s.io")
 }
 
+func TestKubernetesForbiddenNodes(t *testing.T) {
+	fc := newFakeCluster(t, shopObjects(), nil, func(fc *fakeCluster) {
+		forbid(&fc.client.Fake, "list", "nodes", "")
+	})
+	checkForbidden(t, fc.collect(t, request(triggers.KubernetesMeasures)), []string{"nodes", "zones", "regions", "nodes_not_ready"}, "nodes")
+}
+
+// CRDs are read as metadata: without them the GitOps tools' APIs cannot be
+// found, nor can the policies of CNIs.
 func TestKubernetesForbiddenMetadataResource(t *testing.T) {
 	fc := newFakeCluster(t, shopObjects(), nil, func(fc *fakeCluster) {
-		forbid(&fc.meta.Fake, "list", "nodes", "")
+		forbid(&fc.meta.Fake, "list", "customresourcedefinitions", "apiextensions.k8s.io")
 	})
-	checkForbidden(t, fc.collect(t, request(triggers.KubernetesMeasures)), []string{"nodes", "zones", "regions"}, "nodes")
+	checkForbidden(t, fc.collect(t, request(triggers.KubernetesMeasures)),
+		[]string{"networkpolicy_namespace_ratio", "default_deny_namespace_ratio", "gitops_apps", "gitops_apps_failing"},
+		"customresourcedefinitions.apiextensions.k8s.io")
 }
 
 func checkForbidden(t *testing.T, res source.Result, unknown []string, resource string) {
@@ -304,15 +359,16 @@ func TestKubernetesNoListAfterInitialSync(t *testing.T) {
 	fc.collect(t, req)
 	lists := func() int {
 		n := 0
-		for _, a := range append(fc.client.Actions(), fc.meta.Actions()...) {
+		for _, a := range slices.Concat(fc.client.Actions(), fc.meta.Actions(), fc.dyn.Actions()) {
 			if a.GetVerb() == "list" {
 				n++
 			}
 		}
 		return n
 	}
-	// The shop has no CNI policy APIs, so their informers never start.
-	if want := int(numResources) - len(policyResources); lists() != want {
+	// The shop has no CNI policy APIs and no HelmRelease CRD, so their
+	// informers never start.
+	if want := int(numResources) - len(policyResources) - 1; lists() != want {
 		t.Errorf("initial sync issued %d lists, want one per resource the shop serves (%d)", lists(), want)
 	}
 	before := lists()
@@ -358,7 +414,9 @@ func TestKubernetesMeasuresFollowTheWatch(t *testing.T) {
 		return err
 	})
 	mustDo(t, func() error { return fc.meta.Tracker().Add(namespaceObj("shop-search", nil)) })
-	mustDo(t, func() error { return fc.meta.Tracker().Delete(nodeGVR, "", "n4") })
+	mustDo(t, func() error {
+		return fc.client.CoreV1().Nodes().Delete(context.Background(), "n4", metav1.DeleteOptions{})
+	})
 	eventually(t, fc, req, map[string]float64{"workloads": 7, "microservices": 5, "app_namespaces": 5, "nodes": 3})
 
 	mustDo(t, func() error {
