@@ -271,6 +271,9 @@ func (p *parser) source(line int, field string, s SignalSource, top bool) {
 			p.errf(line, field+".loki", "want exactly one of query or reachable")
 		}
 		p.empty(line, field+".loki.empty", s.Loki.Empty, s.Loki.Query != "")
+		if s.Loki.Ago < 0 || (s.Loki.Ago != 0 && s.Loki.Query == "") {
+			p.errf(line, field+".loki.ago", "ago applies to a query, and is positive")
+		}
 	case s.Kubernetes != "":
 		if !slices.Contains(KubernetesMeasures, s.Kubernetes) {
 			p.errf(line, field+".kubernetes", "unknown measure %q (want one of %s)", s.Kubernetes, strings.Join(KubernetesMeasures, ", "))

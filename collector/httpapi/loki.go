@@ -47,10 +47,16 @@ func (s *Loki) Close() { s.server.close() }
 func (s *Loki) Collect(ctx context.Context, req source.Request) source.Result {
 	now := s.now()
 	c := s.server.newCollect(req)
+	ago := map[agoKey][]source.SignalRequest{}
 	for _, sr := range req.Signals {
 		switch l := sr.Spec.Loki; {
 		case l == nil:
 			c.notOurs(sr)
+		case l.Query != "" && l.Ago > 0:
+			if q, ok := c.scoped(sr, l.Query); ok {
+				k := agoKey{q, time.Duration(l.Ago)}
+				ago[k] = append(ago[k], sr)
+			}
 		case l.Query != "":
 			if q, ok := c.scoped(sr, l.Query); ok {
 				c.queries[q] = append(c.queries[q], sr)
@@ -60,6 +66,7 @@ func (s *Loki) Collect(ctx context.Context, req source.Request) source.Result {
 		}
 	}
 	c.sendQueries("LogQL query", func(r *run, what, q string, srs []source.SignalRequest) { s.instant(ctx, r, what, q, srs, now) })
+	s.sendAgo(ctx, c, ago, now)
 	return c.probeAndWait(ctx, s.probe)
 }
 
@@ -103,7 +110,15 @@ type lokiQueryResponse struct {
 }
 
 func (s *Loki) instant(ctx context.Context, r *run, what, q string, srs []source.SignalRequest, now time.Time) {
-	params := url.Values{"query": {q}, "time": {strconv.FormatInt(now.UnixNano(), 10)}}
+	if val, ok := s.query(ctx, r, what, q, srs, now); ok {
+		setSample(r, what, val, srs, func(sr source.SignalRequest) triggers.Empty { return sr.Spec.Loki.Empty })
+	}
+}
+
+// query sends one instant query at the given time and returns its vector
+// or scalar; a failure has made srs unknown when ok is false.
+func (s *Loki) query(ctx context.Context, r *run, what, q string, srs []source.SignalRequest, at time.Time) (model.Value, bool) {
+	params := url.Values{"query": {q}, "time": {strconv.FormatInt(at.UnixNano(), 10)}}
 	var resp lokiQueryResponse
 	ok := s.server.request(ctx, r, what, keysOf(srs), func(ctx context.Context) error {
 		body, err := s.get(ctx, "/loki/api/v1/query", params)
@@ -120,7 +135,7 @@ func (s *Loki) instant(ctx context.Context, r *run, what, q string, srs []source
 		return nil
 	})
 	if !ok {
-		return
+		return nil, false
 	}
 	var val model.Value
 	var err error
@@ -135,15 +150,15 @@ func (s *Loki) instant(ctx context.Context, r *run, what, q string, srs []source
 		val = v
 	case "streams":
 		r.fail(source.Error{Reason: source.ReasonBadQuery, Err: fmt.Errorf("%s returned log lines; want a metric query such as count_over_time(...)", what)}, keysOf(srs)...)
-		return
+		return nil, false
 	default:
 		err = fmt.Errorf("result type %q; want vector or scalar", t)
 	}
 	if err != nil {
 		r.fail(source.Error{Reason: source.ReasonBadResponse, Err: fmt.Errorf("%s: %w", what, err)}, keysOf(srs)...)
-		return
+		return nil, false
 	}
-	setSample(r, what, val, srs, func(sr source.SignalRequest) triggers.Empty { return sr.Spec.Loki.Empty })
+	return val, true
 }
 
 // probe asks Loki's build info endpoint, or, behind gateways that do not
