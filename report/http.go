@@ -87,7 +87,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	// which foundations are missing.
 	"detectedTools":      detectedTools,
 	"missingFoundations": missingFoundations,
-}).Parse(pageHTML))
+}).Funcs(derivedFuncs).Parse(pageHTML))
 
 // presence is a short answer to "which of these are detected (or
 // missing)?": the names when some are; unknown, with the reasons, when none

@@ -21,6 +21,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	m.recommended(r)
 	m.decisions(r)
 	m.context(r)
+	m.derived(r)
 	for i := range r.Capabilities {
 		m.capability(&r.Capabilities[i])
 	}

@@ -205,6 +205,10 @@ type Signal struct {
 	LowerBound bool    `json:"lower_bound"`
 	Source     string  `json:"source"`
 	Reason     *string `json:"reason"`
+	// DerivedFrom is, for a fact the rules derive from measures when it is
+	// not declared, each part of the derivation (kind true_if or false_if)
+	// with the value it read; absent for other signals.
+	DerivedFrom []Condition `json:"derived_from,omitempty"`
 	Measured
 }
 

@@ -141,6 +141,10 @@ type SignalResult struct {
 	Name, Help string
 	Type       ValueType
 	Value      Value
+	// Derivation is, for a signal with a derive, each comparison of its
+	// true_if and false_if as evaluated (Kind true_if or false_if): the
+	// parts a derived value stands on, and that a declared one outranks.
+	Derivation []ConditionResult
 }
 
 // Decision is one capability's state with everything that led to it.
@@ -298,7 +302,8 @@ func Evaluate(r *Rules, s Snapshot, now time.Time) *Evaluation {
 	ev := &Evaluation{Time: now}
 	s = r.prepare(s)
 	for _, sig := range r.Signals {
-		ev.Signals = append(ev.Signals, SignalResult{Name: sig.Name, Help: sig.Help, Type: sig.Type, Value: s.get(sig.Name)})
+		ev.Signals = append(ev.Signals, SignalResult{Name: sig.Name, Help: sig.Help, Type: sig.Type, Value: s.get(sig.Name),
+			Derivation: r.derivation(s, sig)})
 	}
 	tools := map[string]ToolResult{}
 	for _, t := range r.Tools {
