@@ -29,6 +29,12 @@ var DefaultLokiSelectors = map[string]string{
 	// Users that are machines, not people (a regular expression on
 	// user.username).
 	"machine_users": `system:.*`,
+	// Argo CD's audit stream: its API server logs each call with the user
+	// who made it.
+	"argocd_audit_stream": `{namespace="argocd", container="argocd-server"}`,
+	// Vault's audit log, as a file audit device writing to stdout gives it:
+	// one JSON line per request and response.
+	"vault_audit_stream": "{namespace=\"vault\", container=\"vault\"} |= `\"type\":\"request\"`",
 }
 
 // DefaultSelectors returns a copy of the default selectors of a source kind

@@ -282,10 +282,40 @@ func TestDecideFrameworkCases(t *testing.T) {
 			capability: "multi_region",
 			snap:       webshopWith(Snapshot{"clustermesh_remote_clusters": known(2), "tool.cilium_clustermesh": known(1)}),
 			want:       StateAdopted},
+		// The audit log in Loki is Priority 1 (a foundation); adoption is
+		// the framework's enhanced auditing.
+		{name: "audit logs in Loki alone are Priority 1, not adoption",
+			capability: "security_auditing",
+			snap: webshopWith(Snapshot{"audit_log_events": known(5000), "audit_log_events_year_ago": known(0),
+				"argocd_audit_events": known(0), "vault_audit_events": known(0)}),
+			notWant: StateAdopted,
+			check: func(t *testing.T, d Decision) {
+				for _, f := range d.Requires {
+					if f.ID == "audit_logs" && f.Present != True {
+						t.Errorf("foundation audit_logs present = %v, want true", f.Present)
+					}
+				}
+			}},
+		{name: "a year of audit log in Loki adopts security auditing",
+			capability: "security_auditing",
+			snap:       webshopWith(Snapshot{"audit_log_events": known(5000), "audit_log_events_year_ago": known(120)}),
+			want:       StateAdopted},
+		{name: "Vault's audit log in Loki adopts security auditing",
+			capability: "security_auditing",
+			snap:       webshopWith(Snapshot{"vault_audit_events": known(40)}),
+			want:       StateAdopted},
+		// adopted_if only adopts: with no Loki to read, enhanced auditing is
+		// unknown and the decision rests on the other steps.
 		{name: "compliance and a security team, no Loki configured",
 			capability: "security_auditing",
-			snap:       webshopWith(Snapshot{"compliance_required": known(1), "security_team": known(1)}, "audit_log_events"),
-			want:       StateNow},
+			snap: webshopWith(Snapshot{"compliance_required": known(1), "security_team": known(1)},
+				"audit_log_events", "audit_log_events_year_ago", "argocd_audit_events", "vault_audit_events"),
+			want: StateNow,
+			check: func(t *testing.T, d Decision) {
+				if !slices.Contains(d.UnknownSignals, "audit_log_events_year_ago") || slices.Contains(d.BlockedBy, "audit_log_events_year_ago") {
+					t.Errorf("unknown %q, blocked by %q: want audit_log_events_year_ago listed, not blocking", d.UnknownSignals, d.BlockedBy)
+				}
+			}},
 		{name: "an audit tool adopts security auditing",
 			capability: "security_auditing",
 			snap:       webshopWith(Snapshot{"tool.falco": known(1)}),
