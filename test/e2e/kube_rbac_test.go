@@ -139,14 +139,17 @@ func kubeTestDeployRBAC(t *testing.T, c *kubeCluster, req collector.Request) {
 		{name: "without_networkpolicies", rules: withoutResource("networkpolicies"), resource: "networkpolicies.networking.k8s.io",
 			unknown: []string{"networkpolicy_namespace_ratio", "default_deny_namespace_ratio"}},
 		{name: "without_nodes", rules: withoutResource("nodes"), resource: "nodes",
-			unknown: []string{"nodes", "zones", "regions"}},
+			unknown: []string{"nodes", "zones", "regions", "nodes_not_ready"}},
+		{name: "without_argo_cd_applications", rules: withoutResource("applications"), resource: "applications.argoproj.io",
+			unknown: []string{"gitops_apps", "gitops_apps_failing"}},
 		{name: "without_watch_on_bindings", rules: withoutVerb("rolebindings", "watch"), resource: "rolebindings.rbac.authorization.k8s.io",
 			unknown: []string{"rbac_human_subjects"}},
 		{name: "without_customresourcedefinitions", rules: withoutResource("customresourcedefinitions"),
 			resource: "customresourcedefinitions.apiextensions.k8s.io",
 			// Without CRDs no CNI's policies can be found: coverage short
 			// of every namespace cannot be told.
-			unknown: []string{"networkpolicy_namespace_ratio", "default_deny_namespace_ratio"},
+			// Nor can the GitOps tools' applications.
+			unknown: []string{"networkpolicy_namespace_ratio", "default_deny_namespace_ratio", "gitops_apps", "gitops_apps_failing"},
 			// kyverno and argocd are still detected by a Deployment in
 			// their namespace, prometheus and cilium by workload name;
 			// jaeger runs nothing, and its CRD's objects are unreadable.

@@ -167,6 +167,7 @@ func TestKubernetesSourceAgainstAPIServer(t *testing.T) {
 			"microservices": 10, "replicated_workload_ratio": 7.0 / 12, // web down to 1, reviews 2
 			"networkpolicy_namespace_ratio": 3.0 / 7, "default_deny_namespace_ratio": 2.0 / 7,
 			"nodes": 5, "zones": 4, "regions": 3, "rbac_human_subjects": 7,
+			"networkpolicies": 5, // deny-egress deleted
 		})
 		tools := maps.Clone(kubeWebshopTools)
 		tools["istio"] = 1

@@ -47,6 +47,12 @@ var kubeWebshopMeasures = map[string]float64{
 	"nodes":                         4,
 	"zones":                         3,
 	"regions":                       2,
+	"nodes_not_ready":               1, // node-c1 (Ready=False); the others are Ready
+	"deployments_unavailable":       1, // shop-search/indexer, Available=False
+	"deployments_stuck":             1, // shop-search/indexer, ProgressDeadlineExceeded
+	"networkpolicies":               6, // kube-system's too
+	"gitops_apps":                   2, // the Argo CD Applications shop and payments
+	"gitops_apps_failing":           1, // payments, Degraded
 	"rbac_human_subjects":           6, // platform-team, alice, bob, storefront-devs, checkout-devs, carol
 	"reachable":                     1,
 }
@@ -283,6 +289,26 @@ func kubeCreateWebshop(t *testing.T, c *kubeCluster) {
 			"topology.kubernetes.io/zone": zr[0], "topology.kubernetes.io/region": zr[1], "kubernetes.io/os": "linux"}}}
 		_, err := k.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
 		check("node "+name, err)
+		ready := corev1.ConditionTrue
+		if name == "node-c1" {
+			ready = corev1.ConditionFalse
+		}
+		kubeSetNodeReady(t, k, name, ready)
+	}
+	// No controller runs beside the API server: the Deployments' status
+	// is set as the Deployment controller would. indexer's rollout is stuck.
+	for _, d := range []struct{ ns, name string }{
+		{"shop-frontend", "web"}, {"shop-frontend", "web-assets"}, {"shop-search", "search-api"}, {"shop-search", "indexer"},
+		{"shop-checkout", "checkout"}, {"shop-checkout", "cart"}, {"shop-payments", "fraud-check"}, {"shop-catalog", "catalog"},
+		{"shop-catalog", "images"}, {"monitoring", "prometheus-server"}, {"kyverno", "kyverno-admission-controller"},
+		{"argocd", "argocd-server"}, {"kube-system", "coredns"},
+	} {
+		kubeSetDeploymentHealth(t, k, d.ns, d.name, d.name != "indexer")
+	}
+	// Argo CD's Applications: shop is Synced and Healthy, payments Degraded.
+	kubeCreateCRDVersion(t, c, "applications.argoproj.io", "v1alpha1")
+	for name, health := range map[string]string{"shop": "Healthy", "payments": "Degraded"} {
+		kubeCreateArgoApp(t, c, name, "Synced", health)
 	}
 
 	user := func(n string) rbacv1.Subject {
@@ -346,12 +372,19 @@ func kubeCreateClusterRoleBinding(t *testing.T, k kubernetes.Interface, name, ro
 // tool's chart would.
 func kubeCreateCRD(t *testing.T, c *kubeCluster, name string) {
 	t.Helper()
+	kubeCreateCRDVersion(t, c, name, "v1")
+}
+
+// kubeCreateCRDVersion installs a CRD that serves one version; without a
+// status subresource, an update writes the status too.
+func kubeCreateCRDVersion(t *testing.T, c *kubeCluster, name, version string) {
+	t.Helper()
 	plural, group, _ := strings.Cut(name, ".")
 	kind := strings.ToUpper(plural[:1]) + strings.TrimSuffix(plural[1:], "s")
 	crd := &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: apiextensionsv1.CustomResourceDefinitionSpec{Group: group, Scope: apiextensionsv1.NamespaceScoped,
 			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: plural, Kind: kind, ListKind: kind + "List"},
-			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: version, Served: true, Storage: true,
 				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
 					Type: "object", XPreserveUnknownFields: kubePtr(true)}}}}}}
 	if _, err := apiextensions.NewForConfigOrDie(c.Admin).ApiextensionsV1().CustomResourceDefinitions().Create(

@@ -52,6 +52,7 @@ func newLokiDouble(t testing.TB, tenant string, lines []logLine) *lokiDouble {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /loki/api/v1/query", d.serveQuery)
 	mux.HandleFunc("GET /loki/api/v1/query_range", d.serveQuery)
+	mux.HandleFunc("GET /loki/api/v1/labels", d.serveLabels)
 	mux.HandleFunc("GET /loki/api/v1/status/buildinfo", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"version":"3.x-test-double","revision":"","branch":"","buildUser":"","buildDate":"","goVersion":""}`)
@@ -266,4 +267,34 @@ func parseLokiStep(v string, span time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("invalid parameter \"step\": cannot parse %q to a valid duration", v)
 	}
 	return d, nil
+}
+
+// serveLabels answers /loki/api/v1/labels: the label names of the streams
+// with entries between start and end (by default the last 6 hours), as
+// Loki documents it; no stream leaves data out.
+func (d *lokiDouble) serveLabels(w http.ResponseWriter, r *http.Request) {
+	if d.tenant != "" && r.Header.Get("X-Scope-OrgID") != d.tenant {
+		http.Error(w, "no org id", http.StatusUnauthorized)
+		return
+	}
+	end, err1 := parseLokiTime(r.FormValue("end"), time.Now())
+	start, err2 := parseLokiTime(r.FormValue("start"), end.Add(-6*time.Hour))
+	if err := firstErr(err1, err2); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	names := map[string]bool{}
+	for _, l := range d.lines {
+		if !l.t.Before(start) && !l.t.After(end) {
+			for k := range l.stream {
+				names[k] = true
+			}
+		}
+	}
+	out := map[string]any{"status": "success"}
+	if len(names) > 0 {
+		out["data"] = slices.Sorted(maps.Keys(names))
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	_ = json.NewEncoder(w).Encode(out)
 }
