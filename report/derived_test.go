@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -79,7 +80,7 @@ capabilities:
 
 	rec := httptest.NewRecorder()
 	Handlers{Current: func() *collector.State { return st }, Now: func() time.Time { return generatedAt }}.Page().
-		ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	page := rec.Body.String()
 	for _, want := range []string{`<li data-part="nodes_not_ready"><code>false_if</code> A node is NotReady: <code>nodes_not_ready &gt; 0</code> holds: makes it false, <code>nodes_not_ready</code> is 2</li>`,
 		`<li data-part="loki_up"><code>true_if</code> Logs answer: <code>loki_up == true</code> <span class="unk">unknown</span><div class="reason">Loki unreachable</div></li>`} {
