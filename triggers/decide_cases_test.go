@@ -163,6 +163,56 @@ func TestDecideFrameworkCases(t *testing.T) {
 					t.Errorf("requires %+v: want vault shown missing", d.Requires)
 				}
 			}},
+		// "NOT implement when: Logs + metrics are sufficient for debugging"
+		// answers the debugging motives, not "You want correlation between
+		// logs/metrics/traces"; as "Wait LATER if: Logs + metrics sufficient
+		// are" it still outranks "Implement NOW if: Debugging cross-service
+		// issues > 1 hour per incident".
+		{name: "logs and metrics sufficient while correlation is wanted",
+			capability: "distributed_tracing",
+			snap: webshopWith(Snapshot{"logs_metrics_sufficient": known(1), "correlation_needed": known(1),
+				"trace_storage_budget": known(1), "instrumentation_capacity": known(1),
+				"incidents_without_root_cause": known(0), "service_dependencies_unknown": known(0)}),
+			want: StateLater,
+			check: func(t *testing.T, d Decision) {
+				settled(t, d, NeedYes, StateLater)
+				if d.DecidedBy != KindLater || !hasOutweighed(d, KindNow, "more than 1 hour per incident") {
+					t.Errorf("decided by %s, outweighed %+v: want the LATER bullet over the slow-debugging NOW", d.DecidedBy, d.Outweighed)
+				}
+				if len(d.Motives) != 1 || !strings.Contains(d.Motives[0].Says, "correlation") {
+					t.Errorf("motives %+v: want only the correlation motive left", d.Motives)
+				}
+			}},
+		// "Wait LATER if: You have < 5 services" outranks "Implement NOW
+		// if: You run microservices in production".
+		{name: "4 services in production needing canary releases",
+			capability: "service_mesh",
+			snap:       webshopWith(Snapshot{"microservices": known(4), "canary_or_traffic_splitting_needed": known(1)}),
+			want:       StateLater,
+			check: func(t *testing.T, d Decision) {
+				settled(t, d, NeedYes, StateLater)
+				if d.DecidedBy != KindLater || !hasOutweighed(d, KindNow, "You run in production") {
+					t.Errorf("decided by %s, outweighed %+v: want the LATER bullet over the production NOW", d.DecidedBy, d.Outweighed)
+				}
+			}},
+		// A declared obligation, "Your Disaster Recovery strategy requires
+		// multi-region (RTO < 1h)", outranks the soft "Database strategy
+		// duidelijk is" of "Activate LATER", and the NOT bullet "database
+		// not multi-region ready" cannot argue it away.
+		{name: "RTO 30 minutes with the database not multi-region ready",
+			capability: "multi_region",
+			snap: webshopWith(Snapshot{"user_regions": known(1), "dr_rto_hours": known(0.5),
+				"database_multi_region_ready": known(0), "tool.cilium_clustermesh": known(0)}),
+			want: StateNow,
+			check: func(t *testing.T, d Decision) {
+				settled(t, d, NeedYes, StateNow)
+				// The LATER and NOT bullets read the same condition, listed once.
+				if d.DecidedBy != KindMust || !slices.ContainsFunc(d.Outweighed, func(h Held) bool {
+					return h.Expr == "database_multi_region_ready == false"
+				}) {
+					t.Errorf("decided by %s, outweighed %+v: want the RTO obligation over the database LATER and NOT bullets", d.DecidedBy, d.Outweighed)
+				}
+			}},
 		{name: "webshop: 8 services, default-deny in every app namespace, mTLS not required",
 			capability: "service_mesh",
 			snap: webshopWith(Snapshot{"microservices": known(8), "default_deny_namespace_ratio": known(1),
