@@ -1,0 +1,201 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// Markers around a generated block. The text between them is replaced
+// whole; everything outside is hand-written and kept.
+const endMarker = "<!-- end generated -->"
+
+func beginMarker(name string) string {
+	return "<!-- generated: " + name + " (go run ./tools/gendocs) -->"
+}
+
+// replaceBlock puts body between the named block's markers in doc.
+func replaceBlock(doc, name, body string) (string, error) {
+	begin := beginMarker(name)
+	i := strings.Index(doc, begin)
+	if i < 0 {
+		return "", fmt.Errorf("no %q line", begin)
+	}
+	start := i + len(begin)
+	j := strings.Index(doc[start:], endMarker)
+	if j < 0 {
+		return "", fmt.Errorf("block %q has no %q line after it", name, endMarker)
+	}
+	return doc[:start] + "\n\n" + strings.TrimSpace(body) + "\n\n" + doc[start+j:], nil
+}
+
+// cell escapes text for a Markdown table cell.
+func cell(s string) string {
+	return strings.ReplaceAll(strings.TrimSpace(s), "|", `\|`)
+}
+
+func code(s string) string { return "`" + s + "`" }
+
+// says is the framework's words for a member: its own, else its leaves'.
+func says(c *triggers.Condition) string {
+	if c.Says != "" {
+		return c.Says
+	}
+	var words []string
+	for _, l := range c.Leaves() {
+		if l.Says != "" {
+			words = append(words, l.Says)
+		}
+	}
+	sep := "; "
+	if c.Any != nil {
+		sep = "; or "
+	}
+	return strings.Join(words, sep)
+}
+
+// members are the top-level members of a condition: each is one bullet.
+func members(c *triggers.Condition) []*triggers.Condition {
+	if c == nil {
+		return nil
+	}
+	if c.Any != nil {
+		return c.Any
+	}
+	return []*triggers.Condition{c}
+}
+
+// CapabilityTables renders, for every capability of r, its bullets by the
+// step they decide: motives with the NOT bullets that answer each,
+// structural NOT cases, obligations, gates, LATER and NOW bullets,
+// adoption, presumed and derived facts, and the foundations it builds on.
+func CapabilityTables(r *triggers.Rules) string {
+	var b strings.Builder
+	for i, c := range r.Capabilities {
+		fmt.Fprintf(&b, "### %d. %s (`%s`, %s)\n\n", i+1, c.Title, c.ID, c.Complexity)
+		b.WriteString("| step | the framework's words | condition |\n| --- | --- | --- |\n")
+		row := func(step string, m *triggers.Condition) {
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", step, cell(says(m)), code(m.String()))
+		}
+		motives := members(c.Trigger)
+		skips := members(c.Skip)
+		for _, m := range motives {
+			row("motive "+code(m.Motive), m)
+			for _, s := range skips {
+				if slices.Contains(s.Answers, m.Motive) {
+					row("↳ NOT, answers "+code(m.Motive), s)
+				}
+			}
+		}
+		for _, s := range skips {
+			if len(s.Answers) == 0 {
+				row("NOT, answers every motive", s)
+			}
+		}
+		for _, step := range []struct {
+			name string
+			cond *triggers.Condition
+		}{
+			{"structural NOT", c.Structural},
+			{"obligation (`must`)", c.Must},
+			{"gate", c.Gate},
+			{"LATER", c.Later},
+			{"NOW", c.Now},
+			{"adopted when", c.AdoptedIf},
+		} {
+			for _, m := range members(step.cond) {
+				row(step.name, m)
+			}
+		}
+		var tools []string
+		for _, t := range r.Tools {
+			if t.Capability == c.ID {
+				tools = append(tools, t.Title)
+			}
+		}
+		if len(tools) > 0 {
+			fmt.Fprintf(&b, "| adopted when | a tool runs: %s | %s |\n", cell(strings.Join(tools, ", ")),
+				code("tool.<id> == true"))
+		}
+		for _, sig := range readSignals(r, c) {
+			for _, p := range sig.Presume {
+				fmt.Fprintf(&b, "| presumed | %s %s: %s | %s |\n", code(sig.Name), code(literal(sig.Type, p.Value)),
+					cell(p.Says), code(p.When.String()))
+			}
+			for _, alt := range sig.Source.Alternatives() {
+				if d := alt.Derive; d != nil {
+					for _, side := range []struct {
+						value string
+						cond  *triggers.Condition
+					}{{"true", d.TrueIf}, {"false", d.FalseIf}} {
+						if side.cond != nil {
+							fmt.Fprintf(&b, "| derived | %s %s: %s | %s |\n", code(sig.Name), code(side.value),
+								cell(says(side.cond)), code(side.cond.String()))
+						}
+					}
+				}
+			}
+		}
+		var builds []string
+		for _, id := range c.Requires {
+			if f := r.Foundation(id); f != nil {
+				builds = append(builds, f.Title)
+			}
+		}
+		if len(builds) > 0 {
+			fmt.Fprintf(&b, "| builds on | %s | shown, never deciding |\n", cell(strings.Join(builds, ", ")))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// readSignals lists, in file order, the signals a capability's conditions
+// read, and those their presumptions and derivations read in turn.
+func readSignals(r *triggers.Rules, c *triggers.Capability) []*triggers.Signal {
+	seen := map[string]bool{}
+	var queue []string
+	add := func(conds ...*triggers.Condition) {
+		for _, cond := range conds {
+			for _, l := range cond.Leaves() {
+				if !seen[l.Signal] {
+					seen[l.Signal] = true
+					queue = append(queue, l.Signal)
+				}
+			}
+		}
+	}
+	add(c.Trigger, c.Structural, c.Must, c.Gate, c.Skip, c.Later, c.Now, c.AdoptedIf)
+	for len(queue) > 0 {
+		sig := r.Signal(queue[0])
+		queue = queue[1:]
+		if sig == nil {
+			continue
+		}
+		for _, p := range sig.Presume {
+			add(p.When)
+		}
+		for _, alt := range sig.Source.Alternatives() {
+			if alt.Derive != nil {
+				add(alt.Derive.TrueIf, alt.Derive.FalseIf)
+			}
+		}
+	}
+	var out []*triggers.Signal
+	for _, sig := range r.Signals {
+		if seen[sig.Name] {
+			out = append(out, sig)
+		}
+	}
+	return out
+}
+
+func literal(t triggers.ValueType, v float64) string {
+	if t == triggers.TypeBool {
+		return strconv.FormatBool(v != 0)
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
