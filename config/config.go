@@ -204,6 +204,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	if k := c.Sources.Kubernetes; k != nil && k.Kubeconfig != "" && !filepath.IsAbs(k.Kubeconfig) {
 		k.Kubeconfig = filepath.Join(filepath.Dir(file), k.Kubeconfig)
 	}
+	c.Sources.setDirectory(filepath.Dir(file))
 	var err error
 	if c.RulesFile == "" {
 		c.Rules, err = triggers.Default()
