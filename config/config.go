@@ -67,6 +67,12 @@ type HTTPSource struct {
 	// server, e.g. cluster="prod-eu": the scope on a store shared by
 	// several clusters.
 	Matchers []string `yaml:"matchers,omitempty"`
+	// SigV4, AzureAD and GoogleIAM are the auth of managed stores
+	// (auth.go), on sources.prometheus only; at most one is set, and none
+	// beside the standard client config's own auth.
+	SigV4     *SigV4     `yaml:"sigv4,omitempty"`
+	AzureAD   *AzureAD   `yaml:"azuread,omitempty"`
+	GoogleIAM *GoogleIAM `yaml:"google_iam,omitempty"`
 	// HTTPClientConfig is the standard client config: basic_auth,
 	// authorization, bearer_token_file, tls_config, proxy, http_headers …
 	HTTPClientConfig promconfig.HTTPClientConfig `yaml:",inline"`
@@ -139,7 +145,7 @@ func (s *KubernetesSource) UnmarshalYAML(unmarshal func(any) error) error {
 
 var configTypeNames = map[string]string{
 	"config.Config": "config", "config.Sources": "sources", "config.httpSource": "source",
-	"config.kubernetesSource": "kubernetes source",
+	"config.kubernetesSource": "kubernetes source", "config.plain": "section",
 }
 
 // Load reads a config file and the rules it names, validating both.
@@ -186,6 +192,9 @@ func Parse(file string, data []byte) (*Config, error) {
 			check(errors.New("want at least 1"), field+".max_concurrency", "sources", name, "max_concurrency")
 		}
 		check(s.HTTPClientConfig.Validate(), field, "sources", name)
+		s.checkAuth(name, func(err error, path ...string) {
+			check(err, field+"."+path[0], append([]string{"sources", name}, path...)...)
+		})
 	}
 	if k := c.Sources.Kubernetes; k != nil {
 		if _, err := regexp.Compile("^(?:" + k.PlatformNamespacesRegex + ")$"); err != nil {

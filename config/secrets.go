@@ -44,7 +44,8 @@ type fileStamp struct {
 // Scrub returns s with every secret of the config replaced by <secret>:
 // passwords, tokens and credentials inline or in the files the config names
 // (password_file, bearer_token_file, credentials_file, client_secret_file,
-// header files), the values of the source URLs' query strings, basic auth as
+// header files), the managed stores' keys, tokens and credentials files
+// (auth_secrets.go), the values of the source URLs' query strings, basic auth as
 // its encoded header, and each in its URL-escaped forms. Source errors and
 // unknown reasons come from outside the exporter and may quote what a
 // server was sent; they pass through Scrub before they are logged, stored or
@@ -175,6 +176,7 @@ func collectSecrets(c *Config) ([]string, map[string]fileStamp) {
 				}
 			}
 		}
+		authSecrets(src, add, read)
 		if u := h.ProxyURL.URL; u != nil {
 			if p, ok := u.User.Password(); ok {
 				add(p)

@@ -26,7 +26,7 @@ import (
 
 // Reasons are the reasons a Prometheus or Loki source counts its errors by.
 var Reasons = []string{source.ReasonStart, source.ReasonPanic, source.ReasonTimeout, source.ReasonUnreachable,
-	source.ReasonUnauthorized, source.ReasonForbidden, source.ReasonNotFound, source.ReasonBadQuery, source.ReasonQueryFailed,
+	source.ReasonAuth, source.ReasonUnauthorized, source.ReasonForbidden, source.ReasonNotFound, source.ReasonBadQuery, source.ReasonQueryFailed,
 	source.ReasonTooManyRequests, source.ReasonServerError, source.ReasonBadResponse, source.ReasonSeveralSeries, source.ReasonUnscoped}
 
 // httpServer is one Prometheus-API or Loki server as a source sees it: a
@@ -53,6 +53,9 @@ func newHTTPServer(kind string, cfg *config.HTTPSource) (*httpServer, error) {
 		promconfig.WithUserAgent(version.ComponentUserAgent("capability_exporter")))
 	if err != nil {
 		return nil, fmt.Errorf("sources.%s: %w", kind, err)
+	}
+	if rt, err = withAuth(kind, cfg, rt); err != nil {
+		return nil, err
 	}
 	if cfg.TenantID != "" {
 		rt = tenantRoundTripper{tenant: cfg.TenantID, next: rt}
@@ -101,6 +104,11 @@ type exchange struct {
 	status     int
 	retryAfter time.Duration
 	body       []byte // the body of a non-2xx answer, bounded
+	// Set by the auth layers (auth.go): the identity of a source with
+	// token or signed auth, the path asked, the credentials sent.
+	auth    *authInfo
+	path    string
+	secrets []string
 }
 
 type exchangeKey struct{}
@@ -192,7 +200,7 @@ func (s *httpServer) request(ctx context.Context, r *run, what string, keys []st
 	// other request of this run got one (frozen, or its network gone). The
 	// requests not yet sent are then not sent: an evaluation against a dead
 	// server costs one deadline, not one per query.
-	if e.Reason == source.ReasonUnreachable || (e.Reason == source.ReasonTimeout && ex.status == 0 && !r.isUp()) {
+	if e.Reason == source.ReasonUnreachable || (e.Reason == source.ReasonTimeout && ex.status == 0 && !r.isUp()) || authDowns(err) {
 		r.downed.CompareAndSwap(nil, &e)
 	}
 	if answeredAPI(e) {
@@ -233,6 +241,9 @@ func classify(what string, ex *exchange, err error) source.Error {
 	}
 	if ex == nil {
 		ex = &exchange{}
+	}
+	if msg, ok := authFailure(ex, err); ok {
+		return wrap(source.ReasonAuth, "%s", msg)
 	}
 	var netErr net.Error
 	var scopeErr *scopeError
@@ -298,6 +309,9 @@ func errorMessage(ex *exchange) string {
 	}
 	if msg == "" {
 		msg = http.StatusText(ex.status)
+	}
+	for _, sent := range ex.secrets { // a server that quotes the credentials it was sent
+		msg = strings.ReplaceAll(msg, sent, config.Hidden)
 	}
 	return source.CutBytes(msg, 300)
 }

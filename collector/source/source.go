@@ -81,6 +81,7 @@ const (
 
 	ReasonTimeout         = "timeout"           // the query deadline passed, or the server gave up (Prometheus 503 timeout, Loki 504)
 	ReasonUnreachable     = "unreachable"       // no HTTP answer: connection refused, DNS, TLS
+	ReasonAuth            = "auth"              // a managed store's credentials or token could not be obtained, or were refused (401, 403): the message names the identity or the missing permission
 	ReasonUnauthorized    = "unauthorized"      // 401: credentials missing or wrong
 	ReasonForbidden       = "forbidden"         // 403
 	ReasonNotFound        = "not_found"         // 404: the URL does not lead to the API (a missing path prefix?)
