@@ -98,6 +98,17 @@ func (t *Tokens) Counts() (issued, refused, rejected int) {
 	return t.Issued, t.Refused, t.Rejected
 }
 
+// IssuedTokens lists the tokens issued so far.
+func (t *Tokens) IssuedTokens() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, 0, len(t.issued))
+	for tok := range t.issued {
+		out = append(out, tok)
+	}
+	return out
+}
+
 // Valid says whether token was issued here and has not expired.
 func (t *Tokens) Valid(token string) bool {
 	t.mu.Lock()
