@@ -84,7 +84,7 @@ func (a *googleAuth) RoundTrip(req *http.Request) (*http.Response, error) {
 	ts, err := a.tokenSource()
 	if err != nil {
 		if req.Body != nil {
-			req.Body.Close()
+			_ = req.Body.Close()
 		}
 		return nil, err
 	}

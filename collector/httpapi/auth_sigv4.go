@@ -52,7 +52,7 @@ func (a *sigv4Auth) RoundTrip(req *http.Request) (*http.Response, error) {
 	signer, err := a.current(req)
 	if err != nil {
 		if req.Body != nil {
-			req.Body.Close()
+			_ = req.Body.Close()
 		}
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func signedStore(t *testing.T, prefix string) (*apiStub, *httptest.Server, *[]er
 	})
 	var rejected []error
 	v := authproxy.SigV4{AccessKey: testAccessKey, SecretKey: testSecretKey, Region: "eu-west-1", Service: "aps"}
-	var next http.Handler = stub.Config.Handler
+	next := stub.Config.Handler
 	if prefix != "" {
 		next = http.StripPrefix(prefix, next)
 	}

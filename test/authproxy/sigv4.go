@@ -109,7 +109,7 @@ func SigV4Handler(v SigV4, next http.Handler, rejected func(error)) http.Handler
 			}
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusForbidden)
-			fmt.Fprintf(w, `{"message":%q}`, err.Error())
+			_, _ = fmt.Fprintf(w, `{"message":%q}`, err.Error())
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

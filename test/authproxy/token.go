@@ -79,7 +79,7 @@ func (t *Tokens) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t.Issued++
 	t.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"access_token": token, "token_type": "Bearer", "expires_in": int(t.TTL / time.Second)})
+	_ = json.NewEncoder(w).Encode(map[string]any{"access_token": token, "token_type": "Bearer", "expires_in": int(t.TTL / time.Second)})
 }
 
 func (t *Tokens) refuse(w http.ResponseWriter, code, desc string) {
@@ -88,7 +88,7 @@ func (t *Tokens) refuse(w http.ResponseWriter, code, desc string) {
 	t.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusUnauthorized)
-	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
 }
 
 // Counts returns Issued, Refused and Rejected under the lock.
@@ -182,7 +182,7 @@ func (t *Tokens) Handler(next http.Handler) http.Handler {
 			t.mu.Unlock()
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
-			fmt.Fprint(w, `{"status":"error","errorType":"unauthorized","error":"missing, unknown or expired token"}`)
+			_, _ = fmt.Fprint(w, `{"status":"error","errorType":"unauthorized","error":"missing, unknown or expired token"}`)
 			return
 		}
 		next.ServeHTTP(w, r)
