@@ -296,8 +296,17 @@ func (b builder) unknownSignal(d *triggers.Decision, name string, blocking bool)
 	return UnknownSignal{Signal: name, Source: v.Source, Reason: reason, Blocking: blocking, Measured: b.measured(v)}
 }
 
-// summary is one sentence on why, built from the step that decided.
+// summary is one sentence on why, built from the step that decided. A
+// probable decision says so first: it rests on judgments not declared.
 func summary(c *Capability) string {
+	s := settledSummary(c)
+	if c.Probable {
+		return "Probably " + strings.ToLower(s[:1]) + s[1:]
+	}
+	return s
+}
+
+func settledSummary(c *Capability) string {
 	held := func(kind string, holds bool) []string {
 		var out []string
 		for _, cond := range c.Conditions {
@@ -371,7 +380,18 @@ func summary(c *Capability) string {
 	case triggers.StateConsider:
 		return "Triggered by " + join(held(triggers.KindTrigger, true)) + ", but no now condition holds."
 	case triggers.StateNotTriggered:
-		return "Not triggered: " + join(held(triggers.KindTrigger, false)) + "."
+		if failed := held(triggers.KindTrigger, false); len(failed) > 0 {
+			return "Not triggered: " + join(failed) + "."
+		}
+		// Only the probable reading gets here: no motive is measured,
+		// and those the team would declare are not.
+		var open []string
+		for _, cond := range c.Conditions {
+			if cond.Kind == triggers.KindTrigger && cond.Holds == nil && !slices.Contains(open, cond.Signal) {
+				open = append(open, cond.Signal)
+			}
+		}
+		return "Not triggered: no motive holds; " + strings.Join(open, ", ") + " not declared."
 	}
 	var names []string
 	for _, u := range c.UnknownSignals {
@@ -384,10 +404,15 @@ func summary(c *Capability) string {
 		}
 		names = append(names, n)
 	}
-	if len(names) == 0 {
-		return "Unknown: the decision could not be evaluated."
+	lead := "Unknown"
+	switch triggers.Need(c.Need) {
+	case triggers.NeedYes, triggers.NeedProbably, triggers.NeedProbablyNot, triggers.NeedNo:
+		lead = "Need " + needWords(c.Need) + ", decision unknown"
 	}
-	return "Unknown: knowing " + strings.Join(names, ", ") + " settles it."
+	if len(names) == 0 {
+		return lead + ": the decision could not be evaluated."
+	}
+	return lead + ": knowing " + strings.Join(names, ", ") + " settles it."
 }
 
 // hasLeaf says whether the condition expr, as triggers.Condition.String

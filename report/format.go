@@ -72,8 +72,8 @@ func stateWords(s string) string { return strings.ReplaceAll(s, "_", " ") }
 // decidedByWords says which step of the ladder decided.
 func decidedByWords(step string) string {
 	switch step {
-	case "adopted":
-		return "tool detection"
+	case triggers.StepAdopted:
+		return "adoption evidence (a tool detected, or adopted_if)"
 	case triggers.KindStructural:
 		return "structural NOT case (nothing to act on)"
 	case triggers.KindSkip:
@@ -83,21 +83,13 @@ func decidedByWords(step string) string {
 	case triggers.KindMust:
 		return "declared obligation"
 	case triggers.KindLater:
-		return "later condition"
+		return "LATER bullet"
 	case triggers.KindNow:
-		return "now condition"
+		return "NOW bullet"
 	case triggers.KindTrigger:
 		return "trigger"
 	}
 	return step
-}
-
-// decidedPhrase says which step decided, or where deciding stopped.
-func decidedPhrase(decision, step string) string {
-	if decision == string(triggers.StateUnknown) {
-		return "Undecided"
-	}
-	return "Decided by the " + decidedByWords(step)
 }
 
 // ageText says how long ago a reused value was measured ("measured 25m

@@ -73,16 +73,16 @@ func WriteJSON(w io.Writer, r *Report) error {
 var pageHTML string
 
 var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	"words":   stateWords,
-	"decided": decidedPhrase,
-	"seconds": seconds,
-	"ago":     func(s float64) string { return ago(time.Duration(s * float64(time.Second))) },
-	"rfc3339": func(t time.Time) string { return t.Format(time.RFC3339) },
-	"holds":   func(b *bool) bool { return b != nil && *b },
-	"fails":   func(b *bool) bool { return b != nil && !*b },
-	"unknown": func(b *bool) bool { return b == nil },
-	"deref":   func(s *string) string { return derefString(s) },
-	"groups":  conditionGroups,
+	"words":      stateWords,
+	"outweighed": outweighedWords,
+	"seconds":    seconds,
+	"ago":        func(s float64) string { return ago(time.Duration(s * float64(time.Second))) },
+	"rfc3339":    func(t time.Time) string { return t.Format(time.RFC3339) },
+	"holds":      func(b *bool) bool { return b != nil && *b },
+	"fails":      func(b *bool) bool { return b != nil && !*b },
+	"unknown":    func(b *bool) bool { return b == nil },
+	"deref":      func(s *string) string { return derefString(s) },
+	"groups":     conditionGroups,
 	// The decisions table's short answers: which tools are detected,
 	// which foundations are missing.
 	"detectedTools":      detectedTools,

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 func WriteMarkdown(w io.Writer, r *Report) error {
 	m := &mdWriter{}
 	m.header(r)
+	m.firstRun(r)
 	m.recommended(r)
 	m.decisions(r)
 	m.context(r)
@@ -72,14 +74,15 @@ func (m *mdWriter) recommended(r *Report) {
 
 func (m *mdWriter) decisions(r *Report) {
 	m.line("## Decisions\n")
-	m.line("| Capability | Decision | Complexity | Why |")
-	m.line("| --- | --- | --- | --- |")
+	m.line("| Capability | Decision | Need | Timing | Complexity | Why |")
+	m.line("| --- | --- | --- | --- | --- | --- |")
 	for _, c := range r.Capabilities {
-		decision := "**" + stateWords(c.Decision) + "**"
+		decision := "**" + c.DecisionLabel() + "**"
 		if c.RecommendedNext {
 			decision += " (recommended next step)"
 		}
-		m.f("| %s | %s | %s | %s |\n", cell(c.Title), decision, cell(stateWords(c.Complexity)), cell(c.Summary))
+		m.f("| %s | %s | %s | %s | %s | %s |\n", cell(c.Title), decision, cell(c.NeedLabel()), cell(c.TimingLabel()),
+			cell(stateWords(c.Complexity)), cell(c.Summary))
 	}
 	m.line("")
 }
@@ -131,11 +134,12 @@ func sourceStatus(s Source) string {
 
 func (m *mdWriter) capability(c *Capability) {
 	m.f("## %s\n\n", md(c.Title))
-	m.f("**Decision: %s**", stateWords(c.Decision))
+	m.f("**Decision: %s**", c.DecisionLabel())
 	if c.RecommendedNext {
 		m.b.WriteString(" (recommended next step)")
 	}
-	m.f(". Complexity %s. %s", md(stateWords(c.Complexity)), decidedPhrase(c.Decision, c.DecidedBy))
+	m.f(". Need: **%s**; timing: **%s**. Complexity %s. %s", c.NeedLabel(), c.TimingLabel(),
+		md(stateWords(c.Complexity)), md(c.DecidedText()))
 	if c.DecisionSince != nil {
 		m.f("; unchanged since %s", c.DecisionSince.Format("2006-01-02 15:04 MST"))
 	}
@@ -143,6 +147,7 @@ func (m *mdWriter) capability(c *Capability) {
 
 	m.line("### Why\n")
 	m.line(md(c.Summary) + "\n")
+	m.undecided(c)
 	for _, group := range []struct {
 		title string
 		holds func(*bool) bool
@@ -168,9 +173,9 @@ func (m *mdWriter) capability(c *Capability) {
 	}
 	m.unknownSignals(c)
 	if len(c.Outweighed) > 0 {
-		m.line("Outweighed (held, but the " + md(decidedByWords(c.DecidedBy)) + " decides):\n")
+		m.line("Outweighed (held, but " + md(c.OutweighedBy()) + " decides):\n")
 		for _, o := range c.Outweighed {
-			m.f("- %s: %s (`%s`)\n", o.Kind, md(o.Says), strings.ReplaceAll(o.Expr, "`", "'"))
+			m.f("- %s (%s)\n", md(outweighedWords(o)), code(o.Expr))
 		}
 		m.line("")
 	}
@@ -230,6 +235,65 @@ func (m *mdWriter) capability(c *Capability) {
 	m.line("")
 }
 
+// firstRun opens the record with what to do to get decisions: sources
+// down with their first error, sources not configured, and the facts whose
+// answers settle the most decisions, ready to uncomment.
+func (m *mdWriter) firstRun(r *Report) {
+	f := r.FirstRun()
+	if f.Empty() {
+		return
+	}
+	m.line("## To get decisions\n")
+	for _, d := range f.Down {
+		m.f("- Source %s is down: %s\n", code(d.Name), code(d.Cause))
+	}
+	if len(f.NotConfigured) > 0 {
+		m.f("- Not configured: %s; the signals they read stay unknown.\n", md(strings.Join(f.NotConfigured, ", ")))
+	}
+	if len(f.Down) > 0 || len(f.NotConfigured) > 0 {
+		m.line("")
+	}
+	if len(f.Facts) == 0 {
+		return
+	}
+	m.line("Questions that settle the most decisions: uncomment under `facts:` in the config what your organisation knows.\n")
+	m.line("```yaml")
+	for _, l := range f.Facts {
+		m.line(l)
+	}
+	m.line("```\n")
+	if f.MoreFacts > 0 {
+		m.f("%d more in the JSON API's `questions`.\n\n", f.MoreFacts)
+	}
+}
+
+// undecided says, for an unknown or probable decision, the states still
+// possible, what settles it and the presumptions it rests on; and for any
+// decision, the motive a NOT bullet leaves unanswered.
+func (m *mdWriter) undecided(c *Capability) {
+	if c.Undecided() {
+		m.f("Still possible: %s.", md(c.PossibleWords()))
+		if c.Probable && len(c.SettleWith) > 0 { // an unknown one's summary names them
+			names := make([]string, len(c.SettleWith))
+			for i, s := range c.SettleWith {
+				names[i] = code(s)
+			}
+			m.f(" Knowing %s settles it.", strings.Join(names, ", "))
+		}
+		m.line("\n")
+	}
+	if len(c.Presumed) > 0 {
+		m.line("Presumed, for the probable answer (declare the fact to settle it):\n")
+		for _, p := range c.Presumed {
+			m.f("- %s presumed %s: %s\n", code(p.Signal), md(p.ValueText), md(p.Says))
+		}
+		m.line("")
+	}
+	if s := c.Remains(); s != "" {
+		m.line(md(s) + "\n")
+	}
+}
+
 // unknownSignals lists what the decision could not read: first what an
 // unknown decision waits for, then the rest, saying plainly that the rest
 // alone cannot settle it (or, for a known decision, cannot change it).
@@ -241,14 +305,17 @@ func (m *mdWriter) unknownSignals(c *Capability) {
 		{"The decision waits for these unknown signals:", true},
 		{"Also unknown; knowing these alone cannot settle the decision:", false},
 	}
-	if c.Decision != string(triggers.StateUnknown) {
+	settles := func(u UnknownSignal) bool { return u.Blocking || slices.Contains(c.SettleWith, u.Signal) }
+	if c.Probable {
+		groups[0].title = "The probable answer stands until these unknown signals are known; knowing them settles it:"
+	} else if c.Decision != string(triggers.StateUnknown) {
 		groups = groups[1:]
 		groups[0].title = "Unknown signals; none of them can change this decision:"
 	}
 	for _, g := range groups {
 		var items []string
 		for _, u := range c.UnknownSignals {
-			if u.Blocking == g.blocking {
+			if settles(u) == g.blocking {
 				items = append(items, fmt.Sprintf("- %s (%s): %s", code(u.Signal), md(withAge(u.Source, u.Measured)), code(u.Reason)))
 			}
 		}
