@@ -85,7 +85,7 @@ func (c *Capability) OutweighedBy() string { return "the " + decidedByWords(c.De
 // that holds but does not answer it, so the capability stays relevant: ""
 // when no NOT bullet holds or none is left unanswered.
 func (c *Capability) Remains() string {
-	if len(c.Motives) == 0 || c.Decision == string(triggers.StateSkip) {
+	if len(c.Motives) == 0 || c.Decision == string(triggers.StateSkip) || c.Steps.Skip == nil || !*c.Steps.Skip {
 		return ""
 	}
 	var skips []string
@@ -105,8 +105,12 @@ func (c *Capability) Remains() string {
 	for _, m := range c.Motives {
 		motives = append(motives, m.Says)
 	}
-	return fmt.Sprintf("A NOT bullet holds (%s), but it does not answer this motive, which remains: %s.",
-		strings.Join(skips, "; "), strings.Join(motives, "; "))
+	what := "this motive, which remains"
+	if len(motives) > 1 {
+		what = "these motives, which remain"
+	}
+	return fmt.Sprintf("A NOT bullet holds (%s), but it does not answer %s: %s.",
+		strings.Join(skips, "; "), what, strings.Join(motives, "; "))
 }
 
 // outweighedWords is one outweighed condition in a sentence that says how it

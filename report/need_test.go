@@ -133,3 +133,34 @@ func TestProbableIsLabelledAndQuestionsLead(t *testing.T) {
 		t.Errorf("%d fact lines, want at most %d", n, firstRunLines)
 	}
 }
+
+// A NOT bullet answers only its own motive: "network policies are
+// sufficient" answers the mesh's security motive, not canary releases. With
+// 40 services that need them and default-deny everywhere, the mesh stays
+// needed and both renders name the motive that remains.
+func TestRemainingMotiveIsNamed(t *testing.T) {
+	st := defaultRulesState(t, triggers.Snapshot{
+		"microservices": known(40, "kubernetes"), "default_deny_namespace_ratio": known(1, "kubernetes"),
+		"network_policies_sufficient":        known(1, "fact"),
+		"canary_or_traffic_splitting_needed": known(1, "fact"), "mtls_required": known(0, "fact"),
+	})
+	page, md, r := renders(t, st)
+	for _, c := range r.Capabilities {
+		if c.ID != "service_mesh" {
+			continue
+		}
+		if c.Decision == "skip" || len(c.Motives) == 0 {
+			t.Fatalf("service mesh %s with motives %+v: want it still relevant", c.Decision, c.Motives)
+		}
+		want := c.Remains()
+		if want == "" || !strings.Contains(want, c.Motives[0].Says) {
+			t.Fatalf("remains %q, want the motive %q named", want, c.Motives[0].Says)
+		}
+		if !strings.Contains(between(t, page, `id="cap-service_mesh"`, "</section>"), template.HTMLEscapeString(want)) {
+			t.Errorf("page does not say %q", want)
+		}
+		if !strings.Contains(md, mdEscaper.Replace(want)) {
+			t.Errorf("markdown does not say %q", want)
+		}
+	}
+}
