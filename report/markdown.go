@@ -138,8 +138,11 @@ func (m *mdWriter) capability(c *Capability) {
 	if c.RecommendedNext {
 		m.b.WriteString(" (recommended next step)")
 	}
-	m.f(". Need: **%s**; timing: **%s**. Complexity %s. %s", c.NeedLabel(), c.TimingLabel(),
-		md(stateWords(c.Complexity)), md(c.DecidedText()))
+	m.f(". Need: **%s**", c.NeedLabel())
+	if t := c.TimingLabel(); t != "–" { // not asked where not needed or in place
+		m.f("; timing: **%s**", t)
+	}
+	m.f(". Complexity %s. %s", md(stateWords(c.Complexity)), md(c.DecidedText()))
 	if c.DecisionSince != nil {
 		m.f("; unchanged since %s", c.DecisionSince.Format("2006-01-02 15:04 MST"))
 	}
