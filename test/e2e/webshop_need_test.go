@@ -172,31 +172,74 @@ func boolNumber(b bool) float64 {
 	return 0
 }
 
-// canChange says whether knowing name alone narrows the states d can still
-// take or moves its state, trying a value on each side of every threshold
-// the decision compares it with; or whether the engine's what-ifs name it.
+// canChange says whether name can change d: the engine's what-ifs name it;
+// or knowing it alone narrows the states d can still take or moves its
+// state; or, failing both, the rest of settle_with does not settle d
+// without it: some values of the others leave more than one state possible
+// while name stays unknown. Values are tried on each side of every
+// threshold the decision compares a signal with.
 func canChange(r *triggers.Rules, d *triggers.Decision, snap triggers.Snapshot, name string) bool {
 	for _, ch := range d.Changes {
 		if slices.Contains(ch.Signals, name) {
 			return true
 		}
 	}
-	candidates := []float64{0, 1}
-	for _, c := range d.Conditions {
-		if c.Signal == name {
-			candidates = append(candidates, c.Threshold-1, c.Threshold-0.01, c.Threshold, c.Threshold+0.01, c.Threshold+1)
-		}
-	}
-	for _, v := range candidates {
+	decide := func(set map[string]float64) triggers.Decision {
 		moved := triggers.Snapshot{}
 		for k, val := range snap {
 			moved[k] = val
 		}
-		moved[name] = triggers.KnownValue(v, "fact")
+		for k, v := range set {
+			moved[k] = triggers.KnownValue(v, "fact")
+		}
 		got, _ := triggers.Decide(r, d.Capability, moved)
-		if got.State != d.State || !slices.Equal(got.Possible, d.Possible) {
+		return got
+	}
+	for _, v := range candidateValues(d, name) {
+		if got := decide(map[string]float64{name: v}); got.State != d.State || !slices.Equal(got.Possible, d.Possible) {
+			return true
+		}
+	}
+	var others []string
+	for _, o := range d.SettleWith {
+		if o != name {
+			others = append(others, o)
+		}
+	}
+	// Every combination of the others' values, up to a bound.
+	combos := 1
+	for _, o := range others {
+		combos *= len(candidateValues(d, o))
+		if combos > 1<<14 {
+			break
+		}
+	}
+	for i := 0; i < min(combos, 1<<14); i++ {
+		set, rest := map[string]float64{}, i
+		for _, o := range others {
+			vs := candidateValues(d, o)
+			set[o] = vs[rest%len(vs)]
+			rest /= len(vs)
+		}
+		if got := decide(set); len(got.Possible) > 1 {
 			return true
 		}
 	}
 	return false
+}
+
+// candidateValues are values of name on each side of every threshold d
+// compares it with, and 0 and 1 (false and true).
+func candidateValues(d *triggers.Decision, name string) []float64 {
+	out := []float64{0, 1}
+	for _, c := range d.Conditions {
+		if c.Signal == name && c.Type != triggers.TypeBool {
+			for _, v := range []float64{c.Threshold - 1, c.Threshold, c.Threshold + 1} {
+				if !slices.Contains(out, v) {
+					out = append(out, v)
+				}
+			}
+		}
+	}
+	return out
 }
