@@ -85,8 +85,8 @@ type Capability struct {
 	// Motives are the trigger's reasons that hold and that no NOT bullet
 	// answers: why the capability is still relevant.
 	Motives []Outweighed `json:"motives"`
-	// DecidedBy is the step that decided, or that was unknown: adopted, skip,
-	// later, now or trigger.
+	// DecidedBy is the step that decided: adopted, structural, must, skip,
+	// gate, later, now or trigger; empty while the decision is unknown.
 	DecidedBy       string     `json:"decided_by"`
 	RecommendedNext bool       `json:"recommended_next"`
 	DecisionSince   *time.Time `json:"decision_since"` // last change of the decision, null if not tracked
