@@ -310,19 +310,25 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 
 	settled := e.rules.newSpace(c, sh, toolSignals, e.snap)
 	all := settled.walk()
-	for i, s := range States {
-		if all.states&(1<<i) != 0 && s != StateUnknown {
-			d.Possible = append(d.Possible, s)
-		}
-	}
 	reading, seen := e.snap, all
 	if single(all.states) < 0 || single(all.needs) < 0 || single(all.timings) < 0 {
 		prob := e.rules.newSpace(c, sh, toolSignals, e.prob).walk()
 		if single(all.states) < 0 && single(prob.states) >= 0 {
 			d.Probable, reading = true, e.prob
+			// A judgment left undeclared satisfies neither a NOT bullet
+			// nor the motive it answers ("no compliance requirements",
+			// "compliance requirements"), which no declared value does:
+			// the state it gives is possible too, for as long as the
+			// team does not declare it.
+			all.states |= prob.states
 		}
 		seen = outcomes{states: pick(all.states, prob.states), needs: pick(all.needs, prob.needs),
 			timings: pick(all.timings, prob.timings)}
+	}
+	for i, s := range States {
+		if all.states&(1<<i) != 0 && s != StateUnknown {
+			d.Possible = append(d.Possible, s)
+		}
 	}
 	d.State = StateUnknown
 	if i := single(seen.states); i >= 0 {

@@ -181,3 +181,23 @@ func TestDecideAgreesWithEvaluate(t *testing.T) {
 		t.Errorf("the snapshots reached only the states %v; they test too little", seen)
 	}
 }
+
+// A probable state is one of the states still possible: with nothing
+// declared and no region measured, multi-region and auditing read no NOT
+// bullet and no motive, which no declared value gives.
+func TestProbableStateIsPossible(t *testing.T) {
+	r, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := dayOne()
+	delete(snap, "node_regions")
+	for _, d := range Evaluate(r, snap, time.Unix(0, 0)).Decisions {
+		if d.State != StateUnknown && !slices.Contains(d.Possible, d.State) {
+			t.Errorf("%s is %s (probable %v), not among the possible %v", d.Capability, d.State, d.Probable, d.Possible)
+		}
+		if d.Capability == "security_auditing" && d.Need != NeedProbablyNot {
+			t.Errorf("security auditing need %s with nothing declared, want probably not", d.Need)
+		}
+	}
+}

@@ -26,6 +26,7 @@ func webshop() Snapshot {
 	atLeast(14, "developers")
 	atLeast(3, "tenants")
 	set(3, "nodes")
+	set(1, "node_regions")
 	atLeast(12, "rbac_human_subjects")
 	set(1, "user_regions")
 	set(24, "dr_rto_hours")
