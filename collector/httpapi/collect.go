@@ -124,7 +124,6 @@ type httpCollect struct {
 }
 
 func (s *httpServer) newCollect(req source.Request) *httpCollect {
-	s.cache.forRules(req.Rules)
 	return &httpCollect{server: s, r: newRun(len(req.Signals)), queries: map[string][]source.SignalRequest{}, probeAnyway: len(req.Signals) == 0}
 }
 

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,11 +16,17 @@ import (
 // yet it is the most expensive thing the exporter asks of a store that N
 // exporters share. Such a query is sent at most once per slow interval; in
 // between, its last answer is reused, marked with when it was measured
-// (triggers.Value.MeasuredAt), and shown with its age. The cache is
-// keyed by the query as sent (selectors expanded, matchers added), so two
-// signals that send the same query share one entry; it lives in the source,
-// so a reload that changes the source's section starts afresh, and a reload
-// that changes the rules empties it.
+// (triggers.Value.MeasuredAt), and shown with its age.
+//
+// The cache is keyed by what is sent and how the answer is read: the query
+// as sent (selectors expanded, matchers added), then, for each signal that
+// reads it, the settings that turn the answer into a value (empty policy,
+// window, alert history measure and grouping). Two signals that send the
+// same query share one request. The cache lives in the source, which a
+// reload that changes the source's section rebuilds; a reload that leaves
+// the queries and their reading alone, however the rules file was
+// reloaded, keeps it, and one that changes them misses it, since the key
+// changed.
 
 // SlowWindow is the shortest range that puts a query on the slow cadence.
 const SlowWindow = 24 * time.Hour
@@ -36,33 +44,22 @@ type slowCache struct {
 	clock func() time.Time
 
 	mu      sync.Mutex
-	rules   *triggers.Rules
 	entries map[string]slowEntry
 }
 
 type slowEntry struct {
 	at     time.Time
-	values map[string]triggers.Value // by SignalRequest.Key
+	values map[string]triggers.Value // by reading
 }
 
 func newSlowCache() *slowCache {
 	return &slowCache{every: time.Duration(slowInterval.Load()), clock: time.Now, entries: map[string]slowEntry{}}
 }
 
-// forRules empties the cache when the rules changed since the last Collect:
-// the same key may now mean another signal, or another empty policy.
-func (c *slowCache) forRules(rules *triggers.Rules) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.rules != rules {
-		c.rules = rules
-		clear(c.entries)
-	}
-}
-
-// lookup returns the values of key for every one of keys, with when they
-// were measured, if that is less than the slow interval ago.
-func (c *slowCache) lookup(key string, keys []string) (map[string]triggers.Value, time.Time, bool) {
+// lookup returns the value of every signal of srs from the answer to key,
+// with when it was measured, if that is less than the slow interval ago and
+// each signal's reading of it was kept.
+func (c *slowCache) lookup(key string, srs []source.SignalRequest) (map[string]triggers.Value, time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
@@ -74,18 +71,45 @@ func (c *slowCache) lookup(key string, keys []string) (map[string]triggers.Value
 		delete(c.entries, key)
 		return nil, time.Time{}, false
 	}
-	for _, k := range keys {
-		if _, ok := e.values[k]; !ok {
+	out := make(map[string]triggers.Value, len(srs))
+	for _, sr := range srs {
+		v, ok := e.values[reading(sr)]
+		if !ok {
 			return nil, time.Time{}, false
 		}
+		out[sr.Key] = v
 	}
-	return e.values, e.at, true
+	return out, e.at, true
 }
 
-func (c *slowCache) store(key string, at time.Time, values map[string]triggers.Value) {
+// store keeps the values of srs, by their reading, as the answer to key
+// measured at at.
+func (c *slowCache) store(key string, at time.Time, srs []source.SignalRequest, values map[string]triggers.Value) {
+	byReading := make(map[string]triggers.Value, len(srs))
+	for _, sr := range srs {
+		byReading[reading(sr)] = values[sr.Key]
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.entries[key] = slowEntry{at: at, values: values}
+	c.entries[key] = slowEntry{at: at, values: byReading}
+}
+
+// reading names how a signal turns the answer to its request into a value:
+// every setting of its leaf but the query, which the entry's key already
+// holds as sent. Signals with the same reading of the same request have
+// the same value, whatever they are called.
+func reading(sr source.SignalRequest) string {
+	var b strings.Builder
+	if p := sr.Spec.Prometheus; p != nil {
+		fmt.Fprintf(&b, "prometheus empty=%q window=%d", p.Empty, p.Window)
+		if h := p.AlertHistory; h != nil {
+			fmt.Fprintf(&b, " measure=%q group_by=%q", h.Measure, h.GroupBy)
+		}
+	}
+	if l := sr.Spec.Loki; l != nil {
+		fmt.Fprintf(&b, "loki empty=%q", l.Empty)
+	}
+	return b.String()
 }
 
 // slow says whether a query that reads window goes on the slow cadence.
@@ -115,7 +139,7 @@ func (c *httpCollect) spawnSlow(key string, window time.Duration, what string, s
 		return
 	}
 	keys := keysOf(srs)
-	if values, at, ok := cache.lookup(key, keys); ok {
+	if values, at, ok := cache.lookup(key, srs); ok {
 		if c.reused == nil {
 			c.reused = map[string]time.Time{}
 		}
@@ -132,7 +156,7 @@ func (c *httpCollect) spawnSlow(key string, window time.Duration, what string, s
 	c.spawn(what, srs, func() {
 		send()
 		if values, ok := c.r.valuesUnlessFailed(keys); ok {
-			cache.store(key, at, values)
+			cache.store(key, at, srs, values)
 		}
 	})
 }

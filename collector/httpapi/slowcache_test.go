@@ -72,10 +72,37 @@ func TestSlowQueriesAreSentOncePerSlowInterval(t *testing.T) {
 	if c := stub.queryCounts(); c[`sum(rate(x[30d]))`] != 2 || c[`sum(rate(x[1d]))`] != 2 {
 		t.Errorf("after an hour: %v, want the slow queries sent again", c)
 	}
-	// New rules empty the cache.
-	src.Collect(context.Background(), source.Request{Rules: &triggers.Rules{}, Signals: req.Signals})
-	if c := stub.queryCounts(); c[`sum(rate(x[30d]))`] != 3 {
-		t.Errorf("after a reload: %v, want the slow queries sent again", c)
+}
+
+func TestSlowCacheKeysOnWhatIsSentAndHowItIsRead(t *testing.T) {
+	withSlowInterval(t, time.Hour)
+	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: vectorEmpty}}})
+	src := testPrometheus(t, stub.URL, nil)
+	q := `sum(rate(x[30d]))`
+	collect := func(srs ...source.SignalRequest) source.Result {
+		// Every load of the rules makes new Rules: the cache must not care.
+		return src.Collect(context.Background(), source.Request{Rules: &triggers.Rules{}, Signals: srs})
+	}
+	collect(promQuery("monthly", q, ""))
+	// The same query read the same way, under new rules and another name:
+	// the answer is reused.
+	if v := collect(promQuery("renamed", q, "")).Values["renamed"]; v.MeasuredAt.IsZero() {
+		t.Errorf("renamed signal %+v: not reused", v)
+	}
+	if n := stub.queryCounts()[q]; n != 1 {
+		t.Errorf("%d queries sent after reloads that keep the query, want 1", n)
+	}
+	// The same query read another way (empty: zero) is its own entry.
+	if v := collect(promQuery("monthly", q, triggers.EmptyZero)).Values["monthly"]; !v.MeasuredAt.IsZero() {
+		t.Errorf("signal read with empty: zero %+v, want an answer to a request sent now", v)
+	}
+	if n := stub.queryCounts()[q]; n != 2 {
+		t.Errorf("%d queries sent, want 2: a changed reading is not served from the old one", n)
+	}
+	// Another query is sent.
+	collect(promQuery("monthly", `sum(rate(y[30d]))`, ""))
+	if n := stub.queryCounts()[`sum(rate(y[30d]))`]; n != 1 {
+		t.Errorf("a changed query sent %d times, want 1", n)
 	}
 }
 
