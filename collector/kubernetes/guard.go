@@ -10,10 +10,6 @@ import (
 	"github.com/capability-exporter/capability_exporter/collector/source"
 )
 
-// testHookReduce, when a test sets it, runs before every reducer with the
-// object it is given: fault injection for guardReducer.
-var testHookReduce func(id resourceID, obj any)
-
 // guardReducer wraps an informer's reducer. Reducers run in client-go's
 // goroutines, where collectSafely cannot reach: a panic there would end the
 // process. Instead it costs the resource: its informer stops (relisting
@@ -34,8 +30,8 @@ func (s *Source) guardReducer(st *informerState, reduce cache.TransformFunc) cac
 				out, err = nil, e.Err
 			}
 		}()
-		if testHookReduce != nil {
-			testHookReduce(st.id, obj)
+		if s.reduceHook != nil {
+			s.reduceHook(st.id, obj)
 		}
 		return reduce(obj)
 	}

@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -14,13 +15,12 @@ import (
 
 // panicOn makes every reducer panic on the Service of that name, as a
 // reducer meeting an object it did not expect would.
-func panicOn(t *testing.T, name string) {
-	testHookReduce = func(_ resourceID, obj any) {
+func panicOn(fc *fakeCluster, name string) {
+	fc.src.reduceHook = func(_ resourceID, obj any) {
 		if s, ok := obj.(*corev1.Service); ok && s.Name == name {
 			panic("reducer met an unexpected Service " + name)
 		}
 	}
-	t.Cleanup(func() { testHookReduce = nil })
 }
 
 func wantPanicked(t *testing.T, res source.Result, name string) {
@@ -43,8 +43,8 @@ func wantPanicked(t *testing.T, res source.Result, name string) {
 func TestReducerPanicCostsTheResourceNotTheProcess(t *testing.T) {
 	req := request([]string{"microservices", "nodes", "rbac_human_subjects"})
 	t.Run("in the initial list", func(t *testing.T) {
-		panicOn(t, "external")
 		fc := newFakeCluster(t, shopObjects(), nil, nil)
+		panicOn(fc, "external")
 		for range 2 {
 			res := fc.collect(t, req)
 			wantPanicked(t, res, "microservices")
@@ -56,8 +56,8 @@ func TestReducerPanicCostsTheResourceNotTheProcess(t *testing.T) {
 		}
 	})
 	t.Run("in a watch event", func(t *testing.T) {
-		panicOn(t, "boom")
 		fc := newFakeCluster(t, shopObjects(), nil, nil)
+		panicOn(fc, "boom")
 		if v := fc.collect(t, req).Values["microservices"]; !v.Known {
 			t.Fatalf("microservices = %+v before the fault, want known", v)
 		}
@@ -90,13 +90,12 @@ func eventuallyPanicked(t *testing.T, fc *fakeCluster, req source.Request, name 
 // A measure that panics costs its own signal; the others of the same
 // evaluation are answered.
 func TestMeasurePanicCostsOneSignal(t *testing.T) {
-	orig := measures["zones"]
-	measures["zones"] = measure{orig.needs, func(*clusterView) (float64, string) {
+	fc := newFakeCluster(t, shopObjects(), nil, nil)
+	fc.src.measures = maps.Clone(measures)
+	fc.src.measures["zones"] = measure{measures["zones"].needs, func(*clusterView) (float64, string) {
 		var v *clusterView
 		return float64(v.topology().zones), "" // nil dereference
 	}}
-	t.Cleanup(func() { measures["zones"] = orig })
-	fc := newFakeCluster(t, shopObjects(), nil, nil)
 	res := fc.collect(t, request([]string{"nodes", "zones", "regions"}))
 	wantPanicked(t, res, "zones")
 	for _, name := range []string{"nodes", "regions"} {

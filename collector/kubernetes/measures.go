@@ -208,7 +208,7 @@ func (v *clusterView) isPlatform(ns string) bool {
 // measure answers one measure, unknown when a resource it reads is not
 // readable or when it is a ratio over nothing.
 func (v *clusterView) measure(name string) triggers.Value {
-	m, ok := measures[name]
+	m, ok := v.s.measures[name]
 	if !ok {
 		return triggers.UnknownValue(fmt.Sprintf("unknown kubernetes measure %q", name), "kubernetes")
 	}

@@ -57,6 +57,14 @@ type Source struct {
 	// outOfSync is when each Argo CD Application still OutOfSync was first
 	// seen so (gitops.go); guarded by mu.
 	outOfSync map[string]time.Time
+
+	// measures are the measures this source answers: the package's table,
+	// which a test may replace on its own source only.
+	measures map[string]measure
+	// reduceHook, when a test sets it before the informers start, runs
+	// before every reducer with the object it is given: fault injection
+	// for guardReducer.
+	reduceHook func(id resourceID, obj any)
 }
 
 // Reasons are the reasons the Kubernetes source counts its errors by.
@@ -136,7 +144,7 @@ func newKubernetesSource(kc kubernetes.Interface, mc metadata.Interface, dc dyna
 	s := &Source{logger: logger, client: kc, meta: mc, dyn: dc, timeout: timeout,
 		teamLabels: slices.Clone(sec.TeamLabels), platformNamespaces: map[string]bool{}, platformRegex: re,
 		running: map[resourceID]*informerState{}, regexps: map[string]*regexp.Regexp{},
-		objects: map[string]*informerState{}, objectErrs: map[string]*source.Error{}}
+		objects: map[string]*informerState{}, objectErrs: map[string]*source.Error{}, measures: measures}
 	for _, ns := range sec.PlatformNamespaces {
 		s.platformNamespaces[ns] = true
 	}
@@ -168,7 +176,7 @@ func (s *Source) Collect(ctx context.Context, req source.Request) source.Result 
 	var ids []resourceID
 	policies, gitops := false, false
 	for _, sr := range req.Signals {
-		if m, ok := measures[sr.Spec.Kubernetes]; ok {
+		if m, ok := s.measures[sr.Spec.Kubernetes]; ok {
 			ids = append(ids, m.needs...)
 		}
 		if soft, ok := policySoftNeeds[sr.Spec.Kubernetes]; ok {
