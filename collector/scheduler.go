@@ -53,6 +53,9 @@ type SourceStatus struct {
 type Scheduler struct {
 	logger  *slog.Logger
 	timeout time.Duration
+	// sourceOpts are what the sources it builds are given beside their
+	// config section.
+	sourceOpts sourceOptions
 
 	// mu guards the config in force and the running sources. It is held only
 	// to read or swap them, never across an evaluation, so a reload or Close
@@ -84,17 +87,31 @@ type Scheduler struct {
 }
 
 // NewScheduler prepares a scheduler for cfg. timeout bounds one evaluation.
-func NewScheduler(cfg *config.Config, timeout time.Duration, logger *slog.Logger) *Scheduler {
-	return newScheduler(cfg, timeout, logger, factories)
+func NewScheduler(cfg *config.Config, timeout time.Duration, logger *slog.Logger, opts ...Option) *Scheduler {
+	return newScheduler(cfg, timeout, logger, factories, opts...)
+}
+
+// Option sets a scheduler's setting that the config file does not hold.
+// Each scheduler keeps its own, so two in one process share nothing.
+type Option func(*Scheduler)
+
+// WithSlowInterval sets how often the Prometheus and Loki sources send the
+// queries that read a day or more (--evaluation.slow-interval); in between
+// they reuse the last answer. 0, the default, sends them every evaluation.
+func WithSlowInterval(d time.Duration) Option {
+	return func(s *Scheduler) { s.sourceOpts.http.SlowInterval = d }
 }
 
 // newScheduler takes the source factories explicitly, so tests can put
 // scripted sources in place of real ones.
-func newScheduler(cfg *config.Config, timeout time.Duration, logger *slog.Logger, fs map[string]factory) *Scheduler {
+func newScheduler(cfg *config.Config, timeout time.Duration, logger *slog.Logger, fs map[string]factory, opts ...Option) *Scheduler {
 	s := &Scheduler{logger: logger, timeout: timeout, factories: fs, running: map[string]*runningSource{},
 		pending:   make(chan struct{}, 1),
 		errTotals: map[ErrorKey]float64{}, lastChange: map[string]time.Time{}, lastState: map[string]triggers.State{},
 		panicsLogged: map[string]bool{}}
+	for _, o := range opts {
+		o(s)
+	}
 	s.reloadOK.Store(true)
 	s.reloadStamp.Store(time.Now().Unix())
 	s.setConfig(cfg)

@@ -75,7 +75,7 @@ func (s *Scheduler) setConfig(cfg *config.Config) (done []*runningSource) {
 		if !ok {
 			continue
 		}
-		src, err := f.build(section, s.logger.With("source", kind))
+		src, err := f.build(section, s.logger.With("source", kind), s.sourceOpts)
 		if err != nil {
 			s.logger.Error("Cannot start source; its signals are unknown", "source", kind, "err", cfg.Scrub(err.Error()))
 		}

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/capability-exporter/capability_exporter/collector/httpapi"
 	"github.com/capability-exporter/capability_exporter/config"
 )
 
@@ -20,6 +19,7 @@ import (
 // rules_file is read anew on every load: rules that send the same queries
 // keep the answers of the slow ones, and a changed query is sent.
 func TestReloadOfUnchangedRulesFileKeepsSlowAnswers(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	sent := map[string]int{}
 	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -69,11 +69,9 @@ capabilities:
 		return cfg
 	}
 
-	httpapi.SetSlowInterval(time.Hour)
-	t.Cleanup(func() { httpapi.SetSlowInterval(0) })
 	monthly := `sum(rate(cpu_seconds_total[30d]))`
 	writeRules(monthly)
-	sched := NewScheduler(load(), 5*time.Second, slog.New(slog.DiscardHandler))
+	sched := NewScheduler(load(), 5*time.Second, slog.New(slog.DiscardHandler), WithSlowInterval(time.Hour))
 	defer sched.Close()
 	sched.Evaluate(context.Background())
 	if n := sentOf(monthly); n != 1 {
@@ -98,5 +96,61 @@ capabilities:
 	}
 	if v := signal(t, st, "cost_growth"); !v.Known || !v.MeasuredAt.IsZero() {
 		t.Errorf("cost_growth = %+v, want the answer to the new query", v)
+	}
+}
+
+// Two schedulers in one process keep their own slow interval: the one built
+// without it sends the monthly query every evaluation, the other once.
+func TestSchedulersKeepTheirOwnSlowInterval(t *testing.T) {
+	t.Parallel()
+	monthly := `sum(rate(cpu_seconds_total[30d]))`
+	counts := make([]int, 2)
+	var mu sync.Mutex
+	scheds := make([]*Scheduler, 2)
+	for i, opts := range [][]Option{{WithSlowInterval(time.Hour)}, nil} {
+		prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_ = r.ParseForm()
+			if r.Form.Get("query") == monthly {
+				mu.Lock()
+				counts[i]++
+				mu.Unlock()
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"status":"success","data":{"resultType":"scalar","result":[1773151651,"42"]}}`)
+		}))
+		t.Cleanup(prom.Close)
+		dir := t.TempDir()
+		rules := fmt.Sprintf(`
+signals:
+  cost_growth:
+    help: Month over month growth of CPU requests.
+    type: ratio
+    prometheus: {query: '%s'}
+capabilities:
+  cost_visibility:
+    title: Cost Visibility
+    complexity: low
+    trigger: cost_growth > 20%%
+`, monthly)
+		if err := os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(rules), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := config.Parse(filepath.Join(dir, "config.yml"),
+			[]byte(fmt.Sprintf("rules_file: rules.yml\nsources:\n  prometheus: {url: %s, timeout: 1s}\n", prom.URL)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		scheds[i] = NewScheduler(cfg, 5*time.Second, slog.New(slog.DiscardHandler), opts...)
+		t.Cleanup(scheds[i].Close)
+	}
+	for range 3 {
+		for _, s := range scheds {
+			s.Evaluate(context.Background())
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if counts[0] != 1 || counts[1] != 3 {
+		t.Errorf("monthly query sent %d times by the scheduler with a 1h slow interval (want 1), %d by the one without (want 3)", counts[0], counts[1])
 	}
 }

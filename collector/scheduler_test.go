@@ -135,7 +135,7 @@ func newTestEnvFailing(t *testing.T, configYAML string, scripts map[string]func(
 		"kubernetes": func(c *config.Config) (any, bool) { return c.Sources.Kubernetes, c.Sources.Kubernetes != nil },
 	}
 	for kind, section := range sections {
-		fs[kind] = factory{section: section, build: func(any, *slog.Logger) (source.Source, error) {
+		fs[kind] = factory{section: section, build: func(any, *slog.Logger, sourceOptions) (source.Source, error) {
 			env.builds[kind]++
 			if err := env.startErr[kind]; err != nil {
 				delete(env.startErr, kind)

@@ -16,7 +16,7 @@ import (
 type factory struct {
 	// section returns the source's config section and whether it is set.
 	section func(*config.Config) (any, bool)
-	build   func(section any, logger *slog.Logger) (source.Source, error)
+	build   func(section any, logger *slog.Logger, opts sourceOptions) (source.Source, error)
 	// reasons are the fixed reasons the kind counts its errors by. The
 	// scheduler starts every configured source's counter at 0 for each, so
 	// that increase() and rate() see the first error too.
@@ -26,12 +26,17 @@ type factory struct {
 	detectsTools bool
 }
 
+// sourceOptions are the scheduler's settings for the sources it builds.
+type sourceOptions struct {
+	http httpapi.Options
+}
+
 // typed makes a factory from a source's typed section and constructor.
-func typed[S any, T source.Source](section func(*config.Config) (S, bool), build func(S, *slog.Logger) (T, error), reasons []string) factory {
+func typed[S any, T source.Source](section func(*config.Config) (S, bool), build func(S, *slog.Logger, sourceOptions) (T, error), reasons []string) factory {
 	return factory{
 		section: func(c *config.Config) (any, bool) { return section(c) },
-		build: func(s any, logger *slog.Logger) (source.Source, error) {
-			src, err := build(s.(S), logger)
+		build: func(s any, logger *slog.Logger, opts sourceOptions) (source.Source, error) {
+			src, err := build(s.(S), logger, opts)
 			if err != nil {
 				return nil, err
 			}
@@ -45,16 +50,23 @@ func typed[S any, T source.Source](section func(*config.Config) (S, bool), build
 // the rules name them by.
 var factories = map[string]factory{
 	"fact": typed(func(c *config.Config) (map[string]triggers.Value, bool) { return c.FactValues, true },
-		newFactsSource, []string{source.ReasonPanic}),
+		func(facts map[string]triggers.Value, logger *slog.Logger, _ sourceOptions) (*factsSource, error) {
+			return newFactsSource(facts, logger)
+		}, []string{source.ReasonPanic}),
 	"prometheus": typed(func(c *config.Config) (*config.HTTPSource, bool) {
 		return c.Sources.Prometheus, c.Sources.Prometheus != nil
-	},
-		httpapi.NewPrometheus, httpapi.Reasons),
+	}, func(cfg *config.HTTPSource, logger *slog.Logger, opts sourceOptions) (*httpapi.Prometheus, error) {
+		return httpapi.NewPrometheus(cfg, logger, opts.http)
+	}, httpapi.Reasons),
 	"loki": typed(func(c *config.Config) (*config.HTTPSource, bool) { return c.Sources.Loki, c.Sources.Loki != nil },
-		httpapi.NewLoki, httpapi.Reasons),
+		func(cfg *config.HTTPSource, logger *slog.Logger, opts sourceOptions) (*httpapi.Loki, error) {
+			return httpapi.NewLoki(cfg, logger, opts.http)
+		}, httpapi.Reasons),
 	"kubernetes": withTools(typed(func(c *config.Config) (*config.KubernetesSource, bool) {
 		return c.Sources.Kubernetes, c.Sources.Kubernetes != nil
-	}, kubernetes.NewFromConfig, kubernetes.Reasons)),
+	}, func(cfg *config.KubernetesSource, logger *slog.Logger, _ sourceOptions) (*kubernetes.Source, error) {
+		return kubernetes.NewFromConfig(cfg, logger)
+	}, kubernetes.Reasons)),
 }
 
 func withTools(f factory) factory {

@@ -28,7 +28,6 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/capability-exporter/capability_exporter/collector"
-	"github.com/capability-exporter/capability_exporter/collector/httpapi"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/report"
 )
@@ -90,8 +89,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case assess.cmd.FullCommand():
 		return assess.run(*configFile, stdout, stderr, logger)
 	case serve.FullCommand():
-		httpapi.SetSlowInterval(*slowInterval)
-		return runServe(serveOptions{configFile: *configFile, interval: *interval, timeout: *timeout,
+		return runServe(serveOptions{configFile: *configFile, interval: *interval, timeout: *timeout, slowInterval: *slowInterval,
 			metricsPath: *metricsPath, web: webConfig}, logger)
 	}
 	return 2
@@ -114,11 +112,12 @@ func runCheck(configFile string, stdout, stderr io.Writer) int {
 }
 
 type serveOptions struct {
-	configFile  string
-	interval    time.Duration
-	timeout     time.Duration
-	metricsPath string
-	web         *web.FlagConfig
+	configFile   string
+	interval     time.Duration
+	timeout      time.Duration
+	slowInterval time.Duration
+	metricsPath  string
+	web          *web.FlagConfig
 }
 
 func runServe(o serveOptions, logger *slog.Logger) int {
@@ -136,7 +135,7 @@ func runServe(o serveOptions, logger *slog.Logger) int {
 		return 1
 	}
 
-	sched := collector.NewScheduler(cfg, o.timeout, logger)
+	sched := collector.NewScheduler(cfg, o.timeout, logger, collector.WithSlowInterval(o.slowInterval))
 	defer sched.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(

@@ -31,8 +31,8 @@ type Loki struct {
 }
 
 // NewLoki returns the Loki source for cfg.
-func NewLoki(cfg *config.HTTPSource, logger *slog.Logger) (*Loki, error) {
-	server, err := newHTTPServer("loki", cfg)
+func NewLoki(cfg *config.HTTPSource, logger *slog.Logger, opts Options) (*Loki, error) {
+	server, err := newHTTPServer("loki", cfg, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -31,8 +31,8 @@ type Prometheus struct {
 }
 
 // NewPrometheus returns the Prometheus source for cfg.
-func NewPrometheus(cfg *config.HTTPSource, logger *slog.Logger) (*Prometheus, error) {
-	server, err := newHTTPServer("prometheus", cfg)
+func NewPrometheus(cfg *config.HTTPSource, logger *slog.Logger, opts Options) (*Prometheus, error) {
+	server, err := newHTTPServer("prometheus", cfg, opts)
 	if err != nil {
 		return nil, err
 	}

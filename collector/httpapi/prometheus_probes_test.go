@@ -404,7 +404,7 @@ func jsonMatrixLabelled(m model.Matrix) (string, error) {
 // A window the data does not cover is a finding, kept for the slow cadence
 // like the answer; a window check that failed is asked again next time.
 func TestFailedWindowCheckIsNotKept(t *testing.T) {
-	withSlowInterval(t, time.Hour)
+	t.Parallel()
 	q := `sum(sum_over_time(x[30d]))`
 	for _, tc := range []struct {
 		name   string
@@ -417,7 +417,7 @@ func TestFailedWindowCheckIsNotKept(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stub := probeStub(t, map[string]string{"sum(sum_over_time": vectorOne, "count(count_over_time": tc.probe}, nil)
-			src := testPrometheus(t, stub.URL, nil)
+			src := slowPrometheus(t, stub.URL, time.Hour)
 			req := source.Request{Signals: []source.SignalRequest{promQuery("s", q, "")}}
 			var v triggers.Value
 			for range 2 {

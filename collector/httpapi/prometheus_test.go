@@ -17,7 +17,12 @@ import (
 
 func testPrometheus(t *testing.T, rawURL string, edit func(*config.HTTPSource)) *Prometheus {
 	t.Helper()
-	s, err := NewPrometheus(testHTTPSource(t, rawURL, edit), discardLogger)
+	return testPrometheusWith(t, rawURL, edit, Options{})
+}
+
+func testPrometheusWith(t *testing.T, rawURL string, edit func(*config.HTTPSource), opts Options) *Prometheus {
+	t.Helper()
+	s, err := NewPrometheus(testHTTPSource(t, rawURL, edit), discardLogger, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

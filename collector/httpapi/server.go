@@ -45,7 +45,15 @@ type httpServer struct {
 	cache   *slowCache  // last answers of the queries over a day or more
 }
 
-func newHTTPServer(kind string, cfg *config.HTTPSource) (*httpServer, error) {
+// Options are a source's settings that come from the command line rather
+// than its config section; each source holds its own.
+type Options struct {
+	// SlowInterval is how often queries that read SlowWindow or more are
+	// sent (--evaluation.slow-interval); 0 sends them every evaluation.
+	SlowInterval time.Duration
+}
+
+func newHTTPServer(kind string, cfg *config.HTTPSource, opts Options) (*httpServer, error) {
 	if cfg.URL.URL == nil {
 		return nil, fmt.Errorf("sources.%s.url is not set", kind)
 	}
@@ -77,7 +85,7 @@ func newHTTPServer(kind string, cfg *config.HTTPSource) (*httpServer, error) {
 		timeout: time.Duration(cfg.Timeout),
 		slots:   make(chan struct{}, n),
 		scope:   qs,
-		cache:   newSlowCache(),
+		cache:   newSlowCache(opts.SlowInterval),
 	}, nil
 }
 

@@ -198,7 +198,7 @@ sources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := NewPrometheus(cfg.Sources.Prometheus, discardLogger)
+	src, err := NewPrometheus(cfg.Sources.Prometheus, discardLogger, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/capability-exporter/capability_exporter/collector/source"
@@ -31,13 +30,6 @@ import (
 // SlowWindow is the shortest range that puts a query on the slow cadence.
 const SlowWindow = 24 * time.Hour
 
-var slowInterval atomic.Int64
-
-// SetSlowInterval sets how often queries that read SlowWindow or more are
-// sent (--evaluation.slow-interval) for sources built from now on; 0 sends
-// them every evaluation, as the package does until told otherwise.
-func SetSlowInterval(d time.Duration) { slowInterval.Store(int64(d)) }
-
 // slowCache holds the last answers of a source's slow queries.
 type slowCache struct {
 	every time.Duration
@@ -52,8 +44,10 @@ type slowEntry struct {
 	values map[string]triggers.Value // by reading
 }
 
-func newSlowCache() *slowCache {
-	return &slowCache{every: time.Duration(slowInterval.Load()), clock: time.Now, entries: map[string]slowEntry{}}
+// newSlowCache makes the cache of a source whose slow queries are sent once
+// per every; 0 sends them every evaluation.
+func newSlowCache(every time.Duration) *slowCache {
+	return &slowCache{every: every, clock: time.Now, entries: map[string]slowEntry{}}
 }
 
 // lookup returns the value of every signal of srs from the answer to key,

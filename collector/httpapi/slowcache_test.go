@@ -29,17 +29,17 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func withSlowInterval(t *testing.T, d time.Duration) {
+// slowPrometheus is a Prometheus source whose slow queries are sent once
+// per every.
+func slowPrometheus(t *testing.T, rawURL string, every time.Duration) *Prometheus {
 	t.Helper()
-	old := time.Duration(slowInterval.Load())
-	SetSlowInterval(d)
-	t.Cleanup(func() { SetSlowInterval(old) })
+	return testPrometheusWith(t, rawURL, nil, Options{SlowInterval: every})
 }
 
 func TestSlowQueriesAreSentOncePerSlowInterval(t *testing.T) {
-	withSlowInterval(t, time.Hour)
+	t.Parallel()
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: scalar42}}})
-	src := testPrometheus(t, stub.URL, nil)
+	src := slowPrometheus(t, stub.URL, time.Hour)
 	clock := &fakeClock{now: fixedNow}
 	src.server.cache.clock = clock.Now
 	rules := &triggers.Rules{}
@@ -75,9 +75,9 @@ func TestSlowQueriesAreSentOncePerSlowInterval(t *testing.T) {
 }
 
 func TestSlowCacheKeysOnWhatIsSentAndHowItIsRead(t *testing.T) {
-	withSlowInterval(t, time.Hour)
+	t.Parallel()
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: vectorEmpty}}})
-	src := testPrometheus(t, stub.URL, nil)
+	src := slowPrometheus(t, stub.URL, time.Hour)
 	q := `sum(rate(x[30d]))`
 	collect := func(srs ...source.SignalRequest) source.Result {
 		// Every load of the rules makes new Rules: the cache must not care.
@@ -107,10 +107,10 @@ func TestSlowCacheKeysOnWhatIsSentAndHowItIsRead(t *testing.T) {
 }
 
 func TestFailedSlowQueriesAreRetriedNextEvaluation(t *testing.T) {
-	withSlowInterval(t, time.Hour)
+	t.Parallel()
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {
 		{status: 500, body: internalError}, {status: 200, body: vectorEmpty}}})
-	src := testPrometheus(t, stub.URL, nil)
+	src := slowPrometheus(t, stub.URL, time.Hour)
 	req := source.Request{Signals: []source.SignalRequest{promQuery("monthly", `sum(rate(x[30d]))`, "")}}
 	for range 3 {
 		src.Collect(context.Background(), req)
@@ -127,9 +127,9 @@ func TestFailedSlowQueriesAreRetriedNextEvaluation(t *testing.T) {
 }
 
 func TestSlowCadenceOffSendsEveryEvaluation(t *testing.T) {
-	withSlowInterval(t, 0)
+	t.Parallel()
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: scalar42}}})
-	src := testPrometheus(t, stub.URL, nil)
+	src := slowPrometheus(t, stub.URL, 0)
 	req := source.Request{Signals: []source.SignalRequest{promQuery("monthly", `sum(rate(x[30d]))`, "")}}
 	for range 3 {
 		src.Collect(context.Background(), req)
@@ -149,12 +149,12 @@ func (s *apiStub) queryCounts() map[string]int {
 }
 
 func TestReusedAnswersDoNotOutliveADownServer(t *testing.T) {
-	withSlowInterval(t, time.Hour)
+	t.Parallel()
 	stub := newAPIStub(t, map[string][]stubAnswer{
 		"/api/v1/query":            {{status: 200, body: scalar42}},
 		"/api/v1/status/buildinfo": {{status: 500, body: "down"}},
 	})
-	src := testPrometheus(t, stub.URL, nil)
+	src := slowPrometheus(t, stub.URL, time.Hour)
 	req := source.Request{Signals: []source.SignalRequest{promQuery("monthly", `sum(rate(x[30d]))`, "")}}
 	if res := src.Collect(context.Background(), req); !res.Up {
 		t.Fatalf("first evaluation: not up: %v", res.Errors)

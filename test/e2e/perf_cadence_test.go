@@ -30,7 +30,6 @@ func TestPerfQueriesPerHour(t *testing.T) {
 	proxy := newPerfProxy(t, p.URL, "", false)
 	cfgFile := writeFile(t, t.TempDir(), "config.yml", fmt.Sprintf(
 		"sources:\n  prometheus:\n    url: %s\n    timeout: 30s\n  loki:\n    url: %s\n    tenant_id: webshop\n", proxy.URL, loki.URL))
-	t.Cleanup(func() { httpapi.SetSlowInterval(0) })
 
 	type tally struct {
 		requests, instant, rng, slowInstant, slowRange, monthRange, rules, other, loki int
@@ -46,12 +45,11 @@ func TestPerfQueriesPerHour(t *testing.T) {
 		return n
 	}
 	hour := func(slow time.Duration) tally {
-		httpapi.SetSlowInterval(slow)
 		cfg, err := config.Load(cfgFile)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sched := collector.NewScheduler(cfg, 2*time.Minute, slog.New(slog.DiscardHandler))
+		sched := collector.NewScheduler(cfg, 2*time.Minute, slog.New(slog.DiscardHandler), collector.WithSlowInterval(slow))
 		defer sched.Close()
 		from, lokiFrom := len(proxy.Requests()), lokiTotal()
 		t0 := time.Now()

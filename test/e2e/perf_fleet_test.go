@@ -190,13 +190,11 @@ func TestPerfFleet(t *testing.T) {
 	// the default 5m interval, back to back), with the slow cadence at its
 	// default and off.
 	hour := func(k int, slow time.Duration) perfFleetHour {
-		httpapi.SetSlowInterval(slow)
-		defer httpapi.SetSlowInterval(0)
 		cfg, err := config.Load(configs[k])
 		if err != nil {
 			t.Fatal(err)
 		}
-		sched := collector.NewScheduler(cfg, 2*time.Minute, slog.New(slog.DiscardHandler))
+		sched := collector.NewScheduler(cfg, 2*time.Minute, slog.New(slog.DiscardHandler), collector.WithSlowInterval(slow))
 		defer sched.Close()
 		from, s0, q0 := len(proxies[k].Requests()), samples.samples.Load(), samples.queries.Load()
 		t0 := time.Now()
