@@ -145,7 +145,7 @@ func stateMetrics(st *State) []prometheus.Metric {
 		add(sourceDurationDesc, s.Duration.Seconds(), s.Name)
 	}
 	for k, n := range st.ErrorTotals {
-		out = append(out, prometheus.MustNewConstMetric(sourceErrorsDesc, prometheus.CounterValue, n, k.Source, k.Reason))
+		out = append(out, prometheus.MustNewConstMetric(sourceErrorsDesc, prometheus.CounterValue, n, k.Source, string(k.Reason)))
 	}
 
 	for _, d := range ev.Decisions {

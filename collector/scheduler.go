@@ -35,7 +35,10 @@ type State struct {
 }
 
 // ErrorKey labels a source error counter.
-type ErrorKey struct{ Source, Reason string }
+type ErrorKey struct {
+	Source string
+	Reason source.Reason
+}
 
 // SourceStatus is one source's part in an evaluation.
 type SourceStatus struct {

@@ -155,7 +155,7 @@ func TestShutdownIsNotASourceFailure(t *testing.T) {
 			t.Errorf("errors %v = %v; a shutdown must not count as a source error", k, n)
 		}
 	}
-	if v := signal(t, st, "incident_mttr_seconds"); v.Known || !strings.Contains(v.Reason, source.ReasonCanceled+": query") {
+	if v := signal(t, st, "incident_mttr_seconds"); v.Known || !strings.Contains(v.Reason, string(source.ReasonCanceled)+": query") {
 		t.Errorf("the unpublished State has incident_mttr_seconds = %+v, want unknown by %s", v, source.ReasonCanceled)
 	}
 }

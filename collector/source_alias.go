@@ -13,6 +13,6 @@ type (
 	SignalRequest = source.SignalRequest
 	// Result is source.Result.
 	Result = source.Result
-	// SourceError is source.Error.
-	SourceError = source.Error
+	// Error is source.Error.
+	Error = source.Error
 )

@@ -20,7 +20,7 @@ type factory struct {
 	// reasons are the fixed reasons the kind counts its errors by. The
 	// scheduler starts every configured source's counter at 0 for each, so
 	// that increase() and rate() see the first error too.
-	reasons []string
+	reasons []source.Reason
 	// detectsTools: the source answers each tool's detection under the key
 	// tool.<id>, and takes part whenever the rules name tools.
 	detectsTools bool
@@ -32,7 +32,7 @@ type sourceOptions struct {
 }
 
 // typed makes a factory from a source's typed section and constructor.
-func typed[S any, T source.Source](section func(*config.Config) (S, bool), build func(S, *slog.Logger, sourceOptions) (T, error), reasons []string) factory {
+func typed[S any, T source.Source](section func(*config.Config) (S, bool), build func(S, *slog.Logger, sourceOptions) (T, error), reasons []source.Reason) factory {
 	return factory{
 		section: func(c *config.Config) (any, bool) { return section(c) },
 		build: func(s any, logger *slog.Logger, opts sourceOptions) (source.Source, error) {
@@ -52,7 +52,7 @@ var factories = map[string]factory{
 	"fact": typed(func(c *config.Config) (map[string]triggers.Value, bool) { return c.FactValues, true },
 		func(facts map[string]triggers.Value, logger *slog.Logger, _ sourceOptions) (*factsSource, error) {
 			return newFactsSource(facts, logger)
-		}, []string{source.ReasonPanic}),
+		}, []source.Reason{source.ReasonPanic}),
 	"prometheus": typed(func(c *config.Config) (*config.HTTPSource, bool) {
 		return c.Sources.Prometheus, c.Sources.Prometheus != nil
 	}, func(cfg *config.HTTPSource, logger *slog.Logger, opts sourceOptions) (*httpapi.Prometheus, error) {
@@ -77,14 +77,14 @@ func withTools(f factory) factory {
 // ErrorReasons returns the reasons capability_exporter_source_errors_total
 // counts a source kind's errors by (start and panic for every kind that can
 // fail so). A kind not listed has start and panic only.
-func ErrorReasons(kind string) []string {
+func ErrorReasons(kind string) []source.Reason {
 	return errorReasons(factories, kind)
 }
 
-func errorReasons(fs map[string]factory, kind string) []string {
+func errorReasons(fs map[string]factory, kind string) []source.Reason {
 	f, ok := fs[kind]
 	if !ok || f.reasons == nil {
-		return []string{source.ReasonStart, source.ReasonPanic}
+		return []source.Reason{source.ReasonStart, source.ReasonPanic}
 	}
-	return append([]string(nil), f.reasons...)
+	return append([]source.Reason(nil), f.reasons...)
 }

@@ -49,29 +49,29 @@ func TestLokiQueryOutcomes(t *testing.T) {
 		{name: "empty reads zero when the rules say so", answers: []stubAnswer{ok(lokiEmpty)}, empty: triggers.EmptyZero, want: 0, up: true, requests: 1},
 		{name: "NaN is unknown", answers: []stubAnswer{ok(lokiNaN)}, unknown: "returned NaN", up: true, requests: 1},
 		{name: "several series", answers: []stubAnswer{ok(lokiTwo)}, unknown: `{level="warn"}, {level="info"}`,
-			reasons: []string{source.ReasonSeveralSeries}, up: true, requests: 1},
+			reasons: []source.Reason{source.ReasonSeveralSeries}, up: true, requests: 1},
 		{name: "log lines are not a metric", answers: []stubAnswer{ok(lokiStreams)}, unknown: "want a metric query",
-			reasons: []string{source.ReasonBadQuery}, up: true, requests: 1},
+			reasons: []source.Reason{source.ReasonBadQuery}, up: true, requests: 1},
 		{name: "400 is a bad query and never retried", answers: []stubAnswer{{status: 400, body: lokiParseErr + "\n"}},
-			unknown: "400: " + lokiParseErr, reasons: []string{source.ReasonBadQuery}, up: true, requests: 1},
+			unknown: "400: " + lokiParseErr, reasons: []source.Reason{source.ReasonBadQuery}, up: true, requests: 1},
 		{name: "400 for a limit", answers: []stubAnswer{{status: 400, body: "the query time range exceeds the limit (query length: 800h0m0s, limit: 30d1h)"}},
-			unknown: "exceeds the limit", reasons: []string{source.ReasonBadQuery}, up: true, requests: 1},
+			unknown: "exceeds the limit", reasons: []source.Reason{source.ReasonBadQuery}, up: true, requests: 1},
 		{name: "429 is retried once", answers: []stubAnswer{{status: 429, body: "too many outstanding requests"}},
-			unknown: "429: too many outstanding requests", reasons: []string{source.ReasonTooManyRequests}, requests: 2},
+			unknown: "429: too many outstanding requests", reasons: []source.Reason{source.ReasonTooManyRequests}, requests: 2},
 		{name: "429 then success", answers: []stubAnswer{{status: 429, body: "too many outstanding requests"}, ok(lokiVector)},
 			want: 7, up: true, requests: 2},
 		{name: "504 is a timeout, not retried", answers: []stubAnswer{{status: 504, body: "request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed"}},
-			unknown: "request timed out", reasons: []string{source.ReasonTimeout}, requests: 1},
+			unknown: "request timed out", reasons: []source.Reason{source.ReasonTimeout}, requests: 1},
 		{name: "500 is a server error", answers: []stubAnswer{{status: 500, body: "rpc error: code = Unavailable"}},
-			unknown: "rpc error", reasons: []string{source.ReasonServerError}, requests: 1},
+			unknown: "rpc error", reasons: []source.Reason{source.ReasonServerError}, requests: 1},
 		{name: "502 then success", answers: []stubAnswer{{status: 502, body: "Bad Gateway"}, ok(lokiVector)}, want: 7, up: true, requests: 2},
-		{name: "401 without tenant", answers: []stubAnswer{{status: 401, body: "no org id"}}, unknown: "no org id", reasons: []string{source.ReasonUnauthorized}, requests: 1},
-		{name: "garbage", answers: []stubAnswer{ok("<html>gateway</html>")}, unknown: "not Loki's query JSON", reasons: []string{source.ReasonBadResponse}, requests: 1},
-		{name: "status error in a 200", answers: []stubAnswer{ok(`{"status":"error","data":{}}`)}, unknown: `status "error"`, reasons: []string{source.ReasonBadResponse}, requests: 1},
+		{name: "401 without tenant", answers: []stubAnswer{{status: 401, body: "no org id"}}, unknown: "no org id", reasons: []source.Reason{source.ReasonUnauthorized}, requests: 1},
+		{name: "garbage", answers: []stubAnswer{ok("<html>gateway</html>")}, unknown: "not Loki's query JSON", reasons: []source.Reason{source.ReasonBadResponse}, requests: 1},
+		{name: "status error in a 200", answers: []stubAnswer{ok(`{"status":"error","data":{}}`)}, unknown: `status "error"`, reasons: []source.Reason{source.ReasonBadResponse}, requests: 1},
 		{name: "a matrix is not what an instant query gives", answers: []stubAnswer{ok(`{"status":"success","data":{"resultType":"matrix","result":[]}}`)},
-			unknown: `result type "matrix"`, reasons: []string{source.ReasonBadResponse}, up: true, requests: 1},
+			unknown: `result type "matrix"`, reasons: []source.Reason{source.ReasonBadResponse}, up: true, requests: 1},
 		{name: "slower than the deadline", answers: []stubAnswer{{status: 200, body: lokiVector, delay: 2 * time.Second}},
-			timeout: 300 * time.Millisecond, unknown: "timeout", reasons: []string{source.ReasonTimeout}, requests: 1},
+			timeout: 300 * time.Millisecond, unknown: "timeout", reasons: []source.Reason{source.ReasonTimeout}, requests: 1},
 	}, func(t *testing.T, url string, edit func(*config.HTTPSource), empty triggers.Empty) source.Result {
 		return testLoki(t, url, edit).Collect(context.Background(), source.Request{Signals: []source.SignalRequest{lokiQuery("s", q, empty)}})
 	}, func(t *testing.T, r *http.Request) {
@@ -118,7 +118,7 @@ func TestLokiReachable(t *testing.T) {
 	}
 	stub = newAPIStub(t, map[string][]stubAnswer{"/loki/api/v1/status/buildinfo": {{status: 200, body: "<html>"}}})
 	res := testLoki(t, stub.URL, nil).Collect(context.Background(), source.Request{Signals: reach})
-	if v := res.Values["up"]; v.Known || res.Up || !slices.Equal(reasons(res), []string{source.ReasonBadResponse}) {
+	if v := res.Values["up"]; v.Known || res.Up || !slices.Equal(reasons(res), []source.Reason{source.ReasonBadResponse}) {
 		t.Errorf("garbage build info: %+v up %v reasons %v", v, res.Up, reasons(res))
 	}
 }
@@ -141,7 +141,7 @@ func TestEmptyRequestProbesTheServer(t *testing.T) {
 	prom.Close()
 	loki.Close()
 	for name, src := range map[string]source.Source{"prometheus": testPrometheus(t, prom.URL, nil), "loki": testLoki(t, loki.URL, nil)} {
-		if res := src.Collect(context.Background(), source.Request{}); res.Up || !slices.Equal(reasons(res), []string{source.ReasonUnreachable}) {
+		if res := src.Collect(context.Background(), source.Request{}); res.Up || !slices.Equal(reasons(res), []source.Reason{source.ReasonUnreachable}) {
 			t.Errorf("%s gone: up %v reasons %v; want down, unreachable", name, res.Up, reasons(res))
 		}
 	}

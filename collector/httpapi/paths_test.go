@@ -30,7 +30,7 @@ func TestRelativePasswordFileFromAnotherWorkingDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewPrometheus(cfg.Sources.Prometheus, discardLogger)
+	s, err := NewPrometheus(cfg.Sources.Prometheus, discardLogger, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

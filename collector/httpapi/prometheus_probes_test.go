@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -287,10 +288,10 @@ func TestRulesMeasuresNeedAServerThatServesRules(t *testing.T) {
 		name    string
 		rules   *stubAnswer
 		unknown string
-		reasons []string
+		reasons []source.Reason
 	}{
 		{name: "no rule group (VictoriaMetrics without vmalert)", rules: &stubAnswer{status: 200, body: noRuleGroups}, unknown: "lists no rule group"},
-		{name: "no rules API", rules: nil, unknown: "does not serve the rules API (404)", reasons: []string{source.ReasonNotFound}},
+		{name: "no rules API", rules: nil, unknown: "does not serve the rules API (404)", reasons: []source.Reason{source.ReasonNotFound}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stub := probeStub(t, nil, tc.rules)
@@ -303,7 +304,7 @@ func TestRulesMeasuresNeedAServerThatServesRules(t *testing.T) {
 					t.Errorf("%s = %+v, want unknown: %s", k, v, tc.unknown)
 				}
 			}
-			if got := reasons(res); strings.Join(got, ",") != strings.Join(tc.reasons, ",") {
+			if got := reasons(res); !slices.Equal(got, tc.reasons) {
 				t.Errorf("error reasons %v, want %v", got, tc.reasons)
 			}
 		})

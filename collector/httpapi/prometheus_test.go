@@ -66,40 +66,40 @@ func TestPrometheusInstantQueryOutcomes(t *testing.T) {
 		{name: "+Inf is unknown", answers: []stubAnswer{ok(vectorInf)}, unknown: "returned +Inf", up: true, requests: 1},
 		{name: "-Inf is unknown", answers: []stubAnswer{ok(vectorNegInf)}, unknown: "returned -Inf", up: true, requests: 1},
 		{name: "several series are an error, named", answers: []stubAnswer{ok(vectorThree)},
-			unknown: `3 series where one is expected: {job="a"}, {job="b"}, {job="c"}`, reasons: []string{source.ReasonSeveralSeries}, up: true, requests: 1},
+			unknown: `3 series where one is expected: {job="a"}, {job="b"}, {job="c"}`, reasons: []source.Reason{source.ReasonSeveralSeries}, up: true, requests: 1},
 		{name: "a range vector cannot give one number", answers: []stubAnswer{ok(matrixResult)},
-			unknown: "returned a matrix", reasons: []string{source.ReasonBadQuery}, up: true, requests: 1},
+			unknown: "returned a matrix", reasons: []source.Reason{source.ReasonBadQuery}, up: true, requests: 1},
 		{name: "a string result is not the API's answer", answers: []stubAnswer{ok(stringResult)},
-			unknown: "bad_response", reasons: []string{source.ReasonBadResponse}, requests: 1},
+			unknown: "bad_response", reasons: []source.Reason{source.ReasonBadResponse}, requests: 1},
 		{name: "400 bad_data is a bad query, not retried", answers: []stubAnswer{{status: 400, body: badData}},
-			unknown: "parse error: unexpected end of input", reasons: []string{source.ReasonBadQuery}, up: true, requests: 1},
+			unknown: "parse error: unexpected end of input", reasons: []source.Reason{source.ReasonBadQuery}, up: true, requests: 1},
 		{name: "422 execution is a failed query, not a bad one", answers: []stubAnswer{{status: 422, body: execution}},
-			unknown: "too many samples", reasons: []string{source.ReasonQueryFailed}, up: true, requests: 1},
+			unknown: "too many samples", reasons: []source.Reason{source.ReasonQueryFailed}, up: true, requests: 1},
 		{name: "503 timeout is a timeout, not retried", answers: []stubAnswer{{status: 503, body: queryTimeout}},
-			unknown: "query timed out", reasons: []string{source.ReasonTimeout}, requests: 1},
+			unknown: "query timed out", reasons: []source.Reason{source.ReasonTimeout}, requests: 1},
 		{name: "503 unavailable is retried once", answers: []stubAnswer{{status: 503, body: "Service Unavailable"}, {status: 503, body: "Service Unavailable"}},
-			unknown: "503: Service Unavailable", reasons: []string{source.ReasonServerError}, requests: 2},
+			unknown: "503: Service Unavailable", reasons: []source.Reason{source.ReasonServerError}, requests: 2},
 		{name: "503 then success", answers: []stubAnswer{{status: 503, body: "Service Unavailable"}, ok(vectorOne)},
 			want: 3, up: true, requests: 2},
 		{name: "429 is retried once", answers: []stubAnswer{{status: 429, body: "too many outstanding requests"}},
-			unknown: "429: too many outstanding requests", reasons: []string{source.ReasonTooManyRequests}, requests: 2},
+			unknown: "429: too many outstanding requests", reasons: []source.Reason{source.ReasonTooManyRequests}, requests: 2},
 		{name: "429 then success", answers: []stubAnswer{{status: 429, body: "slow down"}, ok(vectorOne)}, want: 3, up: true, requests: 2},
 		{name: "504 is a timeout, not retried", answers: []stubAnswer{{status: 504, body: "Gateway Timeout"}},
-			unknown: "504", reasons: []string{source.ReasonTimeout}, requests: 1},
+			unknown: "504", reasons: []source.Reason{source.ReasonTimeout}, requests: 1},
 		{name: "500 is a server error, not retried", answers: []stubAnswer{{status: 500, body: internalError}},
-			unknown: "unexpected EOF", reasons: []string{source.ReasonServerError}, requests: 1},
-		{name: "401", answers: []stubAnswer{{status: 401, body: "Unauthorized"}}, unknown: "401", reasons: []string{source.ReasonUnauthorized}, requests: 1},
+			unknown: "unexpected EOF", reasons: []source.Reason{source.ReasonServerError}, requests: 1},
+		{name: "401", answers: []stubAnswer{{status: 401, body: "Unauthorized"}}, unknown: "401", reasons: []source.Reason{source.ReasonUnauthorized}, requests: 1},
 		// client_golang sends a query as POST and, on 403, 405 or 501, once more as GET.
-		{name: "403", answers: []stubAnswer{{status: 403, body: "Forbidden"}}, unknown: "403", reasons: []string{source.ReasonForbidden}, requests: 2},
-		{name: "404", answers: []stubAnswer{{status: 404, body: "404 page not found"}}, unknown: "path prefix", reasons: []string{source.ReasonNotFound}, requests: 1},
+		{name: "403", answers: []stubAnswer{{status: 403, body: "Forbidden"}}, unknown: "403", reasons: []source.Reason{source.ReasonForbidden}, requests: 2},
+		{name: "404", answers: []stubAnswer{{status: 404, body: "404 page not found"}}, unknown: "path prefix", reasons: []source.Reason{source.ReasonNotFound}, requests: 1},
 		{name: "an HTML login page is garbage", answers: []stubAnswer{ok("<html><body>Please log in</body></html>")},
-			unknown: "bad_response", reasons: []string{source.ReasonBadResponse}, requests: 1},
+			unknown: "bad_response", reasons: []source.Reason{source.ReasonBadResponse}, requests: 1},
 		{name: "JSON of the wrong shape is garbage", answers: []stubAnswer{ok(`{"status":"success","data":{"resultType":"vector","result":{"x":1}}}`)},
-			unknown: "bad_response", reasons: []string{source.ReasonBadResponse}, requests: 1},
+			unknown: "bad_response", reasons: []source.Reason{source.ReasonBadResponse}, requests: 1},
 		{name: "a truncated body is garbage", answers: []stubAnswer{ok(vectorOne[:40])},
-			unknown: "bad_response", reasons: []string{source.ReasonBadResponse}, requests: 1},
+			unknown: "bad_response", reasons: []source.Reason{source.ReasonBadResponse}, requests: 1},
 		{name: "slower than the deadline is a timeout", answers: []stubAnswer{{status: 200, body: vectorOne, delay: 2 * time.Second}},
-			timeout: 300 * time.Millisecond, unknown: "timeout", reasons: []string{source.ReasonTimeout}, requests: 1},
+			timeout: 300 * time.Millisecond, unknown: "timeout", reasons: []source.Reason{source.ReasonTimeout}, requests: 1},
 	}, func(t *testing.T, url string, edit func(*config.HTTPSource), empty triggers.Empty) source.Result {
 		return testPrometheus(t, url, edit).Collect(context.Background(), source.Request{Signals: []source.SignalRequest{promQuery("s", "sum(up)", empty)}})
 	}, nil)
@@ -191,7 +191,7 @@ func TestAlertHistoryErrors(t *testing.T) {
 	if v := res.Values["mttr"]; v.Known || !strings.Contains(v.Reason, "11,000 points") {
 		t.Errorf("mttr = %+v", v)
 	}
-	if got := reasons(res); !slices.Equal(got, []string{source.ReasonBadQuery}) {
+	if got := reasons(res); !slices.Equal(got, []source.Reason{source.ReasonBadQuery}) {
 		t.Errorf("reasons = %v", got)
 	}
 }
@@ -249,7 +249,7 @@ func TestReachable(t *testing.T) {
 	if v := res.Values["up"]; v.Known {
 		t.Errorf("a failed probe reads %v; want unknown, never 0", v.Number)
 	}
-	if res.Up || !slices.Equal(reasons(res), []string{source.ReasonServerError}) {
+	if res.Up || !slices.Equal(reasons(res), []source.Reason{source.ReasonServerError}) {
 		t.Errorf("up %v reasons %v", res.Up, reasons(res))
 	}
 }

@@ -25,7 +25,7 @@ import (
 )
 
 // Reasons are the reasons a Prometheus or Loki source counts its errors by.
-var Reasons = []string{source.ReasonStart, source.ReasonPanic, source.ReasonTimeout, source.ReasonUnreachable,
+var Reasons = []source.Reason{source.ReasonStart, source.ReasonPanic, source.ReasonTimeout, source.ReasonUnreachable,
 	source.ReasonAuth, source.ReasonUnauthorized, source.ReasonForbidden, source.ReasonNotFound, source.ReasonBadQuery, source.ReasonQueryFailed,
 	source.ReasonTooManyRequests, source.ReasonServerError, source.ReasonBadResponse, source.ReasonSeveralSeries, source.ReasonUnscoped}
 
@@ -244,7 +244,7 @@ func (s *httpServer) attempt(ctx context.Context, fn func(ctx context.Context) e
 // classify turns a failed request into a source.Error with a fixed reason.
 // what names the request (the query) in the message.
 func classify(what string, ex *exchange, err error) source.Error {
-	wrap := func(reason string, format string, args ...any) source.Error {
+	wrap := func(reason source.Reason, format string, args ...any) source.Error {
 		return source.Error{Reason: reason, Err: fmt.Errorf("%s: "+format, append([]any{what}, args...)...)}
 	}
 	if ex == nil {

@@ -118,8 +118,8 @@ var discardLogger = slog.New(slog.DiscardHandler)
 // fixedNow is the evaluation time of unit tests: a Tuesday afternoon.
 var fixedNow = time.Date(2026, 3, 10, 14, 7, 31, 0, time.UTC)
 
-func reasons(res source.Result) []string {
-	var out []string
+func reasons(res source.Result) []source.Reason {
+	var out []source.Reason
 	for _, e := range res.Errors {
 		out = append(out, e.Reason)
 	}
@@ -135,7 +135,7 @@ type queryOutcome struct {
 	empty    triggers.Empty
 	want     float64 // when known
 	unknown  string  // substring of the reason when unknown
-	reasons  []string
+	reasons  []source.Reason
 	up       bool
 	requests int
 	timeout  time.Duration

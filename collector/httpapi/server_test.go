@@ -38,7 +38,7 @@ func TestRetryAfterIsHonouredWithinTheDeadline(t *testing.T) {
 		{status: 429, body: "slow down", header: map[string]string{"Retry-After": "1"}}, {status: 200, body: vectorOne}}})
 	src = testPrometheus(t, stub.URL, func(c *config.HTTPSource) { c.Timeout = config.Duration(time.Second) })
 	res = src.Collect(context.Background(), source.Request{Signals: []source.SignalRequest{promQuery("s", "sum(up)", "")}})
-	if !slices.Equal(reasons(res), []string{source.ReasonTooManyRequests}) || stub.count("/api/v1/query") != 1 {
+	if !slices.Equal(reasons(res), []source.Reason{source.ReasonTooManyRequests}) || stub.count("/api/v1/query") != 1 {
 		t.Errorf("reasons %v after %d requests", reasons(res), stub.count("/api/v1/query"))
 	}
 }
@@ -58,7 +58,7 @@ func TestFrozenServerCostsOneDeadline(t *testing.T) {
 	// time out, the rest are never sent (counted, not timed, so a loaded
 	// machine cannot make this flaky).
 	res := src.Collect(context.Background(), source.Request{Signals: signals})
-	if got := reasons(res); !slices.Equal(got, []string{source.ReasonTimeout, source.ReasonTimeout}) {
+	if got := reasons(res); !slices.Equal(got, []source.Reason{source.ReasonTimeout, source.ReasonTimeout}) {
 		t.Errorf("errors %v; want the two requests in flight timed out, the rest not sent", got)
 	}
 	if res.Up {
@@ -116,7 +116,7 @@ func TestPrometheusUnreachableStopsSending(t *testing.T) {
 	if res.Up {
 		t.Error("up with nothing listening")
 	}
-	if got := reasons(res); !slices.Equal(got, []string{source.ReasonUnreachable}) {
+	if got := reasons(res); !slices.Equal(got, []source.Reason{source.ReasonUnreachable}) {
 		t.Errorf("errors = %v; want one unreachable, the other queries not sent", got)
 	}
 	for _, sr := range signals {
@@ -224,13 +224,13 @@ func TestShutdownIsCanceledNotTimeout(t *testing.T) {
 	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: vectorOne, delay: 10 * time.Second}}})
 	src := testPrometheus(t, stub.URL, func(c *config.HTTPSource) { c.Timeout = config.Duration(200 * time.Millisecond) })
 	req := source.Request{Signals: []source.SignalRequest{promQuery("q", "up", triggers.EmptyUnknown)}}
-	if got := reasons(src.Collect(context.Background(), req)); !slices.Equal(got, []string{source.ReasonTimeout}) {
+	if got := reasons(src.Collect(context.Background(), req)); !slices.Equal(got, []source.Reason{source.ReasonTimeout}) {
 		t.Errorf("past the query deadline: reasons %v, want timeout", got)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	res := src.Collect(ctx, req)
-	if got := reasons(res); !slices.Equal(got, []string{source.ReasonCanceled}) {
+	if got := reasons(res); !slices.Equal(got, []source.Reason{source.ReasonCanceled}) {
 		t.Errorf("cancelled by shutdown: reasons %v, want canceled", got)
 	}
 	if v := res.Values["q"]; v.Known || !strings.Contains(v.Reason, "shutting down") {
@@ -282,13 +282,13 @@ func TestPanicInAQueryIsThatQuerysFailure(t *testing.T) {
 
 func checkPanicked(t *testing.T, kind string, res source.Result, panicked, fine string) {
 	t.Helper()
-	if v := res.Values[panicked]; v.Known || !strings.HasPrefix(v.Reason, source.ReasonPanic+":") || !strings.Contains(v.Reason, "index out of range") {
+	if v := res.Values[panicked]; v.Known || !strings.HasPrefix(v.Reason, string(source.ReasonPanic)+":") || !strings.Contains(v.Reason, "index out of range") {
 		t.Errorf("%s %s = %+v, want unknown with reason panic", kind, panicked, v)
 	}
 	if v := res.Values[fine]; !v.Known || v.Number != 3 {
 		t.Errorf("%s %s = %+v, want 3: another query's panic must not touch it", kind, fine, v)
 	}
-	if !slices.Equal(reasons(res), []string{source.ReasonPanic}) {
+	if !slices.Equal(reasons(res), []source.Reason{source.ReasonPanic}) {
 		t.Errorf("%s errors = %v, want one panic", kind, reasons(res))
 	}
 }

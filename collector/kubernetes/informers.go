@@ -130,20 +130,20 @@ type informerState struct {
 	desc     string             // the resource as messages name it: deployments.apps
 
 	mu     sync.Mutex
-	reason string // forbidden, not_found or unauthorized: the resource cannot be read until a watch opens
-	err    error  // the last list or watch error; cleared when a watch opens
+	reason source.Reason // forbidden, not_found or unauthorized: the resource cannot be read until a watch opens
+	err    error         // the last list or watch error; cleared when a watch opens
 }
 
 // errorReason classifies a list or watch error: the ones that will not heal
 // by retrying make the resource's signals unknown at once.
-func errorReason(err error) string {
+func errorReason(err error) source.Reason {
 	switch {
 	case apierrors.IsForbidden(err):
-		return "forbidden"
+		return source.ReasonForbidden
 	case apierrors.IsNotFound(err):
-		return "not_found"
+		return source.ReasonNotFound
 	case apierrors.IsUnauthorized(err):
-		return "unauthorized"
+		return source.ReasonUnauthorized
 	}
 	return ""
 }
@@ -193,9 +193,9 @@ func (st *informerState) readiness() *source.Error {
 	}
 	msg := fmt.Sprintf("initial sync of %s not finished after %s", st.desc, time.Since(st.started).Round(time.Millisecond))
 	if err != nil {
-		return &source.Error{Reason: "timeout", Err: fmt.Errorf("%s: last error: %w", msg, err)}
+		return &source.Error{Reason: source.ReasonTimeout, Err: fmt.Errorf("%s: last error: %w", msg, err)}
 	}
-	return &source.Error{Reason: "timeout", Err: fmt.Errorf("%s", msg)}
+	return &source.Error{Reason: source.ReasonTimeout, Err: fmt.Errorf("%s", msg)}
 }
 
 // settled reports whether waiting longer for this informer is pointless:

@@ -68,7 +68,7 @@ type Source struct {
 }
 
 // Reasons are the reasons the Kubernetes source counts its errors by.
-var Reasons = []string{source.ReasonStart, source.ReasonPanic, source.ReasonTimeout, source.ReasonUnreachable,
+var Reasons = []source.Reason{source.ReasonStart, source.ReasonPanic, source.ReasonTimeout, source.ReasonUnreachable,
 	source.ReasonUnauthorized, source.ReasonForbidden, source.ReasonNotFound}
 
 // NewFromConfig builds the source from its config section:
@@ -166,7 +166,9 @@ func (s *Source) Close() {
 func (s *Source) Collect(ctx context.Context, req source.Request) source.Result {
 	res := source.Result{Values: make(map[string]triggers.Value, len(req.Signals)+len(req.Tools))}
 	if s.ctx.Err() != nil {
-		res.Errors = []source.Error{{Reason: "closed", Err: errors.New("kubernetes source was closed")}}
+		// Only a scheduler that is shutting down asks a closed source; such
+		// an evaluation is not counted.
+		res.Errors = []source.Error{{Reason: source.ReasonCanceled, Err: errors.New("kubernetes source was closed")}}
 		answerAll(&res, req, "kubernetes source was closed")
 		return res
 	}
@@ -192,7 +194,7 @@ func (s *Source) Collect(ctx context.Context, req source.Request) source.Result 
 	sts := s.informers(ids)
 
 	if err := s.ping(ctx); err != nil {
-		res.Errors = []source.Error{{Reason: "unreachable", Err: err}}
+		res.Errors = []source.Error{{Reason: source.ReasonUnreachable, Err: err}}
 		// reachable too is unknown, never 0, as for Prometheus and Loki: a
 		// failed ping cannot tell a missing cluster from a network fault.
 		answerAll(&res, req, "Kubernetes API server unreachable: "+err.Error())

@@ -56,7 +56,7 @@ type Result struct {
 // Error is one failure, counted by Reason in
 // capability_exporter_source_errors_total.
 type Error struct {
-	Reason string // a short fixed word: timeout, unreachable, bad_response, forbidden, not_found, query, too_many_requests …
+	Reason Reason // one of the Reason constants below
 	Err    error
 	// Stack is where a recovered panic happened; the scheduler logs it once
 	// per source and message. It is never part of the message.
@@ -65,36 +65,40 @@ type Error struct {
 
 func (e Error) Error() string {
 	if e.Err == nil {
-		return e.Reason
+		return string(e.Reason)
 	}
-	return e.Reason + ": " + e.Err.Error()
+	return string(e.Reason) + ": " + e.Err.Error()
 }
 
-// Reasons a source's errors are counted by in
-// capability_exporter_source_errors_total. They are a fixed set so the
-// counter's cardinality stays bounded; the detail goes to the signal's reason
-// and the log.
-const (
-	ReasonStart    = "start"    // the source could not be built from its config section
-	ReasonPanic    = "panic"    // the source panicked; its signals of that query or evaluation are unknown
-	ReasonCanceled = "canceled" // the exporter is shutting down; such an evaluation is neither counted nor published
+// Reason is why a source's error is counted, the reason label of
+// capability_exporter_source_errors_total. The constants below are the
+// whole set, so the counter's cardinality stays bounded; the detail goes to
+// the signal's reason and the log. Each source kind declares the reasons it
+// can emit (collector's factories), and every one of them starts at 0.
+type Reason string
 
-	ReasonTimeout         = "timeout"           // the query deadline passed, or the server gave up (Prometheus 503 timeout, Loki 504)
-	ReasonUnreachable     = "unreachable"       // no HTTP answer: connection refused, DNS, TLS
-	ReasonAuth            = "auth"              // a managed store's credentials or token could not be obtained, or were refused (401, 403): the message names the identity or the missing permission
-	ReasonUnauthorized    = "unauthorized"      // 401: credentials missing or wrong
-	ReasonForbidden       = "forbidden"         // 403
-	ReasonNotFound        = "not_found"         // 404: the URL does not lead to the API (a missing path prefix?)
-	ReasonBadQuery        = "bad_query"         // 400 and other 4xx: the server refuses the query as written
-	ReasonQueryFailed     = "query_failed"      // 422: the query parsed but could not run, often a query limit (samples, points per series)
-	ReasonTooManyRequests = "too_many_requests" // 429, after one retry
-	ReasonServerError     = "server_error"      // other 5xx, after one retry for 502 and 503
-	ReasonBadResponse     = "bad_response"      // an answer that is not the API's JSON, or of the wrong result type
-	ReasonSeveralSeries   = "several_series"    // several series where the signal wants one value
-	// ReasonUnscoped: the answer cannot be limited to the configured matchers
+// The reasons, each with what it counts.
+const (
+	ReasonStart    Reason = "start"    // the source could not be built from its config section
+	ReasonPanic    Reason = "panic"    // the source panicked; its signals of that query or evaluation are unknown
+	ReasonCanceled Reason = "canceled" // the exporter is shutting down (or closed the source); such an evaluation is neither counted nor published
+
+	ReasonTimeout         Reason = "timeout"           // the query deadline passed, or the server gave up (Prometheus 503 timeout, Loki 504)
+	ReasonUnreachable     Reason = "unreachable"       // no HTTP answer: connection refused, DNS, TLS
+	ReasonAuth            Reason = "auth"              // a managed store's credentials or token could not be obtained, or were refused (401, 403): the message names the identity or the missing permission
+	ReasonUnauthorized    Reason = "unauthorized"      // 401: credentials missing or wrong
+	ReasonForbidden       Reason = "forbidden"         // 403
+	ReasonNotFound        Reason = "not_found"         // 404: the URL does not lead to the API (a missing path prefix?)
+	ReasonBadQuery        Reason = "bad_query"         // 400 and other 4xx: the server refuses the query as written
+	ReasonQueryFailed     Reason = "query_failed"      // 422: the query parsed but could not run, often a query limit (samples, points per series)
+	ReasonTooManyRequests Reason = "too_many_requests" // 429, after one retry
+	ReasonServerError     Reason = "server_error"      // other 5xx, after one retry for 502 and 503
+	ReasonBadResponse     Reason = "bad_response"      // an answer that is not the API's JSON, or of the wrong result type
+	ReasonSeveralSeries   Reason = "several_series"    // several series where the signal wants one value
+	// ReasonUnscoped counts an answer that cannot be limited to the configured matchers
 	// (sources.*.matchers), so it would mix in other clusters; or a query the
 	// matchers cannot be added to.
-	ReasonUnscoped = "unscoped"
+	ReasonUnscoped Reason = "unscoped"
 )
 
 // Recovered turns a recovered panic into the Error that counts it

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -301,7 +302,7 @@ capabilities:
 		if n := env.loki.count(`sum(count_over_time({job="kubernetes-audit"} | jsn [1d]))`); n != 1 {
 			t.Errorf("400 sent %d times, want once", n)
 		}
-		want := map[string]float64{"timeout": 1, "bad_query": 2}
+		want := map[source.Reason]float64{source.ReasonTimeout: 1, source.ReasonBadQuery: 2}
 		for reason, n := range want {
 			if got := st.ErrorTotals[collector.ErrorKey{Source: "loki", Reason: reason}]; got != n {
 				t.Errorf("loki errors{reason=%s} = %v, want %v", reason, got, n)
