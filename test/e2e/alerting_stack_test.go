@@ -193,7 +193,7 @@ func (s *alertingStack) WriteFacts(t *testing.T, facts string) {
 // Reload POSTs /-/reload and returns the status code.
 func (s *alertingStack) Reload(t *testing.T) int {
 	t.Helper()
-	resp, err := http.Post(s.exporter.URL+"/-/reload", "", nil)
+	resp, err := testClient.Post(s.exporter.URL+"/-/reload", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -159,7 +158,7 @@ func (vm *victoriaMetrics) importOpenMetrics(t testing.TB, r io.Reader) (samples
 		if body.Len() == 0 {
 			return
 		}
-		resp, err := http.Post(vm.URL+"/api/v1/import/prometheus", "text/plain", &body)
+		resp, err := testClient.Post(vm.URL+"/api/v1/import/prometheus", "text/plain", &body)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,7 +193,7 @@ func (vm *victoriaMetrics) importOpenMetrics(t testing.TB, r io.Reader) (samples
 		t.Fatal(err)
 	}
 	post()
-	resp, err := http.Get(vm.URL + "/internal/force_flush")
+	resp, err := testClient.Get(vm.URL + "/internal/force_flush")
 	if err != nil {
 		t.Fatal(err)
 	}

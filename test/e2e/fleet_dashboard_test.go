@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -203,7 +202,7 @@ func writeFleetConfig(t *testing.T, dir, facts string) {
 
 func reload(t *testing.T, e *exporter) int {
 	t.Helper()
-	resp, err := http.Post(e.URL+"/-/reload", "", nil)
+	resp, err := testClient.Post(e.URL+"/-/reload", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,7 +95,7 @@ func startPrometheus(t testing.TB, dataDir string, ruleFiles ...string) *prometh
 func (p *prometheusServer) waitRules(t testing.TB, n int) {
 	t.Helper()
 	waitFor(t, 30*time.Second, fmt.Sprintf("%d rules loaded", n), func() bool {
-		resp, err := http.Get(p.URL + "/api/v1/rules")
+		resp, err := testClient.Get(p.URL + "/api/v1/rules")
 		if err != nil {
 			return false
 		}

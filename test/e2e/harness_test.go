@@ -109,6 +109,21 @@ func startExporter(t testing.TB, configFile string, args ...string) *exporter {
 // one, or another process on its port).
 var probeClient = &http.Client{Timeout: 2 * time.Second}
 
+// requestTimeout bounds every other request a test sends, so that a server
+// that hangs fails its test in minutes instead of spending the tier's
+// whole budget.
+const requestTimeout = 2 * time.Minute
+
+// testClient sends the tests' requests; no test uses http.Get or
+// http.DefaultClient, which never give up.
+var testClient = &http.Client{Timeout: requestTimeout}
+
+// clientWith is testClient on its own transport, for the scrapes that
+// measure compression or connection reuse.
+func clientWith(tr *http.Transport) *http.Client {
+	return &http.Client{Timeout: requestTimeout, Transport: tr}
+}
+
 // httpOK reports whether a GET of url answers 200.
 func httpOK(url string) bool {
 	resp, err := probeClient.Get(url)
@@ -122,7 +137,7 @@ func httpOK(url string) bool {
 // Get returns the body of a GET on path, failing the test on any error.
 func (e *exporter) Get(t testing.TB, path string) string {
 	t.Helper()
-	resp, err := http.Get(e.URL + path)
+	resp, err := testClient.Get(e.URL + path)
 	if err != nil {
 		t.Fatal(err)
 	}

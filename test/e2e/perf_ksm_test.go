@@ -53,7 +53,7 @@ func perfKubeStateMetrics(t *testing.T, c *kubeCluster, doc, first *perfDoc, our
 	// Synced when it exposes every Deployment, Service, PDB and Node.
 	var body string
 	waitFor(t, 3*time.Minute, "kube-state-metrics to expose the whole cluster", func() bool {
-		resp, err := http.Get(metricsURL)
+		resp, err := testClient.Get(metricsURL)
 		if err != nil {
 			return false
 		}
@@ -89,7 +89,7 @@ func perfKubeStateMetrics(t *testing.T, c *kubeCluster, doc, first *perfDoc, our
 	total, _ := perfSeries(body)
 
 	var scrapes []time.Duration
-	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	client := clientWith(&http.Transport{DisableCompression: true})
 	for range 5 {
 		d, err := perfTimedScrape(client, metricsURL)
 		if err != nil {

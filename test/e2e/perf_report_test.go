@@ -99,7 +99,7 @@ type perfMetrics string
 // perfScrape fetches url (a /metrics endpoint).
 func perfScrape(t testing.TB, url string) perfMetrics {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := testClient.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func TestPerfScrape(t *testing.T) {
 	// One scraper: the latency of a scrape on an idle exporter, each one
 	// rendered (further apart than the exporter reuses a rendering), then
 	// back to back.
-	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	client := clientWith(&http.Transport{DisableCompression: true})
 	timed := func(n int, pause time.Duration) []time.Duration {
 		var out []time.Duration
 		for range n {
@@ -120,7 +120,7 @@ func perfScrapeBursts(url string, n int, every time.Duration, rounds int) (lat [
 	for i := range start {
 		start[i] = make(chan struct{})
 		go func(go_ <-chan struct{}) {
-			c := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 1}}
+			c := clientWith(&http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 1})
 			for range go_ {
 				d, err := perfTimedScrape(c, url)
 				results <- result{d, err}
@@ -156,7 +156,7 @@ func perfGet(t *testing.T, url, accept, encoding string) []byte {
 	if encoding != "" {
 		req.Header.Set("Accept-Encoding", encoding)
 	}
-	resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
+	resp, err := clientWith(&http.Transport{DisableCompression: true}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func perfScrapeLoadRun(url string, n int, warmup, load time.Duration) (lat []tim
 	measureFrom, end := start.Add(warmup), start.Add(warmup+load)
 	for range n {
 		wg.Go(func() {
-			c := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 1}}
+			c := clientWith(&http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 1})
 			var mine []time.Duration
 			var myErrs []error
 			for {

@@ -86,7 +86,7 @@ func TestPrometheusOutage(t *testing.T) {
 			t.Errorf("policy_enforcement = %s, was %s: Loki answers it", d, decisionsBefore["policy_enforcement"])
 		}
 		for _, path := range []string{"/-/healthy", "/-/ready"} {
-			if resp, err := http.Get(ex.URL + path); err != nil || resp.StatusCode != http.StatusOK {
+			if resp, err := testClient.Get(ex.URL + path); err != nil || resp.StatusCode != http.StatusOK {
 				t.Errorf("GET %s during the outage: %v %v", path, resp, err)
 			}
 		}

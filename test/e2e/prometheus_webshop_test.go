@@ -215,7 +215,7 @@ func TestWebshopHistory(t *testing.T) {
 				u = fmt.Sprintf("%s/api/v1/query?query=%s", env.prom.URL, url.QueryEscape(`(sum(sum_over_time(kube_pod_container_resource_requests{resource="cpu"}[1d])) / sum(sum_over_time(kube_pod_container_resource_requests{resource="cpu"}[1d] offset 30d)) + sum(sum_over_time(kube_pod_container_resource_requests{resource="memory"}[1d])) / sum(sum_over_time(kube_pod_container_resource_requests{resource="memory"}[1d] offset 30d))) / 2 - 1`))
 			}
 			t0 := time.Now()
-			resp, err := http.Get(u)
+			resp, err := testClient.Get(u)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -316,7 +316,7 @@ facts:
 	if err := os.Rename(tmp, rulesPath); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Post(e.URL+"/-/reload", "", nil)
+	resp, err := testClient.Post(e.URL+"/-/reload", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

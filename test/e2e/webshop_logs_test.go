@@ -79,7 +79,7 @@ func TestLokiDoubleFollowsTheAPI(t *testing.T) {
 		if tenant != "" {
 			req.Header.Set("X-Scope-OrgID", tenant)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
