@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/pager"
 
 	"github.com/capability-exporter/capability_exporter/collector/source"
 )
@@ -304,48 +305,74 @@ type (
 // listPageSize is how many objects the initial list asks for at a time.
 const listPageSize = 500
 
-// listWith lists the typed objects page by page and reduces each page
-// before asking for the next, so that the initial sync never holds more
-// than a page of whole objects: the reflector's own list asks the API
-// server's cache for everything at once (resourceVersion 0 ignores the
-// page size), and 5,000 Deployments decoded at once, with the other
-// resources listed beside them, took the heap past 130 MiB. The pages are
-// read at the most recent version, a consistent snapshot across pages.
+// listWith lists the typed objects page by page through client-go's pager
+// and reduces each object as it arrives, so that the initial sync never
+// holds more than a page or two of whole objects: the reflector's own list
+// asks the API server's cache for everything at once (resourceVersion 0
+// ignores the page size), and 5,000 Deployments decoded at once, with the
+// other resources listed beside them, took the heap past 130 MiB. The pages
+// are read at the most recent version, a consistent snapshot across pages.
 // Relists at a given version, after a watch expired, go through unchanged.
+//
+// When the continue token expires between two pages (410 Gone: a list
+// slower than the API server keeps its snapshots), the pager's own fallback
+// would list everything at once; instead the paged list starts over, at
+// most listRestarts times, and then the reflector's backoff takes over.
 func listWith[L runtime.Object](f func(context.Context, metav1.ListOptions) (L, error), reduce cache.TransformFunc) listFunc {
 	return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 		if o.ResourceVersion != "0" || o.Continue != "" {
 			return f(ctx, o)
 		}
-		o.ResourceVersion, o.Limit = "", listPageSize
-		out := &metav1.List{}
-		for {
-			page, err := f(ctx, o)
-			if err != nil {
-				return nil, err
+		o.ResourceVersion = ""
+		for try := 0; ; try++ {
+			out, err := listPaged(ctx, f, reduce, o)
+			if err == nil || !apierrors.IsResourceExpired(err) || try == listRestarts {
+				return out, err
 			}
-			objs, err := meta.ExtractList(page)
-			if err != nil {
-				return nil, err
-			}
-			for _, obj := range objs {
-				r, err := reduce(obj)
-				if err != nil {
-					return nil, err
-				}
-				out.Items = append(out.Items, runtime.RawExtension{Object: &listedObject{reduced: r}})
-			}
-			lm, err := meta.ListAccessor(page)
-			if err != nil {
-				return nil, err
-			}
-			out.ResourceVersion = lm.GetResourceVersion()
-			if lm.GetContinue() == "" {
-				return out, nil
-			}
-			o.Continue = lm.GetContinue()
 		}
 	}
+}
+
+// listRestarts bounds how often an initial list starts over after its
+// continue token expired.
+const listRestarts = 3
+
+// listPaged is one paged list: a page buffer of 0, so the next page is
+// fetched while the last is reduced and no further ahead.
+func listPaged[L runtime.Object](ctx context.Context, f func(context.Context, metav1.ListOptions) (L, error), reduce cache.TransformFunc, o metav1.ListOptions) (*metav1.List, error) {
+	var mu sync.Mutex
+	var version string
+	p := pager.New(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		page, err := f(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		lm, err := meta.ListAccessor(page)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		version = lm.GetResourceVersion()
+		mu.Unlock()
+		return page, nil
+	})
+	p.PageSize, p.PageBufferSize, p.FullListIfExpired = listPageSize, 0, false
+	out := &metav1.List{}
+	err := p.EachListItem(ctx, o, func(obj runtime.Object) error {
+		r, err := reduce(obj)
+		if err != nil {
+			return err
+		}
+		out.Items = append(out.Items, runtime.RawExtension{Object: &listedObject{reduced: r}})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	mu.Lock()
+	out.ResourceVersion = version
+	mu.Unlock()
+	return out, nil
 }
 
 // listedObject carries an object reduced while listing through the list
