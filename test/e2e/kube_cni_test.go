@@ -17,8 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/capability-exporter/capability_exporter/collector"
 	"github.com/capability-exporter/capability_exporter/collector/kubernetes"
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -168,7 +168,7 @@ func kubeCreateCustom(t *testing.T, dyn dynamic.Interface, apiVersion, kind, plu
 }
 
 // kubeEventually collects until the values are as wanted, for at most 30s.
-func kubeEventually(t *testing.T, src collector.Source, req collector.Request, want map[string]float64) {
+func kubeEventually(t *testing.T, src source.Source, req source.Request, want map[string]float64) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

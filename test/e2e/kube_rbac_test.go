@@ -17,8 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/capability-exporter/capability_exporter/collector"
 	"github.com/capability-exporter/capability_exporter/collector/kubernetes"
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -85,9 +85,9 @@ func kubeReadYAML(t *testing.T, path string, into any) {
 // token from the TokenRequest API: every measure and tool is readable. Then,
 // for each of several narrowings of the ClusterRole, only the signals that
 // need the withdrawn access turn unknown, with a forbidden reason.
-func kubeTestDeployRBAC(t *testing.T, c *kubeCluster, req collector.Request) {
+func kubeTestDeployRBAC(t *testing.T, c *kubeCluster, req source.Request) {
 	role, sa := kubeApplyExporterRBAC(t, c)
-	asExporter := func(t *testing.T) collector.Result {
+	asExporter := func(t *testing.T) source.Result {
 		t.Helper()
 		src, err := kubernetes.New(c.ServiceAccountConfig(t, sa.Namespace, sa.Name), kubeSection(), kubeTestLogger(t))
 		if err != nil {
@@ -160,7 +160,7 @@ func kubeTestDeployRBAC(t *testing.T, c *kubeCluster, req collector.Request) {
 			defer setRules(t, role.Rules)
 			// The API server's authorizer reads roles from its own cache:
 			// retry with a new source until the narrowing shows.
-			var res collector.Result
+			var res source.Result
 			deadline := time.Now().Add(15 * time.Second)
 			for {
 				res = asExporter(t)

@@ -19,8 +19,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
-	"github.com/capability-exporter/capability_exporter/collector"
 	"github.com/capability-exporter/capability_exporter/collector/kubernetes"
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -254,22 +254,22 @@ func (w kubeLogWriter) Write(p []byte) (int, error) {
 
 // kubeRequest asks for each named measure under its own name, and for the
 // rules' tools.
-func kubeRequest(rules *triggers.Rules, measures []string) collector.Request {
-	req := collector.Request{Rules: rules, Tools: rules.Tools}
+func kubeRequest(rules *triggers.Rules, measures []string) source.Request {
+	req := source.Request{Rules: rules, Tools: rules.Tools}
 	for _, m := range measures {
-		req.Signals = append(req.Signals, collector.SignalRequest{Key: m, Spec: triggers.SignalSource{Kubernetes: m}})
+		req.Signals = append(req.Signals, source.SignalRequest{Key: m, Spec: triggers.SignalSource{Kubernetes: m}})
 	}
 	return req
 }
 
-func kubeCollect(t testing.TB, src collector.Source, req collector.Request) collector.Result {
+func kubeCollect(t testing.TB, src source.Source, req source.Request) source.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	return src.Collect(ctx, req)
 }
 
-func checkKubeResult(t *testing.T, res collector.Result, measures, tools map[string]float64) {
+func checkKubeResult(t *testing.T, res source.Result, measures, tools map[string]float64) {
 	t.Helper()
 	if !res.Up || len(res.Errors) > 0 {
 		t.Errorf("Up = %v, errors %v; want up without errors", res.Up, res.Errors)
@@ -279,7 +279,7 @@ func checkKubeResult(t *testing.T, res collector.Result, measures, tools map[str
 	}
 }
 
-func kubeMismatches(res collector.Result, measures, tools map[string]float64) []string {
+func kubeMismatches(res source.Result, measures, tools map[string]float64) []string {
 	var off []string
 	check := func(key string, want float64) {
 		if v := res.Values[key]; !v.Known || v.Number != want {
