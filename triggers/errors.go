@@ -117,7 +117,8 @@ func LineError(n *yaml.Node, err error) error {
 
 var rawTypeNames = map[string]string{
 	"triggers.rawRules": "rules file", "triggers.rawSignal": "signal", "triggers.rawTool": "tool",
-	"triggers.rawFoundation": "foundation", "triggers.rawCapability": "capability",
+	"triggers.rawAddConditions": "add_conditions entry",
+	"triggers.rawFoundation":    "foundation", "triggers.rawCapability": "capability",
 	"triggers.PrometheusSignal": "prometheus signal", "triggers.LokiSignal": "loki signal",
 	"triggers.AlertHistory": "alert_history", "triggers.SignalSource": "first_known alternative", "triggers.Derive": "derive",
 	"triggers.rawPresume": "presumption",
@@ -141,7 +142,7 @@ var rawFields = func() map[string]string {
 	}
 	out := map[string]string{}
 	for _, v := range []any{rawRules{}, rawSignal{}, rawTool{}, rawFoundation{}, rawCapability{},
-		PrometheusSignal{}, LokiSignal{}, AlertHistory{}, SignalSource{}, Derive{}} {
+		PrometheusSignal{}, LokiSignal{}, AlertHistory{}, SignalSource{}, Derive{}, rawAddConditions{}} {
 		t := reflect.TypeOf(v)
 		names := fields(t)
 		out[rawTypeNames[t.String()]] = strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]

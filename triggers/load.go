@@ -50,6 +50,9 @@ type rawRules struct {
 	Tools        map[string]rawTool       `yaml:"tools"`
 	Foundations  map[string]rawFoundation `yaml:"foundations"`
 	Capabilities map[string]rawCapability `yaml:"capabilities"`
+	// An extending file's: see extend.go.
+	Extends       yaml.Node                   `yaml:"extends"`
+	AddConditions map[string]rawAddConditions `yaml:"add_conditions"`
 }
 
 type rawSignal struct {
@@ -136,16 +139,20 @@ func Parse(file string, data []byte) (*Rules, error) {
 	p := &parser{file: file, root: root, r: &Rules{File: file,
 		signals: map[string]*Signal{}, tools: map[string]*Tool{},
 		foundations: map[string]*Foundation{}, capabilities: map[string]*Capability{}}}
+	p.extend(&raw.Extends, raw.AddConditions)
 	p.signals(raw.Signals, mapKeys(root, "signals"))
+	p.checkReplacedSignals()
 	p.factTypes()
 	p.tools(raw.Tools, mapKeys(root, "tools"))
 	p.derives()
 	p.presumptions(raw.Signals)
 	p.foundations(raw.Foundations, mapKeys(root, "foundations"))
 	p.capabilities(raw.Capabilities, mapKeys(root, "capabilities"))
-	if len(p.r.Capabilities) == 0 && len(p.errs) == 0 {
+	if len(p.r.Capabilities) == 0 && p.ext == nil && len(p.errs) == 0 {
 		p.errf(root.Line, "capabilities", "no capabilities defined")
 	}
+	p.addConditions(raw.AddConditions, mapKeys(root, "add_conditions"))
+	p.mergeBase()
 	slices.SortStableFunc(p.errs, func(a, b *Error) int { return a.Line - b.Line })
 	if err := p.errs.Err(); err != nil {
 		return nil, err
@@ -158,6 +165,7 @@ type parser struct {
 	root *yaml.Node
 	r    *Rules
 	errs Errors
+	ext  *extension // the rules this file extends, if it does
 
 	reading    map[nodePos]bool // the condition nodes being read, outermost first
 	conditions int              // condition nodes read, aliases expanded

@@ -15,7 +15,10 @@ import (
 // Rules is a parsed, validated rules file. Slices keep the file's order, which
 // is also the order of output and the final tie-break of the recommendation.
 type Rules struct {
-	File         string
+	File string
+	// Extends names the rules File builds on (DefaultRulesFile), or is
+	// empty when File holds the whole rules.
+	Extends      string
 	Signals      []*Signal
 	Tools        []*Tool
 	Foundations  []*Foundation
@@ -85,7 +88,10 @@ type Signal struct {
 	// presumption is weaker than a derived fact: it feeds only the probable
 	// answer (need probably or probably_not), never a settled one.
 	Presume []*Presumption
-	Line    int
+	// File is the rules file that defines the signal, and Line its line
+	// there: an extending file's signals sit beside the defaults'.
+	File string
+	Line int
 }
 
 // Presumption is one presumed value of a judgment, with the measure it cites.
