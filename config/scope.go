@@ -104,8 +104,9 @@ func (c *Config) checkScope(doc *yaml.Node, errf func(file string, line int, fie
 	if c.Rules == nil {
 		return
 	}
-	rulesDoc := c.rulesDoc()
+	docs := rulesDocs{}
 	for _, sig := range c.Rules.Signals {
+		rulesDoc := docs.of(sig.File)
 		alts := []triggers.SignalSource{sig.Source}
 		if len(sig.Source.FirstKnown) > 0 {
 			alts = sig.Source.FirstKnown
@@ -124,11 +125,11 @@ func (c *Config) checkScope(doc *yaml.Node, errf func(file string, line int, fie
 				line := max(triggers.NodeLine(rulesDoc, qpath...), sig.Line)
 				text, err := scope.Expand(q.text, selectors[q.kind])
 				if err != nil {
-					errf(c.Rules.File, line, field, fmt.Sprintf("%v; define it under sources.%s.selectors", err, q.kind))
+					errf(sig.File, line, field, fmt.Sprintf("%v; define it under sources.%s.selectors", err, q.kind))
 					continue
 				}
 				if err := q.check(text, matchers[q.kind]); err != nil {
-					errf(c.Rules.File, line, field, fmt.Sprintf("with sources.%s.matchers: %v", q.kind, err))
+					errf(sig.File, line, field, fmt.Sprintf("with sources.%s.matchers: %v", q.kind, err))
 				}
 			}
 		}
@@ -181,21 +182,28 @@ func checkLogQL(q string, matchers []string) error {
 	return err
 }
 
-// rulesDoc parses the rules' YAML again for the lines of their queries; nil
-// when the file cannot be read (the error then names the signal's line).
-func (c *Config) rulesDoc() *yaml.Node {
+// rulesDocs parses each rules file again for the lines of its queries, once:
+// an extending file's signals sit beside the defaults'. A file that cannot
+// be read gives an empty document (the error then names the signal's line).
+type rulesDocs map[string]*yaml.Node
+
+func (d rulesDocs) of(file string) *yaml.Node {
+	if doc, ok := d[file]; ok {
+		return doc
+	}
+	doc := &yaml.Node{}
+	d[file] = doc
 	var data []byte
-	if c.Rules.File == triggers.DefaultRulesFile {
+	if file == triggers.DefaultRulesFile {
 		data = triggers.DefaultRulesYAML()
 	} else {
 		var err error
-		if data, err = os.ReadFile(c.Rules.File); err != nil {
-			return &yaml.Node{}
+		if data, err = os.ReadFile(file); err != nil {
+			return doc
 		}
 	}
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil {
-		return &yaml.Node{}
+	if yaml.Unmarshal(data, doc) != nil {
+		*doc = yaml.Node{}
 	}
-	return &doc
+	return doc
 }

@@ -81,7 +81,7 @@ func (c *Config) Warnings() []*triggers.Error {
 // Prometheus source every such signal is unknown anyway, so nothing is said.
 func (c *Config) unreadWindows(selectors map[string]string) []*triggers.Error {
 	var out []*triggers.Error
-	var doc *yaml.Node
+	docs := rulesDocs{}
 	for _, sig := range c.Rules.Signals {
 		alts := []triggers.SignalSource{sig.Source}
 		if len(sig.Source.FirstKnown) > 0 {
@@ -105,10 +105,7 @@ func (c *Config) unreadWindows(selectors map[string]string) []*triggers.Error {
 				path = append(path, fmt.Sprintf("first_known[%d]", i))
 			}
 			path = append(path, "prometheus", "query")
-			if doc == nil {
-				doc = c.rulesDoc()
-			}
-			out = append(out, &triggers.Error{File: c.Rules.File, Line: max(triggers.NodeLine(doc, path...), sig.Line),
+			out = append(out, &triggers.Error{File: sig.File, Line: max(triggers.NodeLine(docs.of(sig.File), path...), sig.Line),
 				Field: strings.Join(path, "."),
 				Msg: fmt.Sprintf("warning: the Prometheus parser does not read this query (%v), so the exporter cannot tell how far back it reads "+
 					"and its answer reads unknown; declare window: (how far back its data must reach; 5m for a query that reads no range)", perr)})

@@ -30,6 +30,7 @@ import (
 	"github.com/capability-exporter/capability_exporter/collector"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/report"
+	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
 const name = "capability_exporter"
@@ -70,6 +71,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	check := app.Command("check", "Validate the config file and the rules it uses; exit non-zero listing every error with file, line and field.")
 	assess := addAssessCommand(app)
+	rulesCmd := app.Command("rules", "Print the embedded default rules: a rules_file to start from, or to read beside a file that extends them (extends: default).")
 
 	cmd, err := app.Parse(args)
 	if exited >= 0 {
@@ -86,6 +88,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case check.FullCommand():
 		return runCheck(*configFile, stdout, stderr)
+	case rulesCmd.FullCommand():
+		if _, err := stdout.Write(triggers.DefaultRulesYAML()); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		return 0
 	case assess.cmd.FullCommand():
 		return assess.run(*configFile, stdout, stderr, logger)
 	case serve.FullCommand():
@@ -105,6 +113,9 @@ func runCheck(configFile string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, w)
 	}
 	rulesName := cfg.Rules.File
+	if cfg.Rules.Extends != "" {
+		rulesName += " extending " + cfg.Rules.Extends
+	}
 	fmt.Fprintf(stdout, "%s: OK (%d signals, %d tools, %d foundations, %d capabilities from %s; %d facts declared, %d signals overridden)\n",
 		configFile, len(cfg.Rules.Signals), len(cfg.Rules.Tools), len(cfg.Rules.Foundations),
 		len(cfg.Rules.Capabilities), rulesName, len(cfg.FactValues), len(cfg.OverrideValues))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -41,6 +42,51 @@ func writeFiles(t *testing.T, files map[string]string) string {
 		}
 	}
 	return dir
+}
+
+// The rules the binary prints load unchanged as a rules file, and a file
+// that extends them is checked against the union.
+func TestRulesCommand(t *testing.T) {
+	var printed, errOut bytes.Buffer
+	if code := run([]string{"rules"}, &printed, &errOut); code != 0 {
+		t.Fatalf("rules: exit %d: %s", code, errOut.String())
+	}
+	if !bytes.Equal(printed.Bytes(), triggers.DefaultRulesYAML()) {
+		t.Fatal("rules printed something else than the embedded rules")
+	}
+	dir := writeFiles(t, map[string]string{
+		"r.yml":      printed.String(),
+		"c.yml":      "rules_file: r.yml\n",
+		"ext.yml":    "extends: default\ntools:\n  traefik_mesh: {capability: service_mesh, workloads: [traefik-mesh-controller]}\n",
+		"cext.yml":   "rules_file: ext.yml\n",
+		"badext.yml": "extends: default\nadd_conditions:\n  service_mesh:\n    now: microservice > 3\n",
+		"cbad.yml":   "rules_file: badext.yml\n",
+	})
+	var out bytes.Buffer
+	if code := run([]string{"check", "--config.file=" + filepath.Join(dir, "c.yml")}, &out, &errOut); code != 0 {
+		t.Fatalf("check with the printed rules: exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "8 capabilities from "+filepath.Join(dir, "r.yml")) {
+		t.Errorf("check output: %q", out.String())
+	}
+	out.Reset()
+	if code := run([]string{"check", "--config.file=" + filepath.Join(dir, "cext.yml")}, &out, &errOut); code != 0 {
+		t.Fatalf("check with extending rules: exit %d: %s", code, errOut.String())
+	}
+	def, _ := triggers.Default()
+	want := fmt.Sprintf("%d tools, %d foundations, 8 capabilities from %s extending %s", len(def.Tools)+1, len(def.Foundations),
+		filepath.Join(dir, "ext.yml"), triggers.DefaultRulesFile)
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("check output %q lacks %q", out.String(), want)
+	}
+	errOut.Reset()
+	if code := run([]string{"check", "--config.file=" + filepath.Join(dir, "cbad.yml")}, &out, &errOut); code != 1 {
+		t.Fatalf("check with a bad extending file: exit %d", code)
+	}
+	want = filepath.Join(dir, "badext.yml") + `:4: add_conditions.service_mesh.now: unknown signal "microservice"`
+	if !strings.Contains(errOut.String(), want) {
+		t.Errorf("check error %q lacks %q", errOut.String(), want)
+	}
 }
 
 func TestCheck(t *testing.T) {

@@ -96,6 +96,10 @@ func TestKubernetesSourceAgainstAPIServer(t *testing.T) {
 		kubeTestDecisionsFollowCRDs(t, c)
 	})
 
+	t.Run("extending_rules_add_a_tool", func(t *testing.T) {
+		kubeTestExtendingRulesAddATool(t, c)
+	})
+
 	t.Run("default_rules_are_answerable", func(t *testing.T) {
 		def, err := triggers.Default()
 		if err != nil {
