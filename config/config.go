@@ -26,6 +26,10 @@ import (
 
 // Config is a loaded, validated config file with the rules it names.
 type Config struct {
+	// Cluster names the cluster this exporter decides for, for people
+	// reading the page and reports; the cluster label of series comes from
+	// the scrape (the Helm chart sets both from clusterName).
+	Cluster   string    `yaml:"cluster"`
 	Sources   Sources   `yaml:"sources"`
 	Facts     yaml.Node `yaml:"facts"`
 	Overrides yaml.Node `yaml:"overrides"`
@@ -366,9 +370,10 @@ func declaredValue(t triggers.ValueType, v *yaml.Node) (float64, error) {
 // Redacted returns the config as YAML with secrets hidden, for display.
 func (c *Config) Redacted() string {
 	out, err := yaml.Marshal(struct {
+		Cluster   string  `yaml:"cluster,omitempty"`
 		Sources   Sources `yaml:"sources"`
 		RulesFile string  `yaml:"rules_file,omitempty"`
-	}{c.Sources, c.RulesFile})
+	}{c.Cluster, c.Sources, c.RulesFile})
 	if err != nil {
 		return err.Error()
 	}

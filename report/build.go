@@ -45,9 +45,11 @@ func Build(st *collector.State, o Options) *Report {
 	}
 	if st.Config != nil {
 		r.ConfigFile = st.Config.File
+		r.Cluster = st.Config.Cluster
 		rules = st.Config.Rules
 		if rules != nil {
 			r.RulesFile = rules.File
+			r.RulesExtends = rules.Extends
 		}
 	}
 	if ev.Recommended != "" {

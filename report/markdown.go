@@ -40,12 +40,15 @@ func (m *mdWriter) header(r *Report) {
 	m.f("# Platform capability decisions, %s\n\n", r.GeneratedAt.Format("2006-01-02"))
 	m.f("- Date: %s\n", r.GeneratedAt.Format("2006-01-02 15:04 MST"))
 	m.line("- Status: proposed")
+	if r.Cluster != "" {
+		m.f("- Cluster: %s\n", md(r.Cluster))
+	}
 	by := "capability_exporter"
 	if r.ExporterVersion != "" {
 		by += " " + r.ExporterVersion
 	}
 	m.f("- Evidence: live data evaluated by %s at %s (took %s), rules %s, config %s\n\n",
-		md(by), r.EvaluatedAt.Format(time.RFC3339), seconds(r.EvaluationDurationSeconds), code(r.RulesFile), code(r.ConfigFile))
+		md(by), r.EvaluatedAt.Format(time.RFC3339), seconds(r.EvaluationDurationSeconds), rulesWords(r), code(r.ConfigFile))
 }
 
 func (m *mdWriter) recommended(r *Report) {
@@ -421,4 +424,12 @@ func code(s string) string {
 		return fence + " " + s + " " + fence
 	}
 	return fence + s + fence
+}
+
+// rulesWords names the rules file, and the rules it extends.
+func rulesWords(r *Report) string {
+	if r.RulesExtends == "" {
+		return code(r.RulesFile)
+	}
+	return code(r.RulesFile) + " extending " + code(r.RulesExtends)
 }

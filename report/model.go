@@ -31,6 +31,12 @@ type Report struct {
 	ExporterVersion           string  `json:"exporter_version"`
 	ConfigFile                string  `json:"config_file"`
 	RulesFile                 string  `json:"rules_file"`
+	// RulesExtends names the rules RulesFile extends (extends: default), or
+	// is empty when RulesFile holds the whole rules.
+	RulesExtends string `json:"rules_extends"`
+	// Cluster is the config's cluster: the cluster these decisions are for,
+	// or empty when the config names none.
+	Cluster string `json:"cluster"`
 	// RecommendedNext is the one `now` capability to take on next, or null.
 	RecommendedNext *string `json:"recommended_next"`
 	// Questions are the undeclared facts ranked by how many decisions each
