@@ -14,13 +14,20 @@ BUILD_DATE ?= $(shell date -u +%Y%m%d-%H:%M:%S)
 RULES      := $(filter-out %.test.yml,$(wildcard deploy/rules/*.yml))
 RULE_TESTS := $(wildcard deploy/rules/*.test.yml)
 
-.PHONY: all build test test-e2e test-all fuzz lint check-rules bench
+IMAGE      ?= capability_exporter:$(VERSION)
+
+.PHONY: all build image test test-e2e test-all fuzz lint check-rules bench
 
 all: lint test check-rules build
 
 # The same go build line as the Dockerfile's (deploy/image_test.go compares them).
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/prometheus/common/version.Version=$(VERSION) -X github.com/prometheus/common/version.Revision=$(REVISION) -X github.com/prometheus/common/version.Branch=$(BRANCH) -X github.com/prometheus/common/version.BuildUser=$(BUILD_USER) -X github.com/prometheus/common/version.BuildDate=$(BUILD_DATE)" -o ./capability_exporter ./cmd/capability_exporter
+
+# The image of the Dockerfile, with the same version stamps as build; push it
+# where your cluster pulls from (the Helm chart's image.*).
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg BRANCH=$(BRANCH) --build-arg BUILD_USER="$(BUILD_USER)" --build-arg BUILD_DATE=$(BUILD_DATE) -t $(IMAGE) .
 
 test:
 	$(GO) test -race ./...

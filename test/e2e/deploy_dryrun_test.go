@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -69,6 +70,28 @@ extraArgs: [--evaluation.interval=10m]
 		objs := helmTemplate(t, "fleet", "capability-exporter-helm", "-f", values)
 		n := dryRunObjects(t, c, objs)
 		t.Logf("kube-apiserver accepted %d objects of the chart and its pod under restricted Pod Security", n)
+	})
+
+	// helm install asks the cluster, which serves the Prometheus Operator's
+	// CRDs: with only a cluster name, the ServiceMonitor and the
+	// PrometheusRule are on, and the notes say so and warn that neither
+	// carries the release label kube-prometheus-stack selects by.
+	t.Run("helm_install_reads_the_cluster", func(t *testing.T) {
+		kubeconfig := c.WriteKubeconfig(t, c.Admin, "admin")
+		chart := filepath.Join(repoRoot(), "deploy", "helm", "capability-exporter")
+		out, err := exec.Command(helmBinary(t), "install", "prod", chart, "--namespace", "capability-exporter-helm",
+			"--kubeconfig", kubeconfig, "--dry-run=server", "--set", "clusterName=prod-eu").CombinedOutput()
+		if err != nil {
+			t.Fatalf("helm install --dry-run=server: %v\n%s", err, out)
+		}
+		for _, want := range []string{"kind: ServiceMonitor", "kind: PrometheusRule", `replacement: "prod-eu"`,
+			"on:  ServiceMonitor (scrapes /metrics), auto: the cluster serves monitoring.coreos.com/v1",
+			"on:  PrometheusRule (the alert rules), auto: the cluster serves monitoring.coreos.com/v1",
+			"--set serviceMonitor.additionalLabels.release=", "no facts declared"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("helm install output lacks %q:\n%s", want, out)
+			}
+		}
 	})
 }
 

@@ -45,6 +45,9 @@ func helmTemplate(t testing.TB, release, namespace string, args ...string) []*un
 	if err != nil {
 		t.Fatalf("helm template: %v\n%s", err, stderr.String())
 	}
+	if stderr.Len() > 0 {
+		t.Errorf("helm template %v warns:\n%s", args, stderr.String())
+	}
 	r := k8syaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(out)))
 	var objs []*unstructured.Unstructured
 	for {
@@ -183,6 +186,9 @@ func TestHelmChartLints(t *testing.T) {
 		if err != nil {
 			t.Errorf("helm lint --strict %v: %v\n%s", args, err, out)
 		}
+		if strings.Contains(string(out), "symbolic link") || strings.Contains(string(out), "[WARNING]") {
+			t.Errorf("helm lint --strict %v warns:\n%s", args, out)
+		}
 	}
 	// Scoping the sources to a cluster without naming it is refused.
 	out, err := exec.Command(helmBinary(t), "template", "x", chart, "--set", "scopeSourcesToCluster=true").CombinedOutput()
@@ -227,4 +233,52 @@ overrides: {microservices: 12}
 		t.Fatalf("capability_exporter check on the chart's config: %v\n%s", err, out)
 	}
 	t.Logf("check: %s", strings.TrimSpace(string(out)))
+}
+
+// The README's line: with only a cluster name, a cluster that serves the
+// Prometheus Operator's API gets the ServiceMonitor, which labels every
+// series with the cluster, and the alert rules; `helm template`, which knows
+// no cluster, is told so with --api-versions. Without it both stay off. A
+// value of the wrong type fails at render time and names the value.
+func TestHelmChartMonitoringAuto(t *testing.T) {
+	objs := helmTemplate(t, "capability-exporter", "monitoring", "--set", "clusterName=prod-eu", "--api-versions", "monitoring.coreos.com/v1")
+	sm := oneOf(t, objs, "ServiceMonitor")
+	endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+	if len(endpoints) != 1 {
+		t.Fatalf("ServiceMonitor endpoints: %v", endpoints)
+	}
+	relabelings, _ := endpoints[0].(map[string]any)["relabelings"].([]any)
+	found := false
+	for _, r := range relabelings {
+		r := r.(map[string]any)
+		if r["targetLabel"] == "cluster" && r["replacement"] == "prod-eu" && r["action"] == "replace" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("ServiceMonitor relabelings %v: want cluster=\"prod-eu\"", relabelings)
+	}
+	oneOf(t, objs, "PrometheusRule")
+	if got := configOf(t, objs)["cluster"]; got != "prod-eu" {
+		t.Errorf("config cluster = %v, want prod-eu", got)
+	}
+
+	for _, o := range helmTemplate(t, "capability-exporter", "monitoring", "--set", "clusterName=prod-eu") {
+		if k := o.GetKind(); k == "ServiceMonitor" || k == "PrometheusRule" {
+			t.Errorf("without monitoring.coreos.com/v1 the chart renders a %s", k)
+		}
+	}
+
+	chart := filepath.Join(repoRoot(), "deploy", "helm", "capability-exporter")
+	for set, want := range map[string]string{
+		"facts.compliance_required=yes":     "/facts/compliance_required",
+		"facts.debugging_per_incident=soon": "/facts/debugging_per_incident",
+		"serviceMonitor.enabled=maybe":      "/serviceMonitor/enabled",
+		"fact.developers=3":                 "fact",
+	} {
+		out, err := exec.Command(helmBinary(t), "template", "x", chart, "--set", set).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("--set %s: %v, want an error naming %s:\n%s", set, err, want, out)
+		}
+	}
 }

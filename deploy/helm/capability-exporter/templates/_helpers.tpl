@@ -58,7 +58,24 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{/*
-The exporter's config file from sources, facts, overrides and rules. With
+Whether a Prometheus Operator object is on: true, false, or auto (on when the
+cluster serves monitoring.coreos.com/v1, the Prometheus Operator's CRDs).
+`helm template` knows no cluster: it needs --api-versions monitoring.coreos.com/v1.
+Called with (list <value> <root context> <value's name>); renders "true" or "".
+*/}}
+{{- define "capability-exporter.enabled" -}}
+{{- $on := index . 0 }}
+{{- $root := index . 1 }}
+{{- if kindIs "string" $on }}
+{{- if ne $on "auto" }}
+{{- fail (printf "%s: want true, false or auto, got %q" (index . 2) $on) }}
+{{- end }}
+{{- if $root.Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}true{{ end }}
+{{- else if $on }}true{{ end }}
+{{- end }}
+
+{{/*
+The exporter's config file from clusterName, sources, facts, overrides and rules. With
 scopeSourcesToCluster, the prometheus and loki sources that set no matchers
 of their own get clusterLabel="clusterName".
 */}}
@@ -77,6 +94,9 @@ of their own get clusterLabel="clusterName".
 {{- end }}
 {{- end }}
 {{- $config := dict "sources" $sources }}
+{{- with .Values.clusterName }}
+{{- $_ := set $config "cluster" . }}
+{{- end }}
 {{- with .Values.facts }}
 {{- $_ := set $config "facts" . }}
 {{- end }}
