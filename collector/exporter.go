@@ -3,12 +3,17 @@ package collector
 import (
 	"math"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
+
+// ConditionKindsText lists the kind label values of capability_condition:
+// the steps of the decision and adopted, for adopted_if.
+var ConditionKindsText = strings.Join(append(slices.Clone(triggers.Kinds), triggers.KindAdopted), ", ")
 
 // Metric descriptors, built once. Every capability metric comes from the
 // last published evaluation; a scrape never reaches a source.
@@ -35,7 +40,7 @@ var (
 		"1 when the capability's trigger could be evaluated, 0 when it is unknown for lack of signals.",
 		[]string{"capability"}, nil)
 	conditionDesc = prometheus.NewDesc("capability_condition",
-		"Truth of one comparison of a capability's rules: 1 holds, 0 does not, NaN unknown. kind is trigger, structural, must, skip, gate, later, now or adopted.",
+		"Truth of one comparison of a capability's rules: 1 holds, 0 does not, NaN unknown. kind is "+ConditionKindsText+".",
 		[]string{"capability", "kind", "condition", "signal"}, nil)
 	thresholdDesc = prometheus.NewDesc("capability_condition_threshold",
 		"The literal a condition compares its signal with, in the signal's base unit.",

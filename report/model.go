@@ -137,7 +137,7 @@ type Steps struct {
 
 // Condition is one comparison of a capability's rules, evaluated.
 type Condition struct {
-	Kind          string   `json:"kind"` // trigger, skip, later, now
+	Kind          string   `json:"kind"` // trigger, structural, must, gate, skip, later, now or adopted (triggers.Kinds, KindAdopted)
 	Expr          string   `json:"expr"` // as written in the rules
 	Says          *string  `json:"says"` // the framework's words, if the rules give them
 	Signal        string   `json:"signal"`

@@ -138,9 +138,7 @@ func runServe(o serveOptions, logger *slog.Logger) int {
 		logger.Error("Cannot load config", "file", o.configFile, "err", err)
 		return 1
 	}
-	for _, w := range cfg.Warnings() {
-		logger.Warn("Config silences a measure", "warning", w.Error())
-	}
+	logConfigWarnings(logger, cfg)
 	if o.interval <= 0 || o.timeout <= 0 {
 		logger.Error("--evaluation.interval and --evaluation.timeout must be positive")
 		return 1
@@ -148,13 +146,6 @@ func runServe(o serveOptions, logger *slog.Logger) int {
 
 	sched := collector.NewScheduler(cfg, o.timeout, logger, collector.WithSlowInterval(o.slowInterval))
 	defer sched.Close()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collector.NewExporter(sched),
-		versioncollector.NewCollector(name),
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -176,26 +167,7 @@ func runServe(o serveOptions, logger *slog.Logger) int {
 	}()
 	go sched.Run(ctx, o.interval)
 
-	mux := http.NewServeMux()
-	mux.Handle(o.metricsPath, newScrapeCache(promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError), EnableOpenMetrics: true}),
-		func() scrapeVersion { return scrapeVersion{sched.Current(), sched.Reloads()} }))
-	mux.Handle("/-/reload", reload)
-	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
-	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if sched.Current() == nil {
-			http.Error(w, "first evaluation not finished", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "Ready")
-	})
-	pages := report.Handlers{Current: sched.Current, MetricsPath: o.metricsPath, Version: version.Version}
-	mux.Handle(report.APIPath, pages.JSON())
-	if o.metricsPath != "/" {
-		mux.Handle("/", pages.Page())
-	}
-
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: newMux(sched, o.metricsPath, reload, logger), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- web.ListenAndServe(srv, o.web, logger) }()
 	select {
@@ -211,4 +183,34 @@ func runServe(o serveOptions, logger *slog.Logger) int {
 		_ = srv.Shutdown(shutdownCtx)
 	}
 	return 0
+}
+
+// newMux is every endpoint the server serves, on one scheduler.
+func newMux(sched *collector.Scheduler, metricsPath string, reload http.Handler, logger *slog.Logger) *http.ServeMux {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collector.NewExporter(sched),
+		versioncollector.NewCollector(name),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	mux := http.NewServeMux()
+	mux.Handle(metricsPath, newScrapeCache(promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError), EnableOpenMetrics: true}),
+		func() scrapeVersion { return scrapeVersion{sched.Current(), sched.Reloads()} }))
+	mux.Handle("/-/reload", reload)
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if sched.Current() == nil {
+			http.Error(w, "first evaluation not finished", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready")
+	})
+	pages := report.Handlers{Current: sched.Current, MetricsPath: metricsPath, Version: version.Version}
+	mux.Handle(report.APIPath, pages.JSON())
+	if metricsPath != "/" {
+		mux.Handle("/", pages.Page())
+	}
+	return mux
 }

@@ -37,9 +37,7 @@ func (r *reloader) Reload() error {
 	}
 	r.sched.Reload(cfg)
 	r.logger.Info("Reloaded config", "file", r.file)
-	for _, w := range cfg.Warnings() {
-		r.logger.Warn("Config silences a measure", "warning", w.Error())
-	}
+	logConfigWarnings(r.logger, cfg)
 	if r.onSuccess != nil {
 		r.onSuccess()
 	}
