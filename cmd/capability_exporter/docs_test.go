@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/report"
+)
+
+// liveOutput serves the quick start's config through the server's own
+// endpoints after one evaluation, and returns its JSON document and the
+// metric families of /metrics.
+func liveOutput(t *testing.T) (map[string]any, map[string]*dtoFamily) {
+	t.Helper()
+	cfg, err := config.Load(filepath.Join("..", "..", "examples", "webshop.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sched := collector.NewScheduler(cfg, time.Minute, logger)
+	t.Cleanup(sched.Close)
+	// As the server runs it: Run evaluates once at start, then on the
+	// interval.
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go sched.Run(ctx, time.Hour)
+	for deadline := time.Now().Add(30 * time.Second); sched.Current() == nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no evaluation within 30s")
+		}
+	}
+	srv := httptest.NewServer(newMux(sched, "/metrics", http.NotFoundHandler(), logger))
+	t.Cleanup(srv.Close)
+
+	get := func(path string) []byte {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
+		}
+		return body
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(get(report.APIPath), &doc); err != nil {
+		t.Fatal(err)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(string(get("/metrics"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*dtoFamily{}
+	for name, f := range fams {
+		labels := map[string]bool{}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = true
+			}
+		}
+		out[name] = &dtoFamily{labels: labels}
+	}
+	return doc, out
+}
+
+type dtoFamily struct{ labels map[string]bool }
+
+// keyPaths lists every key of a JSON value as a path: capabilities[].id.
+func keyPaths(v any, prefix string, into map[string]bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, sub := range v {
+			into[prefix+k] = true
+			keyPaths(sub, prefix+k+".", into)
+		}
+	case []any:
+		for _, sub := range v {
+			keyPaths(sub, strings.TrimSuffix(prefix, ".")+"[].", into)
+		}
+	}
+}
+
+var codeSpanRE = regexp.MustCompile("`([^`]+)`")
+
+// docs/api.md against the live JSON: every field its tables name exists
+// where the table says, every field the document has is in a table, and the
+// excerpt's names are the live document's.
+func TestAPIDocMatchesLiveJSON(t *testing.T) {
+	doc, _ := liveOutput(t)
+	live := map[string]bool{}
+	keyPaths(doc, "", live)
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "api.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+
+	// Field tables, by heading.
+	prefixes := map[string]string{
+		"Document": "", "Source": "sources[].", "Capability": "capabilities[].",
+		"Condition": "capabilities[].conditions[].", "Change": "capabilities[].what_would_change[].",
+	}
+	objects := map[string]string{"Tool": "tools[].", "Foundation": "foundations[].", "Signal": "signals[]."}
+	documented := map[string]bool{}
+	section := ""
+	for _, line := range strings.Split(text, "\n") {
+		if h, ok := strings.CutPrefix(line, "### "); ok {
+			section = h
+			continue
+		}
+		if h, ok := strings.CutPrefix(line, "## "); ok {
+			section = h
+			continue
+		}
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || strings.HasPrefix(strings.TrimSpace(cells[1]), "---") {
+			continue
+		}
+		if prefix, ok := prefixes[section]; ok {
+			for _, m := range codeSpanRE.FindAllStringSubmatch(cells[1], -1) {
+				path := prefix + m[1]
+				documented[path] = true
+				if !live[path] {
+					t.Errorf("docs/api.md, %s: field %s is not in the live document", section, path)
+				}
+			}
+		}
+		if section == "Tool, Foundation, Signal" {
+			if prefix, ok := objects[strings.TrimSpace(cells[1])]; ok {
+				// Field names and values share the cell; every live field
+				// must be named there.
+				for _, m := range codeSpanRE.FindAllStringSubmatch(cells[2], -1) {
+					documented[prefix+m[1]] = true
+				}
+			}
+		}
+	}
+	var undocumented []string
+	for path := range live {
+		parent := path[:strings.LastIndex(path, ".")+1]
+		_, table := prefixes[tableOf(prefixes, parent)]
+		inObjects := slices.Contains([]string{"tools[].", "foundations[].", "signals[]."}, parent)
+		if (table || inObjects) && !documented[path] {
+			undocumented = append(undocumented, path)
+		}
+	}
+	sort.Strings(undocumented)
+	for _, p := range undocumented {
+		t.Errorf("the live document has %s, which docs/api.md does not describe", p)
+	}
+
+	// The excerpt: its names are the live document's, and its signals the
+	// rules'.
+	blocks := 0
+	for _, part := range strings.Split(text, "```json\n")[1:] {
+		block, _, _ := strings.Cut(part, "```")
+		blocks++
+		var ex any
+		if err := json.Unmarshal([]byte(block), &ex); err != nil {
+			t.Fatalf("docs/api.md JSON example: %v", err)
+		}
+		paths := map[string]bool{}
+		keyPaths(ex, "", paths)
+		for p := range paths {
+			if !live[p] {
+				t.Errorf("docs/api.md example has %s, which the live document lacks", p)
+			}
+		}
+	}
+	if blocks == 0 {
+		t.Error("docs/api.md has no JSON example")
+	}
+
+	// Signal names in code spans (`incident_mttr_seconds > 1h`, and the jq
+	// examples' fields) exist.
+	cfg, err := config.Load(filepath.Join("..", "..", "examples", "webshop.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	condRE := regexp.MustCompile(`^([a-z][a-z0-9_]*) (>|>=|<|<=|==|!=|would need) `)
+	for _, m := range codeSpanRE.FindAllStringSubmatch(text, -1) {
+		if c := condRE.FindStringSubmatch(m[1]); c != nil && cfg.Rules.Signal(c[1]) == nil {
+			t.Errorf("docs/api.md names signal %s (%q), which the default rules lack", c[1], m[1])
+		}
+	}
+	fieldRE := regexp.MustCompile(`\.([a-z_]+)`)
+	liveNames := map[string]bool{}
+	for p := range live {
+		liveNames[p[strings.LastIndex(p, ".")+1:]] = true
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, "curl ") {
+			continue
+		}
+		_, jq, _ := strings.Cut(line, "jq")
+		for _, m := range fieldRE.FindAllStringSubmatch(jq, -1) {
+			if !liveNames[m[1]] {
+				t.Errorf("docs/api.md example %q reads .%s, which the live document lacks", line, m[1])
+			}
+		}
+	}
+}
+
+// tableOf maps a parent path to the table heading whose prefix it is.
+func tableOf(prefixes map[string]string, parent string) string {
+	for h, p := range prefixes {
+		if p == parent {
+			return h
+		}
+	}
+	return ""
+}
+
+// The README's metric table against the live /metrics: every metric it
+// lists is served with the labels it names, and every capability metric
+// served is listed.
+func TestReadmeMetricTableMatchesLiveMetrics(t *testing.T) {
+	_, fams := liveOutput(t)
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(data), "## Metrics reference")
+	if !ok {
+		t.Fatal("README has no Metrics reference")
+	}
+	table, _, _ = strings.Cut(table, "\n## ")
+	listed := map[string]bool{}
+	for _, line := range strings.Split(table, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 {
+			continue
+		}
+		m := codeSpanRE.FindStringSubmatch(cells[1])
+		if m == nil {
+			continue
+		}
+		name := m[1]
+		listed[name] = true
+		f := fams[name]
+		if f == nil {
+			t.Errorf("README lists %s, which /metrics does not serve", name)
+			continue
+		}
+		open := strings.Contains(cells[2], "…")
+		want := map[string]bool{}
+		for _, l := range strings.Split(strings.ReplaceAll(cells[2], "…", ""), ",") {
+			if l = strings.TrimSpace(l); l != "" {
+				want[l] = true
+			}
+		}
+		for l := range want {
+			if !f.labels[l] {
+				t.Errorf("README: %s has label %s, which the live series lack", name, l)
+			}
+		}
+		if !open {
+			for l := range f.labels {
+				if !want[l] {
+					t.Errorf("README: %s lacks label %s, which the live series carry", name, l)
+				}
+			}
+		}
+	}
+	for name := range fams {
+		if strings.HasPrefix(name, "capability_") && !listed[name] {
+			t.Errorf("/metrics serves %s, which the README's table does not list", name)
+		}
+	}
+}
