@@ -70,7 +70,7 @@ func (r *run) fail(e source.Error, keys ...string) {
 // skip makes keys unknown because the server is down, without counting an
 // error: no request was sent for them.
 func (r *run) skip(e *source.Error, keys ...string) {
-	reason := "not sent: an earlier request found the server down (" + e.Error() + ")"
+	reason := "not sent: the server did not answer an earlier request of this evaluation (" + e.Error() + ")"
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, k := range keys {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -209,7 +210,7 @@ func (s *httpServer) request(ctx context.Context, r *run, what string, keys []st
 	// requests not yet sent are then not sent: an evaluation against a dead
 	// server costs one deadline, not one per query.
 	if e.Reason == source.ReasonUnreachable || (e.Reason == source.ReasonTimeout && ex.status == 0 && !r.isUp()) || authDowns(err) {
-		r.downed.CompareAndSwap(nil, &e)
+		r.downed.CompareAndSwap(nil, &source.Error{Reason: e.Reason, Err: downCause(err)})
 	}
 	if answeredAPI(e) {
 		r.answered()
@@ -328,4 +329,19 @@ func errorMessage(ex *exchange) string {
 // API: it refused the query as written. Such a server counts as up.
 func answeredAPI(e source.Error) bool {
 	return e.Reason == source.ReasonBadQuery || e.Reason == source.ReasonQueryFailed || e.Reason == source.ReasonSeveralSeries
+}
+
+// downCause is why a server is down, without the request that found it:
+// the requests not sent for it are about other queries, so their reason
+// names the cause alone (connection refused, no answer before the
+// deadline), not the URL or query of the request that met it.
+func downCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return errors.New("no answer before the deadline")
+	}
+	return err
 }

@@ -124,6 +124,27 @@ func TestPrometheusUnreachableStopsSending(t *testing.T) {
 			t.Errorf("%s = %+v, want unknown naming the unreachable server", sr.Key, v)
 		}
 	}
+	// Each signal's reason is about its own request: the one sent names
+	// its query, the ones not sent name the cause alone, never another
+	// signal's query.
+	sent := 0
+	for i, sr := range signals {
+		v := res.Values[sr.Key]
+		for j := range signals {
+			if j != i && strings.Contains(v.Reason, fmt.Sprintf("vector(%d)", j)) {
+				t.Errorf("%s: reason %q names the query of s%d", sr.Key, v.Reason, j)
+			}
+		}
+		if strings.Contains(v.Reason, fmt.Sprintf("vector(%d)", i)) {
+			sent++
+		} else if !strings.HasPrefix(v.Reason, "not sent: the server did not answer an earlier request of this evaluation (unreachable: ") ||
+			!strings.Contains(v.Reason, "connection refused") {
+			t.Errorf("%s: reason %q, want not sent for the cause, connection refused", sr.Key, v.Reason)
+		}
+	}
+	if sent != 1 {
+		t.Errorf("%d reasons name their own query; want the one request sent", sent)
+	}
 }
 
 func TestPrometheusQueriesRunInParallelUpToTheBound(t *testing.T) {
