@@ -62,9 +62,14 @@ func Build(st *collector.State, o Options) *Report {
 	}
 	for _, s := range st.Sources {
 		endpoint, auth, headers := describeSource(st.Config, s.Name)
-		r.Sources = append(r.Sources, Source{Name: s.Name, Configured: s.Configured, Up: s.Up,
+		src := Source{Name: s.Name, Configured: s.Configured, Up: s.Up,
 			DurationSeconds: s.Duration.Seconds(), Signals: s.Signals, Endpoint: endpoint, Auth: auth,
-			Headers: headers, Errors: b.clean.cleanAll(append([]string{}, s.Errors...))})
+			Headers: headers, Errors: b.clean.cleanAll(append([]string{}, s.Errors...))}
+		src.Status = statusWord(s.Configured, s.Up)
+		if len(src.Errors) > 0 {
+			src.Cause = &src.Errors[0]
+		}
+		r.Sources = append(r.Sources, src)
 	}
 	for _, s := range ev.Signals {
 		value, text, reason := b.value(s.Type, s.Value)
@@ -447,4 +452,16 @@ func shortCondition(c Condition) string {
 		return c.Signal + " " + c.ValueText
 	}
 	return c.Signal + " " + c.ValueText + " (" + c.Op + " " + c.ThresholdText + ")"
+}
+
+// statusWord is a source's state in one word, for the first lines of the
+// page and report.
+func statusWord(configured, up bool) string {
+	switch {
+	case !configured:
+		return "not_configured"
+	case up:
+		return "up"
+	}
+	return "down"
 }

@@ -61,6 +61,12 @@ type Source struct {
 	Auth            string   `json:"auth"`     // the kind of credentials in use, never their value
 	Headers         []string `json:"headers"`  // names of extra headers sent; values hidden
 	Errors          []string `json:"errors"`
+	// Status is up, down (configured, did not answer) or not_configured.
+	Status string `json:"status"`
+	// Cause is why the source is down or erred: the first request of this
+	// evaluation that failed, and why; null when none failed. Requests not
+	// sent because the server was already down are not causes.
+	Cause *string `json:"cause"`
 }
 
 // Capability is one decision with everything behind it.

@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/capability-exporter/capability_exporter/report"
 )
 
 // Two capabilities: one decided from a fact, one that hinges on Kubernetes
@@ -157,5 +160,52 @@ func TestAssessExampleGivesTheWebshopAnswers(t *testing.T) {
 	}
 	if doc.RecommendedNext != "cost_visibility" {
 		t.Errorf("recommended next = %q, want cost_visibility (complexity low)", doc.RecommendedNext)
+	}
+}
+
+// A first real config: a Prometheus that does not answer, no facts. Its
+// source says down with the first request that failed, and no signal's
+// reason names another signal's query.
+func TestAssessNamesTheCauseOfADownSource(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there any more
+	dir := writeFiles(t, map[string]string{
+		"c.yml": "sources:\n  prometheus:\n    url: http://" + addr + "\n    max_concurrency: 1\n",
+	})
+	_, js, stderr := runAssess(t, "--config.file="+filepath.Join(dir, "c.yml"), "--format=json")
+	var r report.Report
+	if err := json.Unmarshal([]byte(js), &r); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	for _, s := range r.Sources {
+		switch s.Name {
+		case "prometheus":
+			if s.Status != "down" || s.Cause == nil || !strings.HasPrefix(*s.Cause, "unreachable: ") || !strings.Contains(*s.Cause, "connection refused") {
+				t.Errorf("prometheus: status %q, cause %v; want down, unreachable with connection refused", s.Status, s.Cause)
+			}
+		case "loki", "kubernetes":
+			if s.Status != "not_configured" || s.Cause != nil {
+				t.Errorf("%s: status %q, cause %v; want not_configured", s.Name, s.Status, s.Cause)
+			}
+		}
+	}
+	notSent := 0
+	for _, s := range r.Signals {
+		if s.Source != "prometheus" || s.Reason == nil {
+			continue
+		}
+		if strings.HasPrefix(*s.Reason, "not sent") {
+			notSent++
+			if strings.Contains(*s.Reason, "query") {
+				t.Errorf("%s: reason %q names a request other than its own", s.Name, *s.Reason)
+			}
+		}
+	}
+	if notSent == 0 {
+		t.Error("no prometheus signal was left unsent; the test wants a server found down")
 	}
 }
