@@ -70,6 +70,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	webConfig := kingpinflag.AddFlags(serve, ":9877")
 
 	check := app.Command("check", "Validate the config file and the rules it uses; exit non-zero listing every error with file, line and field.")
+	probe := check.Flag("probe", "Also ask each configured source once whether it answers, and warn with file:line about each that does not (the exit code stays 0: a server may be down for a while).").Bool()
+	probeTimeout := check.Flag("probe.timeout", "Deadline of the probes, all sources together.").Default("15s").Duration()
 	assess := addAssessCommand(app)
 	rulesCmd := app.Command("rules", "Print the embedded default rules: a rules_file to start from, or to read beside a file that extends them (extends: default).")
 
@@ -87,7 +89,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	switch cmd {
 	case check.FullCommand():
-		return runCheck(*configFile, stdout, stderr)
+		return runCheck(*configFile, checkProbe{on: *probe, timeout: *probeTimeout, logger: logger}, stdout, stderr)
 	case rulesCmd.FullCommand():
 		if _, err := stdout.Write(triggers.DefaultRulesYAML()); err != nil {
 			fmt.Fprintln(stderr, err)
@@ -103,7 +105,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func runCheck(configFile string, stdout, stderr io.Writer) int {
+func runCheck(configFile string, probe checkProbe, stdout, stderr io.Writer) int {
 	cfg, err := config.Load(configFile)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -111,6 +113,11 @@ func runCheck(configFile string, stdout, stderr io.Writer) int {
 	}
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintln(stderr, w)
+	}
+	if probe.on {
+		for _, w := range probe.run(cfg) {
+			fmt.Fprintln(stderr, w)
+		}
 	}
 	rulesName := cfg.Rules.File
 	if cfg.Rules.Extends != "" {

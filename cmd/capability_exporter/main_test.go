@@ -235,3 +235,35 @@ func TestReadmeListsEveryFact(t *testing.T) {
 		}
 	}
 }
+
+// check --probe warns, at the url's line, about a configured server that
+// does not answer, and says nothing about one that does.
+func TestCheckProbe(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"status":"success","data":{"version":"2.42.0"}}`)
+	}))
+	defer up.Close()
+	down := httptest.NewServer(http.NotFoundHandler())
+	downURL := down.URL
+	down.Close() // nothing listens there any more
+	dir := writeFiles(t, map[string]string{
+		"c.yml": "# a first config\nsources:\n  prometheus:\n    url: " + up.URL + "\n  loki:\n    url: " + downURL + "\n",
+	})
+	cfg := filepath.Join(dir, "c.yml")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"check", "--probe", "--config.file=" + cfg}, &out, &errOut); code != 0 {
+		t.Fatalf("check --probe: exit %d: %s", code, errOut.String())
+	}
+	want := cfg + ":6: sources.loki.url: warning: " + downURL + " did not answer (unreachable: "
+	if !strings.Contains(errOut.String(), want) {
+		t.Errorf("check --probe said %q, want %q", errOut.String(), want)
+	}
+	if strings.Contains(errOut.String(), "sources.prometheus") {
+		t.Errorf("check --probe warns about the server that answers: %s", errOut.String())
+	}
+	errOut.Reset()
+	if run([]string{"check", "--config.file=" + cfg}, &out, &errOut); errOut.Len() != 0 {
+		t.Errorf("check without --probe asks no server, and warns: %s", errOut.String())
+	}
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// checkProbe is check --probe: ask each configured source whether it
+// answers, so that a first config whose URL is wrong does not pass as OK.
+type checkProbe struct {
+	on      bool
+	timeout time.Duration
+	logger  *slog.Logger
+}
+
+// run probes cfg's sources and returns a warning for each that did not
+// answer, at the line of its url (or of its section).
+func (p checkProbe) run(cfg *config.Config) []*triggers.Error {
+	var doc yaml.Node
+	if data, err := os.ReadFile(cfg.File); err == nil {
+		_ = yaml.Unmarshal(data, &doc)
+	}
+	var out []*triggers.Error
+	for _, r := range collector.Probe(context.Background(), cfg, p.timeout, p.logger) {
+		if r.Up {
+			continue
+		}
+		field, path := "sources."+r.Source, []string{"sources", r.Source}
+		what := "the Kubernetes API"
+		switch r.Source {
+		case "prometheus", "loki":
+			field, path = field+".url", append(path, "url")
+			what = sourceURL(cfg, r.Source)
+		}
+		out = append(out, &triggers.Error{File: cfg.File, Line: triggers.NodeLine(&doc, path...), Field: field,
+			Msg: "warning: " + what + " did not answer (" + r.Cause + "); its signals will be unknown"})
+	}
+	return out
+}
+
+func sourceURL(cfg *config.Config, kind string) string {
+	s := cfg.Sources.Prometheus
+	if kind == "loki" {
+		s = cfg.Sources.Loki
+	}
+	return config.RedactURL(&s.URL)
+}
