@@ -16,21 +16,22 @@ const ExtendsDefault = "default"
 // a default's name replaces that entry whole (a signal keeps its type, since
 // the default conditions that read it were written for that type). Its
 // add_conditions section adds conditions to capabilities, each one more
-// bullet: the capability's trigger (or must, gate, skip, later, now,
-// adopted_if) then holds when the default's holds or the added one does.
+// bullet: the capability's trigger (or structural, must, gate, skip, later,
+// now, adopted_if) then holds when the default's holds or the added one does.
 // Everything it says is checked against the union, so a new condition may read
 // a default signal and a replaced capability may read a new one.
 
 // rawAddConditions are the conditions an extending file adds to one
 // capability, by kind.
 type rawAddConditions struct {
-	Trigger   yaml.Node `yaml:"trigger"`
-	Must      yaml.Node `yaml:"must"`
-	Gate      yaml.Node `yaml:"gate"`
-	Skip      yaml.Node `yaml:"skip"`
-	Later     yaml.Node `yaml:"later"`
-	Now       yaml.Node `yaml:"now"`
-	AdoptedIf yaml.Node `yaml:"adopted_if"`
+	Trigger    yaml.Node `yaml:"trigger"`
+	Structural yaml.Node `yaml:"structural"`
+	Must       yaml.Node `yaml:"must"`
+	Gate       yaml.Node `yaml:"gate"`
+	Skip       yaml.Node `yaml:"skip"`
+	Later      yaml.Node `yaml:"later"`
+	Now        yaml.Node `yaml:"now"`
+	AdoptedIf  yaml.Node `yaml:"adopted_if"`
 }
 
 // extension is what the parser keeps of the rules a file extends.
@@ -119,7 +120,7 @@ func (p *parser) addConditions(raw map[string]rawAddConditions, keys []key) {
 			kind string
 			dst  **Condition
 			node *yaml.Node
-		}{{KindTrigger, &c.Trigger, &ra.Trigger}, {KindMust, &c.Must, &ra.Must}, {KindGate, &c.Gate, &ra.Gate},
+		}{{KindTrigger, &c.Trigger, &ra.Trigger}, {KindStructural, &c.Structural, &ra.Structural}, {KindMust, &c.Must, &ra.Must}, {KindGate, &c.Gate, &ra.Gate},
 			{KindSkip, &c.Skip, &ra.Skip}, {KindLater, &c.Later, &ra.Later}, {KindNow, &c.Now, &ra.Now},
 			{"adopted_if", &c.AdoptedIf, &ra.AdoptedIf}} {
 			if cond.node.Kind == 0 {
@@ -135,7 +136,7 @@ func (p *parser) addConditions(raw map[string]rawAddConditions, keys []key) {
 			}
 		}
 		if added == 0 {
-			p.errf(k.line, field, "no condition to add (want trigger, must, gate, skip, later, now or adopted_if)")
+			p.errf(k.line, field, "no condition to add (want trigger, structural, must, gate, skip, later, now or adopted_if)")
 			continue
 		}
 		p.r.capabilities[k.name] = &c
