@@ -10,9 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	sigsyaml "sigs.k8s.io/yaml"
+
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/triggers"
-	sigsyaml "sigs.k8s.io/yaml"
 )
 
 var update = flag.Bool("update", false, "rewrite the chart's values.schema.json from the rules and the config types")
@@ -93,7 +94,7 @@ func generateSchema(t *testing.T) []byte {
 	object := obj("type", "object")
 	array := obj("type", "array")
 	boolean := obj("type", "boolean")
-	integer := func(min int) map[string]any { return obj("type", "integer", "minimum", min) }
+	integer := func(least int) map[string]any { return obj("type", "integer", "minimum", least) }
 	enabled := obj("description", "true, false, or auto: on when the cluster serves monitoring.coreos.com/v1 (helm template: --api-versions monitoring.coreos.com/v1)",
 		"oneOf", []any{boolean, obj("type", "string", "enum", []any{"auto"})})
 
