@@ -58,7 +58,7 @@ func probeOne(ctx context.Context, cfg *config.Config, kind string, logger *slog
 	section, _ := f.section(cfg)
 	src, err := f.build(section, logger)
 	if err != nil {
-		pr.Cause = source.SourceError{Reason: source.ReasonStart, Err: err}.Error()
+		pr.Cause = source.Error{Reason: source.ReasonStart, Err: err}.Error()
 		return pr
 	}
 	if c, ok := src.(source.Closer); ok {

@@ -33,7 +33,7 @@ func liveOutput(t *testing.T) (map[string]any, map[string]*dtoFamily) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := slog.New(slog.DiscardHandler)
 	sched := collector.NewScheduler(cfg, time.Minute, logger)
 	t.Cleanup(sched.Close)
 	// As the server runs it: Run evaluates once at start, then on the
