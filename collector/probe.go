@@ -56,7 +56,8 @@ func probeOne(ctx context.Context, cfg *config.Config, kind string, logger *slog
 	}()
 	f := factories[kind]
 	section, _ := f.section(cfg)
-	src, err := f.build(section, logger)
+	// The zero options: a probe reuses no slow answer.
+	src, err := f.build(section, logger, sourceOptions{})
 	if err != nil {
 		pr.Cause = source.Error{Reason: source.ReasonStart, Err: err}.Error()
 		return pr
