@@ -309,10 +309,13 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 	d.UnknownSignals = unknownSignals(&d, adopted.truth)
 
 	settled := e.rules.newSpace(c, sh, toolSignals, e.snap)
+	settled.e.prev = e.prevOfKnown()
 	all := settled.walk()
 	reading, seen := e.snap, all
 	if single(all.states) < 0 || single(all.needs) < 0 || single(all.timings) < 0 {
-		prob := e.rules.newSpace(c, sh, toolSignals, e.prob).walk()
+		probSpace := e.rules.newSpace(c, sh, toolSignals, e.prob)
+		probSpace.e.prev = e.prevOfKnown()
+		prob := probSpace.walk()
 		if single(all.states) < 0 && single(prob.states) >= 0 {
 			d.Probable, reading = true, e.prob
 			// A judgment left undeclared satisfies neither a NOT bullet
@@ -364,7 +367,7 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 	}
 
 	// The reasons, read where the state was decided.
-	r := &evaluator{rules: e.rules, snap: reading}
+	r := &evaluator{rules: e.rules, snap: reading, prev: e.prevOfKnown()}
 	a := r.atoms(c, sh, toolSignals)
 	if b, ok := a.known(); ok || d.State != StateUnknown {
 		v := sh.verdict(b)

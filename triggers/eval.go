@@ -297,8 +297,19 @@ func (e *Evaluation) Decision(id string) *Decision {
 	return nil
 }
 
-// Evaluate decides every capability of r on snapshot s.
+// Evaluate decides every capability of r on snapshot s, each comparison
+// against its bare threshold.
 func Evaluate(r *Rules, s Snapshot, now time.Time) *Evaluation {
+	return EvaluateFrom(r, s, now, nil)
+}
+
+// EvaluateFrom decides every capability of r on snapshot s, where prev holds
+// each comparison's last known truth (Evaluation.Truths of the evaluations
+// before): a comparison that held keeps holding until its signal moves past
+// the threshold by the signal's hysteresis band, and one that did not hold
+// starts only past the band on the other side. The engine stays a pure
+// function; the caller carries the memory.
+func EvaluateFrom(r *Rules, s Snapshot, now time.Time, prev Truths) *Evaluation {
 	ev := &Evaluation{Time: now}
 	s = r.prepare(s)
 	for _, sig := range r.Signals {
@@ -311,7 +322,7 @@ func Evaluate(r *Rules, s Snapshot, now time.Time) *Evaluation {
 		tools[t.ID] = tr
 		ev.Tools = append(ev.Tools, tr)
 	}
-	e := evaluator{rules: r, snap: s}
+	e := evaluator{rules: r, snap: s, prev: prev}
 	foundations := map[string]FoundationResult{}
 	for _, f := range r.Foundations {
 		fr := e.foundation(f)
@@ -323,12 +334,20 @@ func Evaluate(r *Rules, s Snapshot, now time.Time) *Evaluation {
 	for _, c := range r.Capabilities {
 		ev.Decisions = append(ev.Decisions, e.decide(c, tools, foundations))
 	}
+	Recommend(r, ev)
+	ev.Questions = questions(r, s, ev.Decisions)
+	return ev
+}
+
+// Recommend sets ev's recommended next step from its decisions, one at a
+// time: of the `now` capabilities, the lowest complexity first. A caller
+// that replaces decisions (holding a published one in place of a new one)
+// calls it again.
+func Recommend(r *Rules, ev *Evaluation) {
 	ev.Recommended = recommend(r, ev.Decisions)
 	for i := range ev.Decisions {
 		ev.Decisions[i].Recommended = ev.Decisions[i].Capability == ev.Recommended
 	}
-	ev.Questions = questions(r, s, ev.Decisions)
-	return ev
 }
 
 // Decide decides the capability id on s exactly as Evaluate does, less the
@@ -386,6 +405,7 @@ func (e *evaluator) foundation(f *Foundation) FoundationResult {
 type evaluator struct {
 	rules   *Rules
 	snap    Snapshot
+	prev    Truths
 	results []ConditionResult
 	// prob is snap in the probable reading, with the presumptions it used.
 	prob     Snapshot
@@ -410,11 +430,12 @@ func (e *evaluator) eval(c *Condition, kind string, holding *int) (Truth, []stri
 	switch {
 	case c.IsLeaf():
 		v := e.snap.get(c.Signal)
-		t := compare(c.Op, v, c.Threshold)
-		typ := TypeBool
+		typ, threshold := TypeBool, c.Threshold
 		if s := e.rules.Signal(c.Signal); s != nil {
 			typ = s.Type
+			threshold = e.shift(s, c.Op, c.Threshold, e.prev[c.Expr])
 		}
+		t := compare(c.Op, v, threshold)
 		e.results = append(e.results, ConditionResult{Kind: kind, Expr: c.Expr, Says: c.Says, Signal: c.Signal,
 			Op: c.Op, Threshold: c.Threshold, Type: typ, Value: v, Truth: t})
 		count(t)

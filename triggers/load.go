@@ -58,6 +58,7 @@ type rawRules struct {
 type rawSignal struct {
 	Help         string       `yaml:"help"`
 	Type         string       `yaml:"type"`
+	Hysteresis   string       `yaml:"hysteresis"`
 	Presume      []rawPresume `yaml:"presume"`
 	SignalSource `yaml:",inline"`
 }
@@ -213,6 +214,7 @@ func (p *parser) signals(raw map[string]rawSignal, keys []key) {
 				break
 			}
 		}
+		p.hysteresis(s, rs.Hysteresis, k.line, field+".hysteresis")
 		p.source(k.line, field, s.Source, true)
 		p.r.Signals = append(p.r.Signals, s)
 		p.r.signals[s.Name] = s
@@ -596,4 +598,24 @@ func (p *parser) derives() {
 			}
 		}
 	}
+}
+
+// hysteresis reads a signal's band, a literal in its unit (2%, 10m, 1).
+func (p *parser) hysteresis(s *Signal, lit string, line int, field string) {
+	if lit == "" {
+		return
+	}
+	if s.Type == TypeBool {
+		p.errf(line, field, "a bool signal has no threshold to keep a band around")
+		return
+	}
+	band, err := parseLiteral(s.Type, lit)
+	if err == nil && band < 0 {
+		err = fmt.Errorf("value %q: a band is not negative", lit)
+	}
+	if err != nil {
+		p.errf(line, field, "%v", err)
+		return
+	}
+	s.Hysteresis = Hysteresis{Band: band, Set: true}
 }

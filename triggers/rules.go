@@ -83,6 +83,9 @@ type Signal struct {
 	Help   string
 	Type   ValueType
 	Source SignalSource
+	// Hysteresis is the band around each threshold the signal is compared
+	// with, in its base unit; see Hysteresis.Width.
+	Hysteresis Hysteresis
 	// Presume gives the value a team's undeclared judgment is presumed to
 	// have where a measure speaks to it: the first whose When holds. A
 	// presumption is weaker than a derived fact: it feeds only the probable
