@@ -1,6 +1,9 @@
 package triggers
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Truth is a three-valued (Kleene) truth value. The zero value is Unknown, so
 // a missing answer can never read as false.
@@ -25,6 +28,22 @@ func (t Truth) String() string {
 
 // MarshalText renders true, false or unknown.
 func (t Truth) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText reads true, false or unknown, so that Go clients of the
+// JSON API read truths back.
+func (t *Truth) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "true":
+		*t = True
+	case "false":
+		*t = False
+	case "unknown":
+		*t = Unknown
+	default:
+		return fmt.Errorf("truth %q: want true, false or unknown", b)
+	}
+	return nil
+}
 
 // Not is Kleene negation: unknown stays unknown.
 func (t Truth) Not() Truth {
