@@ -5,9 +5,11 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/capability-exporter/capability_exporter/history"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -47,6 +49,18 @@ var (
 		[]string{"capability", "kind", "condition", "signal"}, nil)
 	lastChangeDesc = prometheus.NewDesc("capability_decision_last_change_timestamp_seconds",
 		"When the capability's decision last changed (or the exporter started), as a Unix timestamp.",
+		[]string{"capability"}, nil)
+	pendingDesc = prometheus.NewDesc("capability_decision_pending",
+		"StateSet of a changed decision not yet published because it has not held for --decision.hold evaluations: 1 for the pending state, 0 for the others; all 0 while nothing is pending.",
+		[]string{"capability", "state"}, nil)
+	pendingSecondsDesc = prometheus.NewDesc("capability_decision_pending_seconds",
+		"Time left, as of the last evaluation, before the pending decision is published if it keeps holding; 0 while nothing is pending.",
+		[]string{"capability"}, nil)
+	staleDesc = prometheus.NewDesc("capability_decision_stale",
+		"1 while the published decision is kept only because the new one is unknown (a source is down) and has not held for --decision.hold evaluations.",
+		[]string{"capability"}, nil)
+	changesDesc = prometheus.NewDesc("capability_decision_changes_total",
+		"Published changes of the capability's decision since the exporter started.",
 		[]string{"capability"}, nil)
 	signalValueDesc = prometheus.NewDesc("capability_signal_value",
 		"Value of a signal in its base unit (seconds, ratios 0..1, counts, booleans as 0/1); NaN while unknown. From the last evaluation.",
@@ -106,7 +120,7 @@ func NewExporter(sched *Scheduler) *Exporter { return &Exporter{sched: sched} }
 // Describe sends every descriptor.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{infoDesc, decisionDesc, needDesc, possibleDesc, recommendedDesc, triggerDesc, triggerKnownDesc,
-		conditionDesc, thresholdDesc, lastChangeDesc, signalValueDesc, signalKnownDesc, toolDesc, foundationDesc,
+		conditionDesc, thresholdDesc, lastChangeDesc, pendingDesc, pendingSecondsDesc, staleDesc, changesDesc, signalValueDesc, signalKnownDesc, toolDesc, foundationDesc,
 		sourceUpDesc, sourceConfiguredDesc, intervalDesc, sourceDurationDesc, sourceErrorsDesc, lastEvalDesc, evalDurationDesc, reloadOKDesc, reloadTimeDesc} {
 		ch <- d
 	}
@@ -173,6 +187,11 @@ func stateMetrics(st *State) []prometheus.Metric {
 		if t, ok := st.LastChange[d.Capability]; ok {
 			add(lastChangeDesc, float64(t.Unix()), d.Capability)
 		}
+		if st.History != nil {
+			if hs, ok := st.History.Status(d.Capability); ok {
+				out = append(out, historyMetrics(d.Capability, hs, ev.Time)...)
+			}
+		}
 		seen := map[[2]string]bool{}
 		for _, c := range d.Conditions {
 			k := [2]string{c.Kind, c.Expr}
@@ -202,6 +221,23 @@ func stateMetrics(st *State) []prometheus.Metric {
 	for _, f := range ev.Foundations {
 		add(foundationDesc, truthFloat(f.Present), f.ID)
 	}
+	return out
+}
+
+// historyMetrics are a capability's pending change, staleness and count of
+// published changes.
+func historyMetrics(capability string, hs history.Status, now time.Time) []prometheus.Metric {
+	out := make([]prometheus.Metric, 0, len(triggers.States)+3)
+	var left float64
+	for _, state := range triggers.States {
+		out = append(out, gauge(pendingDesc, boolFloat(hs.Pending != nil && hs.Pending.State == state), capability, string(state)))
+	}
+	if hs.Pending != nil && !hs.Pending.Due.IsZero() {
+		left = max(hs.Pending.Due.Sub(now).Seconds(), 0)
+	}
+	out = append(out, gauge(pendingSecondsDesc, left, capability),
+		gauge(staleDesc, boolFloat(hs.Stale != nil), capability),
+		prometheus.MustNewConstMetric(changesDesc, prometheus.CounterValue, float64(hs.ChangesTotal), capability))
 	return out
 }
 

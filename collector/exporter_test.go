@@ -28,6 +28,8 @@ var deterministic = []string{
 	"capability_signal_value", "capability_signal_known", "capability_tool_detected",
 	"capability_foundation_present", "capability_exporter_source_up", "capability_exporter_source_configured", "capability_exporter_source_errors_total",
 	"capability_exporter_config_last_reload_successful",
+	"capability_decision_pending", "capability_decision_pending_seconds", "capability_decision_stale",
+	"capability_decision_changes_total",
 }
 
 func goldenEnv(t *testing.T) (*testEnv, *prometheus.Registry) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/history"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -30,8 +31,11 @@ type State struct {
 	Duration   time.Duration
 	// ErrorTotals counts source errors since start, by source and reason.
 	ErrorTotals map[ErrorKey]float64
-	// LastChange is when each capability's decision last changed.
+	// LastChange is when each capability's published decision last changed.
 	LastChange map[string]time.Time
+	// History holds what is pending for each capability and the recent
+	// published changes; Evaluation's decisions are its published ones.
+	History *history.History
 }
 
 // ErrorKey labels a source error counter.
@@ -70,10 +74,9 @@ type Scheduler struct {
 	closed    bool
 
 	// evalMu serialises evaluations and guards what they accumulate.
-	evalMu     sync.Mutex
-	errTotals  map[ErrorKey]float64
-	lastChange map[string]time.Time
-	lastState  map[string]triggers.State
+	evalMu    sync.Mutex
+	errTotals map[ErrorKey]float64
+	history   *history.History
 	// panicsLogged holds the panics already logged with their stack, by
 	// source and message, so that one failing every evaluation logs once.
 	panicsLogged map[string]bool
@@ -87,6 +90,10 @@ type Scheduler struct {
 	reloadOK    atomic.Bool
 	reloadStamp atomic.Int64
 	reloads     atomic.Uint64
+	// declared is set by a reload and taken by the next evaluation, which
+	// publishes what the new config decides without a hold: a declared
+	// change is not noise.
+	declared atomic.Bool
 }
 
 // NewScheduler prepares a scheduler for cfg. timeout bounds one evaluation.
@@ -105,12 +112,19 @@ func WithSlowInterval(d time.Duration) Option {
 	return func(s *Scheduler) { s.sourceOpts.http.SlowInterval = d }
 }
 
+// WithHold sets the evaluations a changed decision must hold before it is
+// published (--decision.hold); 1, the default, publishes every change at
+// once.
+func WithHold(evaluations int) Option {
+	return func(s *Scheduler) { s.history = history.New(evaluations, history.DefaultKeep) }
+}
+
 // newScheduler takes the source factories explicitly, so tests can put
 // scripted sources in place of real ones.
 func newScheduler(cfg *config.Config, timeout time.Duration, logger *slog.Logger, fs map[string]factory, opts ...Option) *Scheduler {
 	s := &Scheduler{logger: logger, timeout: timeout, factories: fs, running: map[string]*runningSource{},
 		pending:   make(chan struct{}, 1),
-		errTotals: map[ErrorKey]float64{}, lastChange: map[string]time.Time{}, lastState: map[string]triggers.State{},
+		errTotals: map[ErrorKey]float64{}, history: history.New(1, history.DefaultKeep),
 		panicsLogged: map[string]bool{}}
 	for _, o := range opts {
 		o(s)
@@ -190,6 +204,7 @@ func (s *Scheduler) Evaluate(parent context.Context) (published *State) {
 	}()
 	s.evalMu.Lock()
 	defer s.evalMu.Unlock()
+	declared := s.declared.Swap(false)
 	cfg, running := s.acquire()
 	defer s.release(running)
 
@@ -319,29 +334,34 @@ func (s *Scheduler) Evaluate(parent context.Context) (published *State) {
 	}
 
 	now := time.Now()
-	ev := triggers.Evaluate(rules, values, now)
-	// Each evaluation works on copies and swaps them in when it publishes,
-	// so a published State may share them: nothing changes them afterwards.
-	lastChange, lastState := maps.Clone(s.lastChange), maps.Clone(s.lastState)
-	decided := make(map[string]bool, len(ev.Decisions))
+	// The comparisons' last known truths keep a signal that hovers at a
+	// threshold from flipping them; the History holds a changed decision
+	// back until it has held. Both are new values, swapped in on publish.
+	ev := triggers.EvaluateFrom(rules, values, now, s.history.Truths())
+	hist, ev := s.history.Next(rules, ev, s.Interval(), declared)
+	lastChange := make(map[string]time.Time, len(ev.Decisions))
 	for _, d := range ev.Decisions {
-		decided[d.Capability] = true
-		if prev, ok := lastState[d.Capability]; !ok || prev != d.State {
-			lastChange[d.Capability] = now
-			lastState[d.Capability] = d.State
+		if hs, ok := hist.Status(d.Capability); ok {
+			lastChange[d.Capability] = hs.Since
 		}
 	}
-	// A capability a reload removed leaves the maps with it.
-	maps.DeleteFunc(lastChange, func(c string, _ time.Time) bool { return !decided[c] })
-	maps.DeleteFunc(lastState, func(c string, _ triggers.State) bool { return !decided[c] })
 	st := &State{Config: cfg, Evaluation: ev, Sources: statuses, Duration: time.Since(start),
-		ErrorTotals: totals, LastChange: lastChange}
+		ErrorTotals: totals, LastChange: lastChange, History: hist}
 	if !publish {
-		st.ErrorTotals, st.LastChange = s.errTotals, s.lastChange
+		st.ErrorTotals = s.errTotals
+		if declared {
+			s.declared.Store(true)
+		}
 		s.logger.Debug("Evaluation ended by shutdown; not published", "duration", st.Duration)
 		return st
 	}
-	s.errTotals, s.lastChange, s.lastState = totals, lastChange, lastState
+	for _, ch := range hist.Changes() {
+		if !ch.Time.Equal(now) {
+			break
+		}
+		s.logger.Info("Decision changed", "capability", ch.Capability, "from", ch.From, "to", ch.To, "signals", fmt.Sprint(ch.Signals))
+	}
+	s.errTotals, s.history = totals, hist
 	s.state.Store(st)
 	s.logger.Debug("Evaluated", "duration", st.Duration, "recommended", ev.Recommended)
 	return st

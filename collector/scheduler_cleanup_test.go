@@ -46,7 +46,7 @@ func TestReloadDropsRemovedCapabilities(t *testing.T) {
 		t.Error("the State still carries policy_enforcement's last change after a reload removed it")
 	}
 	env.sched.evalMu.Lock()
-	_, kept := env.sched.lastState["policy_enforcement"]
+	_, kept := env.sched.history.Status("policy_enforcement")
 	env.sched.evalMu.Unlock()
 	if kept {
 		t.Error("the scheduler still remembers policy_enforcement's state after a reload removed it")

@@ -32,6 +32,7 @@ func (s *Scheduler) Reload(cfg *config.Config) {
 	s.mu.Lock()
 	done := s.setConfig(cfg)
 	s.mu.Unlock()
+	s.declared.Store(true)
 	closeSources(done)
 	s.ReloadResult(nil)
 }

@@ -42,6 +42,10 @@ func Build(st *collector.State, o Options) *Report {
 		Signals:                   []Signal{},
 		Tools:                     []Tool{},
 		Foundations:               []Foundation{},
+		RecentChanges:             recentChanges(st.History, recentOnPage),
+	}
+	if st.History != nil {
+		r.DecisionHold = st.History.Hold()
 	}
 	if st.Config != nil {
 		r.ConfigFile = st.Config.File
@@ -92,6 +96,7 @@ func Build(st *collector.State, o Options) *Report {
 		d := &ev.Decisions[i]
 		c := b.capability(d, st.LastChange)
 		c.WhatWouldChange = changesOf(rules, d)
+		b.historyOf(st.History, &c)
 		if rules != nil {
 			if rc := rules.Capability(d.Capability); rc != nil {
 				c.OpenQuestions = append(c.OpenQuestions, rc.Questions...)

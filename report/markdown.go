@@ -22,6 +22,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	m.firstRun(r)
 	m.recommended(r)
 	m.decisions(r)
+	m.changes(r)
 	m.context(r)
 	m.derived(r)
 	for i := range r.Capabilities {
@@ -150,6 +151,7 @@ func (m *mdWriter) capability(c *Capability) {
 		m.f("; unchanged since %s", c.DecisionSince.Format("2006-01-02 15:04 MST"))
 	}
 	m.line(".\n")
+	m.held(c)
 
 	m.line("### Why\n")
 	m.line(md(c.Summary) + "\n")

@@ -10,6 +10,8 @@ package report
 
 import (
 	"time"
+
+	"github.com/capability-exporter/capability_exporter/history"
 )
 
 // APIVersion is the version of the JSON shape.
@@ -47,6 +49,12 @@ type Report struct {
 	Signals      []Signal     `json:"signals"`
 	Tools        []Tool       `json:"tools"`
 	Foundations  []Foundation `json:"foundations"`
+	// DecisionHold is the evaluations a changed decision must hold before
+	// it is published (--decision.hold).
+	DecisionHold int `json:"decision_hold"`
+	// RecentChanges are the newest published changes, at most 20, newest
+	// first; /api/v1/changes serves all that are kept.
+	RecentChanges []history.Change `json:"recent_changes"`
 }
 
 // Source is one signal source's health in the evaluation. Endpoints carry no
@@ -102,6 +110,13 @@ type Capability struct {
 	DecidedBy       string     `json:"decided_by"`
 	RecommendedNext bool       `json:"recommended_next"`
 	DecisionSince   *time.Time `json:"decision_since"` // last change of the decision, null if not tracked
+	// Pending is a changed decision that has not held long enough to be
+	// published, or null.
+	Pending *Pending `json:"pending"`
+	// Stale is set while the decision is kept through a short outage.
+	Stale *Stale `json:"stale"`
+	// ChangesTotal counts the published changes since the exporter started.
+	ChangesTotal int `json:"changes_total"`
 	// Summary is one sentence on why, for tables and notifications.
 	Summary            string          `json:"summary"`
 	Steps              Steps           `json:"steps"`

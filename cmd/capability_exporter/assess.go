@@ -61,8 +61,9 @@ func (a *assessCommand) run(configFile string, stdout, stderr io.Writer, logger 
 	sched := collector.NewScheduler(cfg, *a.timeout, logger)
 	defer sched.Close()
 	st := *sched.Evaluate(ctx)
-	// One run tracks no history: "unchanged since" would only say "now".
-	st.LastChange = nil
+	// One run tracks no history: "unchanged since" would only say "now",
+	// and nothing can be pending or have changed.
+	st.LastChange, st.History = nil, nil
 	r := report.Build(&st, report.Options{Version: version.Version})
 
 	write := report.WriteMarkdown

@@ -66,6 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	interval := serve.Flag("evaluation.interval", "How often to query the sources and evaluate the rules; also once at start.").Default("5m").Duration()
 	timeout := serve.Flag("evaluation.timeout", "Deadline of one evaluation across all sources.").Default("2m").Duration()
 	slowInterval := serve.Flag("evaluation.slow-interval", "How often queries that read a day or longer (30-day MTTR, month-over-month cost) are sent; in between, their last answer is reused and shown with its age. 0 sends them every evaluation.").Default("1h").Duration()
+	hold := serve.Flag("decision.hold", "Evaluations a changed decision must hold before it is published (1: at once). The first evaluation after start and after a reload publishes at once.").Default("3").Int()
 	metricsPath := serve.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 	webConfig := kingpinflag.AddFlags(serve, ":9877")
 
@@ -99,7 +100,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case assess.cmd.FullCommand():
 		return assess.run(*configFile, stdout, stderr, logger)
 	case serve.FullCommand():
-		return runServe(serveOptions{configFile: *configFile, interval: *interval, timeout: *timeout, slowInterval: *slowInterval,
+		return runServe(serveOptions{configFile: *configFile, interval: *interval, timeout: *timeout, slowInterval: *slowInterval, hold: *hold,
 			metricsPath: *metricsPath, web: webConfig}, logger)
 	}
 	return 2
@@ -134,6 +135,7 @@ type serveOptions struct {
 	interval     time.Duration
 	timeout      time.Duration
 	slowInterval time.Duration
+	hold         int
 	metricsPath  string
 	web          *web.FlagConfig
 }
@@ -150,8 +152,12 @@ func runServe(o serveOptions, logger *slog.Logger) int {
 		logger.Error("--evaluation.interval and --evaluation.timeout must be positive")
 		return 1
 	}
+	if o.hold < 1 {
+		logger.Error("--decision.hold must be at least 1", "hold", o.hold)
+		return 1
+	}
 
-	sched := collector.NewScheduler(cfg, o.timeout, logger, collector.WithSlowInterval(o.slowInterval))
+	sched := collector.NewScheduler(cfg, o.timeout, logger, collector.WithSlowInterval(o.slowInterval), collector.WithHold(o.hold))
 	defer sched.Close()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -216,6 +222,7 @@ func newMux(sched *collector.Scheduler, metricsPath string, reload http.Handler,
 	})
 	pages := report.Handlers{Current: sched.Current, MetricsPath: metricsPath, Version: version.Version}
 	mux.Handle(report.APIPath, pages.JSON())
+	mux.Handle(report.ChangesPath, pages.Changes())
 	if metricsPath != "/" {
 		mux.Handle("/", pages.Page())
 	}
