@@ -62,6 +62,9 @@ var (
 	changesDesc = prometheus.NewDesc("capability_decision_changes_total",
 		"Published changes of the capability's decision since the exporter started.",
 		[]string{"capability"}, nil)
+	changeTimeDesc = prometheus.NewDesc("capability_decision_change_timestamp_seconds",
+		"When the capability's published decision last changed from one state to another, as a Unix timestamp, for each pair of states among the changes kept since start. Labels are states only; the causes are on the status page and /api/v1/changes.",
+		[]string{"capability", "from", "to"}, nil)
 	signalValueDesc = prometheus.NewDesc("capability_signal_value",
 		"Value of a signal in its base unit (seconds, ratios 0..1, counts, booleans as 0/1); NaN while unknown. From the last evaluation.",
 		[]string{"signal"}, nil)
@@ -120,7 +123,7 @@ func NewExporter(sched *Scheduler) *Exporter { return &Exporter{sched: sched} }
 // Describe sends every descriptor.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{infoDesc, decisionDesc, needDesc, possibleDesc, recommendedDesc, triggerDesc, triggerKnownDesc,
-		conditionDesc, thresholdDesc, lastChangeDesc, pendingDesc, pendingSecondsDesc, staleDesc, changesDesc, signalValueDesc, signalKnownDesc, toolDesc, foundationDesc,
+		conditionDesc, thresholdDesc, lastChangeDesc, pendingDesc, pendingSecondsDesc, staleDesc, changesDesc, changeTimeDesc, signalValueDesc, signalKnownDesc, toolDesc, foundationDesc,
 		sourceUpDesc, sourceConfiguredDesc, intervalDesc, sourceDurationDesc, sourceErrorsDesc, lastEvalDesc, evalDurationDesc, reloadOKDesc, reloadTimeDesc} {
 		ch <- d
 	}
@@ -203,6 +206,9 @@ func stateMetrics(st *State) []prometheus.Metric {
 			add(thresholdDesc, c.Threshold, d.Capability, c.Kind, c.Expr, c.Signal)
 		}
 	}
+	if st.History != nil {
+		out = append(out, transitionMetrics(st.History)...)
+	}
 	for _, s := range ev.Signals {
 		v := math.NaN()
 		if s.Value.Known {
@@ -238,6 +244,30 @@ func historyMetrics(capability string, hs history.Status, now time.Time) []prome
 	out = append(out, gauge(pendingSecondsDesc, left, capability),
 		gauge(staleDesc, boolFloat(hs.Stale != nil), capability),
 		prometheus.MustNewConstMetric(changesDesc, prometheus.CounterValue, float64(hs.ChangesTotal), capability))
+	return out
+}
+
+// transitionMetrics give, per capability and pair of states, the time of the
+// latest published change between them: bounded by the states squared, and
+// enough for a "changes this week" table that a restart does not empty.
+func transitionMetrics(h *history.History) []prometheus.Metric {
+	type pair struct {
+		capability string
+		from, to   triggers.State
+	}
+	latest := map[pair]time.Time{}
+	var order []pair
+	for _, ch := range h.Changes() { // newest first: the first of a pair is its latest
+		k := pair{ch.Capability, ch.From, ch.To}
+		if _, ok := latest[k]; !ok {
+			latest[k] = ch.Time
+			order = append(order, k)
+		}
+	}
+	out := make([]prometheus.Metric, 0, len(order))
+	for _, k := range order {
+		out = append(out, gauge(changeTimeDesc, float64(latest[k].Unix()), k.capability, string(k.from), string(k.to)))
+	}
 	return out
 }
 
