@@ -14,6 +14,10 @@ type Change struct {
 	Time       time.Time      `json:"time"`
 	From       triggers.State `json:"from"`
 	To         triggers.State `json:"to"`
+	// NeedFrom and NeedTo are the need before and after; a change of need
+	// alone is a change too.
+	NeedFrom triggers.Need `json:"need_from"`
+	NeedTo   triggers.Need `json:"need_to"`
 	// DecidedBy is the step of the ladder that decided the new state.
 	DecidedBy  string        `json:"decided_by"`
 	Conditions []FlippedTerm `json:"conditions"`
@@ -40,7 +44,7 @@ type MovedSignal struct {
 
 // diff records the change from the published decision old to d.
 func diff(old, d triggers.Decision, now time.Time) Change {
-	ch := Change{Capability: d.Capability, Time: now, From: old.State, To: d.State, DecidedBy: d.DecidedBy,
+	ch := Change{Capability: d.Capability, Time: now, From: old.State, To: d.State, NeedFrom: old.Need, NeedTo: d.Need, DecidedBy: d.DecidedBy,
 		Conditions: []FlippedTerm{}, Signals: []MovedSignal{}}
 	type term struct{ kind, expr string }
 	before := map[term]triggers.ConditionResult{}

@@ -45,6 +45,7 @@ type capability struct {
 // Pending is a changed decision that has not held long enough yet.
 type Pending struct {
 	State triggers.State `json:"state"`
+	Need  triggers.Need  `json:"need"`
 	// Since is the evaluation that first saw it.
 	Since time.Time `json:"since"`
 	// Seen counts the evaluations it has held; Left those still needed.
@@ -162,8 +163,8 @@ func (h *History) step(prev *capability, d triggers.Decision, now time.Time, int
 		return h.publish(prev, d, now)
 	}
 	c := *prev
-	p := &Pending{State: d.State, Since: now, Seen: 1}
-	if prev.pending != nil && prev.pending.State == d.State {
+	p := &Pending{State: d.State, Need: d.Need, Since: now, Seen: 1}
+	if prev.pending != nil && prev.pending.State == d.State && prev.pending.Need == d.Need {
 		p.Since, p.Seen = prev.pending.Since, prev.pending.Seen+1
 	}
 	if p.Seen >= h.hold {
@@ -174,7 +175,7 @@ func (h *History) step(prev *capability, d triggers.Decision, now time.Time, int
 		p.Due = now.Add(time.Duration(p.Left) * interval)
 	}
 	c.pending, c.stale = p, nil
-	if d.State == triggers.StateUnknown {
+	if d.State == triggers.StateUnknown || d.Need == triggers.NeedUnknown {
 		c.stale = &Stale{Since: p.Since, Signals: staleSignals(d)}
 	}
 	return &c
@@ -190,8 +191,8 @@ func (h *History) publish(prev *capability, d triggers.Decision, now time.Time) 
 	return &capability{published: d, since: now, changes: append(slices.Clip(changes), ch), total: prev.total + 1}
 }
 
-// key is what a change is a change of: the state.
-func key(d triggers.Decision) string { return string(d.State) }
+// key is what a change is a change of: the state, or the need alone.
+func key(d triggers.Decision) string { return string(d.State) + "/" + string(d.Need) }
 
 // nextTruths keeps each comparison's last known truth: a comparison that is
 // unknown now (its source is down) keeps the truth it had, so that the band

@@ -85,6 +85,9 @@ func TestHeldMovePublishesOneChangeWithItsCause(t *testing.T) {
 		t.Fatalf("published %d changes, want exactly one: %+v", len(changes), changes)
 	}
 	ch := changes[0]
+	if ch.NeedFrom != triggers.NeedNo || ch.NeedTo != triggers.NeedYes {
+		t.Errorf("need %s → %s, want no → yes", ch.NeedFrom, ch.NeedTo)
+	}
 	if ch.From != triggers.StateNotTriggered || ch.To != triggers.StateNow || !ch.Time.Equal(t0.Add(5*step)) {
 		t.Errorf("change %s → %s at %v, want not_triggered → now at the sixth evaluation", ch.From, ch.To, ch.Time)
 	}

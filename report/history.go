@@ -21,6 +21,7 @@ const recentOnPage = 20
 // configured number of evaluations.
 type Pending struct {
 	Decision        string     `json:"decision"`
+	Need            string     `json:"need"`
 	Since           time.Time  `json:"since"` // the first evaluation that saw it
 	EvaluationsLeft int        `json:"evaluations_left"`
 	Due             *time.Time `json:"due"` // when it is published if it keeps holding
@@ -55,7 +56,7 @@ func (b builder) historyOf(h *history.History, c *Capability) {
 	}
 	c.ChangesTotal = hs.ChangesTotal
 	if p := hs.Pending; p != nil {
-		c.Pending = &Pending{Decision: string(p.State), Since: p.Since.UTC(), EvaluationsLeft: p.Left}
+		c.Pending = &Pending{Decision: string(p.State), Need: string(p.Need), Since: p.Since.UTC(), EvaluationsLeft: p.Left}
 		if !p.Due.IsZero() {
 			due := p.Due.UTC()
 			c.Pending.Due = &due
@@ -153,8 +154,12 @@ func (m *mdWriter) changes(r *Report) {
 				cause = append(cause, code(c.Condition)+" "+c.From.String()+" → "+c.To.String())
 			}
 		}
-		m.f("| %s | %s | %s → %s | %s |\n", ch.Time.UTC().Format("2006-01-02 15:04 MST"), cell(ch.Capability),
-			stateWords(string(ch.From)), stateWords(string(ch.To)), strings.Join(cause, "; "))
+		change := stateWords(string(ch.From)) + " → " + stateWords(string(ch.To))
+		if ch.NeedFrom != ch.NeedTo {
+			change += " (need " + stateWords(string(ch.NeedFrom)) + " → " + stateWords(string(ch.NeedTo)) + ")"
+		}
+		m.f("| %s | %s | %s | %s |\n", ch.Time.UTC().Format("2006-01-02 15:04 MST"), cell(ch.Capability),
+			change, strings.Join(cause, "; "))
 	}
 	m.line("")
 }
