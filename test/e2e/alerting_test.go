@@ -186,7 +186,7 @@ func TestAlertsReachWebhookThroughAlertmanager(t *testing.T) {
 		t.Errorf("CapabilityExporterDown: labels %v, summary %q", down.Labels, down.Annotations["summary"])
 	}
 
-	want := []string{"CapabilityDecisionNow", "CapabilityExporterDown", "CapabilityExporterReloadFailed", "CapabilityNeeded", "CapabilityTriggerFired"}
+	want := []string{"CapabilityDecisionChanged", "CapabilityDecisionNow", "CapabilityExporterDown", "CapabilityExporterReloadFailed", "CapabilityNeeded", "CapabilityTriggerFired"}
 	var got []string
 	for name := range s.hook.Names() {
 		got = append(got, name)
