@@ -40,7 +40,9 @@ func TestPrometheusOutage(t *testing.T) {
 	env.promTimeout = 2 * time.Second // a frozen server costs 2s a query
 	cfg := env.config(t, rulesFile, "microservices: 6")
 
-	ex := startExporter(t, cfg, "--evaluation.interval=1s", "--evaluation.timeout=30s")
+	// Every evaluation is published at once: this test follows what an
+	// outage does to the decisions, not the hold that rides one out.
+	ex := startExporter(t, cfg, "--evaluation.interval=1s", "--evaluation.timeout=30s", "--decision.hold=1")
 	healthy := waitScrape(t, ex, 30*time.Second, "both sources up", func(s metricsScrape) bool {
 		return s.sourceUp("prometheus") == 1 && s.sourceUp("loki") == 1
 	})
