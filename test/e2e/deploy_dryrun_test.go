@@ -80,7 +80,7 @@ extraArgs: [--evaluation.interval=10m]
 		kubeconfig := c.WriteKubeconfig(t, c.Admin, "admin")
 		chart := filepath.Join(repoRoot(), "deploy", "helm", "capability-exporter")
 		out, err := exec.Command(helmBinary(t), "install", "prod", chart, "--namespace", "capability-exporter-helm",
-			"--kubeconfig", kubeconfig, "--dry-run=server", "--set", "clusterName=prod-eu").CombinedOutput()
+			"--kubeconfig", kubeconfig, "--kube-context", "admin", "--dry-run=server", "--set", "clusterName=prod-eu").CombinedOutput()
 		if err != nil {
 			t.Fatalf("helm install --dry-run=server: %v\n%s", err, out)
 		}

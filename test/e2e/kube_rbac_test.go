@@ -137,7 +137,7 @@ func kubeTestDeployRBAC(t *testing.T, c *kubeCluster, req source.Request) {
 	}
 	for _, tc := range []kubeRBACNarrowing{
 		{name: "without_networkpolicies", rules: withoutResource("networkpolicies"), resource: "networkpolicies.networking.k8s.io",
-			unknown: []string{"networkpolicy_namespace_ratio", "default_deny_namespace_ratio"}},
+			unknown: []string{"networkpolicy_namespace_ratio", "default_deny_namespace_ratio", "networkpolicies"}},
 		{name: "without_nodes", rules: withoutResource("nodes"), resource: "nodes",
 			unknown: []string{"nodes", "zones", "regions", "nodes_not_ready"}},
 		{name: "without_argo_cd_applications", rules: withoutResource("applications"), resource: "applications.argoproj.io",
