@@ -210,7 +210,7 @@ func (s *httpServer) request(ctx context.Context, r *run, what string, keys []st
 	// requests not yet sent are then not sent: an evaluation against a dead
 	// server costs one deadline, not one per query.
 	if e.Reason == source.ReasonUnreachable || (e.Reason == source.ReasonTimeout && ex.status == 0 && !r.isUp()) || authDowns(err) {
-		r.downed.CompareAndSwap(nil, &source.Error{Reason: e.Reason, Err: downCause(err)})
+		r.downed.CompareAndSwap(nil, &source.Error{Reason: e.Reason, Err: downCause(ex, err)})
 	}
 	if answeredAPI(e) {
 		r.answered()
@@ -334,8 +334,16 @@ func answeredAPI(e source.Error) bool {
 // downCause is why a server is down, without the request that found it:
 // the requests not sent for it are about other queries, so their reason
 // names the cause alone (connection refused, no answer before the
-// deadline), not the URL or query of the request that met it.
-func downCause(err error) error {
+// deadline), not the URL or query of the request that met it. An auth
+// failure is worded as for the request that met it (authFailure): the
+// identity refused and the token endpoint's error, its secrets hidden.
+func downCause(ex *exchange, err error) error {
+	if ex == nil {
+		ex = &exchange{}
+	}
+	if msg, ok := authFailure(ex, err); ok {
+		return errors.New(msg)
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err

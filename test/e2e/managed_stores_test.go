@@ -146,9 +146,9 @@ func TestManagedStoresThroughVerifyingProxies(t *testing.T) {
 		}
 		direct := expiry(t, tokens, storeURL, auth(secret))
 		wrong := evaluate(t, storeURL, auth("wrong-client-secret"))
-		// The oauth2 recipe is prometheus/common's own client: its refusal
-		// names the token endpoint's error, not the client id.
-		expectAuthEverywhere(t, direct, wrong, "invalid_client", "")
+		// Every signal, the ones not sent after the first refusal too,
+		// names the token endpoint's error and the client refused.
+		expectAuthEverywhere(t, direct, wrong, "invalid_client", clientID)
 		checkNoSecretShown(t, dir, storeURL, auth(secret+"x"), append([]string{secret + "x"}, tokens.IssuedTokens()...))
 	})
 
