@@ -89,18 +89,7 @@ func (s *Source) gitopsInformers() []*informerState {
 	if !ok {
 		return nil
 	}
-	var want []resourceID
-	s.mu.Lock()
-	for _, id := range gitopsResources {
-		if present[id] {
-			want = append(want, id)
-		} else if st := s.running[id]; st != nil {
-			st.stop()
-			delete(s.running, id)
-		}
-	}
-	s.mu.Unlock()
-	return s.informers(want)
+	return s.servedInformers(gitopsResources, present)
 }
 
 type gitopsCounts struct {

@@ -71,9 +71,17 @@ func (s *Source) policyInformers() []*informerState {
 	if !ok {
 		return nil
 	}
+	return s.servedInformers(policyResources, present)
+}
+
+// servedInformers starts the informers of those of resources the cluster
+// serves (present), stops the running ones it no longer serves, and returns
+// the running ones: resources whose API comes and goes with a CRD or an
+// APIService.
+func (s *Source) servedInformers(resources []resourceID, present map[resourceID]bool) []*informerState {
 	var want []resourceID
 	s.mu.Lock()
-	for _, id := range policyResources {
+	for _, id := range resources {
 		if present[id] {
 			want = append(want, id)
 		} else if st := s.running[id]; st != nil {
