@@ -22,6 +22,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/capability-exporter/capability_exporter/triggers"
+	"github.com/capability-exporter/capability_exporter/yamlpos"
 )
 
 // Config is a loaded, validated config file with the rules it names.
@@ -168,15 +169,15 @@ func Parse(file string, data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, triggers.YAMLErrors(file, err, configTypeNames, data)
+		return nil, yamlpos.DecodeErrors(file, err, configTypeNames, data)
 	}
-	var errs triggers.Errors
+	var errs yamlpos.Errors
 	var doc yaml.Node
 	_ = yaml.Unmarshal(data, &doc)
-	lineOf := func(path ...string) int { return triggers.NodeLine(&doc, path...) }
+	lineOf := func(path ...string) int { return yamlpos.NodeLine(&doc, path...) }
 	check := func(err error, field string, path ...string) {
 		if err != nil {
-			errs = append(errs, &triggers.Error{File: file, Line: lineOf(path...), Field: field, Msg: err.Error()})
+			errs = append(errs, &yamlpos.Error{File: file, Line: lineOf(path...), Field: field, Msg: err.Error()})
 		}
 	}
 	for name, s := range map[string]*HTTPSource{"prometheus": c.Sources.Prometheus, "loki": c.Sources.Loki} {
@@ -233,7 +234,7 @@ func Parse(file string, data []byte) (*Config, error) {
 		}
 	}
 	if err != nil {
-		var rerrs triggers.Errors
+		var rerrs yamlpos.Errors
 		if errors.As(err, &rerrs) {
 			errs = append(errs, rerrs...)
 		} else {
@@ -241,16 +242,16 @@ func Parse(file string, data []byte) (*Config, error) {
 		}
 	}
 	if c.Rules != nil {
-		var ferrs triggers.Errors
+		var ferrs yamlpos.Errors
 		c.FactValues, ferrs = parseFacts(file, &c.Facts, c.Rules)
 		errs = append(errs, ferrs...)
 		c.OverrideValues, ferrs = parseOverrides(file, &c.Overrides, c.Rules)
 		errs = append(errs, ferrs...)
 	}
 	c.checkScope(&doc, func(file string, line int, field, msg string) {
-		errs = append(errs, &triggers.Error{File: file, Line: line, Field: field, Msg: msg})
+		errs = append(errs, &yamlpos.Error{File: file, Line: line, Field: field, Msg: msg})
 	})
-	slices.SortStableFunc(errs, func(a, b *triggers.Error) int { return a.Line - b.Line })
+	slices.SortStableFunc(errs, func(a, b *yamlpos.Error) int { return a.Line - b.Line })
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
@@ -261,7 +262,7 @@ func Parse(file string, data []byte) (*Config, error) {
 // parseFacts reads the facts section against the facts the rules declare:
 // an unknown name or a value of the wrong type is an error, and a fact that
 // is not declared stays unknown.
-func parseFacts(file string, n *yaml.Node, rules *triggers.Rules) (map[string]triggers.Value, triggers.Errors) {
+func parseFacts(file string, n *yaml.Node, rules *triggers.Rules) (map[string]triggers.Value, yamlpos.Errors) {
 	specs := map[string]triggers.ValueType{}
 	var names []string
 	for _, f := range rules.Facts() {
@@ -281,7 +282,7 @@ const ToolWildcard = triggers.ToolSignalPrefix + "*"
 
 // parseOverrides reads declared values for measured signals: for a what-if
 // question, or to decide without a source. Facts are declared under facts.
-func parseOverrides(file string, n *yaml.Node, rules *triggers.Rules) (map[string]triggers.Value, triggers.Errors) {
+func parseOverrides(file string, n *yaml.Node, rules *triggers.Rules) (map[string]triggers.Value, yamlpos.Errors) {
 	out, errs := parseDeclared(file, "overrides", "override", n, func(name string) (triggers.ValueType, string) {
 		id, isTool := strings.CutPrefix(name, triggers.ToolSignalPrefix)
 		sig := rules.Signal(name)
@@ -311,15 +312,15 @@ func parseOverrides(file string, n *yaml.Node, rules *triggers.Rules) (map[strin
 // parseDeclared reads a mapping of names to values. resolve gives a name's
 // type, or why the name is not accepted. A null value declares the name
 // unknown on purpose.
-func parseDeclared(file, section, source string, n *yaml.Node, resolve func(name string) (triggers.ValueType, string)) (map[string]triggers.Value, triggers.Errors) {
+func parseDeclared(file, section, source string, n *yaml.Node, resolve func(name string) (triggers.ValueType, string)) (map[string]triggers.Value, yamlpos.Errors) {
 	out := map[string]triggers.Value{}
 	if n.Kind == 0 || n.Tag == "!!null" {
 		return out, nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return out, triggers.Errors{{File: file, Line: n.Line, Field: section, Msg: "want a mapping of names to values"}}
+		return out, yamlpos.Errors{{File: file, Line: n.Line, Field: section, Msg: "want a mapping of names to values"}}
 	}
-	var errs triggers.Errors
+	var errs yamlpos.Errors
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -327,10 +328,10 @@ func parseDeclared(file, section, source string, n *yaml.Node, resolve func(name
 		typ, problem := resolve(k.Value)
 		switch {
 		case problem != "":
-			errs = append(errs, &triggers.Error{File: file, Line: k.Line, Field: field, Msg: problem})
+			errs = append(errs, &yamlpos.Error{File: file, Line: k.Line, Field: field, Msg: problem})
 			continue
 		case seen[k.Value]:
-			errs = append(errs, &triggers.Error{File: file, Line: k.Line, Field: field, Msg: "declared twice"})
+			errs = append(errs, &yamlpos.Error{File: file, Line: k.Line, Field: field, Msg: "declared twice"})
 			continue
 		}
 		seen[k.Value] = true
@@ -339,7 +340,7 @@ func parseDeclared(file, section, source string, n *yaml.Node, resolve func(name
 		}
 		val, err := declaredValue(typ, v)
 		if err != nil {
-			errs = append(errs, &triggers.Error{File: file, Line: v.Line, Field: field, Msg: err.Error()})
+			errs = append(errs, &yamlpos.Error{File: file, Line: v.Line, Field: field, Msg: err.Error()})
 			continue
 		}
 		out[k.Value] = triggers.KnownValue(val, source)
@@ -397,9 +398,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := model.ParseDuration(n.Value)
 	if err != nil || n.Kind != yaml.ScalarNode {
 		if strings.HasPrefix(n.Value, "-") {
-			return triggers.LineError(n, fmt.Errorf("want a positive duration, got %q", n.Value))
+			return yamlpos.LineError(n, fmt.Errorf("want a positive duration, got %q", n.Value))
 		}
-		return triggers.LineError(n, fmt.Errorf("bad duration %q (want e.g. 30s, 5m)", n.Value))
+		return yamlpos.LineError(n, fmt.Errorf("bad duration %q (want e.g. 30s, 5m)", n.Value))
 	}
 	*d = Duration(v)
 	return nil

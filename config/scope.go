@@ -11,6 +11,7 @@ import (
 
 	"github.com/capability-exporter/capability_exporter/scope"
 	"github.com/capability-exporter/capability_exporter/triggers"
+	"github.com/capability-exporter/capability_exporter/yamlpos"
 )
 
 // DefaultPrometheusSelectors are the selectors the default rules refer to
@@ -77,7 +78,7 @@ func (c *Config) checkScope(doc *yaml.Node, errf func(file string, line int, fie
 			continue
 		}
 		for _, name := range slices.Sorted(maps.Keys(s.Selectors)) {
-			line := triggers.NodeLine(doc, "sources", kind, "selectors", name)
+			line := yamlpos.NodeLine(doc, "sources", kind, "selectors", name)
 			field := "sources." + kind + ".selectors." + name
 			switch {
 			case !scope.NameRE.MatchString(name):
@@ -95,7 +96,7 @@ func (c *Config) checkScope(doc *yaml.Node, errf func(file string, line int, fie
 			if errors.As(err, &me) {
 				i = me.Index
 			}
-			errf(c.File, triggers.NodeLine(doc, "sources", kind, fmt.Sprintf("matchers[%d]", i)),
+			errf(c.File, yamlpos.NodeLine(doc, "sources", kind, fmt.Sprintf("matchers[%d]", i)),
 				fmt.Sprintf("sources.%s.matchers[%d]", kind, i), err.Error())
 			continue
 		}
@@ -122,7 +123,7 @@ func (c *Config) checkScope(doc *yaml.Node, errf func(file string, line int, fie
 				for _, p := range qpath[1:] {
 					field += "." + p
 				}
-				line := max(triggers.NodeLine(rulesDoc, qpath...), sig.Line)
+				line := max(yamlpos.NodeLine(rulesDoc, qpath...), sig.Line)
 				text, err := scope.Expand(q.text, selectors[q.kind])
 				if err != nil {
 					errf(sig.File, line, field, fmt.Sprintf("%v; define it under sources.%s.selectors", err, q.kind))

@@ -5,10 +5,9 @@ import (
 	"slices"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/capability-exporter/capability_exporter/scope"
 	"github.com/capability-exporter/capability_exporter/triggers"
+	"github.com/capability-exporter/capability_exporter/yamlpos"
 )
 
 // Warnings lists what the config declares that silences a measure: a fact
@@ -17,8 +16,8 @@ import (
 // but its decisions no longer follow the cluster: copying an example's facts
 // into a real deployment reports the example's answers. `check` prints
 // these; the exporter logs them at start and on reload.
-func (c *Config) Warnings() []*triggers.Error {
-	var out []*triggers.Error
+func (c *Config) Warnings() []*yamlpos.Error {
+	var out []*yamlpos.Error
 	if c.Rules == nil {
 		return nil
 	}
@@ -36,15 +35,15 @@ func (c *Config) Warnings() []*triggers.Error {
 			}
 		}
 	}
-	for _, kv := range mappingPairs(&c.Facts) {
+	for _, kv := range yamlpos.Pairs(&c.Facts) {
 		kinds := measuredBy[kv[0].Value]
 		if len(kinds) == 0 || kv[1].Tag == "!!null" {
 			continue
 		}
-		out = append(out, &triggers.Error{File: c.File, Line: kv[0].Line, Field: "facts." + kv[0].Value,
+		out = append(out, &yamlpos.Error{File: c.File, Line: kv[0].Line, Field: "facts." + kv[0].Value,
 			Msg: fmt.Sprintf("warning: the declared value outranks what %s would measure; leave it out to use the measure", strings.Join(kinds, " and "))})
 	}
-	for _, kv := range mappingPairs(&c.Overrides) {
+	for _, kv := range yamlpos.Pairs(&c.Overrides) {
 		if kv[1].Tag == "!!null" {
 			continue
 		}
@@ -66,7 +65,7 @@ func (c *Config) Warnings() []*triggers.Error {
 				what = "what " + strings.Join(kinds, " and ") + " would measure"
 			}
 		}
-		out = append(out, &triggers.Error{File: c.File, Line: kv[0].Line, Field: "overrides." + name,
+		out = append(out, &yamlpos.Error{File: c.File, Line: kv[0].Line, Field: "overrides." + name,
 			Msg: "warning: replaces " + what + "; for what-if questions only, not a deployment"})
 	}
 	if p := c.Sources.Prometheus; p != nil {
@@ -79,8 +78,8 @@ func (c *Config) Warnings() []*triggers.Error {
 // does not read (MetricsQL) and that declares no window: the source cannot
 // tell how far back it reads, so its answer will read unknown. Without a
 // Prometheus source every such signal is unknown anyway, so nothing is said.
-func (c *Config) unreadWindows(selectors map[string]string) []*triggers.Error {
-	var out []*triggers.Error
+func (c *Config) unreadWindows(selectors map[string]string) []*yamlpos.Error {
+	var out []*yamlpos.Error
 	docs := rulesDocs{}
 	for _, sig := range c.Rules.Signals {
 		alts := []triggers.SignalSource{sig.Source}
@@ -105,7 +104,7 @@ func (c *Config) unreadWindows(selectors map[string]string) []*triggers.Error {
 				path = append(path, fmt.Sprintf("first_known[%d]", i))
 			}
 			path = append(path, "prometheus", "query")
-			out = append(out, &triggers.Error{File: sig.File, Line: max(triggers.NodeLine(docs.of(sig.File), path...), sig.Line),
+			out = append(out, &yamlpos.Error{File: sig.File, Line: max(yamlpos.NodeLine(docs.of(sig.File), path...), sig.Line),
 				Field: strings.Join(path, "."),
 				Msg: fmt.Sprintf("warning: the Prometheus parser does not read this query (%v), so the exporter cannot tell how far back it reads "+
 					"and its answer reads unknown; declare window: (how far back its data must reach; 5m for a query that reads no range)", perr)})
@@ -120,18 +119,6 @@ func measureWords(s triggers.SignalSource) string {
 		return "other measures (derived)"
 	}
 	return s.Kind()
-}
-
-// mappingPairs returns the key and value nodes of a mapping node.
-func mappingPairs(n *yaml.Node) [][2]*yaml.Node {
-	if n.Kind != yaml.MappingNode {
-		return nil
-	}
-	var out [][2]*yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		out = append(out, [2]*yaml.Node{n.Content[i], n.Content[i+1]})
-	}
-	return out
 }
 
 func appendNew(list []string, s string) []string {

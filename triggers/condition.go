@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/capability-exporter/capability_exporter/yamlpos"
 )
 
 // Op is a comparison operator.
@@ -146,7 +148,7 @@ type Duration time.Duration
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := model.ParseDuration(n.Value)
 	if err != nil || n.Kind != yaml.ScalarNode {
-		return LineError(n, fmt.Errorf("bad duration %q (want e.g. 30d, 1h)", n.Value))
+		return yamlpos.LineError(n, fmt.Errorf("bad duration %q (want e.g. 30d, 1h)", n.Value))
 	}
 	*d = Duration(v)
 	return nil

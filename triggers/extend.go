@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/capability-exporter/capability_exporter/yamlpos"
 )
 
 // ExtendsDefault is the value of a rules file's `extends:` that builds on the
@@ -45,7 +47,7 @@ type extension struct {
 func (p *parser) extend(extends *yaml.Node, add map[string]rawAddConditions) {
 	if extends.Kind == 0 {
 		if len(add) > 0 {
-			p.errf(fieldLine(p.root, "add_conditions"), "add_conditions", "adds to the rules a file extends: start the file with extends: %s", ExtendsDefault)
+			p.errf(yamlpos.FieldLine(p.root, "add_conditions"), "add_conditions", "adds to the rules a file extends: start the file with extends: %s", ExtendsDefault)
 		}
 		return
 	}
@@ -102,19 +104,19 @@ func (p *parser) checkReplacedSignals() {
 
 // addConditions adds each condition of the add_conditions section to its
 // capability, ORed with the capability's own condition of that kind.
-func (p *parser) addConditions(raw map[string]rawAddConditions, keys []key) {
+func (p *parser) addConditions(raw map[string]rawAddConditions, keys []yamlpos.Key) {
 	for _, k := range keys {
-		field := "add_conditions." + k.name
-		old := p.r.capabilities[k.name]
+		field := "add_conditions." + k.Name
+		old := p.r.capabilities[k.Name]
 		if old == nil {
-			p.errf(k.line, field, "unknown capability %q", k.name)
+			p.errf(k.Line, field, "unknown capability %q", k.Name)
 			continue
 		}
 		// A copy: the capability may be a default one, whose conditions
 		// stay as they are for the rules that do not extend them.
 		c := *old
 		c.foundations = slices.Clone(old.foundations)
-		ra := raw[k.name]
+		ra := raw[k.Name]
 		added := 0
 		for _, cond := range []struct {
 			kind string
@@ -136,10 +138,10 @@ func (p *parser) addConditions(raw map[string]rawAddConditions, keys []key) {
 			}
 		}
 		if added == 0 {
-			p.errf(k.line, field, "no condition to add (want trigger, structural, must, gate, skip, later, now or adopted_if)")
+			p.errf(k.Line, field, "no condition to add (want trigger, structural, must, gate, skip, later, now or adopted_if)")
 			continue
 		}
-		p.r.capabilities[k.name] = &c
+		p.r.capabilities[k.Name] = &c
 		if i := slices.Index(p.r.Capabilities, old); i >= 0 {
 			p.r.Capabilities[i] = &c
 		} else {

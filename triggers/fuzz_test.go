@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/capability-exporter/capability_exporter/yamlpos"
 )
 
 var fuzzSignalRE = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$`)
@@ -69,7 +71,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Parse("fuzz.yml", data)
 		if err != nil {
-			var es Errors
+			var es yamlpos.Errors
 			if !errors.As(err, &es) || len(es) == 0 {
 				t.Fatalf("Parse error %T %v is not a list of Errors", err, err)
 			}

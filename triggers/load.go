@@ -14,6 +14,8 @@ import (
 	"sync"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/capability-exporter/capability_exporter/yamlpos"
 )
 
 //go:embed default_rules.yml
@@ -114,15 +116,15 @@ func Parse(file string, data []byte) (*Rules, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&raw); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, Errors{{File: file, Msg: "empty rules file"}}
+			return nil, yamlpos.Errors{{File: file, Msg: "empty rules file"}}
 		}
 		var doc yaml.Node
 		if yaml.Unmarshal(data, &doc) == nil && len(doc.Content) > 0 && doc.Content[0].Kind != yaml.MappingNode {
-			return nil, Errors{{File: file, Line: doc.Content[0].Line, Msg: "want a mapping with signals, tools, foundations and capabilities"}}
+			return nil, yamlpos.Errors{{File: file, Line: doc.Content[0].Line, Msg: "want a mapping with signals, tools, foundations and capabilities"}}
 		}
-		es := YAMLErrors(file, err, rawTypeNames, data)
+		es := yamlpos.DecodeErrors(file, err, rawTypeNames, data)
 		for _, e := range es {
-			e.Msg = plainTypeError(e.Msg, rawTypeNames)
+			e.Msg = yamlpos.PlainTypeError(e.Msg, rawTypeNames)
 			if word, ok := strings.CutPrefix(e.Msg, "unknown field in "); ok && rawFields[word] != "" {
 				e.Msg += " (want " + rawFields[word] + ")"
 			}
@@ -131,30 +133,30 @@ func Parse(file string, data []byte) (*Rules, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, YAMLErrors(file, err, nil, data)
+		return nil, yamlpos.DecodeErrors(file, err, nil, data)
 	}
 	if len(doc.Content) == 0 {
-		return nil, Errors{{File: file, Msg: "empty rules file"}}
+		return nil, yamlpos.Errors{{File: file, Msg: "empty rules file"}}
 	}
 	root := doc.Content[0]
 	p := &parser{file: file, root: root, r: &Rules{File: file,
 		signals: map[string]*Signal{}, tools: map[string]*Tool{},
 		foundations: map[string]*Foundation{}, capabilities: map[string]*Capability{}}}
 	p.extend(&raw.Extends, raw.AddConditions)
-	p.signals(raw.Signals, mapKeys(root, "signals"))
+	p.signals(raw.Signals, yamlpos.MapKeys(root, "signals"))
 	p.checkReplacedSignals()
 	p.factTypes()
-	p.tools(raw.Tools, mapKeys(root, "tools"))
+	p.tools(raw.Tools, yamlpos.MapKeys(root, "tools"))
 	p.derives()
 	p.presumptions(raw.Signals)
-	p.foundations(raw.Foundations, mapKeys(root, "foundations"))
-	p.capabilities(raw.Capabilities, mapKeys(root, "capabilities"))
+	p.foundations(raw.Foundations, yamlpos.MapKeys(root, "foundations"))
+	p.capabilities(raw.Capabilities, yamlpos.MapKeys(root, "capabilities"))
 	if len(p.r.Capabilities) == 0 && p.ext == nil && len(p.errs) == 0 {
 		p.errf(root.Line, "capabilities", "no capabilities defined")
 	}
-	p.addConditions(raw.AddConditions, mapKeys(root, "add_conditions"))
+	p.addConditions(raw.AddConditions, yamlpos.MapKeys(root, "add_conditions"))
 	p.mergeBase()
-	slices.SortStableFunc(p.errs, func(a, b *Error) int { return a.Line - b.Line })
+	slices.SortStableFunc(p.errs, func(a, b *yamlpos.Error) int { return a.Line - b.Line })
 	if err := p.errs.Err(); err != nil {
 		return nil, err
 	}
@@ -165,7 +167,7 @@ type parser struct {
 	file string
 	root *yaml.Node
 	r    *Rules
-	errs Errors
+	errs yamlpos.Errors
 	ext  *extension // the rules this file extends, if it does
 
 	reading    map[nodePos]bool // the condition nodes being read, outermost first
@@ -177,45 +179,45 @@ type parser struct {
 // `kubernetes:` or `complexity:` points at its own line rather than at the
 // signal or capability that holds it.
 func (p *parser) errf(line int, field, format string, args ...any) {
-	line = max(line, fieldLine(p.root, field))
-	p.errs = append(p.errs, &Error{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+	line = max(line, yamlpos.FieldLine(p.root, field))
+	p.errs = append(p.errs, &yamlpos.Error{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (p *parser) checkName(k key, kind string) bool {
-	if !nameRE.MatchString(k.name) {
-		p.errf(k.line, kind+"."+k.name, "bad name: want lowercase letters, digits and _ starting with a letter")
+func (p *parser) checkName(k yamlpos.Key, kind string) bool {
+	if !nameRE.MatchString(k.Name) {
+		p.errf(k.Line, kind+"."+k.Name, "bad name: want lowercase letters, digits and _ starting with a letter")
 		return false
 	}
 	return true
 }
 
-func (p *parser) signals(raw map[string]rawSignal, keys []key) {
+func (p *parser) signals(raw map[string]rawSignal, keys []yamlpos.Key) {
 	for _, k := range keys {
-		field := "signals." + k.name
+		field := "signals." + k.Name
 		if !p.checkName(k, "signals") {
 			continue
 		}
-		rs := raw[k.name]
-		s := &Signal{Name: k.name, Help: rs.Help, Type: ValueType(rs.Type), Source: rs.SignalSource, Line: k.line}
+		rs := raw[k.Name]
+		s := &Signal{Name: k.Name, Help: rs.Help, Type: ValueType(rs.Type), Source: rs.SignalSource, Line: k.Line}
 		if s.Type == "" {
 			s.Type = TypeNumber
 		}
 		switch s.Type {
 		case TypeNumber, TypeBool, TypeDuration, TypeRatio:
 		default:
-			p.errf(k.line, field+".type", "unknown type %q (want number, bool, duration or ratio)", rs.Type)
+			p.errf(k.Line, field+".type", "unknown type %q (want number, bool, duration or ratio)", rs.Type)
 		}
 		if strings.TrimSpace(s.Help) == "" {
-			p.errf(k.line, field+".help", "missing help text")
+			p.errf(k.Line, field+".help", "missing help text")
 		}
 		for _, alt := range s.Source.Alternatives() {
 			if alt.LowerBound && s.Type != TypeNumber && s.Type != TypeDuration {
-				p.errf(k.line, field+".lower_bound", "a lower bound is a count or a duration; %s is %s", s.Name, s.Type)
+				p.errf(k.Line, field+".lower_bound", "a lower bound is a count or a duration; %s is %s", s.Name, s.Type)
 				break
 			}
 		}
-		p.hysteresis(s, rs.Hysteresis, k.line, field+".hysteresis")
-		p.source(k.line, field, s.Source, true)
+		p.hysteresis(s, rs.Hysteresis, k.Line, field+".hysteresis")
+		p.source(k.Line, field, s.Source, true)
 		p.r.Signals = append(p.r.Signals, s)
 		p.r.signals[s.Name] = s
 	}
@@ -313,27 +315,27 @@ func (p *parser) empty(line int, field string, e Empty, isQuery bool) {
 	}
 }
 
-func (p *parser) tools(raw map[string]rawTool, keys []key) {
+func (p *parser) tools(raw map[string]rawTool, keys []yamlpos.Key) {
 	for _, k := range keys {
 		if !p.checkName(k, "tools") {
 			continue
 		}
-		rt := raw[k.name]
-		t := &Tool{ID: k.name, Title: rt.Title, Capability: rt.Capability, CRDGroups: rt.CRDGroups,
-			Namespaces: rt.Namespaces, Workloads: rt.Workloads, Line: k.line}
+		rt := raw[k.Name]
+		t := &Tool{ID: k.Name, Title: rt.Title, Capability: rt.Capability, CRDGroups: rt.CRDGroups,
+			Namespaces: rt.Namespaces, Workloads: rt.Workloads, Line: k.Line}
 		if t.Title == "" {
 			t.Title = t.ID
 		}
 		if len(t.CRDGroups)+len(t.Namespaces)+len(t.Workloads) == 0 {
-			p.errf(k.line, "tools."+k.name, "no detection: want crd_groups, namespaces or workloads")
+			p.errf(k.Line, "tools."+k.Name, "no detection: want crd_groups, namespaces or workloads")
 		}
 		for i, w := range t.Workloads {
 			// The expression as written first, so the message quotes it
 			// rather than the anchored form.
 			if _, err := regexp.Compile(w); err != nil {
-				p.errf(k.line, fmt.Sprintf("tools.%s.workloads[%d]", k.name, i), "bad regular expression: %v", err)
+				p.errf(k.Line, fmt.Sprintf("tools.%s.workloads[%d]", k.Name, i), "bad regular expression: %v", err)
 			} else if _, err := regexp.Compile("^(?:" + w + ")$"); err != nil {
-				p.errf(k.line, fmt.Sprintf("tools.%s.workloads[%d]", k.name, i), "bad regular expression: %v", err)
+				p.errf(k.Line, fmt.Sprintf("tools.%s.workloads[%d]", k.Name, i), "bad regular expression: %v", err)
 			}
 		}
 		p.r.Tools = append(p.r.Tools, t)
@@ -341,19 +343,19 @@ func (p *parser) tools(raw map[string]rawTool, keys []key) {
 	}
 }
 
-func (p *parser) foundations(raw map[string]rawFoundation, keys []key) {
+func (p *parser) foundations(raw map[string]rawFoundation, keys []yamlpos.Key) {
 	for _, k := range keys {
 		if !p.checkName(k, "foundations") {
 			continue
 		}
-		rf := raw[k.name]
-		f := &Foundation{ID: k.name, Title: rf.Title, Advice: rf.Advice, Line: k.line}
+		rf := raw[k.Name]
+		f := &Foundation{ID: k.Name, Title: rf.Title, Advice: rf.Advice, Line: k.Line}
 		if f.Title == "" {
 			f.Title = f.ID
 		}
-		field := "foundations." + k.name + ".present"
+		field := "foundations." + k.Name + ".present"
 		if rf.Present.Kind == 0 {
-			p.errf(k.line, field, "missing present condition")
+			p.errf(k.Line, field, "missing present condition")
 		} else {
 			f.Present = p.condition(&rf.Present, field)
 			for _, l := range f.Present.Leaves() {
@@ -367,22 +369,22 @@ func (p *parser) foundations(raw map[string]rawFoundation, keys []key) {
 	}
 }
 
-func (p *parser) capabilities(raw map[string]rawCapability, keys []key) {
+func (p *parser) capabilities(raw map[string]rawCapability, keys []yamlpos.Key) {
 	for i, k := range keys {
 		if !p.checkName(k, "capabilities") {
 			continue
 		}
-		rc := raw[k.name]
-		field := "capabilities." + k.name
-		c := &Capability{ID: k.name, Title: rc.Title, Requires: rc.Requires, Questions: rc.Questions, Order: i, Line: k.line}
+		rc := raw[k.Name]
+		field := "capabilities." + k.Name
+		c := &Capability{ID: k.Name, Title: rc.Title, Requires: rc.Requires, Questions: rc.Questions, Order: i, Line: k.Line}
 		if c.Title == "" {
 			c.Title = c.ID
 		}
 		var err error
 		if rc.Complexity == "" {
-			p.errf(k.line, field+".complexity", "missing complexity (want low, low_medium, medium, medium_high or high)")
+			p.errf(k.Line, field+".complexity", "missing complexity (want low, low_medium, medium, medium_high or high)")
 		} else if c.Complexity, err = ParseComplexity(rc.Complexity); err != nil {
-			p.errf(k.line, field+".complexity", "%v", err)
+			p.errf(k.Line, field+".complexity", "%v", err)
 		}
 		// A fixed order, so that problems on one line (a flow mapping) are
 		// reported in the same order on every run.
@@ -405,7 +407,7 @@ func (p *parser) capabilities(raw map[string]rawCapability, keys []key) {
 			c.Checklist = append(c.Checklist, p.condition(&rc.Checklist[j], fmt.Sprintf("%s.checklist[%d]", field, j)))
 		}
 		if c.Trigger == nil {
-			p.errf(k.line, field+".trigger", "missing trigger condition")
+			p.errf(k.Line, field+".trigger", "missing trigger condition")
 		}
 		p.motives(c, field)
 		c.foundations = slices.Clone(c.Requires)
@@ -419,7 +421,7 @@ func (p *parser) capabilities(raw map[string]rawCapability, keys []key) {
 		}
 		for j, req := range c.Requires {
 			if p.r.foundations[req] == nil {
-				p.errf(k.line, fmt.Sprintf("%s.requires[%d]", field, j), "unknown foundation %q", req)
+				p.errf(k.Line, fmt.Sprintf("%s.requires[%d]", field, j), "unknown foundation %q", req)
 			}
 		}
 		p.r.Capabilities = append(p.r.Capabilities, c)

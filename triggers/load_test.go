@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/capability-exporter/capability_exporter/yamlpos"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/bad/*.err from the loader's current messages")
@@ -31,7 +33,7 @@ func TestParseBadFiles(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Load(%s) = %d capabilities, want an error", file, len(r.Capabilities))
 			}
-			var es Errors
+			var es yamlpos.Errors
 			if !errors.As(err, &es) {
 				t.Fatalf("Load(%s) error is %T, want Errors: %v", file, err, err)
 			}
@@ -137,14 +139,14 @@ func TestParseValid(t *testing.T) {
 // One run reports every problem of a file, in line order, each with a field.
 func TestParseReportsAllErrors(t *testing.T) {
 	_, err := Load("testdata/bad/many_errors.yml")
-	var es Errors
+	var es yamlpos.Errors
 	if !errors.As(err, &es) {
 		t.Fatalf("error %v is not Errors", err)
 	}
 	if len(es) < 6 {
 		t.Fatalf("got %d errors, want every problem of the file:\n%v", len(es), err)
 	}
-	if !slices.IsSortedFunc(es, func(a, b *Error) int { return a.Line - b.Line }) {
+	if !slices.IsSortedFunc(es, func(a, b *yamlpos.Error) int { return a.Line - b.Line }) {
 		t.Errorf("errors not in line order:\n%v", err)
 	}
 	fields := map[string]bool{}
@@ -161,7 +163,7 @@ func TestParseReportsAllErrors(t *testing.T) {
 			t.Errorf("no error for %s in:\n%v", f, err)
 		}
 	}
-	if es.Err() == nil || Errors(nil).Err() != nil {
+	if es.Err() == nil || yamlpos.Errors(nil).Err() != nil {
 		t.Error("Err() of errors is nil, or of none is not nil")
 	}
 }
@@ -226,8 +228,8 @@ func TestPlainTypeError(t *testing.T) {
 		{"cannot unmarshal !!seq into interface {}", "cannot unmarshal !!seq into interface {}"},
 		{"mapping key \"a\" already defined at line 2", "mapping key \"a\" already defined at line 2"},
 	} {
-		if got := plainTypeError(tt.in, rawTypeNames); got != tt.want {
-			t.Errorf("plainTypeError(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := yamlpos.PlainTypeError(tt.in, rawTypeNames); got != tt.want {
+			t.Errorf("yamlpos.PlainTypeError(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

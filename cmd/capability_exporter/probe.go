@@ -10,7 +10,7 @@ import (
 
 	"github.com/capability-exporter/capability_exporter/collector"
 	"github.com/capability-exporter/capability_exporter/config"
-	"github.com/capability-exporter/capability_exporter/triggers"
+	"github.com/capability-exporter/capability_exporter/yamlpos"
 )
 
 // checkProbe is check --probe: ask each configured source whether it
@@ -23,12 +23,12 @@ type checkProbe struct {
 
 // run probes cfg's sources and returns a warning for each that did not
 // answer, at the line of its url (or of its section).
-func (p checkProbe) run(cfg *config.Config) []*triggers.Error {
+func (p checkProbe) run(cfg *config.Config) []*yamlpos.Error {
 	var doc yaml.Node
 	if data, err := os.ReadFile(cfg.File); err == nil {
 		_ = yaml.Unmarshal(data, &doc)
 	}
-	var out []*triggers.Error
+	var out []*yamlpos.Error
 	for _, r := range collector.Probe(context.Background(), cfg, p.timeout, p.logger) {
 		if r.Up {
 			continue
@@ -40,7 +40,7 @@ func (p checkProbe) run(cfg *config.Config) []*triggers.Error {
 			field, path = field+".url", append(path, "url")
 			what = sourceURL(cfg, r.Source)
 		}
-		out = append(out, &triggers.Error{File: cfg.File, Line: triggers.NodeLine(&doc, path...), Field: field,
+		out = append(out, &yamlpos.Error{File: cfg.File, Line: yamlpos.NodeLine(&doc, path...), Field: field,
 			Msg: "warning: " + what + " did not answer (" + r.Cause + "); its signals will be unknown"})
 	}
 	return out

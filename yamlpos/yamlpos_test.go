@@ -1,4 +1,4 @@
-package triggers
+package yamlpos
 
 import (
 	"testing"
@@ -53,7 +53,26 @@ capabilities:
 	if got := NodeLine(doc.Content[0], "capabilities", "tracing"); got != 10 {
 		t.Errorf("NodeLine from the top mapping = %d, want 10", got)
 	}
-	if got := fieldLine(doc.Content[0], "signals.developers.first_known[0].fact"); got != 6 {
-		t.Errorf("fieldLine = %d, want 6", got)
+	if got := FieldLine(doc.Content[0], "signals.developers.first_known[0].fact"); got != 6 {
+		t.Errorf("FieldLine = %d, want 6", got)
+	}
+}
+
+// An error reads file:line: field: message, and leaves out what it does not
+// know.
+func TestErrorNamesFileLineAndField(t *testing.T) {
+	for _, tt := range []struct {
+		e    Error
+		want string
+	}{
+		{Error{File: "c.yml", Line: 4, Field: "sources.prometheus.url", Msg: "missing url"}, "c.yml:4: sources.prometheus.url: missing url"},
+		{Error{File: "c.yml", Msg: "empty rules file"}, "c.yml: empty rules file"},
+	} {
+		if got := tt.e.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+	if (Errors{}).Err() != nil {
+		t.Error("no errors read as an error")
 	}
 }

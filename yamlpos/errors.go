@@ -1,9 +1,8 @@
-package triggers
+package yamlpos
 
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -61,10 +60,10 @@ var yamlTypeRE = regexp.MustCompile(` in type [\w.]+`)
 var yamlNumberTypeRE = regexp.MustCompile(`^(?:u?int(?:8|16|32|64)?|float(?:32|64))$`)
 var yamlUnmarshalRE = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: (`.*`))? into (\\S+)$")
 
-// YAMLErrors turns a yaml decoding error into located Errors. typeNames maps
+// DecodeErrors turns a yaml decoding error into located Errors. typeNames maps
 // Go type names in yaml's messages to words a user knows; data, when given,
 // lets each error name the field at its line.
-func YAMLErrors(file string, err error, typeNames map[string]string, data []byte) Errors {
+func DecodeErrors(file string, err error, typeNames map[string]string, data []byte) Errors {
 	var doc yaml.Node
 	if data != nil {
 		_ = yaml.Unmarshal(data, &doc)
@@ -115,45 +114,10 @@ func LineError(n *yaml.Node, err error) error {
 	return fmt.Errorf("line %d: %w", n.Line, err)
 }
 
-var rawTypeNames = map[string]string{
-	"triggers.rawRules": "rules file", "triggers.rawSignal": "signal", "triggers.rawTool": "tool",
-	"triggers.rawAddConditions": "add_conditions entry",
-	"triggers.rawFoundation":    "foundation", "triggers.rawCapability": "capability",
-	"triggers.PrometheusSignal": "prometheus signal", "triggers.LokiSignal": "loki signal",
-	"triggers.AlertHistory": "alert_history", "triggers.SignalSource": "first_known alternative", "triggers.Derive": "derive",
-	"triggers.rawPresume": "presumption",
-}
-
-// rawFields lists the fields of each raw type, by its word in rawTypeNames,
-// for "unknown field" messages.
-var rawFields = func() map[string]string {
-	var fields func(t reflect.Type) []string
-	fields = func(t reflect.Type) []string {
-		var names []string
-		for f := range t.Fields() {
-			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if opts == "inline" {
-				names = append(names, fields(f.Type)...)
-			} else if name != "" && name != "-" {
-				names = append(names, name)
-			}
-		}
-		return names
-	}
-	out := map[string]string{}
-	for _, v := range []any{rawRules{}, rawSignal{}, rawTool{}, rawFoundation{}, rawCapability{},
-		PrometheusSignal{}, LokiSignal{}, AlertHistory{}, SignalSource{}, Derive{}, rawAddConditions{}} {
-		t := reflect.TypeOf(v)
-		names := fields(t)
-		out[rawTypeNames[t.String()]] = strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
-	}
-	return out
-}()
-
-// plainTypeError words yaml's "cannot unmarshal !!seq into string" as "want
+// PlainTypeError words yaml's "cannot unmarshal !!seq into string" as "want
 // a string, found a list"; typeNames are the Go types that read a mapping.
 // Other messages are returned as they are.
-func plainTypeError(msg string, typeNames map[string]string) string {
+func PlainTypeError(msg string, typeNames map[string]string) string {
 	sm := yamlUnmarshalRE.FindStringSubmatch(msg)
 	if sm == nil {
 		return msg

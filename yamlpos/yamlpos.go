@@ -1,4 +1,4 @@
-package triggers
+package yamlpos
 
 import (
 	"fmt"
@@ -8,18 +8,15 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Locating things in a parsed YAML document: errors name the file, the line
-// and the field, and yaml's own messages know at most the line.
-
-// key is a mapping key with its line, in file order.
-type key struct {
-	name string
-	line int
-	node *yaml.Node // the value
+// Key is a mapping key with its line, in file order.
+type Key struct {
+	Name string
+	Line int
+	Node *yaml.Node // the value
 }
 
-// mapKeys returns the keys of the mapping under field of m, in order.
-func mapKeys(m *yaml.Node, field string) []key {
+// MapKeys returns the keys of the mapping under field of m, in order.
+func MapKeys(m *yaml.Node, field string) []Key {
 	if m == nil || m.Kind != yaml.MappingNode {
 		return nil
 	}
@@ -29,9 +26,9 @@ func mapKeys(m *yaml.Node, field string) []key {
 			if v.Kind != yaml.MappingNode {
 				return nil
 			}
-			var out []key
+			var out []Key
 			for j := 0; j+1 < len(v.Content); j += 2 {
-				out = append(out, key{v.Content[j].Value, v.Content[j].Line, v.Content[j+1]})
+				out = append(out, Key{v.Content[j].Value, v.Content[j].Line, v.Content[j+1]})
 			}
 			return out
 		}
@@ -97,10 +94,10 @@ func mappingValue(m *yaml.Node, name string) *keyValue {
 	return nil
 }
 
-// fieldLine returns the line of the deepest part of a dotted field path
+// FieldLine returns the line of the deepest part of a dotted field path
 // such as capabilities.x.trigger.any[1] or
 // signals.x.prometheus.alert_history.window that the document holds.
-func fieldLine(root *yaml.Node, field string) int {
+func FieldLine(root *yaml.Node, field string) int {
 	return NodeLine(root, strings.Split(field, ".")...)
 }
 
@@ -189,4 +186,16 @@ func valueAt(doc *yaml.Node, line int, tag, near string) string {
 	}
 	walk(doc, "", 0)
 	return best
+}
+
+// Pairs returns the key and value nodes of a mapping node, in file order.
+func Pairs(n *yaml.Node) [][2]*yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out [][2]*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		out = append(out, [2]*yaml.Node{n.Content[i], n.Content[i+1]})
+	}
+	return out
 }
