@@ -216,6 +216,7 @@ func (p *parser) condition(n *yaml.Node, field string) *Condition {
 				p.errf(v.Line, sub, "want a string")
 			}
 			c.Says = v.Value
+			p.says(v.Value, v.Line, sub)
 		case "motive":
 			if v.Kind != yaml.ScalarNode || !nameRE.MatchString(v.Value) {
 				p.errf(v.Line, sub, "want a motive name in lower_snake_case")
@@ -278,6 +279,9 @@ func (p *parser) leaf(c *Condition, expr string, line int, field string) {
 	}
 	if t == TypeBool && l.op != OpEQ && l.op != OpNE {
 		p.errf(line, field, "condition %q: a bool signal compares with == or != only", expr)
+	}
+	if p.thresholdLeaf(c, t, l.literal, line, field, expr) {
+		return
 	}
 	if c.Threshold, err = parseLiteral(t, l.literal); err != nil {
 		p.errf(line, field, "condition %q: %v", expr, err)

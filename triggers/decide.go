@@ -464,7 +464,7 @@ func (e *evaluator) held(m *Condition, kind string) []Held {
 	if t, _ := e.eval(m, kind, nil); t != True {
 		return nil
 	}
-	says := m.Says
+	says := e.rules.Words(m.Says)
 	if says == "" {
 		says = saysOf(e.results, false)
 	}
@@ -490,7 +490,7 @@ func (e *evaluator) listed(conds []*Condition, kind string, holdingOnly bool) []
 		if holdingOnly && t != True {
 			continue
 		}
-		r := ConditionResult{Kind: kind, Expr: c.String(), Says: c.Says, Truth: t}
+		r := ConditionResult{Kind: kind, Expr: c.String(), Says: e.rules.Words(c.Says), Truth: t}
 		if c.IsLeaf() && len(e.results) == 1 {
 			r = e.results[0]
 		} else if r.Says == "" {

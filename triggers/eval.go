@@ -92,9 +92,12 @@ type ConditionResult struct {
 	Signal    string
 	Op        Op
 	Threshold float64
-	Type      ValueType
-	Value     Value
-	Truth     Truth
+	// ThresholdName names the threshold compared with, when the rules
+	// write one ({name}); Threshold is then its value in force.
+	ThresholdName string
+	Type          ValueType
+	Value         Value
+	Truth         Truth
 }
 
 // StepResult is one step of the decision ladder as Evaluate walked it.
@@ -430,14 +433,15 @@ func (e *evaluator) eval(c *Condition, kind string, holding *int) (Truth, []stri
 	switch {
 	case c.IsLeaf():
 		v := e.snap.get(c.Signal)
-		typ, threshold := TypeBool, c.Threshold
+		base := e.rules.thresholdOf(c)
+		typ, threshold := TypeBool, base
 		if s := e.rules.Signal(c.Signal); s != nil {
 			typ = s.Type
-			threshold = e.shift(s, c.Op, c.Threshold, e.prev[c.Expr])
+			threshold = e.shift(s, c.Op, base, e.prev[c.Expr])
 		}
 		t := compare(c.Op, v, threshold)
-		e.results = append(e.results, ConditionResult{Kind: kind, Expr: c.Expr, Says: c.Says, Signal: c.Signal,
-			Op: c.Op, Threshold: c.Threshold, Type: typ, Value: v, Truth: t})
+		e.results = append(e.results, ConditionResult{Kind: kind, Expr: c.Expr, Says: e.rules.Words(c.Says), Signal: c.Signal,
+			Op: c.Op, Threshold: base, ThresholdName: c.ThresholdName, Type: typ, Value: v, Truth: t})
 		count(t)
 		if t == Unknown {
 			return t, []string{c.Signal}

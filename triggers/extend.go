@@ -63,6 +63,9 @@ func (p *parser) extend(extends *yaml.Node, add map[string]rawAddConditions) {
 		return
 	}
 	p.ext = &extension{base: base}
+	for _, t := range base.Thresholds {
+		p.r.thresholds[t.Name] = t
+	}
 	for _, s := range base.Signals {
 		p.r.signals[s.Name] = s
 	}
@@ -177,6 +180,7 @@ func (p *parser) mergeBase() {
 		return
 	}
 	base := p.ext.base
+	p.r.Thresholds = mergeByName(base.Thresholds, p.r.Thresholds, func(t *Threshold) string { return t.Name })
 	p.r.Signals = mergeByName(base.Signals, p.r.Signals, func(s *Signal) string { return s.Name })
 	p.r.Tools = mergeByName(base.Tools, p.r.Tools, func(t *Tool) string { return t.ID })
 	p.r.Foundations = mergeByName(base.Foundations, p.r.Foundations, func(f *Foundation) string { return f.ID })

@@ -48,6 +48,7 @@ func Load(path string) (*Rules, error) {
 // catches unknown fields and wrong types, with lines; conditions stay nodes
 // and are read by hand.
 type rawRules struct {
+	Thresholds   map[string]rawThreshold  `yaml:"thresholds"`
 	Signals      map[string]rawSignal     `yaml:"signals"`
 	Tools        map[string]rawTool       `yaml:"tools"`
 	Foundations  map[string]rawFoundation `yaml:"foundations"`
@@ -140,9 +141,10 @@ func Parse(file string, data []byte) (*Rules, error) {
 	}
 	root := doc.Content[0]
 	p := &parser{file: file, root: root, r: &Rules{File: file,
-		signals: map[string]*Signal{}, tools: map[string]*Tool{},
+		thresholds: map[string]*Threshold{}, signals: map[string]*Signal{}, tools: map[string]*Tool{},
 		foundations: map[string]*Foundation{}, capabilities: map[string]*Capability{}}}
 	p.extend(&raw.Extends, raw.AddConditions)
+	p.thresholdDefs(raw.Thresholds, yamlpos.MapKeys(root, "thresholds"))
 	p.signals(raw.Signals, yamlpos.MapKeys(root, "signals"))
 	p.checkReplacedSignals()
 	p.factTypes()
@@ -155,6 +157,7 @@ func Parse(file string, data []byte) (*Rules, error) {
 		p.errf(root.Line, "capabilities", "no capabilities defined")
 	}
 	p.addConditions(raw.AddConditions, yamlpos.MapKeys(root, "add_conditions"))
+	p.resolveThresholds()
 	p.mergeBase()
 	slices.SortStableFunc(p.errs, func(a, b *yamlpos.Error) int { return a.Line - b.Line })
 	if err := p.errs.Err(); err != nil {
@@ -172,6 +175,10 @@ type parser struct {
 
 	reading    map[nodePos]bool // the condition nodes being read, outermost first
 	conditions int              // condition nodes read, aliases expanded
+
+	thresholdLits map[string]string // this file's thresholds, as written
+	thresholdUses []thresholdUse    // leaves comparing with them
+	saysRefs      []saysRef         // says texts naming thresholds
 }
 
 // errf records a problem with field. Its line is that of the deepest part of
@@ -529,6 +536,7 @@ func (p *parser) presumptions(raw map[string]rawSignal) {
 			if strings.TrimSpace(rp.Says) == "" {
 				p.errf(line, field+".says", "missing says: the words shown beside the presumed value")
 			}
+			p.says(rp.Says, line, field+".says")
 			v, err := parseLiteral(sig.Type, rp.Value)
 			if rp.Value == "" {
 				err = fmt.Errorf("missing value")

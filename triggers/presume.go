@@ -27,8 +27,9 @@ func (r *Rules) probable(s Snapshot) (Snapshot, map[string]Presumed) {
 		for _, pr := range sig.Presume {
 			e.results = nil
 			if t, _ := e.eval(pr.When, "presume", nil); t == True {
-				v = Value{Known: true, Number: pr.Value, Source: "presumed", Reason: "presumed: " + pr.Says}
-				used[sig.Name] = Presumed{Signal: sig.Name, Type: sig.Type, Value: pr.Value, Says: pr.Says}
+				says := r.Words(pr.Says)
+				v = Value{Known: true, Number: pr.Value, Source: "presumed", Reason: "presumed: " + says}
+				used[sig.Name] = Presumed{Signal: sig.Name, Type: sig.Type, Value: pr.Value, Says: says}
 				break
 			}
 		}

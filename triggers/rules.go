@@ -23,7 +23,11 @@ type Rules struct {
 	Tools        []*Tool
 	Foundations  []*Foundation
 	Capabilities []*Capability
+	// Thresholds are the named numbers conditions compare with as {name},
+	// in file order (an extending file's after the defaults').
+	Thresholds []*Threshold
 
+	thresholds   map[string]*Threshold
 	signals      map[string]*Signal
 	tools        map[string]*Tool
 	foundations  map[string]*Foundation
@@ -381,11 +385,14 @@ type Capability struct {
 
 // Condition is a leaf comparison or a combination of conditions.
 type Condition struct {
-	// Leaf: Signal Op Threshold, written Expr.
-	Signal    string
-	Op        Op
-	Threshold float64
-	Expr      string
+	// Leaf: Signal Op Threshold, written Expr. A leaf that compares with a
+	// named threshold ({name}) has its name in ThresholdName and the rules'
+	// default in Threshold; the value in force is the rules' (thresholdOf).
+	Signal        string
+	Op            Op
+	Threshold     float64
+	ThresholdName string
+	Expr          string
 	// Combination: exactly one of Any, All, Not.
 	Any, All []*Condition
 	Not      *Condition

@@ -59,7 +59,7 @@ func (r *Rules) newSpace(c *Capability, sh *shape, tools []string, reading Snaps
 	var add func(leaves []*Condition)
 	add = func(leaves []*Condition) {
 		for _, l := range leaves {
-			sp.ops[l.Signal] = append(sp.ops[l.Signal], leafOp{l.Op, l.Threshold})
+			sp.ops[l.Signal] = append(sp.ops[l.Signal], leafOp{l.Op, r.thresholdOf(l)})
 			if seen[l.Signal] {
 				continue
 			}

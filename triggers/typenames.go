@@ -13,7 +13,7 @@ var rawTypeNames = map[string]string{
 	"triggers.rawFoundation":    "foundation", "triggers.rawCapability": "capability",
 	"triggers.PrometheusSignal": "prometheus signal", "triggers.LokiSignal": "loki signal",
 	"triggers.AlertHistory": "alert_history", "triggers.SignalSource": "first_known alternative", "triggers.Derive": "derive",
-	"triggers.rawPresume": "presumption",
+	"triggers.rawPresume": "presumption", "triggers.rawThreshold": "threshold",
 }
 
 // rawFields lists the fields of each raw type, by its word in rawTypeNames,
@@ -34,7 +34,7 @@ var rawFields = func() map[string]string {
 	}
 	out := map[string]string{}
 	for _, v := range []any{rawRules{}, rawSignal{}, rawTool{}, rawFoundation{}, rawCapability{},
-		PrometheusSignal{}, LokiSignal{}, AlertHistory{}, SignalSource{}, Derive{}, rawAddConditions{}} {
+		PrometheusSignal{}, LokiSignal{}, AlertHistory{}, SignalSource{}, Derive{}, rawAddConditions{}, rawThreshold{}} {
 		t := reflect.TypeOf(v)
 		names := fields(t)
 		out[rawTypeNames[t.String()]] = strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
