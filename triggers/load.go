@@ -79,6 +79,7 @@ type rawTool struct {
 	CRDGroups  []string `yaml:"crd_groups"`
 	Namespaces []string `yaml:"namespaces"`
 	Workloads  []string `yaml:"workloads"`
+	Exit       string   `yaml:"exit"`
 }
 
 type rawFoundation struct {
@@ -102,6 +103,7 @@ type rawCapability struct {
 	Checklist      []yaml.Node `yaml:"checklist"`
 	Requires       []string    `yaml:"requires"`
 	Questions      []string    `yaml:"questions"`
+	Impact         yaml.Node   `yaml:"impact"`
 }
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -329,7 +331,7 @@ func (p *parser) tools(raw map[string]rawTool, keys []yamlpos.Key) {
 		}
 		rt := raw[k.Name]
 		t := &Tool{ID: k.Name, Title: rt.Title, Capability: rt.Capability, CRDGroups: rt.CRDGroups,
-			Namespaces: rt.Namespaces, Workloads: rt.Workloads, Line: k.Line}
+			Namespaces: rt.Namespaces, Workloads: rt.Workloads, Exit: rt.Exit, Line: k.Line}
 		if t.Title == "" {
 			t.Title = t.ID
 		}
@@ -417,6 +419,7 @@ func (p *parser) capabilities(raw map[string]rawCapability, keys []yamlpos.Key) 
 			p.errf(k.Line, field+".trigger", "missing trigger condition")
 		}
 		p.motives(c, field)
+		p.impact(c, &rc.Impact, field+".impact")
 		c.foundations = slices.Clone(c.Requires)
 		for _, cond := range append([]*Condition{c.Trigger, c.Structural, c.Must, c.Gate, c.Skip, c.Later, c.Now, c.AdoptedIf},
 			append(slices.Clone(c.Contradictions), c.Checklist...)...) {

@@ -300,7 +300,10 @@ type Tool struct {
 	CRDGroups  []string // API groups of CustomResourceDefinitions, exact
 	Namespaces []string // namespace names, exact
 	Workloads  []string // regular expressions, anchored, on Deployment/StatefulSet/DaemonSet names
-	Line       int
+	// Exit is how to go back should the tool not pay off: the framework's
+	// "Exit strategy: can we go back if it does not work?".
+	Exit string
+	Line int
 }
 
 // SignalName is the implicit signal that carries the tool's detection.
@@ -379,8 +382,11 @@ type Capability struct {
 	// conditions read: what Decide evaluates.
 	foundations []string
 	Questions   []string // the framework's decision questions, for reports
-	Order       int      // position in the file
-	Line        int
+	// Impact are the signals whose change since adoption shows whether the
+	// capability solved the problem it was adopted for.
+	Impact []*ImpactSignal
+	Order  int // position in the file
+	Line   int
 }
 
 // Condition is a leaf comparison or a combination of conditions.
