@@ -126,6 +126,9 @@ type ToolResult struct {
 	ID, Title, Capability string
 	Detected              Truth
 	Reason                string
+	// Since is the creation time of the earliest object that shows the
+	// tool, when the source knows it.
+	Since time.Time
 }
 
 // FoundationResult is a Priority 1 component's presence.
@@ -388,7 +391,7 @@ func Decide(r *Rules, id string, s Snapshot) (Decision, bool) {
 
 func toolResult(t *Tool, s Snapshot) ToolResult {
 	v := s.get(t.SignalName())
-	tr := ToolResult{ID: t.ID, Title: t.Title, Capability: t.Capability, Reason: v.Reason}
+	tr := ToolResult{ID: t.ID, Title: t.Title, Capability: t.Capability, Reason: v.Reason, Since: v.Since}
 	if v.Known {
 		// A known answer keeps its note: "CRDs only (not running)" says
 		// why a tool whose traces are there is not adopted.

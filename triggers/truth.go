@@ -105,6 +105,10 @@ type Value struct {
 	// measured (a query over a day or longer, on the slow cadence). The zero
 	// time means the value was obtained in this evaluation.
 	MeasuredAt time.Time
+	// Since, on a tool's detection, is when the earliest of what shows the
+	// tool (a running workload, an object of its CRDs) was created: when it
+	// was adopted, as far as the cluster remembers. Zero when not known.
+	Since time.Time
 }
 
 // KnownValue is a value a source measured.

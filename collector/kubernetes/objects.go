@@ -42,11 +42,14 @@ type workload struct {
 	// Deployments only, from their status conditions: Available=False, and
 	// Progressing=False with reason ProgressDeadlineExceeded.
 	unavailable, stuck bool
+	// created is the object's creation time in Unix seconds: a tool's
+	// earliest workload dates its adoption.
+	created int64
 }
 
-func newWorkload(namespace, name string, replicas *int32, t *corev1.PodTemplateSpec, claimTemplates int) *workload {
-	w := &workload{objectName: objectName{namespace, name}, labels: t.Labels, replicas: 1,
-		probed: len(t.Spec.Containers) > 0, stateful: claimTemplates > 0}
+func newWorkload(meta *metav1.ObjectMeta, replicas *int32, t *corev1.PodTemplateSpec, claimTemplates int) *workload {
+	w := &workload{objectName: objectName{meta.Namespace, meta.Name}, labels: t.Labels, replicas: 1,
+		probed: len(t.Spec.Containers) > 0, stateful: claimTemplates > 0, created: unixOrZero(meta.CreationTimestamp)}
 	if replicas != nil {
 		w.replicas = *replicas
 	}
@@ -89,7 +92,7 @@ func reduceDeployment(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
-	w := newWorkload(d.Namespace, d.Name, d.Spec.Replicas, &d.Spec.Template, 0)
+	w := newWorkload(&d.ObjectMeta, d.Spec.Replicas, &d.Spec.Template, 0)
 	for _, c := range d.Status.Conditions {
 		switch {
 		case c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionFalse:
@@ -108,7 +111,7 @@ const reasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
 
 func reduceStatefulSet(obj any) (any, error) {
 	if s, ok := obj.(*appsv1.StatefulSet); ok {
-		return newWorkload(s.Namespace, s.Name, s.Spec.Replicas, &s.Spec.Template, len(s.Spec.VolumeClaimTemplates)), nil
+		return newWorkload(&s.ObjectMeta, s.Spec.Replicas, &s.Spec.Template, len(s.Spec.VolumeClaimTemplates)), nil
 	}
 	return obj, nil
 }
@@ -304,13 +307,25 @@ func reduceCRD(obj any) (any, error) {
 	return &crd{objectName{"", m.Name}, group}, nil
 }
 
-// named is an object of which only the name matters: DaemonSets, read for
-// tool detection by workload name.
-type named struct{ objectName }
+// named is an object of which only the name and age matter: DaemonSets,
+// read for tool detection by workload name, and the objects of a tool's
+// CRDs. created (Unix seconds) dates the tool's adoption.
+type named struct {
+	objectName
+	created int64
+}
 
 func reduceNamed(obj any) (any, error) {
 	if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
-		return &named{objectName{m.Namespace, m.Name}}, nil
+		return &named{objectName{m.Namespace, m.Name}, unixOrZero(m.CreationTimestamp)}, nil
 	}
 	return obj, nil
+}
+
+// unixOrZero returns a creation time in Unix seconds, 0 when unset.
+func unixOrZero(t metav1.Time) int64 {
+	if t.IsZero() || t.Unix() <= 0 {
+		return 0
+	}
+	return t.Unix()
 }

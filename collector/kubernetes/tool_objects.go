@@ -114,20 +114,25 @@ func (s *Source) toolObjectErrors(crds []string) []source.Error {
 	return out
 }
 
-// crdHoldsObjects reports whether a CRD's informer holds any object; an
-// error says why it cannot tell.
-func (s *Source) crdHoldsObjects(name string) (bool, error) {
+// crdEarliestObject reports whether a CRD's informer holds any object, and
+// the creation time (Unix seconds) of its earliest; an error says why it
+// cannot tell.
+func (s *Source) crdEarliestObject(name string) (created int64, holds bool, err error) {
 	s.mu.Lock()
 	st, e := s.objects[name], s.objectErrs[name]
 	s.mu.Unlock()
 	if e != nil {
-		return false, e.Err
+		return 0, false, e.Err
 	}
 	if st == nil {
-		return false, fmt.Errorf("objects of %s not read yet", name)
+		return 0, false, fmt.Errorf("objects of %s not read yet", name)
 	}
 	if e := st.readiness(); e != nil {
-		return false, e
+		return 0, false, e
 	}
-	return len(st.informer.GetStore().ListKeys()) > 0, nil
+	for _, o := range st.informer.GetStore().List() {
+		holds = true
+		created = earlier(created, createdOf(o))
+	}
+	return created, holds, nil
 }

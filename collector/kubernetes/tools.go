@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -44,7 +45,9 @@ func toolNeeds(t *triggers.Tool) []resourceID {
 }
 
 // tool answers tool.<id>: 1 when adopted, 0 when every criterion was read
-// and none holds, unknown otherwise.
+// and none holds, unknown otherwise. A detected tool's value carries, as
+// Since, the creation time of the earliest running workload (or, for a
+// tool seen only by its custom resources, object) that shows it.
 func (v *clusterView) tool(t *triggers.Tool) triggers.Value {
 	var why []string
 	unreadable := func(id resourceID) bool {
@@ -54,25 +57,36 @@ func (v *clusterView) tool(t *triggers.Tool) triggers.Value {
 		}
 		return false
 	}
-	detected := triggers.KnownValue(1, "kubernetes")
-	runs, nsExists, err := v.runs(t, unreadable)
+	detected := func(created int64) triggers.Value {
+		d := triggers.KnownValue(1, "kubernetes")
+		if created > 0 {
+			d.Since = time.Unix(created, 0)
+		}
+		return d
+	}
+	earliest, nsExists, err := v.runs(t, unreadable)
 	if err != nil {
 		why = append(why, "tool "+t.ID+": "+err.Error())
 	}
-	if runs {
-		return detected
+	if earliest >= 0 {
+		return detected(earliest)
 	}
 	var crds []string
 	if len(t.CRDGroups) > 0 && !unreadable(resCRDs) {
 		crds = v.toolCRDs(t)
 	}
+	found, first := false, int64(0)
 	for _, name := range crds {
-		holds, err := v.s.crdHoldsObjects(name)
-		if err != nil {
+		created, holds, err := v.s.crdEarliestObject(name)
+		switch {
+		case err != nil:
 			why = append(why, err.Error())
-		} else if holds {
-			return detected
+		case holds:
+			found, first = true, earlier(first, created)
 		}
+	}
+	if found {
+		return detected(first)
 	}
 	if len(why) > 0 {
 		return triggers.UnknownValue(strings.Join(why, "; "), "kubernetes")
@@ -87,17 +101,40 @@ func (v *clusterView) tool(t *triggers.Tool) triggers.Value {
 	return absent
 }
 
-// runs reports whether a workload of the tool runs: by name anywhere, or
-// any in one of its namespaces; and whether one of its namespaces exists.
-func (v *clusterView) runs(t *triggers.Tool, unreadable func(resourceID) bool) (runs, nsExists bool, err error) {
+// earlier returns the earlier of two creation times, 0 standing for none.
+func earlier(a, b int64) int64 {
+	if a <= 0 || (b > 0 && b < a) {
+		return b
+	}
+	return a
+}
+
+// runs returns the creation time (Unix seconds, 0 when unset) of the
+// earliest running workload of the tool, by name anywhere or any in one of
+// its namespaces, or -1 when none runs; and whether one of its namespaces
+// exists.
+func (v *clusterView) runs(t *triggers.Tool, unreadable func(resourceID) bool) (earliest int64, nsExists bool, err error) {
+	earliest = -1
+	seen := func(created int64) {
+		if earliest < 0 {
+			earliest = created
+		} else {
+			earliest = earlier(earliest, created)
+		}
+	}
 	if len(t.Workloads) > 0 {
 		re, err := v.s.workloadPattern(t.Workloads)
 		if err != nil {
-			return false, false, err
+			return -1, false, err
 		}
 		for _, id := range toolWorkloadResources {
-			if !unreadable(id) && v.anyRunningMatches(id, re) {
-				return true, false, nil
+			if unreadable(id) {
+				continue
+			}
+			for _, o := range v.list(id) {
+				if n, ok := o.(objectNamer); ok && running(o) && re.MatchString(n.objectShortName()) {
+					seen(createdOf(o))
+				}
 			}
 		}
 	}
@@ -108,13 +145,29 @@ func (v *clusterView) runs(t *triggers.Tool, unreadable func(resourceID) bool) (
 			}
 			nsExists = true
 			for _, id := range toolWorkloadResources {
-				if v.unready[id] == nil && slices.ContainsFunc(v.byNamespace(id, ns), running) {
-					return true, true, nil
+				if v.unready[id] != nil {
+					continue
+				}
+				for _, o := range v.byNamespace(id, ns) {
+					if running(o) {
+						seen(createdOf(o))
+					}
 				}
 			}
 		}
 	}
-	return false, nsExists, nil
+	return earliest, nsExists, nil
+}
+
+// createdOf returns a reduced object's creation time in Unix seconds, or 0.
+func createdOf(o any) int64 {
+	switch o := o.(type) {
+	case *workload:
+		return o.created
+	case *named:
+		return o.created
+	}
+	return 0
 }
 
 // running reports whether a workload object runs pods: a Deployment or
@@ -146,7 +199,7 @@ func (v *clusterView) idleToolCRDs(tools []*triggers.Tool) []string {
 		if len(t.CRDGroups) == 0 || v.unready[resCRDs] != nil {
 			continue
 		}
-		if runs, _, _ := v.runs(t, func(id resourceID) bool { return v.unready[id] != nil }); !runs {
+		if earliest, _, _ := v.runs(t, func(id resourceID) bool { return v.unready[id] != nil }); earliest < 0 {
 			out = append(out, v.toolCRDs(t)...)
 		}
 	}
@@ -169,15 +222,6 @@ func (v *clusterView) namespaceExists(name string) bool {
 type objectNamer interface{ objectShortName() string }
 
 func (o *objectName) objectShortName() string { return o.name }
-
-func (v *clusterView) anyRunningMatches(id resourceID, re *regexp.Regexp) bool {
-	for _, o := range v.list(id) {
-		if n, ok := o.(objectNamer); ok && running(o) && re.MatchString(n.objectShortName()) {
-			return true
-		}
-	}
-	return false
-}
 
 // workloadPattern compiles a tool's workload patterns into one anchored
 // alternation, once per distinct list, so that detection costs one match

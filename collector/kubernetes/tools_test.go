@@ -221,3 +221,32 @@ func TestKubernetesCloseStopsInformers(t *testing.T) {
 		t.Errorf("workloads known after Close: %+v", res.Values["workloads"])
 	}
 }
+
+// A detected tool carries when the earliest of what shows it was created:
+// the oldest running workload, never one scaled to zero; for a tool seen
+// only by its custom resources, the oldest of those.
+func TestKubernetesToolSince(t *testing.T) {
+	at := func(days int) metav1.Time {
+		return metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, days))
+	}
+	collector := deploymentObj("shop", "jaeger-collector", nil, podTemplate(nil, goodContainer("c")))
+	collector.CreationTimestamp = at(10)
+	query := deploymentObj("shop", "jaeger-query", nil, podTemplate(nil, goodContainer("c")))
+	query.CreationTimestamp = at(5)
+	old := deploymentObj("shop", "jaeger-old", ptr[int32](0), podTemplate(nil, goodContainer("c")))
+	old.CreationTimestamp = at(1)
+	policy := metaObj("kyverno.io/v1", "ClusterPolicy", "", "require-labels", nil)
+	policy.CreationTimestamp = at(3)
+	later := metaObj("kyverno.io/v1", "ClusterPolicy", "", "require-probes", nil)
+	later.CreationTimestamp = at(7)
+	objs := []runtime.Object{namespaceObj("shop", nil), crdObj("clusterpolicies.kyverno.io"), policy, later, collector, query, old}
+	fc := newFakeCluster(t, objs, nil, toolsClusterGroups)
+	res := fc.collect(t, request(nil,
+		&triggers.Tool{ID: "jaeger", Workloads: []string{"jaeger-.+"}},
+		&triggers.Tool{ID: "kyverno", CRDGroups: []string{"kyverno.io"}}))
+	for id, want := range map[string]metav1.Time{"jaeger": at(5), "kyverno": at(3)} {
+		if v := res.Values["tool."+id]; !v.Known || v.Number != 1 || !v.Since.Equal(want.Time) {
+			t.Errorf("tool.%s = %+v, want detected since %s", id, v, want.Time)
+		}
+	}
+}
