@@ -1,12 +1,3 @@
-// Package scope turns the queries of the rules into the queries the exporter
-// sends: named selectors written ${name} are expanded, and the configured
-// label matchers (a cluster, say) are added to every series selector, so
-// that an exporter pointed at a store shared by several clusters reads only
-// its own. PromQL is rewritten through the Prometheus parser, never by string
-// edits; LogQL stream selectors are found by a small scanner that knows
-// LogQL's strings, and their matchers are read by the same parser.
-//
-// The package is pure: no network, no config, no logging.
 package scope
 
 import (

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/capability-exporter/capability_exporter/scope"
 )
@@ -80,27 +79,12 @@ func historyGrid(now time.Time, window, step time.Duration) (start, end time.Tim
 	return end.Add(-window), end
 }
 
-// plainSelector returns selector as the parser reads it if it is a plain
-// vector selector, such as ALERTS{alertstate="firing",severity="critical"}:
-// no offset, no @, nothing around it. Only such a selector can take a
-// range directly; anything else (or anything the Prometheus parser cannot
-// read) is wrapped in a subquery.
-func plainSelector(selector string) (*parser.VectorSelector, bool) {
-	expr, err := scope.ParsePromQL(selector)
-	if err != nil {
-		return nil, false
-	}
-	vs, ok := expr.(*parser.VectorSelector)
-	if !ok || vs.OriginalOffset != 0 || vs.OriginalOffsetExpr != nil || vs.Timestamp != nil || vs.StartOrEnd != 0 {
-		return nil, false
-	}
-	return vs, true
-}
-
-// historyQuery returns the range query for a selector at step.
+// historyQuery returns the range query for a selector at step. A plain
+// vector selector takes the range directly; anything else (or anything the
+// Prometheus parser cannot read) is wrapped in a subquery.
 func historyQuery(selector string, step time.Duration) string {
 	r := model.Duration(step).String()
-	if _, ok := plainSelector(selector); ok {
+	if _, ok := scope.PlainSelector(selector); ok {
 		return fmt.Sprintf("max_over_time(%s[%s])", selector, r)
 	}
 	// An expression: evaluate it every minute inside each step, the usual

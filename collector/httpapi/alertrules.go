@@ -6,6 +6,8 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/capability-exporter/capability_exporter/scope"
 )
 
 // Which loaded alerting rules could fire the alerts an alert history
@@ -32,7 +34,7 @@ func countAlertingRules(res v1.RulesResult) int {
 // (Watchdog, InfoInhibitor, severity="none") do not count. A selector the
 // scan cannot read as a plain vector selector matches every rule.
 func matchingAlertingRules(res v1.RulesResult, selector string) int {
-	matchers, ok := selectorMatchers(selector)
+	matchers, ok := scope.PlainSelector(selector)
 	n := 0
 	for _, g := range res.Groups {
 		for _, r := range g.Rules {
@@ -73,15 +75,4 @@ func ruleMatches(rule v1.AlertingRule, matchers []*labels.Matcher) bool {
 		}
 	}
 	return true
-}
-
-// selectorMatchers reads a plain vector selector's label matchers, its
-// metric name as a __name__ matcher, through the Prometheus parser. ok is
-// false for anything else.
-func selectorMatchers(selector string) ([]*labels.Matcher, bool) {
-	vs, ok := plainSelector(selector)
-	if !ok {
-		return nil, false
-	}
-	return vs.LabelMatchers, true
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/capability-exporter/capability_exporter/collector/source"
+	"github.com/capability-exporter/capability_exporter/scope"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -204,7 +205,7 @@ var sparseMetrics = map[string]bool{"ALERTS": true, "ALERTS_FOR_STATE": true}
 // selectorGap says why the data of one selector does not reach back over
 // its lookback, or "" when it does: a sample of it exists in the hour
 // before the oldest moment the query reads.
-func (p *promProbes) selectorGap(sel windowedSelector) gap {
+func (p *promProbes) selectorGap(sel scope.WindowedSelector) gap {
 	if sel.Lookback <= 0 {
 		return gap{}
 	}
@@ -251,7 +252,7 @@ func (p *promProbes) retentionGap(lookback time.Duration) gap {
 // back it reads: with a window declared, the server's retention is checked
 // against it; without, the answer is unknown rather than trusted on a guess.
 func (p *promProbes) queryGap(q string, window time.Duration) gap {
-	sels, err := querySelectors(q, p.now)
+	sels, err := scope.PromQLSelectors(q, p.now)
 	if err != nil {
 		if window > 0 {
 			return p.retentionGap(window)
