@@ -65,7 +65,7 @@ func TestDecideFrameworkCases(t *testing.T) {
 			want: StateSkip,
 			check: func(t *testing.T, d Decision) {
 				settled(t, d, NeedNo, StateSkip)
-				if d.DecidedBy != KindStructural || !hasOutweighed(d, KindTrigger, "more than 1 hour per incident") {
+				if d.DecidedBy != KindStructural || !hasOutweighed(d, KindTrigger, "more than 1h per incident") {
 					t.Errorf("decided by %s, outweighed %+v: want the structural case over the slow-debugging motive", d.DecidedBy, d.Outweighed)
 				}
 			}},
@@ -176,7 +176,7 @@ func TestDecideFrameworkCases(t *testing.T) {
 			want: StateLater,
 			check: func(t *testing.T, d Decision) {
 				settled(t, d, NeedYes, StateLater)
-				if d.DecidedBy != KindLater || !hasOutweighed(d, KindNow, "more than 1 hour per incident") {
+				if d.DecidedBy != KindLater || !hasOutweighed(d, KindNow, "more than 1h per incident") {
 					t.Errorf("decided by %s, outweighed %+v: want the LATER bullet over the slow-debugging NOW", d.DecidedBy, d.Outweighed)
 				}
 				if len(d.Motives) != 1 || !strings.Contains(d.Motives[0].Says, "correlation") {

@@ -39,15 +39,16 @@ func cell(s string) string {
 
 func code(s string) string { return "`" + s + "`" }
 
-// says is the framework's words for a member: its own, else its leaves'.
-func says(c *triggers.Condition) string {
+// says is the framework's words for a member: its own, else its leaves',
+// with each threshold's default value for its {name}.
+func says(r *triggers.Rules, c *triggers.Condition) string {
 	if c.Says != "" {
-		return c.Says
+		return r.Words(c.Says)
 	}
 	var words []string
 	for _, l := range c.Leaves() {
 		if l.Says != "" {
-			words = append(words, l.Says)
+			words = append(words, r.Words(l.Says))
 		}
 	}
 	sep := "; "
@@ -68,6 +69,17 @@ func members(c *triggers.Condition) []*triggers.Condition {
 	return []*triggers.Condition{c}
 }
 
+// ThresholdTable renders the rules' named thresholds: each name, its
+// default in the rules' own notation, its type and the framework's words.
+func ThresholdTable(r *triggers.Rules) string {
+	var b strings.Builder
+	b.WriteString("| threshold | default | type | the framework's words |\n| --- | --- | --- | --- |\n")
+	for _, t := range r.Thresholds {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", code(t.Name), code(t.DefaultText()), t.Type, cell(t.Help))
+	}
+	return b.String()
+}
+
 // CapabilityTables renders, for every capability of r, its bullets by the
 // step they decide: motives with the NOT bullets that answer each,
 // structural NOT cases, obligations, gates, LATER and NOW bullets,
@@ -78,7 +90,7 @@ func CapabilityTables(r *triggers.Rules) string {
 		fmt.Fprintf(&b, "### %d. %s (`%s`, %s)\n\n", i+1, c.Title, c.ID, c.Complexity)
 		b.WriteString("| step | the framework's words | condition |\n| --- | --- | --- |\n")
 		row := func(step string, m *triggers.Condition) {
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", step, cell(says(m)), code(m.String()))
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", step, cell(says(r, m)), code(m.String()))
 		}
 		motives := members(c.Trigger)
 		skips := members(c.Skip)
@@ -123,7 +135,7 @@ func CapabilityTables(r *triggers.Rules) string {
 		for _, sig := range readSignals(r, c) {
 			for _, p := range sig.Presume {
 				fmt.Fprintf(&b, "| presumed | %s %s: %s | %s |\n", code(sig.Name), code(literal(sig.Type, p.Value)),
-					cell(p.Says), code(p.When.String()))
+					cell(r.Words(p.Says)), code(p.When.String()))
 			}
 			for _, alt := range sig.Source.Alternatives() {
 				if d := alt.Derive; d != nil {
@@ -133,7 +145,7 @@ func CapabilityTables(r *triggers.Rules) string {
 					}{{"true", d.TrueIf}, {"false", d.FalseIf}} {
 						if side.cond != nil {
 							fmt.Fprintf(&b, "| derived | %s %s: %s | %s |\n", code(sig.Name), code(side.value),
-								cell(says(side.cond)), code(side.cond.String()))
+								cell(says(r, side.cond)), code(side.cond.String()))
 						}
 					}
 				}

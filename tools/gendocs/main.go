@@ -23,6 +23,7 @@ type block struct {
 }
 
 var blocks = []block{
+	{"docs/rules.md", "thresholds", func(r *triggers.Rules) (string, error) { return ThresholdTable(r), nil }},
 	{"docs/rules.md", "capability tables", func(r *triggers.Rules) (string, error) { return CapabilityTables(r), nil }},
 	{"README.md", "state table", func(*triggers.Rules) (string, error) { return StateTable() }},
 	{"docs/rules.md", "state table", func(*triggers.Rules) (string, error) { return StateTable() }},
