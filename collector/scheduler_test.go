@@ -126,6 +126,12 @@ func newTestEnv(t *testing.T, configYAML string, scripts map[string]func(context
 // startErr fail with those errors.
 func newTestEnvFailing(t *testing.T, configYAML string, scripts map[string]func(context.Context, source.Request) source.Result, startErr map[string]error) *testEnv {
 	t.Helper()
+	return newTestEnvConfig(t, loadConfig(t, configYAML), scripts, startErr)
+}
+
+// newTestEnvConfig is newTestEnvFailing with the config loaded already.
+func newTestEnvConfig(t *testing.T, cfg *config.Config, scripts map[string]func(context.Context, source.Request) source.Result, startErr map[string]error) *testEnv {
+	t.Helper()
 	env := &testEnv{builds: map[string]int{}, srcs: map[string]*scripted{}, startErr: map[string]error{}}
 	maps.Copy(env.startErr, startErr)
 	fs := map[string]factory{"fact": factories["fact"]}
@@ -149,7 +155,7 @@ func newTestEnvFailing(t *testing.T, configYAML string, scripts map[string]func(
 			return src, nil
 		}, reasons: factories[kind].reasons, detectsTools: factories[kind].detectsTools}
 	}
-	env.sched = newScheduler(loadConfig(t, configYAML), 2*time.Second, slog.New(slog.NewTextHandler(&env.log, nil)), fs)
+	env.sched = newScheduler(cfg, 2*time.Second, slog.New(slog.NewTextHandler(&env.log, nil)), fs)
 	return env
 }
 

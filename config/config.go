@@ -34,7 +34,10 @@ type Config struct {
 	Sources   Sources   `yaml:"sources"`
 	Facts     yaml.Node `yaml:"facts"`
 	Overrides yaml.Node `yaml:"overrides"`
-	RulesFile string    `yaml:"rules_file"`
+	// Thresholds set the organisation's own value of named thresholds of
+	// the rules ({cost_growth_per_month}), each in the threshold's type.
+	Thresholds yaml.Node `yaml:"thresholds"`
+	RulesFile  string    `yaml:"rules_file"`
 
 	// File is the config's path; Rules the loaded rules (the embedded default
 	// unless RulesFile is set); FactValues the declared facts by name.
@@ -247,6 +250,10 @@ func Parse(file string, data []byte) (*Config, error) {
 		errs = append(errs, ferrs...)
 		c.OverrideValues, ferrs = parseOverrides(file, &c.Overrides, c.Rules)
 		errs = append(errs, ferrs...)
+		var own map[string]float64
+		own, ferrs = parseThresholds(file, &c.Thresholds, c.Rules)
+		errs = append(errs, ferrs...)
+		c.Rules = c.Rules.WithThresholds(own)
 	}
 	c.checkScope(&doc, func(file string, line int, field, msg string) {
 		errs = append(errs, &yamlpos.Error{File: file, Line: line, Field: field, Msg: msg})
@@ -275,6 +282,59 @@ func parseFacts(file string, n *yaml.Node, rules *triggers.Rules) (map[string]tr
 		}
 		return "", fmt.Sprintf("unknown fact (the rules read: %s)", strings.Join(names, ", "))
 	})
+}
+
+// parseThresholds reads the organisation's values of the rules' named
+// thresholds, each typed like the signals compared with it: 15% (or 0.15) for
+// a ratio, 2h (or 7200) for a duration, a number for a count. A plain number
+// above 1 for a ratio is refused, as 15 is more likely 15% than 1500%.
+func parseThresholds(file string, n *yaml.Node, rules *triggers.Rules) (map[string]float64, yamlpos.Errors) {
+	var names []string
+	for _, t := range rules.Thresholds {
+		names = append(names, t.Name)
+	}
+	vals, errs := parseDeclared(file, "thresholds", "threshold", n, func(name string) (triggers.ValueType, string) {
+		if t := rules.Threshold(name); t != nil {
+			return t.Type, ""
+		}
+		if len(names) == 0 {
+			return "", "unknown threshold (the rules define none)"
+		}
+		return "", fmt.Sprintf("unknown threshold (the rules define: %s)", strings.Join(names, ", "))
+	})
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if t := rules.Threshold(k.Value); t != nil && v.Tag == "!!null" {
+				errs = append(errs, &yamlpos.Error{File: file, Line: v.Line, Field: "thresholds." + k.Value,
+					Msg: "want a value; leave the name out for the rules' " + t.DefaultText()})
+			}
+		}
+	}
+	out := make(map[string]float64, len(vals))
+	for name, v := range vals {
+		t := rules.Threshold(name)
+		line := yamlpos.NodeLine(n, name)
+		switch {
+		case t.Type == triggers.TypeRatio && v.Number > 1 && !strings.HasSuffix(scalarAt(n, name), "%"):
+			errs = append(errs, &yamlpos.Error{File: file, Line: line, Field: "thresholds." + name,
+				Msg: fmt.Sprintf("%s is a ratio: write %s%% or %s", name, scalarAt(n, name), triggers.FormatValue(triggers.TypeNumber, v.Number/100))})
+			continue
+		}
+		out[name] = v.Number
+	}
+	slices.SortStableFunc(errs, func(a, b *yamlpos.Error) int { return a.Line - b.Line })
+	return out, errs
+}
+
+// scalarAt is the text of the value of key in mapping n.
+func scalarAt(n *yaml.Node, key string) string {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1].Value
+		}
+	}
+	return ""
 }
 
 // ToolWildcard is the overrides key that stands for every tool not named.
