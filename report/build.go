@@ -42,6 +42,7 @@ func Build(st *collector.State, o Options) *Report {
 		Signals:                   []Signal{},
 		Tools:                     []Tool{},
 		Foundations:               []Foundation{},
+		Thresholds:                []Threshold{},
 		RecentChanges:             recentChanges(st.History, recentOnPage),
 	}
 	if st.History != nil {
@@ -54,6 +55,12 @@ func Build(st *collector.State, o Options) *Report {
 		if rules != nil {
 			r.RulesFile = rules.File
 			r.RulesExtends = rules.Extends
+			b.thresholds = map[string]Threshold{}
+			for _, t := range rules.Thresholds {
+				th := thresholdOf(t)
+				r.Thresholds = append(r.Thresholds, th)
+				b.thresholds[t.Name] = th
+			}
 		}
 	}
 	if ev.Recommended != "" {
@@ -110,6 +117,8 @@ func Build(st *collector.State, o Options) *Report {
 type builder struct {
 	clean scrubber
 	now   time.Time // when the report is generated: ages are counted to it
+	// thresholds are the rules' named thresholds, by name.
+	thresholds map[string]Threshold
 }
 
 // measured says when a reused value was measured, and how long ago; both
@@ -161,10 +170,18 @@ func strPtr(s string) *string {
 
 func (b builder) condition(c triggers.ConditionResult) Condition {
 	value, text, reason := b.value(c.Type, c.Value)
-	return Condition{Kind: c.Kind, Expr: c.Expr, Says: strPtr(c.Says), Signal: c.Signal, Op: string(c.Op),
+	out := Condition{Kind: c.Kind, Expr: c.Expr, Says: strPtr(c.Says), Signal: c.Signal, Op: string(c.Op),
 		Threshold: c.Threshold, ThresholdText: Human(c.Type, c.Threshold), Type: string(c.Type),
 		Value: value, ValueText: text, Source: c.Value.Source, Holds: truthPtr(c.Truth), Reason: reason,
 		Measured: b.measured(c.Value)}
+	if c.ThresholdName != "" {
+		name := c.ThresholdName
+		out.ThresholdName = &name
+		if th, ok := b.thresholds[name]; ok {
+			out.ThresholdNote = &th.note
+		}
+	}
+	return out
 }
 
 func (b builder) tool(t triggers.ToolResult) Tool {

@@ -24,6 +24,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	m.decisions(r)
 	m.changes(r)
 	m.context(r)
+	m.thresholds(r)
 	m.derived(r)
 	for i := range r.Capabilities {
 		m.capability(&r.Capabilities[i])
@@ -338,6 +339,21 @@ func (m *mdWriter) unknownSignals(c *Capability) {
 	}
 }
 
+// thresholds lists the rules' named thresholds with whose each value is.
+func (m *mdWriter) thresholds(r *Report) {
+	if len(r.Thresholds) == 0 {
+		return
+	}
+	m.line("### Thresholds\n")
+	m.line("The numbers the conditions compare with; set your own under `thresholds:` in the config.\n")
+	m.line("| Threshold | Value | Meaning |")
+	m.line("| --- | --- | --- |")
+	for _, t := range r.Thresholds {
+		m.f("| %s | %s | %s |\n", code(t.Name), cell(t.Text), cell(t.Help))
+	}
+	m.line("")
+}
+
 func mdCondition(c Condition) string {
 	s := code(c.Kind) + " "
 	if c.Says != nil {
@@ -350,6 +366,9 @@ func mdCondition(c Condition) string {
 	s += " is " + md(c.ValueText)
 	if src := withAge(c.Source, c.Measured); src != "" {
 		s += " (" + md(src) + ")"
+	}
+	if c.ThresholdName != nil && c.ThresholdNote != nil {
+		s += "; " + code("{"+*c.ThresholdName+"}") + " is " + md(c.ThresholdText) + " (" + md(*c.ThresholdNote) + ")"
 	}
 	return s
 }

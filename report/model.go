@@ -49,6 +49,9 @@ type Report struct {
 	Signals      []Signal     `json:"signals"`
 	Tools        []Tool       `json:"tools"`
 	Foundations  []Foundation `json:"foundations"`
+	// Thresholds are the rules' named thresholds, each with the value in
+	// force and whose it is.
+	Thresholds []Threshold `json:"thresholds"`
 	// DecisionHold is the evaluations a changed decision must hold before
 	// it is published (--decision.hold).
 	DecisionHold int `json:"decision_hold"`
@@ -158,13 +161,18 @@ type Steps struct {
 
 // Condition is one comparison of a capability's rules, evaluated.
 type Condition struct {
-	Kind          string   `json:"kind"` // trigger, structural, must, gate, skip, later, now or adopted (triggers.Kinds, KindAdopted)
-	Expr          string   `json:"expr"` // as written in the rules
-	Says          *string  `json:"says"` // the framework's words, if the rules give them
-	Signal        string   `json:"signal"`
-	Op            string   `json:"op"`
-	Threshold     float64  `json:"threshold"`
-	ThresholdText string   `json:"threshold_text"`
+	Kind          string  `json:"kind"` // trigger, structural, must, gate, skip, later, now or adopted (triggers.Kinds, KindAdopted)
+	Expr          string  `json:"expr"` // as written in the rules
+	Says          *string `json:"says"` // the framework's words, if the rules give them
+	Signal        string  `json:"signal"`
+	Op            string  `json:"op"`
+	Threshold     float64 `json:"threshold"`
+	ThresholdText string  `json:"threshold_text"`
+	// ThresholdName names the rules' threshold compared with ({name}), or
+	// is null for a literal; ThresholdNote then says whose its value is:
+	// "yours; the framework says 20%", "the framework's".
+	ThresholdName *string  `json:"threshold_name"`
+	ThresholdNote *string  `json:"threshold_note"`
 	Type          string   `json:"type"` // number, bool, duration, ratio
 	Value         *float64 `json:"value"`
 	ValueText     string   `json:"value_text"`
