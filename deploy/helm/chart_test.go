@@ -55,6 +55,7 @@ type values struct {
 	Sources            map[string]any              `json:"sources"`
 	Facts              map[string]any              `json:"facts"`
 	Overrides          map[string]any              `json:"overrides"`
+	Thresholds         map[string]any              `json:"thresholds"`
 	Rules              any                         `json:"rules"`
 	Replicas           int32                       `json:"replicas"`
 	PodSecurityContext corev1.PodSecurityContext   `json:"podSecurityContext"`
@@ -81,8 +82,8 @@ func readValues(t *testing.T) values {
 // nobody declared is unknown, and the status page says so.
 func TestDefaultValuesDeclareNoFacts(t *testing.T) {
 	v := readValues(t)
-	if len(v.Facts) != 0 || len(v.Overrides) != 0 {
-		t.Errorf("default facts %v, overrides %v: want none", v.Facts, v.Overrides)
+	if len(v.Facts) != 0 || len(v.Overrides) != 0 || len(v.Thresholds) != 0 {
+		t.Errorf("default facts %v, overrides %v, thresholds %v: want none", v.Facts, v.Overrides, v.Thresholds)
 	}
 	if v.Rules != nil && !reflect.DeepEqual(v.Rules, map[string]any{}) && v.Rules != "" {
 		t.Errorf("default rules %v: want the rules embedded in the binary", v.Rules)

@@ -104,6 +104,15 @@ func generateSchema(t *testing.T) []byte {
 		s["description"] = f.Help
 		facts[f.Name] = s
 	}
+	thresholds := map[string]any{}
+	for _, th := range rules.Thresholds {
+		s := valueSchema(th.Type)
+		if th.Type == triggers.TypeRatio {
+			s["maximum"] = 1 // a bare 15 is refused: 15% or 0.15
+		}
+		s["description"] = th.Help + " The framework says " + th.DefaultText() + "."
+		thresholds[th.Name] = s
+	}
 	overrides := map[string]any{config.ToolWildcard: obj("type", "boolean", "description", "every tool not named")}
 	for _, s := range rules.Signals {
 		if s.Source.Fact == "" {
@@ -141,7 +150,10 @@ func generateSchema(t *testing.T) []byte {
 			"description", "the organisation's declared answers; names the default rules do not read are allowed for rules that extend them, and the exporter checks them",
 			"additionalProperties", true),
 		"overrides": obj("type", "object", "properties", overrides, "additionalProperties", true),
-		"rules":     obj("type", []any{"object", "string"}),
+		"thresholds": obj("type", "object", "properties", thresholds,
+			"description", "the organisation's own values of the rules' named thresholds; names the default rules do not define are allowed for rules that define their own, and the exporter checks them",
+			"additionalProperties", true),
+		"rules": obj("type", []any{"object", "string"}),
 		"image": closed(map[string]any{
 			"registry": str, "repository": str, "tag": str, "digest": str,
 			"pullPolicy":  obj("type", "string", "enum", []any{"Always", "IfNotPresent", "Never"}),

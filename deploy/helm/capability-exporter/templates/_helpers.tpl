@@ -75,7 +75,7 @@ Called with (list <value> <root context> <value's name>); renders "true" or "".
 {{- end }}
 
 {{/*
-The exporter's config file from clusterName, sources, facts, overrides and rules. With
+The exporter's config file from clusterName, sources, facts, overrides, thresholds and rules. With
 scopeSourcesToCluster, the prometheus and loki sources that set no matchers
 of their own get clusterLabel="clusterName".
 */}}
@@ -102,6 +102,9 @@ of their own get clusterLabel="clusterName".
 {{- end }}
 {{- with .Values.overrides }}
 {{- $_ := set $config "overrides" . }}
+{{- end }}
+{{- with .Values.thresholds }}
+{{- $_ := set $config "thresholds" . }}
 {{- end }}
 {{- if .Values.rules }}
 {{- $_ := set $config "rules_file" "rules.yml" }}
