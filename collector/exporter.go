@@ -45,7 +45,7 @@ var (
 		"Truth of one comparison of a capability's rules: 1 holds, 0 does not, NaN unknown. kind is "+ConditionKindsText+".",
 		[]string{"capability", "kind", "condition", "signal"}, nil)
 	thresholdDesc = prometheus.NewDesc("capability_condition_threshold",
-		"The literal a condition compares its signal with, in the signal's base unit.",
+		"The value a condition compares its signal with, in the signal's base unit: its literal, or the value in force of the named threshold its condition label writes as {name}.",
 		[]string{"capability", "kind", "condition", "signal"}, nil)
 	lastChangeDesc = prometheus.NewDesc("capability_decision_last_change_timestamp_seconds",
 		"When the capability's decision last changed (or the exporter started), as a Unix timestamp.",
