@@ -1,0 +1,373 @@
+// Package impact answers the framework's last two decision rules for each
+// adopted capability: "Measure impact: every capability must solve a
+// measurable problem" and "Exit strategy: can we go back if it does not
+// work?". It reads each of the capability's impact signals from the store
+// over two equal windows, one before adoption and one since, and says
+// whether the signal moved the way the capability's trigger wants. Where
+// none did after a judging period, it raises the exit question with each
+// adopted tool's exit path.
+//
+// The package computes; the store is behind a small interface (Store),
+// which the Prometheus source implements.
+package impact
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// Defaults.
+const (
+	// MaxWindow is the longest window measured on each side of adoption.
+	MaxWindow = 30 * 24 * time.Hour
+	// DefaultMinWindow is the shortest window worth judging: younger, the
+	// answer is "too early".
+	DefaultMinWindow = 7 * 24 * time.Hour
+	// DefaultJudging is how long after adoption a capability whose signals
+	// have not improved raises the exit question.
+	DefaultJudging = 60 * 24 * time.Hour
+	// DefaultMargin is how far a signal must move, relative to its value
+	// before adoption, to count as improved.
+	DefaultMargin = 0.10
+	// pointsPerWindow is how many times a query signal is evaluated over a
+	// window; its mean is the window's value.
+	pointsPerWindow = 120
+	// minStep is the finest step of those evaluations.
+	minStep = 5 * time.Minute
+)
+
+// Options are the judging settings.
+type Options struct {
+	MinWindow, Judging time.Duration
+	Margin             float64
+}
+
+// DefaultOptions returns the defaults.
+func DefaultOptions() Options {
+	return Options{MinWindow: DefaultMinWindow, Judging: DefaultJudging, Margin: DefaultMargin}
+}
+
+// Window is a span of time, start excluded, end included.
+type Window struct{ Start, End time.Time }
+
+// Duration returns the window's length.
+func (w Window) Duration() time.Duration { return w.End.Sub(w.Start) }
+
+// AlertSummary is one selector's alert history over one window; Measure
+// answers an alert_history measure (triggers.AlertHistoryMeasures).
+type AlertSummary interface {
+	Measure(name string) (float64, error)
+}
+
+// Store reads the past from the metrics store.
+type Store interface {
+	// Points evaluates an instant query every step over the window ending
+	// at end (a subquery pinned with PromQL's @) and returns the values,
+	// oldest first, with the time of the first. An error names the cause;
+	// several series where one is wanted is an error.
+	Points(ctx context.Context, query string, end time.Time, window, step time.Duration) (values []float64, first time.Time, err error)
+	// AlertHistory summarises an alert selector over each window with one
+	// range query; a window the store's data does not reach back over has
+	// an error instead.
+	AlertHistory(ctx context.Context, selector string, groupBy []string, windows []Window) ([]AlertSummary, []error)
+	// Created returns the earliest creation time kube-state-metrics
+	// recorded (kube_*_created) of the tools' workloads and namespaces
+	// within lookback; zero when it recorded none.
+	Created(ctx context.Context, tools []*triggers.Tool, lookback time.Duration) (time.Time, error)
+}
+
+// How an adoption time was found.
+const (
+	FromDeclared   = "declared"   // facts.adopted in the config
+	FromKubernetes = "kubernetes" // the earliest running workload or custom resource of a detected tool
+	FromStore      = "store"      // kube-state-metrics' kube_*_created series in the store
+)
+
+// Adoption is when a capability was adopted and how that is known.
+type Adoption struct {
+	Time time.Time `json:"time"`
+	From string    `json:"from"`
+}
+
+// Adopted picks the adoption time: a declared date outranks both measures;
+// otherwise the earlier of the cluster's and the store's.
+func Adopted(declared, cluster, store time.Time) (Adoption, bool) {
+	switch {
+	case !declared.IsZero():
+		return Adoption{declared, FromDeclared}, true
+	case !store.IsZero() && (cluster.IsZero() || store.Before(cluster)):
+		return Adoption{store, FromStore}, true
+	case !cluster.IsZero():
+		return Adoption{cluster, FromKubernetes}, true
+	}
+	return Adoption{}, false
+}
+
+// Value is an impact signal's value over one window, or why it is unknown.
+type Value struct {
+	Known  bool    `json:"known"`
+	Number float64 `json:"value,omitempty"`
+	Reason string  `json:"reason,omitempty"`
+}
+
+// Signal is one impact signal before adoption and since.
+type Signal struct {
+	Signal string             `json:"signal"`
+	Help   string             `json:"help,omitempty"`
+	Type   triggers.ValueType `json:"type"`
+	Better triggers.Better    `json:"better"`
+	Before Value              `json:"before"`
+	After  Value              `json:"after"`
+	// Ratio is After / Before; RatioKnown is false where either is
+	// unknown or Before is 0.
+	Ratio      float64 `json:"ratio,omitempty"`
+	RatioKnown bool    `json:"ratio_known"`
+	// Change is the relative move, (After - Before) / |Before|.
+	Change   float64 `json:"change,omitempty"`
+	Improved bool    `json:"improved"`
+}
+
+// ExitPath is how to go back from one adopted tool.
+type ExitPath struct {
+	Tool  string `json:"tool"`
+	Title string `json:"title"`
+	Exit  string `json:"exit,omitempty"`
+}
+
+// Result is one adopted capability's impact.
+type Result struct {
+	Capability string    `json:"capability"`
+	Adopted    Adoption  `json:"adopted"`
+	Tools      []string  `json:"tools,omitempty"` // titles of the detected tools
+	Before     Window    `json:"-"`
+	After      Window    `json:"-"`
+	Window     float64   `json:"window_seconds"`
+	TooEarly   string    `json:"too_early,omitempty"`
+	Signals    []Signal  `json:"signals"`
+	MeasuredAt time.Time `json:"measured_at"`
+	// ExitQuestion is set when no signal improved after the judging
+	// period; Exit then lists each adopted tool's way back.
+	ExitQuestion string     `json:"exit_question,omitempty"`
+	Exit         []ExitPath `json:"exit,omitempty"`
+}
+
+// Windows returns the windows before adoption and since, each
+// W = min(now - adopted, MaxWindow) long.
+func Windows(adopted, now time.Time) (before, after Window) {
+	w := min(now.Sub(adopted), MaxWindow)
+	return Window{adopted.Add(-w), adopted}, Window{adopted, adopted.Add(w)}
+}
+
+// Judge measures one adopted capability's impact signals. tools are its
+// detected tools, for the exit paths.
+func Judge(ctx context.Context, store Store, r *triggers.Rules, c *triggers.Capability, tools []*triggers.Tool, a Adoption, now time.Time, o Options) Result {
+	res := Result{Capability: c.ID, Adopted: a, MeasuredAt: now}
+	for _, t := range tools {
+		res.Tools = append(res.Tools, t.Title)
+	}
+	res.Before, res.After = Windows(a.Time, now)
+	w := res.After.Duration()
+	res.Window = w.Seconds()
+	for _, is := range c.Impact {
+		sig := r.Signal(is.Signal)
+		res.Signals = append(res.Signals, Signal{Signal: is.Signal, Help: sig.Help, Type: sig.Type, Better: is.Better})
+	}
+	if w < o.MinWindow {
+		days := int(math.Floor(now.Sub(a.Time).Hours() / 24))
+		res.TooEarly = fmt.Sprintf("too early: %d days since adoption", max(days, 0))
+		for i := range res.Signals {
+			res.Signals[i].Before = Value{Reason: res.TooEarly}
+			res.Signals[i].After = Value{Reason: res.TooEarly}
+		}
+		return res
+	}
+	measureAlertSignals(ctx, store, r, &res)
+	for i := range res.Signals {
+		s := &res.Signals[i]
+		if s.Before.Known || s.Before.Reason != "" {
+			continue // an alert history signal, already read
+		}
+		s.Before, s.After = measureQuery(ctx, store, r.Signal(s.Signal), res.Before, res.After)
+	}
+	for i := range res.Signals {
+		res.Signals[i].compare(o.Margin)
+	}
+	if now.Sub(a.Time) >= o.Judging && !slices.ContainsFunc(res.Signals, func(s Signal) bool { return s.Improved }) &&
+		slices.ContainsFunc(res.Signals, func(s Signal) bool { return s.RatioKnown }) {
+		res.ExitQuestion = fmt.Sprintf("No impact signal of %s improved by %.0f%% or more in the %d days since adoption. "+
+			"The framework's exit question: can we go back if it does not work?", c.Title, o.Margin*100, int(now.Sub(a.Time).Hours()/24))
+		for _, t := range tools {
+			res.Exit = append(res.Exit, ExitPath{Tool: t.ID, Title: t.Title, Exit: t.Exit})
+		}
+	}
+	return res
+}
+
+// compare works out the ratio and whether the signal improved by margin.
+func (s *Signal) compare(margin float64) {
+	if !s.Before.Known || !s.After.Known {
+		return
+	}
+	b, a := s.Before.Number, s.After.Number
+	if b == 0 {
+		// No ratio to a zero; a move away from it in the wanted direction
+		// is an improvement all the same.
+		s.Improved = (s.Better == triggers.BetterLower && a < 0) || (s.Better == triggers.BetterHigher && a > 0)
+		return
+	}
+	s.Ratio, s.RatioKnown = a/b, true
+	s.Change = (a - b) / math.Abs(b)
+	switch s.Better {
+	case triggers.BetterLower:
+		s.Improved = s.Change <= -margin
+	case triggers.BetterHigher:
+		s.Improved = s.Change >= margin
+	}
+}
+
+// alertKey groups alert history signals that one range query answers.
+type alertKey struct{ selector, groupBy string }
+
+// measureAlertSignals reads the alert history signals, one range query per
+// selector over both windows.
+func measureAlertSignals(ctx context.Context, store Store, r *triggers.Rules, res *Result) {
+	groups := map[alertKey][]int{}
+	var order []alertKey
+	specs := map[alertKey]*triggers.AlertHistory{}
+	for i, s := range res.Signals {
+		h := alertHistoryOf(r.Signal(s.Signal))
+		if h == nil {
+			continue
+		}
+		k := alertKey{h.Selector, strings.Join(h.GroupBy, ",")}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+			specs[k] = h
+		}
+		groups[k] = append(groups[k], i)
+	}
+	for _, k := range order {
+		h := specs[k]
+		sums, errs := store.AlertHistory(ctx, h.Selector, h.GroupBy, []Window{res.Before, res.After})
+		for _, i := range groups[k] {
+			s := &res.Signals[i]
+			measure := alertHistoryOf(r.Signal(s.Signal)).Measure
+			s.Before = summaryValue(sums, errs, 0, measure, "before adoption")
+			s.After = summaryValue(sums, errs, 1, measure, "since adoption")
+		}
+	}
+}
+
+func summaryValue(sums []AlertSummary, errs []error, i int, measure, when string) Value {
+	if i < len(errs) && errs[i] != nil {
+		return Value{Reason: errs[i].Error()}
+	}
+	if i >= len(sums) || sums[i] == nil {
+		return Value{Reason: "no alert history " + when}
+	}
+	v, err := sums[i].Measure(measure)
+	if err != nil {
+		return Value{Reason: err.Error() + " " + when}
+	}
+	return Value{Known: true, Number: v}
+}
+
+// alertHistoryOf returns the alert history a signal reads from the store,
+// the first among its alternatives, or nil.
+func alertHistoryOf(sig *triggers.Signal) *triggers.AlertHistory {
+	for _, alt := range sig.Source.Alternatives() {
+		if alt.Prometheus != nil && alt.Prometheus.AlertHistory != nil {
+			return alt.Prometheus.AlertHistory
+		}
+		if alt.Prometheus != nil && alt.Prometheus.Query != "" || alt.Kubernetes != "" {
+			return nil
+		}
+	}
+	return nil
+}
+
+// OwnSeries is the query that reads a Kubernetes-sourced signal's history
+// from the exporter's own series, which the store keeps once it scrapes
+// the exporter.
+func OwnSeries(signal string) string {
+	return fmt.Sprintf(`max(capability_signal_value{signal=%q})`, signal)
+}
+
+// Queries returns the instant queries whose history gives a signal, in
+// the order its alternatives are tried.
+func Queries(sig *triggers.Signal) []string {
+	var out []string
+	for _, alt := range sig.Source.Alternatives() {
+		switch {
+		case alt.Prometheus != nil && alt.Prometheus.Query != "":
+			out = append(out, alt.Prometheus.Query)
+		case alt.Kubernetes != "":
+			out = append(out, OwnSeries(sig.Name))
+		}
+	}
+	return out
+}
+
+// Step returns the step a query signal is evaluated at over a window.
+func Step(w time.Duration) time.Duration {
+	return max((w / pointsPerWindow).Truncate(time.Minute), minStep)
+}
+
+// measureQuery reads a query signal's mean over each window: the first
+// alternative whose data covers both windows wins; else the first one's
+// reasons stand.
+func measureQuery(ctx context.Context, store Store, sig *triggers.Signal, before, after Window) (Value, Value) {
+	var firstB, firstA Value
+	for i, q := range Queries(sig) {
+		b := meanOver(ctx, store, q, before, "before adoption")
+		a := meanOver(ctx, store, q, after, "since adoption")
+		if b.Known && a.Known {
+			return b, a
+		}
+		if i == 0 {
+			firstB, firstA = b, a
+		}
+	}
+	if !firstB.Known && firstB.Reason == "" {
+		firstB.Reason = "no query of the signal has a history in the store"
+	}
+	if !firstA.Known && firstA.Reason == "" {
+		firstA.Reason = firstB.Reason
+	}
+	return firstB, firstA
+}
+
+// meanOver returns a query's mean over a window. The data must reach back
+// to the window's start: a mean over its last days only would compare
+// unequal windows.
+func meanOver(ctx context.Context, store Store, q string, w Window, when string) Value {
+	step := Step(w.Duration())
+	vals, first, err := store.Points(ctx, q, w.End, w.Duration(), step)
+	switch {
+	case err != nil:
+		return Value{Reason: err.Error()}
+	case len(vals) == 0:
+		return Value{Reason: "no data in the " + days(w.Duration()) + " " + when}
+	case first.Sub(w.Start) > 2*step:
+		return Value{Reason: fmt.Sprintf("the data does not reach back over the %s %s: it starts %s", days(w.Duration()), when, first.UTC().Format("2006-01-02 15:04"))}
+	}
+	var sum float64
+	for _, v := range vals {
+		sum += v
+	}
+	return Value{Known: true, Number: sum / float64(len(vals))}
+}
+
+func days(d time.Duration) string {
+	n := int(math.Round(d.Hours() / 24))
+	if n == 1 {
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
+}
