@@ -47,6 +47,9 @@ type Config struct {
 	// OverrideValues replace measured signals by name (tool.<id> included;
 	// the key tool.* stands for every tool not named).
 	OverrideValues map[string]triggers.Value `yaml:"-"`
+	// Adopted are the adoption dates declared under facts.adopted, by
+	// capability: they outrank what the cluster and the store remember.
+	Adopted map[string]time.Time `yaml:"-"`
 
 	scrubber *scrubber // the secrets Scrub hides, collected at load
 }
@@ -246,7 +249,10 @@ func Parse(file string, data []byte) (*Config, error) {
 	}
 	if c.Rules != nil {
 		var ferrs yamlpos.Errors
-		c.FactValues, ferrs = parseFacts(file, &c.Facts, c.Rules)
+		facts := c.Facts
+		c.Adopted, facts, ferrs = parseAdopted(file, &c.Facts, c.Rules)
+		errs = append(errs, ferrs...)
+		c.FactValues, ferrs = parseFacts(file, &facts, c.Rules)
 		errs = append(errs, ferrs...)
 		c.OverrideValues, ferrs = parseOverrides(file, &c.Overrides, c.Rules)
 		errs = append(errs, ferrs...)
