@@ -50,6 +50,12 @@ var (
 	lastChangeDesc = prometheus.NewDesc("capability_decision_last_change_timestamp_seconds",
 		"When the capability's decision last changed (or the exporter started), as a Unix timestamp.",
 		[]string{"capability"}, nil)
+	adoptedDesc = prometheus.NewDesc("capability_adopted_timestamp_seconds",
+		"When the adopted capability was adopted, as a Unix timestamp: the date declared under facts.adopted, else the earliest creation time of its detected tools' workloads or objects, from the cluster or kube-state-metrics' kube_*_created, whichever reaches back further. Absent while not known.",
+		[]string{"capability"}, nil)
+	impactRatioDesc = prometheus.NewDesc("capability_impact_ratio",
+		"An impact signal of an adopted capability over the window since adoption divided by its value over the equal window before (up to 30 days each); NaN while unknown (too early, data not reaching back, a value of 0 before). Measured on the slow interval.",
+		[]string{"capability", "signal"}, nil)
 	pendingDesc = prometheus.NewDesc("capability_decision_pending",
 		"StateSet of a changed decision not yet published because it has not held for --decision.hold evaluations: 1 for the pending state, 0 for the others; all 0 while nothing is pending.",
 		[]string{"capability", "state"}, nil)
@@ -123,7 +129,7 @@ func NewExporter(sched *Scheduler) *Exporter { return &Exporter{sched: sched} }
 // Describe sends every descriptor.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{infoDesc, decisionDesc, needDesc, possibleDesc, recommendedDesc, triggerDesc, triggerKnownDesc,
-		conditionDesc, thresholdDesc, lastChangeDesc, pendingDesc, pendingSecondsDesc, staleDesc, changesDesc, changeTimeDesc, signalValueDesc, signalKnownDesc, toolDesc, foundationDesc,
+		conditionDesc, thresholdDesc, lastChangeDesc, adoptedDesc, impactRatioDesc, pendingDesc, pendingSecondsDesc, staleDesc, changesDesc, changeTimeDesc, signalValueDesc, signalKnownDesc, toolDesc, foundationDesc,
 		sourceUpDesc, sourceConfiguredDesc, intervalDesc, sourceDurationDesc, sourceErrorsDesc, lastEvalDesc, evalDurationDesc, reloadOKDesc, reloadTimeDesc} {
 		ch <- d
 	}
@@ -208,6 +214,18 @@ func stateMetrics(st *State) []prometheus.Metric {
 	}
 	if st.History != nil {
 		out = append(out, transitionMetrics(st.History)...)
+	}
+	for _, r := range st.Impact {
+		if !r.Adopted.Time.IsZero() {
+			add(adoptedDesc, float64(r.Adopted.Time.Unix()), r.Capability)
+		}
+		for _, sig := range r.Signals {
+			ratio := math.NaN()
+			if sig.RatioKnown {
+				ratio = sig.Ratio
+			}
+			add(impactRatioDesc, ratio, r.Capability, sig.Signal)
+		}
 	}
 	for _, s := range ev.Signals {
 		v := math.NaN()

@@ -19,6 +19,7 @@ import (
 	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/history"
+	"github.com/capability-exporter/capability_exporter/impact"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -36,6 +37,9 @@ type State struct {
 	// History holds what is pending for each capability and the recent
 	// published changes; Evaluation's decisions are its published ones.
 	History *history.History
+	// Impact is each adopted capability's impact since adoption, in the
+	// rules' order.
+	Impact []impact.Result
 }
 
 // ErrorKey labels a source error counter.
@@ -77,6 +81,8 @@ type Scheduler struct {
 	evalMu    sync.Mutex
 	errTotals map[ErrorKey]float64
 	history   *history.History
+	// impacts are the last impact results, reused on the slow cadence.
+	impacts map[string]impactEntry
 	// panicsLogged holds the panics already logged with their stack, by
 	// source and message, so that one failing every evaluation logs once.
 	panicsLogged map[string]bool
@@ -345,8 +351,9 @@ func (s *Scheduler) Evaluate(parent context.Context) (published *State) {
 			lastChange[d.Capability] = hs.Since
 		}
 	}
+	impacts := s.measureImpacts(ctx, cfg, running, ev, now)
 	st := &State{Config: cfg, Evaluation: ev, Sources: statuses, Duration: time.Since(start),
-		ErrorTotals: totals, LastChange: lastChange, History: hist}
+		ErrorTotals: totals, LastChange: lastChange, History: hist, Impact: impacts}
 	if !publish {
 		st.ErrorTotals = s.errTotals
 		if declared {

@@ -142,8 +142,11 @@ type ExitPath struct {
 
 // Result is one adopted capability's impact.
 type Result struct {
-	Capability string    `json:"capability"`
-	Adopted    Adoption  `json:"adopted"`
+	Capability string   `json:"capability"`
+	Adopted    Adoption `json:"adopted"`
+	// Unknown says why nothing could be measured: no adoption time, or no
+	// store to read the past from.
+	Unknown    string    `json:"unknown,omitempty"`
 	Tools      []string  `json:"tools,omitempty"` // titles of the detected tools
 	Before     Window    `json:"-"`
 	After      Window    `json:"-"`
@@ -155,6 +158,18 @@ type Result struct {
 	// period; Exit then lists each adopted tool's way back.
 	ExitQuestion string     `json:"exit_question,omitempty"`
 	Exit         []ExitPath `json:"exit,omitempty"`
+}
+
+// Unmeasured is the Result of an adopted capability whose impact cannot be
+// measured, each impact signal unknown for why.
+func Unmeasured(r *triggers.Rules, c *triggers.Capability, a Adoption, now time.Time, why string) Result {
+	res := Result{Capability: c.ID, Adopted: a, Unknown: why, MeasuredAt: now}
+	for _, is := range c.Impact {
+		sig := r.Signal(is.Signal)
+		res.Signals = append(res.Signals, Signal{Signal: is.Signal, Help: sig.Help, Type: sig.Type, Better: is.Better,
+			Before: Value{Reason: why}, After: Value{Reason: why}})
+	}
+	return res
 }
 
 // Windows returns the windows before adoption and since, each

@@ -1,0 +1,117 @@
+package collector
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/impact"
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// Impact since adoption is measured on the slow cadence: each adopted
+// capability's before and after read windows of up to 30 days, which
+// barely move between evaluations minutes apart. A result is reused until
+// the slow interval has passed, unless what dates the adoption changed (a
+// declared date, the cluster's earliest workload of the tool) or the config
+// was reloaded. At most one range query (the alert history over both
+// windows) and a few instant queries per adopted capability are sent per
+// slow interval.
+
+// impactStorer is a source that can read the past for impact (the
+// Prometheus source).
+type impactStorer interface {
+	ImpactStore() impact.Store
+}
+
+// impactEntry is one capability's last impact and what it was measured for.
+type impactEntry struct {
+	cfg      *config.Config
+	declared time.Time
+	cluster  time.Time
+	res      impact.Result
+}
+
+// adoptionLookback is how far back kube_*_created is read for an adoption
+// time: the judging period and the window before adoption.
+const adoptionLookback = impact.DefaultJudging + impact.MaxWindow
+
+// measureImpacts returns the impact of each adopted capability of ev, in the
+// rules' order, reusing results younger than the slow interval. Called with
+// evalMu held.
+func (s *Scheduler) measureImpacts(ctx context.Context, cfg *config.Config, running map[string]*runningSource, ev *triggers.Evaluation, now time.Time) []impact.Result {
+	rules := cfg.Rules
+	var store impact.Store
+	why := "sources.prometheus is not configured: the impact signals' history is read from the store"
+	if rs := running["prometheus"]; rs != nil {
+		if rs.err != nil {
+			why = "prometheus source failed to start: " + cfg.Scrub(rs.err.Error())
+		} else if st, ok := rs.src.(impactStorer); ok {
+			store = st.ImpactStore()
+		}
+	}
+	every := s.sourceOpts.http.SlowInterval
+	out := make([]impact.Result, 0, len(ev.Decisions))
+	next := map[string]impactEntry{}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, d := range ev.Decisions {
+		if d.State != triggers.StateAdopted {
+			continue
+		}
+		c := rules.Capability(d.Capability)
+		var tools []*triggers.Tool
+		var cluster time.Time
+		for _, tr := range ev.Tools {
+			if tr.Capability != c.ID || tr.Detected != triggers.True {
+				continue
+			}
+			tools = append(tools, rules.Tool(tr.ID))
+			if !tr.Since.IsZero() && (cluster.IsZero() || tr.Since.Before(cluster)) {
+				cluster = tr.Since
+			}
+		}
+		declared := cfg.Adopted[c.ID]
+		if e, ok := s.impacts[c.ID]; ok && e.cfg == cfg && e.declared.Equal(declared) && e.cluster.Equal(cluster) &&
+			every > 0 && now.Sub(e.res.MeasuredAt) < every && now.Sub(e.res.MeasuredAt) >= 0 {
+			next[c.ID] = e
+			out = append(out, e.res)
+			continue
+		}
+		i := len(out)
+		out = append(out, impact.Result{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := s.judge(ctx, store, why, rules, c, tools, declared, cluster, now)
+			mu.Lock()
+			defer mu.Unlock()
+			out[i] = res
+			next[c.ID] = impactEntry{cfg: cfg, declared: declared, cluster: cluster, res: res}
+		}()
+	}
+	wg.Wait()
+	s.impacts = next
+	return out
+}
+
+// judge dates one capability's adoption and measures its impact.
+func (s *Scheduler) judge(ctx context.Context, store impact.Store, noStore string, rules *triggers.Rules, c *triggers.Capability,
+	tools []*triggers.Tool, declared, cluster, now time.Time) impact.Result {
+	var fromStore time.Time
+	var storeErr error
+	if store != nil && declared.IsZero() {
+		fromStore, storeErr = store.Created(ctx, tools, adoptionLookback)
+	}
+	a, ok := impact.Adopted(declared, cluster, fromStore)
+	switch {
+	case !ok && storeErr != nil:
+		return impact.Unmeasured(rules, c, a, now, "when it was adopted is not known: the cluster shows no creation time and kube_*_created could not be read: "+storeErr.Error())
+	case !ok:
+		return impact.Unmeasured(rules, c, a, now, "when it was adopted is not known: declare it under facts.adopted."+c.ID)
+	case store == nil:
+		return impact.Unmeasured(rules, c, a, now, noStore)
+	}
+	return impact.Judge(ctx, store, rules, c, tools, a, now, impact.DefaultOptions())
+}

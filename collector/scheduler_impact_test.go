@@ -1,0 +1,119 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/capability-exporter/capability_exporter/collector/source"
+	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+const impactRules = `
+signals:
+  mttr:
+    help: Median time to resolve critical incidents.
+    type: duration
+    prometheus:
+      alert_history: {selector: 'ALERTS{severity="critical"}', window: 30d, measure: median_resolution}
+  incidents:
+    help: Critical incidents.
+    prometheus:
+      alert_history: {selector: 'ALERTS{severity="critical"}', window: 30d, measure: incidents}
+tools:
+  jaeger: {title: Jaeger, capability: tracing, workloads: [jaeger]}
+capabilities:
+  tracing:
+    title: Distributed Tracing
+    complexity: medium
+    trigger: {any: [mttr > 1h, incidents > 3]}
+    impact: [mttr, incidents]
+`
+
+// An adopted capability's impact costs at most one range query per slow
+// interval, however many evaluations run and however many of its impact
+// signals read the alert history; its adoption time is the cluster's
+// earliest workload of the detected tool.
+func TestImpactOnSlowInterval(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	ranges := map[string]int{}
+	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		q := r.Form.Get("query")
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/query_range"):
+			mu.Lock()
+			ranges[q]++
+			mu.Unlock()
+			fmt.Fprint(w, `{"status":"success","data":{"resultType":"matrix","result":[]}}`)
+		case strings.HasPrefix(q, "count(count_over_time(up"):
+			fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1773151651,"1"]}]}}`)
+		case strings.HasSuffix(r.URL.Path, "/query"):
+			fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(prom.Close)
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(impactRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(filepath.Join(dir, "config.yml"), []byte(fmt.Sprintf("rules_file: %s\nsources:\n  prometheus: {url: %s, timeout: 1s}\n  kubernetes: {}\n",
+		filepath.Join(dir, "rules.yml"), prom.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now().Add(-20 * 24 * time.Hour).Truncate(time.Second)
+	fs := map[string]factory{"fact": factories["fact"], "prometheus": factories["prometheus"],
+		"kubernetes": {section: func(c *config.Config) (any, bool) { return c.Sources.Kubernetes, c.Sources.Kubernetes != nil },
+			build: func(any, *slog.Logger, sourceOptions) (source.Source, error) {
+				return &scripted{collect: func(_ context.Context, req source.Request) source.Result {
+					res := source.Result{Up: true, Values: map[string]triggers.Value{}}
+					for _, tl := range req.Tools {
+						v := triggers.KnownValue(1, "kubernetes")
+						v.Since = since
+						res.Values[tl.SignalName()] = v
+					}
+					return res
+				}}, nil
+			}, detectsTools: true}}
+	sched := newScheduler(cfg, 5*time.Second, slog.New(slog.DiscardHandler), fs, WithSlowInterval(time.Hour))
+	defer sched.Close()
+	var st *State
+	for range 3 {
+		st = sched.Evaluate(context.Background())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	impactRanges, total := 0, 0
+	for q, n := range ranges {
+		total += n
+		if strings.Contains(q, "impact_edge") {
+			impactRanges += n
+		}
+	}
+	if impactRanges != 1 || total != 2 {
+		t.Errorf("range queries over 3 evaluations: %d for impact, %d in all (%v); want 1 and 2", impactRanges, total, ranges)
+	}
+	if len(st.Impact) != 1 || !st.Impact[0].Adopted.Time.Equal(since) || st.Impact[0].Adopted.From != "kubernetes" {
+		t.Fatalf("impact = %+v", st.Impact)
+	}
+	// Nothing fired in either window: no incident resolved, so the median
+	// is unknown on both sides, with the reason.
+	if s := st.Impact[0].Signals[0]; s.Before.Known || !strings.Contains(s.Before.Reason, "no incident resolved") {
+		t.Errorf("mttr = %+v", s)
+	}
+}
