@@ -104,6 +104,11 @@ func Build(st *collector.State, o Options) *Report {
 		c := b.capability(d, st.LastChange)
 		c.WhatWouldChange = changesOf(rules, d)
 		b.historyOf(st.History, &c)
+		for _, ir := range st.Impact {
+			if ir.Capability == d.Capability {
+				c.Impact = b.impactOf(ir)
+			}
+		}
 		if rules != nil {
 			if rc := rules.Capability(d.Capability); rc != nil {
 				c.OpenQuestions = append(c.OpenQuestions, rc.Questions...)

@@ -222,6 +222,7 @@ func (m *mdWriter) capability(c *Capability) {
 		m.line("")
 	}
 
+	m.impact(c.Impact)
 	m.line("### What would change it\n")
 	if len(c.WhatWouldChange) == 0 {
 		m.line("Nothing the rules measure would change this decision.\n")
@@ -453,4 +454,53 @@ func rulesWords(r *Report) string {
 		return code(r.RulesFile)
 	}
 	return code(r.RulesFile) + " extending " + code(r.RulesExtends)
+}
+
+// impact writes an adopted capability's impact since adoption.
+func (m *mdWriter) impact(im *Impact) {
+	if im == nil {
+		return
+	}
+	m.line("### Impact since adoption\n")
+	switch {
+	case im.AdoptedAt != nil:
+		m.f("Adopted %s (%s)", im.AdoptedAt.Format("2006-01-02"), im.AdoptedFrom)
+	default:
+		m.f("Adoption time unknown")
+	}
+	if len(im.Tools) > 0 {
+		m.f(": %s", md(strings.Join(im.Tools, ", ")))
+	}
+	m.line(".\n")
+	if im.TooEarly != nil {
+		m.line(md(*im.TooEarly) + "\n")
+		return
+	}
+	if im.Unknown != nil {
+		m.line("Unknown: " + md(*im.Unknown) + "\n")
+	}
+	for _, s := range im.Signals {
+		line := "- " + md(s.Text)
+		if s.BeforeReason != nil {
+			line += " (before: " + md(*s.BeforeReason) + ")"
+		}
+		if s.AfterReason != nil {
+			line += " (since: " + md(*s.AfterReason) + ")"
+		}
+		m.line(line)
+	}
+	if len(im.Signals) > 0 {
+		m.line("")
+	}
+	if im.ExitQuestion != nil {
+		m.line("**Exit question.** " + md(*im.ExitQuestion) + "\n")
+		for _, e := range im.Exit {
+			path := e.Exit
+			if path == "" {
+				path = "the rules give no exit path"
+			}
+			m.f("- %s: %s\n", md(e.Title), md(path))
+		}
+		m.line("")
+	}
 }

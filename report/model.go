@@ -144,6 +144,9 @@ type Capability struct {
 	Checklist       []Condition `json:"checklist"`
 	WhatWouldChange []Change    `json:"what_would_change"`
 	OpenQuestions   []string    `json:"open_questions"` // the framework's decision questions
+	// Impact is the impact since adoption of an adopted capability, null
+	// for the others.
+	Impact *Impact `json:"impact"`
 }
 
 // Steps are the inputs of the decision ladder: true, false, or null when

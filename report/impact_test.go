@@ -1,0 +1,77 @@
+package report
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/impact"
+	"github.com/capability-exporter/capability_exporter/triggers"
+)
+
+// impactState is the fixture with tracing's impact since Jaeger was
+// adopted 30 days ago, and cost visibility's exit question.
+func impactState(t *testing.T) *collector.State {
+	t.Helper()
+	st := fixtureState(t)
+	adopted := evaluatedAt.Add(-40 * 24 * time.Hour)
+	st.Impact = []impact.Result{{
+		Capability: "distributed_tracing", Adopted: impact.Adoption{Time: adopted, From: impact.FromKubernetes},
+		Tools: []string{"Jaeger"}, Window: (30 * 24 * time.Hour).Seconds(), MeasuredAt: evaluatedAt,
+		Signals: []impact.Signal{{Signal: "incident_mttr", Type: triggers.TypeDuration, Better: triggers.BetterLower,
+			Before: impact.Value{Known: true, Number: 9000}, After: impact.Value{Known: true, Number: 2400},
+			Ratio: 2400.0 / 9000, RatioKnown: true, Change: 2400.0/9000 - 1, Improved: true}},
+	}, {
+		Capability: "cost_visibility", Adopted: impact.Adoption{Time: evaluatedAt.Add(-61 * 24 * time.Hour), From: impact.FromDeclared},
+		Tools: []string{"OpenCost"}, Window: (30 * 24 * time.Hour).Seconds(), MeasuredAt: evaluatedAt,
+		Signals: []impact.Signal{{Signal: "cost_growth", Type: triggers.TypeRatio, Better: triggers.BetterLower,
+			Before: impact.Value{Known: true, Number: 0.05}, After: impact.Value{Reason: "the data does not reach back"}}},
+		ExitQuestion: "No impact signal of Cost Visibility improved. The framework's exit question: can we go back if it does not work?",
+		Exit:         []impact.ExitPath{{Tool: "opencost", Title: "OpenCost", Exit: "Uninstall OpenCost"}},
+	}}
+	return st
+}
+
+func TestImpactOnPageJSONAndMarkdown(t *testing.T) {
+	st := impactState(t)
+	h := Handlers{Current: func() *collector.State { return st }, MetricsPath: "/metrics", Now: func() time.Time { return evaluatedAt }}
+	rec := httptest.NewRecorder()
+	h.JSON().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/evaluation", nil))
+	var rep Report
+	if err := json.Unmarshal(rec.Body.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var tracing *Impact
+	for _, c := range rep.Capabilities {
+		if c.ID == "distributed_tracing" {
+			tracing = c.Impact
+		}
+	}
+	if tracing == nil || len(tracing.Signals) != 1 {
+		t.Fatalf("tracing impact = %+v", tracing)
+	}
+	s := tracing.Signals[0]
+	wantText := "incident_mttr 2h30m in the 30 days before Jaeger, 40m since: -73% (improved)"
+	if *s.Before != 9000 || *s.After != 2400 || s.Text != wantText || !s.Improved || *tracing.AdoptedAt != evaluatedAt.Add(-40*24*time.Hour).UTC() {
+		t.Errorf("tracing impact signal = %+v", s)
+	}
+
+	rec = httptest.NewRecorder()
+	h.Page().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	page := rec.Body.String()
+	var b strings.Builder
+	if err := WriteMarkdown(&b, Build(st, Options{Now: evaluatedAt})); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"page": page, "markdown": b.String()} {
+		for _, want := range []string{"Impact since adoption", "40m since: -73% (improved)", "Exit question", "can we go back if it does not work?",
+			"OpenCost: Uninstall OpenCost", "the data does not reach back"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s lacks %q", name, want)
+			}
+		}
+	}
+}
