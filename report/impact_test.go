@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -39,7 +40,7 @@ func TestImpactOnPageJSONAndMarkdown(t *testing.T) {
 	st := impactState(t)
 	h := Handlers{Current: func() *collector.State { return st }, MetricsPath: "/metrics", Now: func() time.Time { return evaluatedAt }}
 	rec := httptest.NewRecorder()
-	h.JSON().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/evaluation", nil))
+	h.JSON().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/evaluation", nil))
 	var rep Report
 	if err := json.Unmarshal(rec.Body.Bytes(), &rep); err != nil {
 		t.Fatal(err)
@@ -60,7 +61,7 @@ func TestImpactOnPageJSONAndMarkdown(t *testing.T) {
 	}
 
 	rec = httptest.NewRecorder()
-	h.Page().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	h.Page().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	page := rec.Body.String()
 	var b strings.Builder
 	if err := WriteMarkdown(&b, Build(st, Options{Now: evaluatedAt})); err != nil {
