@@ -91,7 +91,7 @@ func TestImpactQueriesParse(t *testing.T) {
 		"(sum(rate(x[1d])))[30d:6h] @ 1764000000",
 		"count(count_over_time(up[1h] @ 1764000000)) or count(count_over_time(ALERTS[30d] @ 1764000000))",
 	} {
-		if _, err := scope.ParsePromQL(q); err != nil {
+		if err := scope.CheckPromQL(q); err != nil {
 			t.Errorf("%s: %v", q, err)
 		}
 	}
