@@ -211,3 +211,34 @@ func literal(t triggers.ValueType, v float64) string {
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
+
+// ImpactTable lists, per capability, the impact signals with the way each
+// should move, and each of its tools' exit paths.
+func ImpactTable(r *triggers.Rules) string {
+	var b strings.Builder
+	b.WriteString("| capability | impact signals (better) | exit path per tool |\n| --- | --- | --- |\n")
+	for _, c := range r.Capabilities {
+		var sigs, exits []string
+		for _, is := range c.Impact {
+			sigs = append(sigs, code(is.Signal)+" ("+string(is.Better)+")")
+		}
+		for _, t := range r.Tools {
+			if t.Capability != c.ID {
+				continue
+			}
+			exit := t.Exit
+			if exit == "" {
+				exit = "none given"
+			}
+			exits = append(exits, t.Title+": "+exit)
+		}
+		if len(sigs) == 0 {
+			sigs = []string{"none: no measure in the store shows this capability's impact"}
+		}
+		if len(exits) == 0 {
+			exits = []string{"no tool: adopted by its adopted_if"}
+		}
+		fmt.Fprintf(&b, "| %s (`%s`) | %s | %s |\n", cell(c.Title), c.ID, cell(strings.Join(sigs, ", ")), cell(strings.Join(exits, "<br>")))
+	}
+	return b.String()
+}

@@ -24,6 +24,7 @@ type block struct {
 
 var blocks = []block{
 	{"docs/rules.md", "thresholds", func(r *triggers.Rules) (string, error) { return ThresholdTable(r), nil }},
+	{"docs/rules.md", "impact and exit", func(r *triggers.Rules) (string, error) { return ImpactTable(r), nil }},
 	{"docs/rules.md", "capability tables", func(r *triggers.Rules) (string, error) { return CapabilityTables(r), nil }},
 	{"README.md", "state table", func(*triggers.Rules) (string, error) { return StateTable() }},
 	{"docs/rules.md", "state table", func(*triggers.Rules) (string, error) { return StateTable() }},
