@@ -10,7 +10,9 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -258,6 +260,55 @@ func TestWebshopHistory(t *testing.T) {
 					t.Errorf("foundation %s present = %s, want true: its server answers", id, f.Present)
 				}
 			}
+		}
+	})
+
+	// The organisation's own cost_growth_per_month decides against the cost
+	// growth real Prometheus measures: just below it, costs rise faster
+	// than the threshold, so budget_concern derives true; just above, they
+	// do not. The condition keeps its text either way.
+	t.Run("named threshold", func(t *testing.T) {
+		base, err := os.ReadFile(env.config(t, "", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := evaluateConfig(t, env.config(t, "", ""))
+		growth := signalOf(t, st, "cost_growth_ratio")
+		if !growth.Known {
+			t.Fatalf("cost_growth_ratio unknown: %s", growth.Reason)
+		}
+		margin := math.Max(0.05, math.Abs(growth.Number)*0.3) // wider than the hysteresis band
+		for _, tt := range []struct {
+			threshold float64
+			holds     triggers.Truth
+		}{{growth.Number - margin, triggers.True}, {growth.Number + margin, triggers.False}} {
+			text := strconv.FormatFloat(tt.threshold*100, 'f', 4, 64) + "%"
+			cfg := writeFile(t, env.dir, fmt.Sprintf("config-threshold-%d.yml", time.Now().UnixNano()),
+				string(base)+"thresholds: {cost_growth_per_month: "+text+"}\n")
+			st, _ := evaluateConfig(t, cfg)
+			if th := st.Config.Rules.Threshold("cost_growth_per_month"); th == nil || !th.Own || math.Abs(th.Value-tt.threshold) > 1e-6 {
+				t.Fatalf("threshold in force %+v, want the config's %s", th, text)
+			}
+			d := st.Evaluation.Decision("cost_visibility")
+			var found bool
+			for _, c := range d.Conditions {
+				if c.Kind != triggers.KindNow || c.ThresholdName != "cost_growth_per_month" {
+					continue
+				}
+				found = true
+				if c.Expr != "cost_growth_ratio > {cost_growth_per_month}" || c.Truth != tt.holds || math.Abs(c.Threshold-tt.threshold) > 1e-6 {
+					t.Errorf("growth %.4f against %s: %+v, want it to hold %s", growth.Number, text, c, tt.holds)
+				}
+			}
+			if !found {
+				t.Errorf("cost_visibility has no now condition on {cost_growth_per_month}")
+			}
+			concern := signalOf(t, st, "budget_concern")
+			if got := concern.Known && concern.Number == 1; got != (tt.holds == triggers.True) {
+				t.Errorf("growth %.4f against %s: budget_concern %+v", growth.Number, text, concern)
+			}
+			t.Logf("cost growth %.2f%% against cost_growth_per_month %s: now condition %s, budget_concern %+v",
+				growth.Number*100, text, tt.holds, concern)
 		}
 	})
 
