@@ -1,6 +1,7 @@
 package triggers
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -136,5 +137,39 @@ add_conditions:
 	}
 	if th := r.Threshold("grpc_many"); th == nil || th.File != "ext.yml" || th.Value != 3 {
 		t.Errorf("own threshold %+v", th)
+	}
+}
+
+// An extending file may give a default threshold its own value, which the
+// default conditions then compare with; the type stays the defaults'.
+func TestThresholdsExtendReplacesDefault(t *testing.T) {
+	r, err := Parse("ext.yml", []byte(`
+extends: default
+thresholds:
+  cost_growth_per_month: {value: 10%, help: Our finance team flags 10% a month.}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := r.Threshold("cost_growth_per_month")
+	if th == nil || th.File != "ext.yml" || th.Value != 0.1 || th.Type != TypeRatio {
+		t.Fatalf("replaced threshold %+v", th)
+	}
+	def, _ := Default()
+	if len(r.Thresholds) != len(def.Thresholds) || def.Threshold("cost_growth_per_month").Value != 0.2 {
+		t.Error("the replacement added a threshold or changed the defaults")
+	}
+	snap := Snapshot{"cost_growth_ratio": KnownValue(0.12, "prometheus")}
+	if d := Evaluate(r, snap, time.Unix(0, 0)).Decision("cost_visibility"); d.Step(KindTrigger) != True {
+		t.Errorf("12%% growth against the extending file's 10%%: trigger %v, want true", d.Step(KindTrigger))
+	}
+
+	_, err = Parse("ext.yml", []byte(`
+extends: default
+thresholds:
+  cost_growth_per_month: {value: 2h, help: Not a ratio.}
+`))
+	if err == nil || !strings.Contains(err.Error(), "ext.yml:4: thresholds.cost_growth_per_month.value:") {
+		t.Errorf("a duration for the defaults' ratio: %v", err)
 	}
 }

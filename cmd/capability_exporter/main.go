@@ -124,9 +124,15 @@ func runCheck(configFile string, probe checkProbe, stdout, stderr io.Writer) int
 	if cfg.Rules.Extends != "" {
 		rulesName += " extending " + cfg.Rules.Extends
 	}
-	fmt.Fprintf(stdout, "%s: OK (%d signals, %d tools, %d foundations, %d capabilities from %s; %d facts declared, %d signals overridden)\n",
+	own := 0
+	for _, t := range cfg.Rules.Thresholds {
+		if t.Own {
+			own++
+		}
+	}
+	fmt.Fprintf(stdout, "%s: OK (%d signals, %d tools, %d foundations, %d capabilities from %s; %d facts declared, %d signals overridden, %d of %d thresholds set)\n",
 		configFile, len(cfg.Rules.Signals), len(cfg.Rules.Tools), len(cfg.Rules.Foundations),
-		len(cfg.Rules.Capabilities), rulesName, len(cfg.FactValues), len(cfg.OverrideValues))
+		len(cfg.Rules.Capabilities), rulesName, len(cfg.FactValues), len(cfg.OverrideValues), own, len(cfg.Rules.Thresholds))
 	return 0
 }
 

@@ -184,6 +184,42 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 	}
 }
 
+// A threshold of the wrong type fails check and reload with its line; the
+// reload keeps the organisation's value in force.
+func TestThresholdsCheckedAndKeptOnReload(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"config.yml": "thresholds:\n  cost_growth_per_month: 15%\n"})
+	file := filepath.Join(dir, "config.yml")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"check", "--config.file=" + file}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "1 of ") {
+		t.Fatalf("check: exit %d, %q %q", code, out.String(), errOut.String())
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	sched := collector.NewScheduler(cfg, time.Second, logger)
+	sched.Evaluate(context.Background())
+	r := newReloader(file, sched, logger, func() { sched.Evaluate(context.Background()) })
+
+	if err := os.WriteFile(file, []byte("thresholds:\n  cost_growth_per_month: 2h\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := file + ":2: thresholds.cost_growth_per_month:"
+	errOut.Reset()
+	if code := run([]string{"check", "--config.file=" + file}, &out, &errOut); code == 0 || !strings.Contains(errOut.String(), want) {
+		t.Errorf("check of a duration for a ratio: exit %d, %q, want %q", code, errOut.String(), want)
+	}
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/-/reload", nil))
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("POST /-/reload of a bad threshold: %d %q", rec.Code, rec.Body.String())
+	}
+	if th := sched.Config().Rules.Threshold("cost_growth_per_month"); th == nil || !th.Own || th.Value != 0.15 {
+		t.Errorf("threshold after a failed reload = %+v, want the config's 15%% still", th)
+	}
+}
+
 func TestReloadRequiresPost(t *testing.T) {
 	r := newReloader("unused.yml", nil, slog.New(slog.DiscardHandler), nil)
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
