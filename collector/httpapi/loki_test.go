@@ -15,7 +15,7 @@ import (
 
 func testLoki(t *testing.T, rawURL string, edit func(*config.HTTPSource)) *Loki {
 	t.Helper()
-	s, err := NewLoki(testHTTPSource(t, rawURL, edit), discardLogger, Options{})
+	s, err := NewLoki(testHTTPSource(t, "loki", rawURL, edit), discardLogger, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func testPrometheus(t *testing.T, rawURL string, edit func(*config.HTTPSource)) 
 
 func testPrometheusWith(t *testing.T, rawURL string, edit func(*config.HTTPSource), opts Options) *Prometheus {
 	t.Helper()
-	s, err := NewPrometheus(testHTTPSource(t, rawURL, edit), discardLogger, opts)
+	s, err := NewPrometheus(testHTTPSource(t, "prometheus", rawURL, edit), discardLogger, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 )
 
 // queryScope is what a source does to a rule's query before sending it:
-// expand its ${name} selectors and add the section's matchers to every
+// expand its ${name} selectors (the section's, which config.Parse has
+// merged with the kind's defaults) and add the section's matchers to every
 // selector. The config was checked at load, so a query that fails here
 // comes from code, not from the rules, and is refused rather than sent
 // unscoped.
@@ -32,11 +34,7 @@ func newQueryScope(kind string, cfg *config.HTTPSource) (*queryScope, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sources.%s.matchers: %w", kind, err)
 	}
-	sel := config.DefaultSelectors(kind)
-	for k, v := range cfg.Selectors {
-		sel[k] = v
-	}
-	return &queryScope{kind: kind, selectors: sel, matchers: ms}, nil
+	return &queryScope{kind: kind, selectors: maps.Clone(cfg.Selectors), matchers: ms}, nil
 }
 
 // scopeError is a query the scope could not be applied to, or an answer it

@@ -98,7 +98,9 @@ func (s *apiStub) lastRequest() *http.Request {
 	return s.requests[len(s.requests)-1]
 }
 
-func testHTTPSource(t *testing.T, rawURL string, edit func(*config.HTTPSource)) *config.HTTPSource {
+// testHTTPSource is a kind's source section as config.Parse leaves it: the
+// defaults, the kind's default selectors, and the url.
+func testHTTPSource(t *testing.T, kind, rawURL string, edit func(*config.HTTPSource)) *config.HTTPSource {
 	t.Helper()
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -107,6 +109,7 @@ func testHTTPSource(t *testing.T, rawURL string, edit func(*config.HTTPSource)) 
 	cfg := config.DefaultHTTPSource
 	cfg.URL = promconfig.URL{URL: u}
 	cfg.Timeout = config.Duration(2 * time.Second)
+	cfg.Selectors = config.DefaultSelectors(kind)
 	if edit != nil {
 		edit(&cfg)
 	}
