@@ -51,7 +51,8 @@ type Config struct {
 	// capability: they outrank what the cluster and the store remember.
 	Adopted map[string]time.Time `yaml:"-"`
 
-	scrubber *scrubber // the secrets Scrub hides, collected at load
+	scrubber *scrubber  // the secrets Scrub hides, collected at load
+	doc      *yaml.Node // the file as parsed, for the lines of later warnings
 }
 
 // Sources configures the signal sources. A nil section is not configured, and
@@ -180,6 +181,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	var errs yamlpos.Errors
 	var doc yaml.Node
 	_ = yaml.Unmarshal(data, &doc)
+	c.doc = &doc
 	lineOf := func(path ...string) int { return yamlpos.NodeLine(&doc, path...) }
 	check := func(err error, field string, path ...string) {
 		if err != nil {
@@ -432,6 +434,16 @@ func declaredValue(t triggers.ValueType, v *yaml.Node) (float64, error) {
 		return 0, fmt.Errorf("want a number, got %q", v.Value)
 	}
 	return triggers.ParseValue(t, lit)
+}
+
+// Line returns the line of the deepest part of path (mapping keys, each
+// optionally with [i] indexes) in the config file as it was loaded, or 0
+// for a config that was not parsed from a file.
+func (c *Config) Line(path ...string) int {
+	if c.doc == nil {
+		return 0
+	}
+	return yamlpos.NodeLine(c.doc, path...)
 }
 
 // Redacted returns the config as YAML with secrets hidden, for display.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 
 	"go.yaml.in/yaml/v3"
@@ -105,9 +104,8 @@ func (c *Config) checkScope(doc *yaml.Node, errf func(file string, line int, fie
 	if c.Rules == nil {
 		return
 	}
-	docs := rulesDocs{}
 	for _, sig := range c.Rules.Signals {
-		rulesDoc := docs.of(sig.File)
+		rulesDoc := c.Rules.Doc(sig.File)
 		alts := []triggers.SignalSource{sig.Source}
 		if len(sig.Source.FirstKnown) > 0 {
 			alts = sig.Source.FirstKnown
@@ -181,30 +179,4 @@ func checkLogQL(q string, matchers []string) error {
 		_, err = scope.LogQL(q, ms)
 	}
 	return err
-}
-
-// rulesDocs parses each rules file again for the lines of its queries, once:
-// an extending file's signals sit beside the defaults'. A file that cannot
-// be read gives an empty document (the error then names the signal's line).
-type rulesDocs map[string]*yaml.Node
-
-func (d rulesDocs) of(file string) *yaml.Node {
-	if doc, ok := d[file]; ok {
-		return doc
-	}
-	doc := &yaml.Node{}
-	d[file] = doc
-	var data []byte
-	if file == triggers.DefaultRulesFile {
-		data = triggers.DefaultRulesYAML()
-	} else {
-		var err error
-		if data, err = os.ReadFile(file); err != nil {
-			return doc
-		}
-	}
-	if yaml.Unmarshal(data, doc) != nil {
-		*doc = yaml.Node{}
-	}
-	return doc
 }

@@ -80,7 +80,6 @@ func (c *Config) Warnings() []*yamlpos.Error {
 // Prometheus source every such signal is unknown anyway, so nothing is said.
 func (c *Config) unreadWindows(selectors map[string]string) []*yamlpos.Error {
 	var out []*yamlpos.Error
-	docs := rulesDocs{}
 	for _, sig := range c.Rules.Signals {
 		alts := []triggers.SignalSource{sig.Source}
 		if len(sig.Source.FirstKnown) > 0 {
@@ -104,7 +103,7 @@ func (c *Config) unreadWindows(selectors map[string]string) []*yamlpos.Error {
 				path = append(path, fmt.Sprintf("first_known[%d]", i))
 			}
 			path = append(path, "prometheus", "query")
-			out = append(out, &yamlpos.Error{File: sig.File, Line: max(yamlpos.NodeLine(docs.of(sig.File), path...), sig.Line),
+			out = append(out, &yamlpos.Error{File: sig.File, Line: max(yamlpos.NodeLine(c.Rules.Doc(sig.File), path...), sig.Line),
 				Field: strings.Join(path, "."),
 				Msg: fmt.Sprintf("warning: the Prometheus parser does not read this query (%v), so the exporter cannot tell how far back it reads "+
 					"and its answer reads unknown; declare window: (how far back its data must reach; 5m for a query that reads no range)", perr)})

@@ -71,6 +71,11 @@ capabilities:
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The warnings name the lines of the file that was loaded, even when the
+	// file on disk has changed since.
+	if err := os.WriteFile(rules, []byte("# edited after the load\n\n\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var got []string
 	for _, w := range cfg.Warnings() {
 		got = append(got, w.Error())

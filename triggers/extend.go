@@ -1,6 +1,7 @@
 package triggers
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -63,6 +64,7 @@ func (p *parser) extend(extends *yaml.Node, add map[string]rawAddConditions) {
 		return
 	}
 	p.ext = &extension{base: base}
+	maps.Copy(p.r.docs, base.docs)
 	for _, t := range base.Thresholds {
 		p.r.thresholds[t.Name] = t
 	}

@@ -142,7 +142,7 @@ func Parse(file string, data []byte) (*Rules, error) {
 		return nil, yamlpos.Errors{{File: file, Msg: "empty rules file"}}
 	}
 	root := doc.Content[0]
-	p := &parser{file: file, root: root, r: &Rules{File: file,
+	p := &parser{file: file, root: root, r: &Rules{File: file, docs: map[string]*yaml.Node{file: &doc},
 		thresholds: map[string]*Threshold{}, signals: map[string]*Signal{}, tools: map[string]*Tool{},
 		foundations: map[string]*Foundation{}, capabilities: map[string]*Capability{}}}
 	p.extend(&raw.Extends, raw.AddConditions)

@@ -27,11 +27,23 @@ type Rules struct {
 	// in file order (an extending file's after the defaults').
 	Thresholds []*Threshold
 
+	docs         map[string]*yaml.Node // each file read, as parsed, by its name
 	thresholds   map[string]*Threshold
 	signals      map[string]*Signal
 	tools        map[string]*Tool
 	foundations  map[string]*Foundation
 	capabilities map[string]*Capability
+}
+
+// Doc returns the document of a rules file these rules were read from (a
+// Signal's File, say) as it was parsed, so that a check made after loading
+// names the lines of the file that was loaded, not of the file on disk now.
+// A file the rules were not read from gives an empty node.
+func (r *Rules) Doc(file string) *yaml.Node {
+	if doc, ok := r.docs[file]; ok {
+		return doc
+	}
+	return &yaml.Node{}
 }
 
 // Signal returns the named signal, or nil.

@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/capability-exporter/capability_exporter/collector"
 	"github.com/capability-exporter/capability_exporter/config"
@@ -24,10 +21,6 @@ type checkProbe struct {
 // run probes cfg's sources and returns a warning for each that did not
 // answer, at the line of its url (or of its section).
 func (p checkProbe) run(cfg *config.Config) []*yamlpos.Error {
-	var doc yaml.Node
-	if data, err := os.ReadFile(cfg.File); err == nil {
-		_ = yaml.Unmarshal(data, &doc)
-	}
 	var out []*yamlpos.Error
 	for _, r := range collector.Probe(context.Background(), cfg, p.timeout, p.logger) {
 		if r.Up {
@@ -40,7 +33,7 @@ func (p checkProbe) run(cfg *config.Config) []*yamlpos.Error {
 			field, path = field+".url", append(path, "url")
 			what = sourceURL(cfg, r.Source)
 		}
-		out = append(out, &yamlpos.Error{File: cfg.File, Line: yamlpos.NodeLine(&doc, path...), Field: field,
+		out = append(out, &yamlpos.Error{File: cfg.File, Line: cfg.Line(path...), Field: field,
 			Msg: "warning: " + what + " did not answer (" + r.Cause + "); its signals will be unknown"})
 	}
 	return out
