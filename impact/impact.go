@@ -35,11 +35,6 @@ const (
 	// DefaultMargin is how far a signal must move, relative to its value
 	// before adoption, to count as improved.
 	DefaultMargin = 0.10
-	// pointsPerWindow is how many times a query signal is evaluated over a
-	// window; its mean is the window's value.
-	pointsPerWindow = 120
-	// minStep is the finest step of those evaluations.
-	minStep = 5 * time.Minute
 )
 
 // Options are the judging settings.
@@ -67,11 +62,11 @@ type AlertSummary interface {
 
 // Store reads the past from the metrics store.
 type Store interface {
-	// Points evaluates an instant query every step over the window ending
-	// at end (a subquery pinned with PromQL's @) and returns the values,
-	// oldest first, with the time of the first. An error names the cause;
-	// several series where one is wanted is an error.
-	Points(ctx context.Context, query string, end time.Time, window, step time.Duration) (values []float64, first time.Time, err error)
+	// ValueAt evaluates an instant query at a past moment (as PromQL's @
+	// would pin every selector of it) and returns its one value; found is
+	// false for an empty answer. Several series where one is wanted is an
+	// error.
+	ValueAt(ctx context.Context, query string, at time.Time) (value float64, found bool, err error)
 	// AlertHistory summarises an alert selector over each window with one
 	// range query; a window the store's data does not reach back over has
 	// an error instead.
@@ -329,19 +324,16 @@ func Queries(sig *triggers.Signal) []string {
 	return out
 }
 
-// Step returns the step a query signal is evaluated at over a window.
-func Step(w time.Duration) time.Duration {
-	return max((w / pointsPerWindow).Truncate(time.Minute), minStep)
-}
-
-// measureQuery reads a query signal's mean over each window: the first
-// alternative whose data covers both windows wins; else the first one's
-// reasons stand.
+// measureQuery reads a query signal at the end of each window: at
+// adoption, and W after it. The signal's own window (a month's growth, a
+// day's idle CPU) is what it measures over, so the two values compare the
+// same span before and since. The first alternative known at both moments
+// wins; else the first one's reasons stand.
 func measureQuery(ctx context.Context, store Store, sig *triggers.Signal, before, after Window) (Value, Value) {
 	var firstB, firstA Value
 	for i, q := range Queries(sig) {
-		b := meanOver(ctx, store, q, before, "before adoption")
-		a := meanOver(ctx, store, q, after, "since adoption")
+		b := valueAt(ctx, store, q, before.End, "at adoption")
+		a := valueAt(ctx, store, q, after.End, "since adoption")
 		if b.Known && a.Known {
 			return b, a
 		}
@@ -358,25 +350,18 @@ func measureQuery(ctx context.Context, store Store, sig *triggers.Signal, before
 	return firstB, firstA
 }
 
-// meanOver returns a query's mean over a window. The data must reach back
-// to the window's start: a mean over its last days only would compare
-// unequal windows.
-func meanOver(ctx context.Context, store Store, q string, w Window, when string) Value {
-	step := Step(w.Duration())
-	vals, first, err := store.Points(ctx, q, w.End, w.Duration(), step)
+// valueAt reads a query at one moment; an empty answer is unknown: the
+// data does not reach back, or the series did not exist then.
+func valueAt(ctx context.Context, store Store, q string, at time.Time, when string) Value {
+	v, found, err := store.ValueAt(ctx, q, at)
 	switch {
 	case err != nil:
 		return Value{Reason: err.Error()}
-	case len(vals) == 0:
-		return Value{Reason: "no data in the " + days(w.Duration()) + " " + when}
-	case first.Sub(w.Start) > 2*step:
-		return Value{Reason: fmt.Sprintf("the data does not reach back over the %s %s: it starts %s", days(w.Duration()), when, first.UTC().Format("2006-01-02 15:04"))}
+	case !found:
+		return Value{Reason: fmt.Sprintf("no data %s (%s): the query answers nothing then (the data does not reach back, or the series did not exist)",
+			when, at.UTC().Format("2006-01-02 15:04"))}
 	}
-	var sum float64
-	for _, v := range vals {
-		sum += v
-	}
-	return Value{Known: true, Number: sum / float64(len(vals))}
+	return Value{Known: true, Number: v}
 }
 
 func days(d time.Duration) string {

@@ -16,21 +16,21 @@ const day = 24 * time.Hour
 // fakeStore answers from tables: a query's points by window end, and an
 // alert selector's summary by window.
 type fakeStore struct {
-	points    map[string]func(end time.Time) ([]float64, time.Time)
+	values    map[string]func(at time.Time) (float64, bool)
 	summaries func(w Window) AlertSummary
 	alertErr  error
 	ranges    int
 	instants  int
 }
 
-func (f *fakeStore) Points(_ context.Context, q string, end time.Time, _, _ time.Duration) ([]float64, time.Time, error) {
+func (f *fakeStore) ValueAt(_ context.Context, q string, at time.Time) (float64, bool, error) {
 	f.instants++
-	fn, ok := f.points[q]
+	fn, ok := f.values[q]
 	if !ok {
-		return nil, time.Time{}, nil
+		return 0, false, nil
 	}
-	v, first := fn(end)
-	return v, first, nil
+	v, found := fn(at)
+	return v, found, nil
 }
 
 func (f *fakeStore) AlertHistory(_ context.Context, _ string, _ []string, ws []Window) ([]AlertSummary, []error) {
@@ -161,8 +161,8 @@ func TestJudgeExitQuestion(t *testing.T) {
 	r := rules(t)
 	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 	adopted := now.Add(-61 * day)
-	store := &fakeStore{points: map[string]func(time.Time) ([]float64, time.Time){
-		"cost_growth": func(end time.Time) ([]float64, time.Time) { return []float64{0.05, 0.06, 0.055}, end.Add(-30 * day) },
+	store := &fakeStore{values: map[string]func(time.Time) (float64, bool){
+		"cost_growth": func(time.Time) (float64, bool) { return 0.055, true },
 	}}
 	res := Judge(context.Background(), store, r, r.Capability("cost"), []*triggers.Tool{r.Tool("opencost")}, Adoption{adopted, FromDeclared}, now, DefaultOptions())
 	if res.Window != MaxWindow.Seconds() {
@@ -172,7 +172,7 @@ func TestJudgeExitQuestion(t *testing.T) {
 	if !cg.RatioKnown || cg.Ratio != 1 || cg.Improved {
 		t.Errorf("cost growth = %+v, want ratio 1, not improved", cg)
 	}
-	if lim := res.Signals[1]; lim.Before.Known || !strings.Contains(lim.Before.Reason, "no data") || lim.Better != triggers.BetterHigher {
+	if lim := res.Signals[1]; lim.Before.Known || !strings.Contains(lim.Before.Reason, "no data at adoption") || lim.Better != triggers.BetterHigher {
 		t.Errorf("limited = %+v, want unknown (no data), better higher", lim)
 	}
 	if !strings.Contains(res.ExitQuestion, "can we go back if it does not work?") || len(res.Exit) != 1 || res.Exit[0].Exit != "Uninstall OpenCost" {
@@ -193,13 +193,14 @@ func TestJudgeTooEarlyAndUnknown(t *testing.T) {
 	if res.TooEarly != "too early: 3 days since adoption" || store.ranges+store.instants != 0 || res.Signals[0].Before.Reason != res.TooEarly {
 		t.Errorf("too early = %q (%d requests) %+v", res.TooEarly, store.ranges+store.instants, res.Signals[0])
 	}
-	// Data that starts after the window before adoption began: unknown,
-	// saying so, never a mean over part of the window.
-	store = &fakeStore{points: map[string]func(time.Time) ([]float64, time.Time){
-		"cost_growth": func(end time.Time) ([]float64, time.Time) { return []float64{0.3}, end.Add(-2 * day) },
+	// Data that does not reach back to adoption: unknown, saying so. The
+	// query is read at adoption and W after it.
+	adopted := now.Add(-20 * day)
+	store = &fakeStore{values: map[string]func(time.Time) (float64, bool){
+		"cost_growth": func(at time.Time) (float64, bool) { return 0.3, at.After(adopted) },
 	}, alertErr: errors.New("the data does not reach back")}
-	res = Judge(context.Background(), store, r, r.Capability("cost"), nil, Adoption{now.Add(-20 * day), FromKubernetes}, now, DefaultOptions())
-	if cg := res.Signals[0]; cg.Before.Known || !strings.Contains(cg.Before.Reason, "does not reach back over the 20 days before adoption") || cg.RatioKnown {
+	res = Judge(context.Background(), store, r, r.Capability("cost"), nil, Adoption{adopted, FromKubernetes}, now, DefaultOptions())
+	if cg := res.Signals[0]; cg.Before.Known || !strings.Contains(cg.Before.Reason, "no data at adoption") || cg.RatioKnown || !cg.After.Known {
 		t.Errorf("cost growth = %+v", cg)
 	}
 	res = Judge(context.Background(), store, r, r.Capability("tracing"), nil, Adoption{now.Add(-20 * day), FromKubernetes}, now, DefaultOptions())
@@ -212,8 +213,5 @@ func TestQueries(t *testing.T) {
 	r := rules(t)
 	if got := Queries(r.Signal("limited")); len(got) != 1 || got[0] != `max(capability_signal_value{signal="limited"})` {
 		t.Errorf("Queries(limited) = %q", got)
-	}
-	if got := Step(30 * day); got != 6*time.Hour {
-		t.Errorf("Step(30d) = %s", got)
 	}
 }

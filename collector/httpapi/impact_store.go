@@ -45,39 +45,31 @@ func (st impactStore) send(ctx context.Context, what string, fn func(ctx context
 	return nil
 }
 
-// Points evaluates (query)[window:step] @ end.
-func (st impactStore) Points(ctx context.Context, query string, end time.Time, window, step time.Duration) ([]float64, time.Time, error) {
-	q := fmt.Sprintf("(%s)[%s:%s] @ %d", query, model.Duration(window), model.Duration(step), end.Unix())
+// ValueAt evaluates query at a past moment: the query API's time, which
+// pins every selector as PromQL's @ would, on every backend.
+func (st impactStore) ValueAt(ctx context.Context, query string, at time.Time) (float64, bool, error) {
 	var val model.Value
-	err := st.send(ctx, fmt.Sprintf("query %q", q), func(ctx context.Context) error {
+	what := fmt.Sprintf("query %q at %s", query, at.UTC().Format(time.RFC3339))
+	if err := st.send(ctx, what, func(ctx context.Context) error {
 		var err error
-		val, _, err = st.s.api.Query(ctx, q, st.s.now(), v1.WithTimeout(st.s.server.timeout))
+		val, _, err = st.s.api.Query(ctx, query, at, v1.WithTimeout(st.s.server.timeout))
 		return err
-	})
-	if err != nil {
-		return nil, time.Time{}, err
+	}); err != nil {
+		return 0, false, err
 	}
-	m, ok := val.(model.Matrix)
-	switch {
-	case !ok:
-		return nil, time.Time{}, fmt.Errorf("query %q returned a %T; want a matrix", q, val)
-	case len(m) == 0:
-		return nil, time.Time{}, nil
-	case len(m) > 1:
-		return nil, time.Time{}, fmt.Errorf("query %q returned %d series; the signal wants one", query, len(m))
-	}
-	var out []float64
-	var first time.Time
-	for _, p := range m[0].Values {
-		if math.IsNaN(float64(p.Value)) {
-			continue
+	switch v := val.(type) {
+	case model.Vector:
+		switch {
+		case len(v) == 0:
+			return 0, false, nil
+		case len(v) > 1:
+			return 0, false, fmt.Errorf("%s returned %d series; the signal wants one (%s)", what, len(v), seriesList(v))
 		}
-		if first.IsZero() {
-			first = p.Timestamp.Time()
-		}
-		out = append(out, float64(p.Value))
+		return float64(v[0].Value), !math.IsNaN(float64(v[0].Value)), nil
+	case *model.Scalar:
+		return float64(v.Value), !math.IsNaN(float64(v.Value)), nil
 	}
-	return out, first, nil
+	return 0, false, fmt.Errorf("%s returned a %T; want a vector", what, val)
 }
 
 // edgeLabel marks the two series the impact's alert history query returns
