@@ -123,7 +123,11 @@ func impactText(s impact.Signal, window float64, what string) string {
 	text := fmt.Sprintf("%s %s in the %d days before %s, %s since", s.Signal, before, days, what, after)
 	switch {
 	case s.RatioKnown:
-		text += fmt.Sprintf(": %+.0f%%", s.Change*100)
+		if pct := math.Round(s.Change * 100); pct == 0 {
+			text += ": ±0%"
+		} else {
+			text += fmt.Sprintf(": %+.0f%%", pct)
+		}
 		if s.Improved {
 			text += " (improved)"
 		} else {
