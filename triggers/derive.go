@@ -97,7 +97,9 @@ func (e *evaluator) derived(sig *Signal, d *Derive) Value {
 	var held []string
 	for _, r := range e.results {
 		if r.Truth == True {
-			held = append(held, r.Expr)
+			// With the value in force for a named threshold: the
+			// reason is read beside the value it was derived from.
+			held = append(held, e.rules.Words(r.Expr))
 		}
 	}
 	switch {
