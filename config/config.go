@@ -251,7 +251,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	}
 	if c.Rules != nil {
 		var ferrs yamlpos.Errors
-		facts := c.Facts
+		var facts yaml.Node // the facts section without adopted
 		c.Adopted, facts, ferrs = parseAdopted(file, &c.Facts, c.Rules)
 		errs = append(errs, ferrs...)
 		c.FactValues, ferrs = parseFacts(file, &facts, c.Rules)
