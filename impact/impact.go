@@ -363,11 +363,3 @@ func valueAt(ctx context.Context, store Store, q string, at time.Time, when stri
 	}
 	return Value{Known: true, Number: v}
 }
-
-func days(d time.Duration) string {
-	n := int(math.Round(d.Hours() / 24))
-	if n == 1 {
-		return "1 day"
-	}
-	return fmt.Sprintf("%d days", n)
-}
