@@ -31,6 +31,8 @@ import (
 // by rewriting the config's facts. distributed_tracing has no tool, so its
 // decision is known without the Kubernetes source; chaos_engineering lists a
 // tool, whose detection is unknown here, so every kind of series exists.
+// cost_visibility is adopted by a declared fact, so that its impact series
+// exist: unknown here, as the stack reads no store.
 const stackRules = `
 signals:
   microservices:
@@ -44,6 +46,9 @@ signals:
     help: Whether Prometheus runs, as declared.
     type: bool
     fact: prometheus_running
+  nodes:
+    help: Nodes in the cluster.
+    kubernetes: nodes
 tools:
   litmus:
     title: LitmusChaos
@@ -69,6 +74,13 @@ capabilities:
     skip: microservices < 3
     now: incident_debugging > 1h
     requires: [prometheus]
+  cost_visibility:
+    title: Cost Visibility
+    complexity: low
+    trigger: microservices > 50
+    adopted_if: prometheus_running == true
+    impact:
+      - {signal: nodes, better: lower}
 `
 
 // Facts that keep distributed_tracing not triggered, and that make it now.
