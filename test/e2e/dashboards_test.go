@@ -167,7 +167,7 @@ func checkDashboardQueries(t *testing.T, api promv1.API, started time.Time, d da
 }
 
 // nanTruthRE matches the metrics whose value is NaN while unknown.
-var nanTruthRE = regexp.MustCompile(`\b(capability_trigger|capability_condition|capability_tool_detected|capability_foundation_present|capability_signal_value)\{`)
+var nanTruthRE = regexp.MustCompile(`\b(capability_trigger|capability_condition|capability_tool_detected|capability_foundation_present|capability_signal_value|capability_impact_ratio)\{`)
 
 // runPanelQuery runs q as Grafana would (an instant query, or a range query
 // over the time range at $__interval) and counts the series and the points
