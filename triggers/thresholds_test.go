@@ -173,3 +173,28 @@ thresholds:
 		t.Errorf("a duration for the defaults' ratio: %v", err)
 	}
 }
+
+// The hysteresis band sits around the threshold in force: with the
+// organisation's 15% (a band of 1.5%), growth that held at 17% keeps holding
+// at 14%, and stops at 13%.
+func TestThresholdsHysteresisFollowsOverride(t *testing.T) {
+	r, err := Parse("cost.yml", []byte(namedRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := r.WithThresholds(map[string]float64{"cost_growth_per_month": 0.15})
+	at := func(growth float64, prev Truths) (Truth, Truths) {
+		ev := EvaluateFrom(own, Snapshot{"cost_growth_ratio": KnownValue(growth, "fact"), "microservices": KnownValue(5, "kubernetes")}, time.Unix(0, 0), prev)
+		return ev.Decision("cost_visibility").Step(KindTrigger), ev.Truths()
+	}
+	held, prev := at(0.17, nil)
+	if held != True {
+		t.Fatalf("17%%: trigger %v", held)
+	}
+	if got, _ := at(0.14, prev); got != True {
+		t.Errorf("14%% after 17%%: trigger %v, want true inside the band around 15%%", got)
+	}
+	if got, _ := at(0.13, prev); got != False {
+		t.Errorf("13%% after 17%%: trigger %v, want false below the band", got)
+	}
+}
