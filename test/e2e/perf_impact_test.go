@@ -17,7 +17,7 @@ import (
 // TestPerfImpactQueriesPerHour counts what impact since adoption adds to
 // the store's load: an hour of evaluations (12, back to back, slow interval
 // 1h) of the default rules on the webshop's history, once with nothing
-// adopted and once with tracing and cost visibility adopted (declared 20
+// adopted and once with tracing and cost visibility adopted (declared 15
 // and 25 days ago). The difference is the impact's queries; the target is
 // at most one range query per adopted capability per slow interval.
 func TestPerfImpactQueriesPerHour(t *testing.T) {
@@ -27,7 +27,7 @@ func TestPerfImpactQueriesPerHour(t *testing.T) {
 	now := time.Now()
 	base := fmt.Sprintf("sources:\n  prometheus:\n    url: %s\n    timeout: 30s\n", proxy.URL)
 	adopted := base + fmt.Sprintf("overrides:\n  tool.jaeger: true\n  tool.opencost: true\nfacts:\n  adopted:\n    distributed_tracing: %s\n    cost_visibility: %s\n",
-		now.Add(-20*shopDay).UTC().Format(time.RFC3339), now.Add(-25*shopDay).UTC().Format(time.RFC3339))
+		now.Add(-15*shopDay).UTC().Format(time.RFC3339), now.Add(-25*shopDay).UTC().Format(time.RFC3339))
 
 	type tally struct{ instant, rng, impactRange, measured int }
 	hour := func(cfgYAML string) tally {
@@ -66,7 +66,7 @@ func TestPerfImpactQueriesPerHour(t *testing.T) {
 		return n
 	}
 	none, two := hour(base), hour(adopted)
-	doc.Para("The default rules on the webshop's 35 days (real %s behind a counting proxy), 12 evaluations back to back with `--evaluation.slow-interval=1h`: once with no capability adopted, once with distributed tracing and cost visibility adopted (`facts.adopted` 20 and 25 days back). Impact is measured once per slow interval: one range query for each adopted capability whose impact signals read the alert history (over both windows at once), and two instant queries per query signal (at adoption and W after it), a reach probe and a kube_*_created lookup.", p.Version)
+	doc.Para("The default rules on the webshop's 35 days (real %s behind a counting proxy), 12 evaluations back to back with `--evaluation.slow-interval=1h`: once with no capability adopted, once with distributed tracing and cost visibility adopted (`facts.adopted` 15 and 25 days back, so that the window before adoption lies within the history). Impact is measured once per slow interval: one range query for each adopted capability whose impact signals read the alert history (over both windows at once), and two instant queries per query signal (at adoption and W after it), a reach probe and a kube_*_created lookup.", p.Version)
 	row := func(what string, a, z int) []string { return []string{what, fmt.Sprint(a), fmt.Sprint(z)} }
 	doc.Table([]string{"per exporter per hour (12 evaluations)", "nothing adopted", "tracing and cost adopted"}, [][]string{
 		row("instant queries", none.instant, two.instant),
