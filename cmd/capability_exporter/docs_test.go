@@ -46,7 +46,7 @@ func liveOutput(t *testing.T) (map[string]any, map[string]*dtoFamily) {
 			t.Fatal("no evaluation within 30s")
 		}
 	}
-	srv := httptest.NewServer(newMux(sched, "/metrics", http.NotFoundHandler(), logger))
+	srv := httptest.NewServer(newMux(sched, "/metrics", true, http.NotFoundHandler(), logger))
 	t.Cleanup(srv.Close)
 
 	get := func(path string) []byte {

@@ -68,6 +68,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	slowInterval := serve.Flag("evaluation.slow-interval", "How often queries that read a day or longer (30-day MTTR, month-over-month cost) are sent; in between, their last answer is reused and shown with its age. 0 sends them every evaluation.").Default("1h").Duration()
 	hold := serve.Flag("decision.hold", "Evaluations a changed decision must hold before it is published (1: at once). The first evaluation after start and after a reload publishes at once.").Default("3").Int()
 	metricsPath := serve.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+	// Hidden: reuse is what the exporter should do; off exists so that the
+	// perf tier measures, in the same run, what reuse saves.
+	metricsReuse := serve.Flag("web.metrics-reuse", "Serve a rendered /metrics response again, for up to a second, to scrapes that ask the same way.").Default("true").Hidden().Bool()
 	webConfig := kingpinflag.AddFlags(serve, ":9877")
 
 	check := app.Command("check", "Validate the config file and the rules it uses; exit non-zero listing every error with file, line and field.")
@@ -101,7 +104,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return assess.run(*configFile, stdout, stderr, logger)
 	case serve.FullCommand():
 		return runServe(serveOptions{configFile: *configFile, interval: *interval, timeout: *timeout, slowInterval: *slowInterval, hold: *hold,
-			metricsPath: *metricsPath, web: webConfig}, logger)
+			metricsPath: *metricsPath, metricsReuse: *metricsReuse, web: webConfig}, logger)
 	}
 	return 2
 }
@@ -143,6 +146,7 @@ type serveOptions struct {
 	slowInterval time.Duration
 	hold         int
 	metricsPath  string
+	metricsReuse bool
 	web          *web.FlagConfig
 }
 
@@ -186,7 +190,7 @@ func runServe(o serveOptions, logger *slog.Logger) int {
 	}()
 	go sched.Run(ctx, o.interval)
 
-	srv := &http.Server{Handler: newMux(sched, o.metricsPath, reload, logger), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: newMux(sched, o.metricsPath, o.metricsReuse, reload, logger), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- web.ListenAndServe(srv, o.web, logger) }()
 	select {
@@ -205,7 +209,9 @@ func runServe(o serveOptions, logger *slog.Logger) int {
 }
 
 // newMux is every endpoint the server serves, on one scheduler.
-func newMux(sched *collector.Scheduler, metricsPath string, reload http.Handler, logger *slog.Logger) *http.ServeMux {
+// With reuse, a rendered /metrics response is served again to scrapes that
+// ask the same way (scrape_cache.go).
+func newMux(sched *collector.Scheduler, metricsPath string, reuse bool, reload http.Handler, logger *slog.Logger) *http.ServeMux {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collector.NewExporter(sched),
@@ -214,9 +220,12 @@ func newMux(sched *collector.Scheduler, metricsPath string, reload http.Handler,
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	mux := http.NewServeMux()
-	mux.Handle(metricsPath, newScrapeCache(promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError), EnableOpenMetrics: true}),
-		func() scrapeVersion { return scrapeVersion{sched.Current(), sched.Reloads()} }))
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError), EnableOpenMetrics: true})
+	if reuse {
+		metrics = newScrapeCache(metrics, func() scrapeVersion { return scrapeVersion{sched.Current(), sched.Reloads()} })
+	}
+	mux.Handle(metricsPath, metrics)
 	mux.Handle("/-/reload", reload)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
