@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,8 +14,11 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
+	"github.com/capability-exporter/capability_exporter/impact"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -115,5 +119,41 @@ func TestImpactOnSlowInterval(t *testing.T) {
 	// is unknown on both sides, with the reason.
 	if s := st.Impact[0].Signals[0]; s.Before.Known || !strings.Contains(s.Before.Reason, "no incident resolved") {
 		t.Errorf("mttr = %+v", s)
+	}
+}
+
+// The adoption time and each impact ratio are exported; a ratio that is
+// unknown is NaN, never 0.
+func TestImpactMetrics(t *testing.T) {
+	adopted := time.Unix(1_790_000_000, 0)
+	st := &State{Evaluation: &triggers.Evaluation{Time: adopted.Add(time.Hour)}, Impact: []impact.Result{{
+		Capability: "tracing", Adopted: impact.Adoption{Time: adopted, From: impact.FromStore},
+		Signals: []impact.Signal{{Signal: "mttr", Ratio: 0.25, RatioKnown: true}, {Signal: "incidents"}},
+	}}}
+	got := map[string]float64{}
+	for _, m := range stateMetrics(st) {
+		var pb dto.Metric
+		if err := m.Write(&pb); err != nil {
+			t.Fatal(err)
+		}
+		name := m.Desc().String()
+		for _, l := range pb.GetLabel() {
+			name += "," + l.GetValue()
+		}
+		got[name] = pb.GetGauge().GetValue()
+	}
+	var adoptedSeen, mttr, incidents bool
+	for name, v := range got {
+		switch {
+		case strings.Contains(name, "capability_adopted_timestamp_seconds") && strings.HasSuffix(name, ",tracing"):
+			adoptedSeen = v == float64(adopted.Unix())
+		case strings.Contains(name, "capability_impact_ratio") && strings.HasSuffix(name, ",tracing,mttr"):
+			mttr = v == 0.25
+		case strings.Contains(name, "capability_impact_ratio") && strings.HasSuffix(name, ",tracing,incidents"):
+			incidents = math.IsNaN(v)
+		}
+	}
+	if !adoptedSeen || !mttr || !incidents {
+		t.Errorf("adopted %v, mttr 0.25 %v, incidents NaN %v in %v", adoptedSeen, mttr, incidents, got)
 	}
 }
