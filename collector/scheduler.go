@@ -1,7 +1,3 @@
-// Package collector asks the sources (facts, Prometheus, Loki, Kubernetes)
-// for signal values, runs the rules on an interval, and exposes the last
-// evaluation as Prometheus metrics. Each source lives in its own package and
-// is built from its typed config section (sources.go).
 package collector
 
 import (

@@ -1,7 +1,3 @@
-// Package config reads the exporter's config file: the sources to query, the
-// organisation's declared facts, and an optional rules file. Defaults live in
-// this file and nowhere else; unknown fields are errors; every error names
-// file, line and field.
 package config
 
 import (

@@ -1,8 +1,3 @@
-// Package triggers holds the decision framework as data and logic: the rules
-// schema (signals, tools, foundation components, capabilities), the condition
-// language, and Evaluate, which turns a Snapshot of signal values into one
-// Decision per capability. It is pure: no network, no Prometheus client, so it
-// is tested with plain values.
 package triggers
 
 import (

@@ -1,7 +1,3 @@
-// Package httpapi holds the sources that query an HTTP API: a server that
-// speaks the Prometheus HTTP API, and Loki. They share the client (auth,
-// TLS, tenant), the retries, the errors by reason, the scoping of queries to
-// the configured matchers and the cache of slow answers, so they fail alike.
 package httpapi
 
 import (
