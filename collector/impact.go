@@ -52,7 +52,9 @@ func (s *Scheduler) measureImpacts(ctx context.Context, cfg *config.Config, runn
 		}
 	}
 	every := s.sourceOpts.http.SlowInterval
-	out := make([]impact.Result, 0, len(ev.Decisions))
+	// Each capability's result has its own slot, written by at most one
+	// goroutine; out is assembled only after every goroutine has finished.
+	var slots []*impact.Result
 	next := map[string]impactEntry{}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -76,23 +78,28 @@ func (s *Scheduler) measureImpacts(ctx context.Context, cfg *config.Config, runn
 		if e, ok := s.impacts[c.ID]; ok && e.cfg == cfg && e.declared.Equal(declared) && e.cluster.Equal(cluster) &&
 			every > 0 && now.Sub(e.res.MeasuredAt) < every && now.Sub(e.res.MeasuredAt) >= 0 {
 			next[c.ID] = e
-			out = append(out, e.res)
+			res := e.res
+			slots = append(slots, &res)
 			continue
 		}
-		i := len(out)
-		out = append(out, impact.Result{})
+		slot := new(impact.Result)
+		slots = append(slots, slot)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			res := s.judge(ctx, store, why, rules, c, tools, declared, cluster, now)
+			*slot = res
 			mu.Lock()
 			defer mu.Unlock()
-			out[i] = res
 			next[c.ID] = impactEntry{cfg: cfg, declared: declared, cluster: cluster, res: res}
 		}()
 	}
 	wg.Wait()
 	s.impacts = next
+	out := make([]impact.Result, len(slots))
+	for i, r := range slots {
+		out[i] = *r
+	}
 	return out
 }
 

@@ -35,18 +35,26 @@ signals:
       alert_history: {selector: 'ALERTS{severity="critical"}', window: 30d, measure: incidents}
 tools:
   jaeger: {title: Jaeger, capability: tracing, workloads: [jaeger]}
+  tempo: {title: Tempo, capability: retries, workloads: [tempo]}
 capabilities:
   tracing:
     title: Distributed Tracing
     complexity: medium
     trigger: {any: [mttr > 1h, incidents > 3]}
     impact: [mttr, incidents]
+  retries:
+    title: Retries
+    complexity: low
+    trigger: {any: [incidents > 3]}
+    impact: [incidents]
 `
 
 // An adopted capability's impact costs at most one range query per slow
 // interval, however many evaluations run and however many of its impact
 // signals read the alert history; its adoption time is the cluster's
-// earliest workload of the detected tool.
+// earliest workload of the detected tool. Two capabilities are adopted, so
+// their impacts are judged concurrently (which -race checks) and come back
+// in the rules' order.
 func TestImpactOnSlowInterval(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
@@ -109,11 +117,16 @@ func TestImpactOnSlowInterval(t *testing.T) {
 			impactRanges += n
 		}
 	}
-	if impactRanges != 1 || total != 2 {
-		t.Errorf("range queries over 3 evaluations: %d for impact, %d in all (%v); want 1 and 2", impactRanges, total, ranges)
+	if impactRanges != 2 || total != 3 {
+		t.Errorf("range queries over 3 evaluations: %d for impact, %d in all (%v); want 2 (one per adopted capability) and 3", impactRanges, total, ranges)
 	}
-	if len(st.Impact) != 1 || !st.Impact[0].Adopted.Time.Equal(since) || st.Impact[0].Adopted.From != "kubernetes" {
-		t.Fatalf("impact = %+v", st.Impact)
+	if len(st.Impact) != 2 || st.Impact[0].Capability != "tracing" || st.Impact[1].Capability != "retries" {
+		t.Fatalf("impact = %+v; want tracing then retries", st.Impact)
+	}
+	for _, r := range st.Impact {
+		if !r.Adopted.Time.Equal(since) || r.Adopted.From != "kubernetes" {
+			t.Errorf("%s adopted %v from %q; want %v from kubernetes", r.Capability, r.Adopted.Time, r.Adopted.From, since)
+		}
 	}
 	// Nothing fired in either window: no incident resolved, so the median
 	// is unknown on both sides, with the reason.
