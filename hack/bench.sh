@@ -87,10 +87,10 @@ if ! CAPABILITY_EXPORTER_PERF_DIR="$work/sections" go test -tags e2e,perf -run '
   status=1
 fi
 
-cpu_model=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n 1)
+cpu_model=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | sed -n 1p)
 mem_total=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
-etcd_version=$(etcd --version 2>/dev/null | sed -n 's/^etcd Version: //p' | head -n 1)
-prom_version=$(prometheus --version 2>&1 | head -n 1 | sed 's/^prometheus, //')
+etcd_version=$(etcd --version 2>/dev/null | sed -n 's/^etcd Version: //p' | sed -n 1p)
+prom_version=$(prometheus --version 2>&1 | sed -n 1p | sed 's/^prometheus, //')
 elapsed=$(( $(date +%s) - began ))
 
 doc="$work/performance.md"
