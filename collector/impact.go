@@ -33,10 +33,6 @@ type impactEntry struct {
 	res      impact.Result
 }
 
-// adoptionLookback is how far back kube_*_created is read for an adoption
-// time: the judging period and the window before adoption.
-const adoptionLookback = impact.DefaultJudging + impact.MaxWindow
-
 // measureImpacts returns the impact of each adopted capability of ev, in the
 // rules' order, reusing results younger than the slow interval. Called with
 // evalMu held.
@@ -87,7 +83,7 @@ func (s *Scheduler) measureImpacts(ctx context.Context, cfg *config.Config, runn
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res := s.judge(ctx, store, why, rules, c, tools, declared, cluster, now)
+			res := s.judge(ctx, store, why, rules, cfg.ImpactOptions(), c, tools, declared, cluster, now)
 			*slot = res
 			mu.Lock()
 			defer mu.Unlock()
@@ -104,12 +100,14 @@ func (s *Scheduler) measureImpacts(ctx context.Context, cfg *config.Config, runn
 }
 
 // judge dates one capability's adoption and measures its impact.
-func (s *Scheduler) judge(ctx context.Context, store impact.Store, noStore string, rules *triggers.Rules, c *triggers.Capability,
-	tools []*triggers.Tool, declared, cluster, now time.Time) impact.Result {
+func (s *Scheduler) judge(ctx context.Context, store impact.Store, noStore string, rules *triggers.Rules, o impact.Options,
+	c *triggers.Capability, tools []*triggers.Tool, declared, cluster, now time.Time) impact.Result {
 	var fromStore time.Time
 	var storeErr error
 	if store != nil && declared.IsZero() {
-		fromStore, storeErr = store.Created(ctx, tools, adoptionLookback)
+		// kube_*_created is read back over the judging period and the
+		// window before adoption: an older adoption is judged already.
+		fromStore, storeErr = store.Created(ctx, tools, o.Judging+impact.MaxWindow)
 	}
 	a, ok := impact.Adopted(declared, cluster, fromStore)
 	switch {
@@ -120,5 +118,5 @@ func (s *Scheduler) judge(ctx context.Context, store impact.Store, noStore strin
 	case store == nil:
 		return impact.Unmeasured(rules, c, a, now, noStore)
 	}
-	return impact.Judge(ctx, store, rules, c, tools, a, now, impact.DefaultOptions())
+	return impact.Judge(ctx, store, rules, c, tools, a, now, o)
 }

@@ -3,6 +3,8 @@ package config
 import (
 	"testing"
 	"time"
+
+	"github.com/capability-exporter/capability_exporter/impact"
 )
 
 func TestFactsAdopted(t *testing.T) {
@@ -21,5 +23,25 @@ func TestFactsAdopted(t *testing.T) {
 	}
 	if v := c.FactValues["developers"]; !v.Known || v.Number != 12 {
 		t.Errorf("developers = %+v: the other facts still read", v)
+	}
+}
+
+// The impact settings a config leaves out keep the defaults; those it sets
+// are in force.
+func TestImpactSettings(t *testing.T) {
+	c, err := Parse("c.yml", []byte("impact:\n  margin: 25%\n  judging_period: 12w\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.ImpactOptions()
+	if o.Margin != 0.25 || o.Judging != 84*24*time.Hour || o.MinWindow != impact.DefaultMinWindow {
+		t.Errorf("options = %+v; want margin 0.25, judging 84 days, the default min window", o)
+	}
+	c, err = Parse("c.yml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := c.ImpactOptions(); o != impact.DefaultOptions() {
+		t.Errorf("options = %+v; want the defaults", o)
 	}
 }

@@ -33,7 +33,10 @@ type Config struct {
 	// Thresholds set the organisation's own value of named thresholds of
 	// the rules ({cost_growth_per_month}), each in the threshold's type.
 	Thresholds yaml.Node `yaml:"thresholds"`
-	RulesFile  string    `yaml:"rules_file"`
+	// Impact sets how the impact of an adopted capability is judged
+	// (impact.go).
+	Impact    Impact `yaml:"impact"`
+	RulesFile string `yaml:"rules_file"`
 
 	// File is the config's path; Rules the loaded rules (the embedded default
 	// unless RulesFile is set); FactValues the declared facts by name.
@@ -154,6 +157,7 @@ func (s *KubernetesSource) UnmarshalYAML(unmarshal func(any) error) error {
 var configTypeNames = map[string]string{
 	"config.Config": "config", "config.Sources": "sources", "config.httpSource": "source",
 	"config.kubernetesSource": "kubernetes source", "config.plain": "section",
+	"config.Impact": "impact section",
 }
 
 // Load reads a config file and the rules it names, validating both.
@@ -259,6 +263,7 @@ func Parse(file string, data []byte) (*Config, error) {
 		errs = append(errs, ferrs...)
 		c.Rules = c.Rules.WithThresholds(own)
 	}
+	errs = append(errs, c.parseImpact(file)...)
 	c.checkScope(&doc, func(file string, line int, field, msg string) {
 		errs = append(errs, &yamlpos.Error{File: file, Line: line, Field: field, Msg: msg})
 	})

@@ -153,6 +153,9 @@ type Result struct {
 	// period; Exit then lists each adopted tool's way back.
 	ExitQuestion string     `json:"exit_question,omitempty"`
 	Exit         []ExitPath `json:"exit,omitempty"`
+	// Options are the settings judged by: the margin a signal must move,
+	// and the judging period before the exit question.
+	Options Options `json:"-"`
 }
 
 // Unmeasured is the Result of an adopted capability whose impact cannot be
@@ -177,7 +180,7 @@ func Windows(adopted, now time.Time) (before, after Window) {
 // Judge measures one adopted capability's impact signals. tools are its
 // detected tools, for the exit paths.
 func Judge(ctx context.Context, store Store, r *triggers.Rules, c *triggers.Capability, tools []*triggers.Tool, a Adoption, now time.Time, o Options) Result {
-	res := Result{Capability: c.ID, Adopted: a, MeasuredAt: now}
+	res := Result{Capability: c.ID, Adopted: a, MeasuredAt: now, Options: o}
 	for _, t := range tools {
 		res.Tools = append(res.Tools, t.Title)
 	}

@@ -37,6 +37,13 @@ type Impact struct {
 	ExitQuestion *string           `json:"exit_question"`
 	Exit         []impact.ExitPath `json:"exit"`
 	MeasuredAt   time.Time         `json:"measured_at"`
+	// Margin is how far a signal must move the wanted way, against its
+	// value before adoption, to count as improved; JudgingPeriodSeconds how
+	// long after adoption the exit question is raised where none did. Both
+	// are the config's impact: settings in force; null where nothing was
+	// judged.
+	Margin               *float64 `json:"margin"`
+	JudgingPeriodSeconds *float64 `json:"judging_period_seconds"`
 }
 
 // ImpactSignal is one impact signal before adoption and since.
@@ -81,6 +88,10 @@ func (b builder) impactOf(r impact.Result) *Impact {
 	}
 	if r.ExitQuestion != "" {
 		out.ExitQuestion = &r.ExitQuestion
+	}
+	if r.Options.Margin > 0 {
+		m, j := r.Options.Margin, r.Options.Judging.Seconds()
+		out.Margin, out.JudgingPeriodSeconds = &m, &j
 	}
 	what := strings.Join(r.Tools, " and ")
 	if what == "" {

@@ -104,6 +104,11 @@ func generateSchema(t *testing.T) []byte {
 		s["description"] = f.Help
 		facts[f.Name] = s
 	}
+	// Capabilities are not enumerated: an extending rules file may add one,
+	// and the exporter checks the names.
+	facts[config.AdoptedFact] = obj("type", "object",
+		"description", "when each capability was adopted (service_mesh, distributed_tracing, ...), a date (2026-10-04) or an RFC 3339 time; it outranks what the cluster and the store remember",
+		"additionalProperties", obj("type", "string", "pattern", `^\d{4}-\d{2}-\d{2}([T ].*)?$`))
 	thresholds := map[string]any{}
 	for _, th := range rules.Thresholds {
 		s := valueSchema(th.Type)
@@ -153,6 +158,11 @@ func generateSchema(t *testing.T) []byte {
 		"thresholds": obj("type", "object", "properties", thresholds,
 			"description", "the organisation's own values of the rules' named thresholds; names the default rules do not define are allowed for rules that define their own, and the exporter checks them",
 			"additionalProperties", true),
+		"impact": closed(map[string]any{
+			"margin":         obj("type", "string", "pattern", `^[0-9.]+%$`, "description", "how far an impact signal must move the wanted way to count as improved (default 10%)"),
+			"judging_period": obj("type", "string", "description", "how long after adoption the exit question is raised where no impact signal improved (default 60d)"),
+			"min_window":     obj("type", "string", "description", "windows on each side of adoption shorter than this are too early to judge (default 7d)"),
+		}),
 		"rules": obj("type", []any{"object", "string"}),
 		"image": closed(map[string]any{
 			"registry": str, "repository": str, "tag": str, "digest": str,

@@ -75,7 +75,7 @@ Called with (list <value> <root context> <value's name>); renders "true" or "".
 {{- end }}
 
 {{/*
-The exporter's config file from clusterName, sources, facts, overrides, thresholds and rules. With
+The exporter's config file from clusterName, sources, facts, overrides, thresholds, impact and rules. With
 scopeSourcesToCluster, the prometheus and loki sources that set no matchers
 of their own get clusterLabel="clusterName".
 */}}
@@ -105,6 +105,9 @@ of their own get clusterLabel="clusterName".
 {{- end }}
 {{- with .Values.thresholds }}
 {{- $_ := set $config "thresholds" . }}
+{{- end }}
+{{- with .Values.impact }}
+{{- $_ := set $config "impact" . }}
 {{- end }}
 {{- if .Values.rules }}
 {{- $_ := set $config "rules_file" "rules.yml" }}
