@@ -83,8 +83,9 @@ func TestImpactOnSlowInterval(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "rules.yml"), []byte(impactRules), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse(filepath.Join(dir, "config.yml"), []byte(fmt.Sprintf("rules_file: %s\nsources:\n  prometheus: {url: %s, timeout: 1s}\n  kubernetes: {}\n",
-		filepath.Join(dir, "rules.yml"), prom.URL)))
+	configText := fmt.Sprintf("rules_file: %s\nsources:\n  prometheus: {url: %s, timeout: 1s}\n  kubernetes: {}\n",
+		filepath.Join(dir, "rules.yml"), prom.URL)
+	cfg, err := config.Parse(filepath.Join(dir, "config.yml"), []byte(configText))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +133,21 @@ func TestImpactOnSlowInterval(t *testing.T) {
 	// is unknown on both sides, with the reason.
 	if s := st.Impact[0].Signals[0]; s.Before.Known || !strings.Contains(s.Before.Reason, "no incident resolved") {
 		t.Errorf("mttr = %+v", s)
+	}
+	if o := st.Impact[0].Options; o != impact.DefaultOptions() {
+		t.Errorf("judged with %+v; want the defaults", o)
+	}
+
+	// The config's impact settings take effect on reload: with a minimum
+	// window of 30 days, 20 days since adoption is too early to judge.
+	cfg, err = config.Parse(filepath.Join(dir, "config.yml"), []byte(configText+"impact: {min_window: 30d, margin: 25%}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched.Reload(cfg)
+	st = sched.Evaluate(context.Background())
+	if len(st.Impact) != 2 || st.Impact[0].TooEarly != "too early: 20 days since adoption" || st.Impact[0].Options.Margin != 0.25 {
+		t.Errorf("after reload: too early %q, margin %v; want too early at 20 days, margin 0.25", st.Impact[0].TooEarly, st.Impact[0].Options.Margin)
 	}
 }
 
