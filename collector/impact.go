@@ -48,12 +48,12 @@ func (s *Scheduler) measureImpacts(ctx context.Context, cfg *config.Config, runn
 		}
 	}
 	every := s.sourceOpts.http.SlowInterval
-	// Each capability's result has its own slot, written by at most one
-	// goroutine; out is assembled only after every goroutine has finished.
-	var slots []*impact.Result
-	next := map[string]impactEntry{}
+	// Each capability's entry has its own slot, written by at most one
+	// goroutine; the results and the cache for the next evaluation are
+	// assembled only after every goroutine has finished, so nothing shared
+	// is written while a judge runs.
+	var slots []*impactEntry
 	var wg sync.WaitGroup
-	var mu sync.Mutex
 	for _, d := range ev.Decisions {
 		if d.State != triggers.StateAdopted {
 			continue
@@ -73,29 +73,25 @@ func (s *Scheduler) measureImpacts(ctx context.Context, cfg *config.Config, runn
 		declared := cfg.Adopted[c.ID]
 		if e, ok := s.impacts[c.ID]; ok && e.cfg == cfg && e.declared.Equal(declared) && e.cluster.Equal(cluster) &&
 			every > 0 && now.Sub(e.res.MeasuredAt) < every && now.Sub(e.res.MeasuredAt) >= 0 {
-			next[c.ID] = e
-			res := e.res
-			slots = append(slots, &res)
+			slots = append(slots, &e)
 			continue
 		}
-		slot := new(impact.Result)
+		slot := &impactEntry{cfg: cfg, declared: declared, cluster: cluster}
 		slots = append(slots, slot)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res := s.judge(ctx, store, why, rules, cfg.ImpactOptions(), c, tools, declared, cluster, now)
-			*slot = res
-			mu.Lock()
-			defer mu.Unlock()
-			next[c.ID] = impactEntry{cfg: cfg, declared: declared, cluster: cluster, res: res}
+			slot.res = s.judge(ctx, store, why, rules, cfg.ImpactOptions(), c, tools, declared, cluster, now)
 		}()
 	}
 	wg.Wait()
-	s.impacts = next
+	next := make(map[string]impactEntry, len(slots))
 	out := make([]impact.Result, len(slots))
-	for i, r := range slots {
-		out[i] = *r
+	for i, e := range slots {
+		next[e.res.Capability] = *e
+		out[i] = e.res
 	}
+	s.impacts = next
 	return out
 }
 

@@ -90,14 +90,21 @@ func TestImpactOnSlowInterval(t *testing.T) {
 		t.Fatal(err)
 	}
 	since := time.Now().Add(-20 * 24 * time.Hour).Truncate(time.Second)
+	var jaegerMu sync.Mutex
+	jaegerSince := since // moved below
 	fs := map[string]factory{"fact": factories["fact"], "prometheus": factories["prometheus"],
 		"kubernetes": {section: func(c *config.Config) (any, bool) { return c.Sources.Kubernetes, c.Sources.Kubernetes != nil },
 			build: func(any, *slog.Logger, sourceOptions) (source.Source, error) {
 				return &scripted{collect: func(_ context.Context, req source.Request) source.Result {
 					res := source.Result{Up: true, Values: map[string]triggers.Value{}}
+					jaegerMu.Lock()
+					defer jaegerMu.Unlock()
 					for _, tl := range req.Tools {
 						v := triggers.KnownValue(1, "kubernetes")
 						v.Since = since
+						if tl.ID == "jaeger" {
+							v.Since = jaegerSince
+						}
 						res.Values[tl.SignalName()] = v
 					}
 					return res
@@ -138,6 +145,17 @@ func TestImpactOnSlowInterval(t *testing.T) {
 		t.Errorf("judged with %+v; want the defaults", o)
 	}
 
+	// An older Jaeger workload turns up: tracing is judged again while
+	// retries' result is reused, the case where the reused one is collected
+	// while the other's judge runs.
+	jaegerMu.Lock()
+	jaegerSince = since.Add(-24 * time.Hour)
+	jaegerMu.Unlock()
+	st = sched.Evaluate(context.Background())
+	if len(st.Impact) != 2 || !st.Impact[0].Adopted.Time.Equal(since.Add(-24*time.Hour)) || !st.Impact[1].Adopted.Time.Equal(since) {
+		t.Errorf("after an older Jaeger: %+v", st.Impact)
+	}
+
 	// The config's impact settings take effect on reload: with a minimum
 	// window of 30 days, 20 days since adoption is too early to judge.
 	cfg, err = config.Parse(filepath.Join(dir, "config.yml"), []byte(configText+"impact: {min_window: 30d, margin: 25%}\n"))
@@ -146,8 +164,8 @@ func TestImpactOnSlowInterval(t *testing.T) {
 	}
 	sched.Reload(cfg)
 	st = sched.Evaluate(context.Background())
-	if len(st.Impact) != 2 || st.Impact[0].TooEarly != "too early: 20 days since adoption" || st.Impact[0].Options.Margin != 0.25 {
-		t.Errorf("after reload: too early %q, margin %v; want too early at 20 days, margin 0.25", st.Impact[0].TooEarly, st.Impact[0].Options.Margin)
+	if len(st.Impact) != 2 || st.Impact[1].TooEarly != "too early: 20 days since adoption" || st.Impact[1].Options.Margin != 0.25 {
+		t.Errorf("after reload: too early %q, margin %v; want too early at 20 days, margin 0.25", st.Impact[1].TooEarly, st.Impact[1].Options.Margin)
 	}
 }
 
