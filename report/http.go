@@ -6,13 +6,11 @@ import (
 	"encoding/json"
 	"html/template"
 	"io"
-	"math"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/capability-exporter/capability_exporter/collector"
-	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
 // Handlers serve the status page and the JSON API from the State a
@@ -85,10 +83,6 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"unknown":    func(b *bool) bool { return b == nil },
 	"deref":      func(s *string) string { return derefString(s) },
 	"groups":     conditionGroups,
-	// The impact settings in force: a ratio as a percentage, a period in
-	// whole days.
-	"percent": func(v *float64) string { return Human(triggers.TypeRatio, *v) },
-	"days":    func(s *float64) int { return int(math.Round(*s / 86400)) },
 	// The decisions table's short answers: which tools are detected,
 	// which foundations are missing.
 	"detectedTools":      detectedTools,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/capability-exporter/capability_exporter/impact"
+	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
 // Impact is an adopted capability's impact since adoption: each impact
@@ -131,6 +132,10 @@ func impactText(s impact.Signal, window float64, what string) string {
 	if s.After.Known {
 		after = Human(s.Type, s.After.Number)
 	}
+	if window <= 0 {
+		// Nothing was measured: no windows to speak of.
+		return s.Signal + ": not measured"
+	}
 	text := fmt.Sprintf("%s %s in the %d days before %s, %s since", s.Signal, before, days, what, after)
 	switch {
 	case s.RatioKnown:
@@ -148,4 +153,36 @@ func impactText(s impact.Signal, window float64, what string) string {
 		text += ": no ratio to 0"
 	}
 	return text
+}
+
+// SignalReasons is why a signal's values are unknown, each reason once:
+// "before: …", "since: …", or "before and since: …" where both sides share
+// it. Empty where the whole impact is unknown (Impact.Unknown says why) or
+// both values are known.
+func (im *Impact) SignalReasons(s ImpactSignal) []string {
+	if im.Unknown != nil {
+		return nil
+	}
+	b, a := derefString(s.BeforeReason), derefString(s.AfterReason)
+	switch {
+	case b != "" && b == a:
+		return []string{"before and since: " + b}
+	case b != "" && a != "":
+		return []string{"before: " + b, "since: " + a}
+	case b != "":
+		return []string{"before: " + b}
+	case a != "":
+		return []string{"since: " + a}
+	}
+	return nil
+}
+
+// Settings says the impact settings in force, as the page and the record
+// print them; empty where nothing was judged.
+func (im *Impact) Settings() string {
+	if im.Margin == nil || im.JudgingPeriodSeconds == nil {
+		return ""
+	}
+	return fmt.Sprintf("Improved means moved the wanted way by %s or more; the exit question comes %d days after adoption where none did.",
+		Human(triggers.TypeRatio, *im.Margin), int(math.Round(*im.JudgingPeriodSeconds/86400)))
 }

@@ -32,6 +32,7 @@ func impactState(t *testing.T) *collector.State {
 			Before: impact.Value{Known: true, Number: 0.05}, After: impact.Value{Reason: "the data does not reach back"}}},
 		ExitQuestion: "No impact signal of Cost Visibility improved. The framework's exit question: can we go back if it does not work?",
 		Exit:         []impact.ExitPath{{Tool: "opencost", Title: "OpenCost", Exit: "Uninstall OpenCost"}},
+		Options:      impact.Options{MinWindow: 14 * 24 * time.Hour, Judging: 90 * 24 * time.Hour, Margin: 0.25},
 	}}
 	return st
 }
@@ -69,7 +70,8 @@ func TestImpactOnPageJSONAndMarkdown(t *testing.T) {
 	}
 	for name, out := range map[string]string{"page": page, "markdown": b.String()} {
 		for _, want := range []string{"Impact since adoption", "40m since: -73% (improved)", "Exit question", "can we go back if it does not work?",
-			"OpenCost: Uninstall OpenCost", "the data does not reach back"} {
+			"OpenCost: Uninstall OpenCost", "since: the data does not reach back",
+			"Improved means moved the wanted way by 25% or more; the exit question comes 90 days after adoption where none did."} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s lacks %q", name, want)
 			}

@@ -479,13 +479,13 @@ func (m *mdWriter) impact(im *Impact) {
 	if im.Unknown != nil {
 		m.line("Unknown: " + md(*im.Unknown) + "\n")
 	}
+	if set := im.Settings(); set != "" {
+		m.line(md(set) + "\n")
+	}
 	for _, s := range im.Signals {
 		line := "- " + md(s.Text)
-		if s.BeforeReason != nil {
-			line += " (before: " + md(*s.BeforeReason) + ")"
-		}
-		if s.AfterReason != nil {
-			line += " (since: " + md(*s.AfterReason) + ")"
+		for _, r := range im.SignalReasons(s) {
+			line += " (" + md(r) + ")"
 		}
 		m.line(line)
 	}
