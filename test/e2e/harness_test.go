@@ -50,11 +50,19 @@ var (
 	buildErr  error
 )
 
+// exporterBinaryEnv names a capability_exporter binary already built, which
+// exporterBinary then uses as it is: a child test run gets its parent's, so
+// that it spends its time on what it tests rather than on a build.
+const exporterBinaryEnv = "CAPABILITY_EXPORTER_E2E_BINARY"
+
 // exporterBinary builds cmd/capability_exporter once per test run, the way
 // the Makefile does (with -race when the tests run with -race), and returns
 // its path.
 func exporterBinary(t testing.TB) string {
 	t.Helper()
+	if bin := os.Getenv(exporterBinaryEnv); bin != "" {
+		return bin
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "capability-exporter-e2e-")
 		if err != nil {
