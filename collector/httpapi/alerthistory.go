@@ -194,21 +194,27 @@ func summarizeIncidents(m model.Matrix, start, end time.Time, step time.Duration
 		for _, r := range firingRuns(times, step) {
 			before := !r.first.After(start.Add(half)) // fired at the first grid point
 			open := !r.last.Before(end.Add(-half))    // fires at the last grid point
-			switch {
-			case open:
-				h.Open++
-			case before:
-				h.Resolved = append(h.Resolved, r.last.Sub(r.first))
-				h.Clipped++
-			default:
-				h.Resolved = append(h.Resolved, r.last.Sub(r.first))
-			}
-			if !before {
-				h.Started++
-			}
+			h.add(open, before, r.last.Sub(r.first))
 		}
 	}
 	return h
+}
+
+// add counts one firing run: still open at the window's end, or resolved
+// after took; clipped where it began before the window (took then counts
+// from the window's start), started within the window otherwise.
+func (h *alertHistory) add(open, before bool, took time.Duration) {
+	if open {
+		h.Open++
+	} else {
+		h.Resolved = append(h.Resolved, took)
+		if before {
+			h.Clipped++
+		}
+	}
+	if !before {
+		h.Started++
+	}
 }
 
 // measure returns one alert_history measure. With no resolved incident the

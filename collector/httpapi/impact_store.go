@@ -229,18 +229,11 @@ func summarizeRuns(runs []edgeRun, w impact.Window, step time.Duration) impact.A
 		}
 		before := r.first.Before(w.Start)
 		open := r.last.After(w.End) || !r.lastGrid.Before(w.End.Add(-step/2)) && r.lastGrid.After(w.End)
-		switch {
-		case open:
-			h.Open++
-		case before:
-			h.Resolved = append(h.Resolved, r.last.Sub(w.Start))
-			h.Clipped++
-		default:
-			h.Resolved = append(h.Resolved, r.last.Sub(r.first))
+		took := r.last.Sub(r.first)
+		if before {
+			took = r.last.Sub(w.Start)
 		}
-		if !before {
-			h.Started++
-		}
+		h.add(open, before, took)
 	}
 	return h
 }
