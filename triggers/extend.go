@@ -24,9 +24,9 @@ const ExtendsDefault = "default"
 // Everything it says is checked against the union, so a new condition may read
 // a default signal and a replaced capability may read a new one.
 
-// rawAddConditions are the conditions an extending file adds to one
-// capability, by kind.
-type rawAddConditions struct {
+// rawConditions are a capability's conditions by kind: those of a
+// capability, and those an extending file adds to one (add_conditions).
+type rawConditions struct {
 	Trigger    yaml.Node `yaml:"trigger"`
 	Structural yaml.Node `yaml:"structural"`
 	Must       yaml.Node `yaml:"must"`
@@ -45,7 +45,7 @@ type extension struct {
 // extend reads the file's extends: field. When it names the defaults, the
 // parser's lookups start from them, while the parser's slices keep only the
 // file's own entries until merge puts the two together.
-func (p *parser) extend(extends *yaml.Node, add map[string]rawAddConditions) {
+func (p *parser) extend(extends *yaml.Node, add map[string]rawConditions) {
 	if extends.Kind == 0 {
 		if len(add) > 0 {
 			p.errf(yamlpos.FieldLine(p.root, "add_conditions"), "add_conditions", "adds to the rules a file extends: start the file with extends: %s", ExtendsDefault)
@@ -109,7 +109,7 @@ func (p *parser) checkReplacedSignals() {
 
 // addConditions adds each condition of the add_conditions section to its
 // capability, ORed with the capability's own condition of that kind.
-func (p *parser) addConditions(raw map[string]rawAddConditions, keys []yamlpos.Key) {
+func (p *parser) addConditions(raw map[string]rawConditions, keys []yamlpos.Key) {
 	for _, k := range keys {
 		field := "add_conditions." + k.Name
 		old := p.r.capabilities[k.Name]

@@ -54,8 +54,8 @@ type rawRules struct {
 	Foundations  map[string]rawFoundation `yaml:"foundations"`
 	Capabilities map[string]rawCapability `yaml:"capabilities"`
 	// An extending file's: see extend.go.
-	Extends       yaml.Node                   `yaml:"extends"`
-	AddConditions map[string]rawAddConditions `yaml:"add_conditions"`
+	Extends       yaml.Node                `yaml:"extends"`
+	AddConditions map[string]rawConditions `yaml:"add_conditions"`
 }
 
 type rawSignal struct {
@@ -89,16 +89,9 @@ type rawFoundation struct {
 }
 
 type rawCapability struct {
-	Title          string      `yaml:"title"`
-	Complexity     string      `yaml:"complexity"`
-	Trigger        yaml.Node   `yaml:"trigger"`
-	Structural     yaml.Node   `yaml:"structural"`
-	Must           yaml.Node   `yaml:"must"`
-	Gate           yaml.Node   `yaml:"gate"`
-	Skip           yaml.Node   `yaml:"skip"`
-	Later          yaml.Node   `yaml:"later"`
-	Now            yaml.Node   `yaml:"now"`
-	AdoptedIf      yaml.Node   `yaml:"adopted_if"`
+	Title          string `yaml:"title"`
+	Complexity     string `yaml:"complexity"`
+	rawConditions  `yaml:",inline"`
 	Contradictions []yaml.Node `yaml:"contradictions"`
 	Checklist      []yaml.Node `yaml:"checklist"`
 	Requires       []string    `yaml:"requires"`

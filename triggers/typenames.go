@@ -9,8 +9,8 @@ import (
 // names them.
 var rawTypeNames = map[string]string{
 	"triggers.rawRules": "rules file", "triggers.rawSignal": "signal", "triggers.rawTool": "tool",
-	"triggers.rawAddConditions": "add_conditions entry",
-	"triggers.rawFoundation":    "foundation", "triggers.rawCapability": "capability",
+	"triggers.rawConditions": "add_conditions entry",
+	"triggers.rawFoundation": "foundation", "triggers.rawCapability": "capability",
 	"triggers.PrometheusSignal": "prometheus signal", "triggers.LokiSignal": "loki signal",
 	"triggers.AlertHistory": "alert_history", "triggers.SignalSource": "first_known alternative", "triggers.Derive": "derive",
 	"triggers.rawPresume": "presumption", "triggers.rawThreshold": "threshold",
@@ -34,7 +34,7 @@ var rawFields = func() map[string]string {
 	}
 	out := map[string]string{}
 	for _, v := range []any{rawRules{}, rawSignal{}, rawTool{}, rawFoundation{}, rawCapability{},
-		PrometheusSignal{}, LokiSignal{}, AlertHistory{}, SignalSource{}, Derive{}, rawAddConditions{}, rawThreshold{}} {
+		PrometheusSignal{}, LokiSignal{}, AlertHistory{}, SignalSource{}, Derive{}, rawConditions{}, rawThreshold{}} {
 		t := reflect.TypeOf(v)
 		names := fields(t)
 		out[rawTypeNames[t.String()]] = strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
