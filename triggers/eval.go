@@ -416,6 +416,10 @@ type evaluator struct {
 	// prob is snap in the probable reading, with the presumptions it used.
 	prob     Snapshot
 	presumed map[string]Presumed
+	// quiet evaluates without recording results: the decision engine's
+	// walks over what-if points need only the truths, and recording every
+	// leaf at every point cost most of a day-one evaluation's time.
+	quiet bool
 }
 
 // eval evaluates c with Kleene logic, recording each leaf under kind. It
@@ -443,8 +447,10 @@ func (e *evaluator) eval(c *Condition, kind string, holding *int) (Truth, []stri
 			threshold = e.shift(s, c.Op, base, e.prev[c.Expr])
 		}
 		t := compare(c.Op, v, threshold)
-		e.results = append(e.results, ConditionResult{Kind: kind, Expr: c.Expr, Says: e.rules.Words(c.Says), Signal: c.Signal,
-			Op: c.Op, Threshold: base, ThresholdName: c.ThresholdName, Type: typ, Value: v, Truth: t})
+		if !e.quiet {
+			e.results = append(e.results, ConditionResult{Kind: kind, Expr: c.Expr, Says: e.rules.Words(c.Says), Signal: c.Signal,
+				Op: c.Op, Threshold: base, ThresholdName: c.ThresholdName, Type: typ, Value: v, Truth: t})
+		}
 		count(t)
 		if t == Unknown {
 			return t, []string{c.Signal}

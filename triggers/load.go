@@ -137,7 +137,7 @@ func Parse(file string, data []byte) (*Rules, error) {
 	root := doc.Content[0]
 	p := &parser{file: file, root: root, r: &Rules{File: file, docs: map[string]*yaml.Node{file: &doc},
 		thresholds: map[string]*Threshold{}, signals: map[string]*Signal{}, tools: map[string]*Tool{},
-		foundations: map[string]*Foundation{}, capabilities: map[string]*Capability{}}}
+		foundations: map[string]*Foundation{}, capabilities: map[string]*Capability{}, words: new(sync.Map)}}
 	p.extend(&raw.Extends, raw.AddConditions)
 	p.thresholdDefs(raw.Thresholds, yamlpos.MapKeys(root, "thresholds"))
 	p.signals(raw.Signals, yamlpos.MapKeys(root, "signals"))

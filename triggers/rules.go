@@ -3,6 +3,7 @@ package triggers
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -28,6 +29,10 @@ type Rules struct {
 	tools        map[string]*Tool
 	foundations  map[string]*Foundation
 	capabilities map[string]*Capability
+	// words caches Words by says text: the decision engine renders the same
+	// texts at every point it walks, and the thresholds in force do not
+	// change for one Rules (WithThresholds makes new Rules).
+	words *sync.Map
 }
 
 // Doc returns the document of a rules file these rules were read from (a

@@ -54,7 +54,7 @@ func (r *Rules) newSpace(c *Capability, sh *shape, tools []string, reading Snaps
 		pt[k] = v
 	}
 	sp := &space{r: r, c: c, sh: sh, tools: tools, pt: pt, ops: map[string][]leafOp{}}
-	sp.e = &evaluator{rules: r, snap: pt}
+	sp.e = &evaluator{rules: r, snap: pt, quiet: true}
 	seen := map[string]bool{}
 	var add func(leaves []*Condition)
 	add = func(leaves []*Condition) {

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/capability-exporter/capability_exporter/yamlpos"
 )
@@ -72,12 +73,21 @@ func (r *Rules) Words(says string) string {
 	if !strings.Contains(says, "{") {
 		return says
 	}
-	return thresholdRefRE.ReplaceAllStringFunc(says, func(ref string) string {
+	if r.words != nil {
+		if w, ok := r.words.Load(says); ok {
+			return w.(string)
+		}
+	}
+	w := thresholdRefRE.ReplaceAllStringFunc(says, func(ref string) string {
 		if t := r.thresholds[ref[1:len(ref)-1]]; t != nil {
 			return t.ValueText()
 		}
 		return ref
 	})
+	if r.words != nil {
+		r.words.Store(says, w)
+	}
+	return w
 }
 
 // WithThresholds returns the rules with the organisation's values in force
@@ -89,6 +99,7 @@ func (r *Rules) WithThresholds(values map[string]float64) *Rules {
 		return r
 	}
 	cp := *r
+	cp.words = new(sync.Map)
 	cp.thresholds = make(map[string]*Threshold, len(r.thresholds))
 	cp.Thresholds = make([]*Threshold, len(r.Thresholds))
 	for i, t := range r.Thresholds {
