@@ -41,6 +41,7 @@ type space struct {
 	order   []string            // every signal the decision reads, in rule order
 	ops     map[string][]leafOp // the comparisons each signal takes part in
 	derived []*Signal           // derived signals worked out again per point
+	derives []*Derive           // each derived signal's derivation, found once
 	founds  []*Foundation       // foundations worked out again per point
 	vars    []variable          // the unknown signals walked
 	radix   []int
@@ -75,6 +76,7 @@ func (r *Rules) newSpace(c *Capability, sh *shape, tools []string, reading Snaps
 			if s := r.Signal(l.Signal); s != nil && s.derive() != nil {
 				if v := reading.get(s.Name); v.Source == "derived" || (!v.Known && !v.Unasserted) {
 					sp.derived = append(sp.derived, s)
+					sp.derives = append(sp.derives, s.derive())
 					d := s.derive()
 					add(append(d.TrueIf.Leaves(), d.FalseIf.Leaves()...))
 				}
@@ -173,11 +175,11 @@ func (sp *space) set(v variable, i int) {
 // keeps its walked value where its measures do not settle it; one in fixed
 // keeps the value set, as a declared fact would.
 func (sp *space) at(vars, fixed map[string]bool) outcomes {
-	for _, s := range sp.derived {
+	for i, s := range sp.derived {
 		if fixed[s.Name] {
 			continue
 		}
-		if v := sp.e.derived(s, s.derive()); v.Known || !vars[s.Name] {
+		if v := sp.e.derived(s, sp.derives[i]); v.Known || !vars[s.Name] {
 			sp.pt[s.Name] = v
 		}
 	}
