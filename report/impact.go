@@ -124,6 +124,10 @@ func (b builder) impactValue(s impact.Signal, v impact.Value) (*float64, string,
 // impactText says the comparison as people read it: "incident_mttr_seconds
 // 2h30m in the 20 days before Jaeger, 40m since: -73%".
 func impactText(s impact.Signal, window float64, what string) string {
+	if window <= 0 {
+		// Nothing was measured: no windows to speak of.
+		return s.Signal + ": not measured"
+	}
 	days := int(math.Round(window / 86400))
 	before, after := "unknown", "unknown"
 	if s.Before.Known {
@@ -131,10 +135,6 @@ func impactText(s impact.Signal, window float64, what string) string {
 	}
 	if s.After.Known {
 		after = Human(s.Type, s.After.Number)
-	}
-	if window <= 0 {
-		// Nothing was measured: no windows to speak of.
-		return s.Signal + ": not measured"
 	}
 	text := fmt.Sprintf("%s %s in the %d days before %s, %s since", s.Signal, before, days, what, after)
 	switch {
