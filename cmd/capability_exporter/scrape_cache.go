@@ -25,8 +25,9 @@ import (
 // response is never more than two seconds old.
 const scrapeCacheMaxAge = time.Second
 
-// scrapeCacheEntries bounds the cache: one entry per distinct pair of
-// Accept and Accept-Encoding headers, and scrapers send few.
+// scrapeCacheEntries bounds the cache: one entry per distinct request
+// (see scrapeKey), and scrapers send few; past the bound a request is
+// rendered for itself, never answered from another request's entry.
 const scrapeCacheEntries = 16
 
 // scrapeCache serves one rendering of the metrics handler to every scrape
@@ -42,7 +43,16 @@ type scrapeCache struct {
 	entries map[scrapeKey]*scrapeEntry
 }
 
-type scrapeKey struct{ accept, encoding string }
+// scrapeKey is everything in a request that changes the body promhttp
+// renders: the format and escaping (Accept), the compression
+// (Accept-Encoding) and the URL query, whose name[] parameters filter the
+// families served. promhttp's HandlerOpts has no cache of its own to lean
+// on, so the key must cover all three: keyed on the headers alone, a
+// filtered scrape's few families were served to the next plain scrape, and
+// every other series vanished for the Prometheus that asked. The raw query
+// is kept as sent rather than parsed, so that any parameter a later
+// promhttp reads is covered too; reordered queries only cost a rendering.
+type scrapeKey struct{ accept, encoding, query string }
 
 // scrapeVersion is what the metrics show beside the Go and process
 // metrics: a rendering of another version is never served.
@@ -70,7 +80,7 @@ func (c *scrapeCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.next.ServeHTTP(w, r)
 		return
 	}
-	key := scrapeKey{r.Header.Get("Accept"), r.Header.Get("Accept-Encoding")}
+	key := scrapeKey{r.Header.Get("Accept"), r.Header.Get("Accept-Encoding"), r.URL.RawQuery}
 	e, render, refresh := c.entry(key)
 	switch {
 	case e == nil:
