@@ -17,7 +17,8 @@ const ExtendsDefault = "default"
 // An extending rules file starts with `extends: default`. Its signals, tools,
 // foundations and capabilities are added to the default rules; an entry with
 // a default's name replaces that entry whole (a signal keeps its type, since
-// the default conditions that read it were written for that type). Its
+// the default conditions that read it were written for that type). The items
+// of its datastores: lists are added to the defaults' lists. Its
 // add_conditions section adds conditions to capabilities, each one more
 // bullet: the capability's trigger (or structural, must, gate, skip, later,
 // now, adopted_if) then holds when the default's holds or the added one does.
@@ -187,6 +188,7 @@ func (p *parser) mergeBase() {
 	p.r.Tools = mergeByName(base.Tools, p.r.Tools, func(t *Tool) string { return t.ID })
 	p.r.Foundations = mergeByName(base.Foundations, p.r.Foundations, func(f *Foundation) string { return f.ID })
 	p.r.Capabilities = mergeByName(base.Capabilities, p.r.Capabilities, func(c *Capability) string { return c.ID })
+	p.r.Datastores = mergeDatastores(base.Datastores, p.r.Datastores)
 	for i, c := range p.r.Capabilities {
 		c.Order = i // the base was parsed for this file alone
 	}

@@ -53,6 +53,7 @@ type rawRules struct {
 	Tools        map[string]rawTool       `yaml:"tools"`
 	Foundations  map[string]rawFoundation `yaml:"foundations"`
 	Capabilities map[string]rawCapability `yaml:"capabilities"`
+	Datastores   rawDatastores            `yaml:"datastores"`
 	// An extending file's: see extend.go.
 	Extends       yaml.Node                `yaml:"extends"`
 	AddConditions map[string]rawConditions `yaml:"add_conditions"`
@@ -144,6 +145,7 @@ func Parse(file string, data []byte) (*Rules, error) {
 	p.checkReplacedSignals()
 	p.factTypes()
 	p.tools(raw.Tools, yamlpos.MapKeys(root, "tools"))
+	p.datastores(raw.Datastores)
 	p.derives()
 	p.presumptions(raw.Signals)
 	p.foundations(raw.Foundations, yamlpos.MapKeys(root, "foundations"))

@@ -22,6 +22,8 @@ type Rules struct {
 	// Thresholds are the named numbers conditions compare with as {name},
 	// in file order (an extending file's after the defaults').
 	Thresholds []*Threshold
+	// Datastores are what the microservices measure leaves out.
+	Datastores Datastores
 
 	docs         map[string]*yaml.Node // each file read, as parsed, by its name
 	thresholds   map[string]*Threshold
