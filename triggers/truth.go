@@ -109,7 +109,28 @@ type Value struct {
 	// tool (a running workload, an object of its CRDs) was created: when it
 	// was adopted, as far as the cluster remembers. Zero when not known.
 	Since time.Time
+	// LeftOut, on a count, is what the source saw and deliberately did not
+	// count (the datastores the microservices measure leaves out); nil
+	// when it left nothing out. A pointer keeps Value comparable.
+	LeftOut *LeftOut
 }
+
+// LeftOut is what a measure did not count: the first MaxLeftOut objects in
+// name order, each with why, and how many in all.
+type LeftOut struct {
+	Objects []LeftOutObject
+	Total   int
+}
+
+// LeftOutObject is one object a measure did not count.
+type LeftOutObject struct {
+	Name   string // namespace/name
+	Reason string // image mongo, name ends in -db, label app.kubernetes.io/component=database
+}
+
+// MaxLeftOut bounds the objects a LeftOut names: the page and the JSON name
+// the first ones and count the rest.
+const MaxLeftOut = 20
 
 // KnownValue is a value a source measured.
 func KnownValue(v float64, source string) Value { return Value{Known: true, Number: v, Source: source} }

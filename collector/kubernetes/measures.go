@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -40,13 +41,17 @@ var (
 	// gitopsMeasures read the applications of GitOps tools, whose informers
 	// start once the CRDs say which tools are installed (gitops.go).
 	gitopsMeasures = map[string]bool{"gitops_apps": true, "gitops_apps_failing": true}
+	// leftOutBy name what a measure's known count deliberately left out.
+	leftOutBy = map[string]func(*clusterView) *triggers.LeftOut{
+		"microservices": func(v *clusterView) *triggers.LeftOut { return v.microservices().leftOut },
+	}
 )
 
 // measures implements triggers.KubernetesMeasures; a unit test keeps the
 // two lists equal.
 var measures = map[string]measure{
 	"microservices": {append([]resourceID{resServices}, workloadResources...), func(v *clusterView) (float64, string) {
-		return float64(v.selectedWorkloads()), ""
+		return float64(v.microservices().count), ""
 	}},
 	"workloads": {workloadResources, func(v *clusterView) (float64, string) { return float64(v.workloadStats().workloads), "" }},
 	"replicated_workload_ratio": {workloadResources, func(v *clusterView) (float64, string) {
@@ -174,10 +179,12 @@ type clusterView struct {
 	s              *Source
 	toolNamespaces map[string]bool
 	platform       map[string]bool // memo of isPlatformNamespace
+	datastores     datastoreMatcher
 	unready        map[resourceID]*source.Error
 	perNamespace   map[namespacedKey][]any
 
 	workloads  *workloadCounts
+	services   *serviceCounts
 	namespaces *namespaceCounts
 	policies   *policyCounts
 	nodes      *topologyCounts
@@ -185,9 +192,16 @@ type clusterView struct {
 	health     *deploymentCounts
 }
 
-func (s *Source) newClusterView(tools []*triggers.Tool) *clusterView {
+// newClusterView looks at the stores for one request: its tools' namespaces
+// are platform namespaces, and its rules say which workloads are datastores
+// (none without rules).
+func (s *Source) newClusterView(tools []*triggers.Tool, rules *triggers.Rules) *clusterView {
+	var ds triggers.Datastores
+	if rules != nil {
+		ds = rules.Datastores
+	}
 	v := &clusterView{s: s, toolNamespaces: map[string]bool{}, platform: map[string]bool{},
-		unready: map[resourceID]*source.Error{}, perNamespace: map[namespacedKey][]any{}}
+		unready: map[resourceID]*source.Error{}, perNamespace: map[namespacedKey][]any{}, datastores: newDatastoreMatcher(ds)}
 	for _, t := range tools {
 		for _, ns := range t.Namespaces {
 			v.toolNamespaces[ns] = true
@@ -225,7 +239,11 @@ func (v *clusterView) measure(name string) triggers.Value {
 	if undefined != "" {
 		return triggers.UnknownValue(undefined, "kubernetes")
 	}
-	return triggers.KnownValue(n, "kubernetes")
+	val := triggers.KnownValue(n, "kubernetes")
+	if left := leftOutBy[name]; left != nil {
+		val.LeftOut = left(v)
+	}
+	return val
 }
 
 // list returns a running informer's objects; measure only calls it for
@@ -305,19 +323,46 @@ func (v *clusterView) workloadStats() *workloadCounts {
 	return c
 }
 
-// selectedWorkloads counts the workloads a Service of their namespace
-// selects: the microservices.
-func (v *clusterView) selectedWorkloads() int {
-	n := 0
+type serviceCounts struct {
+	count   int
+	leftOut *triggers.LeftOut // nil when no datastore was selected
+}
+
+// microservices counts the workloads a Service of their namespace selects,
+// leaving out the datastores the rules list (datastores.go), which it names
+// with why.
+func (v *clusterView) microservices() *serviceCounts {
+	if v.services != nil {
+		return v.services
+	}
+	c := &serviceCounts{}
+	var left []triggers.LeftOutObject
 	v.appWorkloads(func(w *workload) {
-		for _, o := range v.byNamespace(resServices, w.namespace) {
-			if svc, ok := o.(*service); ok && svc.selects(w.labels) {
-				n++
-				return
-			}
+		if !v.selected(w) {
+			return
 		}
+		if why := v.datastores.reason(w); why != "" {
+			left = append(left, triggers.LeftOutObject{Name: w.namespace + "/" + w.name, Reason: why})
+			return
+		}
+		c.count++
 	})
-	return n
+	if len(left) > 0 {
+		slices.SortFunc(left, func(a, b triggers.LeftOutObject) int { return strings.Compare(a.Name, b.Name) })
+		c.leftOut = &triggers.LeftOut{Objects: slices.Clip(left[:min(len(left), triggers.MaxLeftOut)]), Total: len(left)}
+	}
+	v.services = c
+	return c
+}
+
+// selected reports whether a Service of w's namespace selects it.
+func (v *clusterView) selected(w *workload) bool {
+	for _, o := range v.byNamespace(resServices, w.namespace) {
+		if svc, ok := o.(*service); ok && svc.selects(w.labels) {
+			return true
+		}
+	}
+	return false
 }
 
 // pdbWorkloads counts the workloads a PodDisruptionBudget of their

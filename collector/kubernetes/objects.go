@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -10,6 +11,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
 // The informers keep these reduced objects instead of the API objects: each
@@ -45,6 +48,11 @@ type workload struct {
 	// created is the object's creation time in Unix seconds: a tool's
 	// earliest workload dates its adoption.
 	created int64
+	// images are the app containers' image names (imageName), each once,
+	// and components the app.kubernetes.io/component values of the pod
+	// template and the workload: what tells a datastore (datastores.go).
+	images     []string
+	components []string
 }
 
 func newWorkload(meta *metav1.ObjectMeta, replicas *int32, t *corev1.PodTemplateSpec, claimTemplates int) *workload {
@@ -58,6 +66,9 @@ func newWorkload(meta *metav1.ObjectMeta, replicas *int32, t *corev1.PodTemplate
 	for i := range spec.Containers {
 		c := &spec.Containers[i]
 		w.containers++
+		if name := imageName(c.Image); name != "" && !slices.Contains(w.images, name) {
+			w.images = append(w.images, name)
+		}
 		if c.ReadinessProbe == nil || c.LivenessProbe == nil {
 			w.probed = false
 		}
@@ -78,6 +89,11 @@ func newWorkload(meta *metav1.ObjectMeta, replicas *int32, t *corev1.PodTemplate
 	for i := range spec.Volumes {
 		if spec.Volumes[i].PersistentVolumeClaim != nil {
 			w.stateful = true
+		}
+	}
+	for _, c := range []string{t.Labels[triggers.ComponentLabel], meta.Labels[triggers.ComponentLabel]} {
+		if c != "" && !slices.Contains(w.components, c) {
+			w.components = append(w.components, c)
 		}
 	}
 	return w

@@ -216,7 +216,7 @@ func (s *Source) Collect(ctx context.Context, req source.Request) source.Result 
 	}
 
 	s.keepPatternsOf(req.Tools)
-	v := s.newClusterView(req.Tools)
+	v := s.newClusterView(req.Tools, req.Rules)
 	for _, st := range sts {
 		if e := st.readiness(); e != nil {
 			v.unready[st.id] = e
