@@ -50,6 +50,55 @@ func TestChartFilesAreDeploys(t *testing.T) {
 	}
 }
 
+// files/dashboards holds copies of the repository's dashboards/*.json, which
+// grafanaDashboards installs (Helm cannot read ../../dashboards): the same
+// files, byte for byte, and no others.
+func TestChartDashboardsAreTheDashboards(t *testing.T) {
+	originals, err := filepath.Glob("../../dashboards/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	copies, err := filepath.Glob(filepath.Join(chart, "files", "dashboards", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(originals) == 0 {
+		t.Fatal("no dashboards/*.json")
+	}
+	want := map[string][]byte{}
+	for _, path := range originals {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[filepath.Base(path)] = data
+	}
+	fix := "rm " + filepath.Join("deploy/helm", chart, "files/dashboards/*") + " && cp dashboards/*.json " + filepath.Join("deploy/helm", chart, "files/dashboards/")
+	for _, path := range copies {
+		name := filepath.Base(path)
+		if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("%s: want a regular file, not a link (Helm warns about links): %v", path, err)
+			continue
+		}
+		original, ok := want[name]
+		if !ok {
+			t.Errorf("%s: dashboards/ has no %s: %s", path, name, fix)
+			continue
+		}
+		delete(want, name)
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, original) {
+			t.Errorf("%s differs from dashboards/%s: %s", path, name, fix)
+		}
+	}
+	for name := range want {
+		t.Errorf("%s has no copy of dashboards/%s: %s", filepath.Join(chart, "files", "dashboards"), name, fix)
+	}
+}
+
 // values is the part of values.yaml these tests read.
 type values struct {
 	Sources            map[string]any              `json:"sources"`
