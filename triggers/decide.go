@@ -316,8 +316,7 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 		probSpace := e.rules.newSpace(c, sh, toolSignals, e.prob)
 		probSpace.e.prev = e.prevOfKnown()
 		prob := probSpace.walk()
-		if single(all.states) < 0 && single(prob.states) >= 0 {
-			d.Probable, reading = true, e.prob
+		if single(all.states) < 0 {
 			// A judgment left undeclared satisfies neither a NOT bullet
 			// nor the motive it answers ("no compliance requirements",
 			// "compliance requirements"), which no declared value does:
@@ -325,8 +324,17 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 			// team does not declare it.
 			all.states |= prob.states
 		}
-		seen = outcomes{states: pick(all.states, prob.states), needs: pick(all.needs, prob.needs),
-			timings: pick(all.timings, prob.timings)}
+		// "Probably" needs a measure behind it: a presumption citing
+		// one, or a measured condition among what decides the need.
+		// Where none speaks, the answer stays unknown and the questions
+		// ask.
+		if e.backedByMeasure(c, sh, settled.reads()) {
+			if single(all.states) < 0 && single(prob.states) >= 0 {
+				d.Probable, reading = true, e.prob
+			}
+			seen = outcomes{states: pick(all.states, prob.states), needs: pick(all.needs, prob.needs),
+				timings: pick(all.timings, prob.timings)}
+		}
 	}
 	for i, s := range States {
 		if all.states&(1<<i) != 0 && s != StateUnknown {

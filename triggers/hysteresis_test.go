@@ -28,7 +28,7 @@ func truthsOver(t *testing.T, r *Rules, signal, expr string, values ...float64) 
 	var prev Truths
 	var out []Truth
 	for i, v := range values {
-		ev := EvaluateFrom(r, Snapshot{signal: KnownValue(v, "fact")}, time.Unix(int64(i), 0), prev)
+		ev := EvaluateFrom(r, Snapshot{signal: KnownValue(v, "prometheus")}, time.Unix(int64(i), 0), prev)
 		if signal == "cost_growth" {
 			// The decision reads the truths the conditions show.
 			want := StateNotTriggered
