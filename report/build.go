@@ -86,7 +86,7 @@ func Build(st *collector.State, o Options) *Report {
 		value, text, reason := b.value(s.Type, s.Value)
 		r.Signals = append(r.Signals, Signal{Name: s.Name, Help: s.Help, Type: string(s.Type),
 			Value: value, Text: text, Source: s.Value.Source, Reason: reason, LowerBound: value != nil && s.Value.LowerBound,
-			DerivedFrom: b.derivedFrom(s), Measured: b.measured(s.Value)})
+			DerivedFrom: b.derivedFrom(s), LeftOut: leftOutOf(s.Value), Measured: b.measured(s.Value)})
 	}
 	for _, t := range ev.Tools {
 		r.Tools = append(r.Tools, b.tool(t))

@@ -26,6 +26,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	m.context(r)
 	m.thresholds(r)
 	m.derived(r)
+	m.leftOut(r)
 	for i := range r.Capabilities {
 		m.capability(&r.Capabilities[i])
 	}

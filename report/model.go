@@ -247,7 +247,24 @@ type Signal struct {
 	// not declared, each part of the derivation (kind true_if or false_if)
 	// with the value it read; absent for other signals.
 	DerivedFrom []Condition `json:"derived_from,omitempty"`
+	// LeftOut is, for a count that deliberately leaves objects out (the
+	// datastores and brokers microservices does not count), what it left
+	// out and why; absent when it left nothing out, and for other signals.
+	LeftOut *LeftOut `json:"left_out,omitempty"`
 	Measured
+}
+
+// LeftOut is what a count left out: the first objects by name, each with
+// why, at most 20, and how many in all.
+type LeftOut struct {
+	Total   int             `json:"total"`
+	Objects []LeftOutObject `json:"objects"`
+}
+
+// LeftOutObject is one object a count left out.
+type LeftOutObject struct {
+	Name   string `json:"name"`   // namespace/name
+	Reason string `json:"reason"` // image mongo, name ends in -db, label app.kubernetes.io/component=database
 }
 
 // Measured says when a value reused from an earlier evaluation was measured:
