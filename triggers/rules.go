@@ -276,7 +276,7 @@ type LokiSignal struct {
 // KubernetesMeasures are the built-in measures of the Kubernetes source. All
 // exclude platform namespaces.
 var KubernetesMeasures = []string{
-	"microservices",                 // Deployments and StatefulSets a Service selects
+	"microservices",                 // Deployments and StatefulSets a Service selects, Rules.Datastores left out
 	"workloads",                     // Deployments and StatefulSets
 	"app_namespaces",                // namespaces that are not platform namespaces
 	"tenants",                       // distinct team label values over app namespaces

@@ -242,3 +242,25 @@ func ImpactTable(r *triggers.Rules) string {
 	}
 	return b.String()
 }
+
+// DatastoreList renders what the microservices measure leaves out by
+// default: the image names, name suffixes and component label values of the
+// rules' datastores: section.
+func DatastoreList(r *triggers.Rules) string {
+	codes := func(items []string) string {
+		if len(items) == 0 {
+			return "none"
+		}
+		out := make([]string, len(items))
+		for i, s := range items {
+			out[i] = code(s)
+		}
+		return strings.Join(out, ", ")
+	}
+	d := r.Datastores
+	var b strings.Builder
+	fmt.Fprintf(&b, "- images: %s\n", codes(d.Images))
+	fmt.Fprintf(&b, "- names ending in: %s\n", codes(d.NameSuffixes))
+	fmt.Fprintf(&b, "- %s label values: %s\n", code(triggers.ComponentLabel), codes(d.Components))
+	return b.String()
+}

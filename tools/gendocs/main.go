@@ -1,7 +1,8 @@
 // Command gendocs writes the parts of the documentation that are generated
 // from the default rules and the decision engine, between their markers:
-// the per-capability tables of docs/rules.md and the state table of the
-// README. Run it from the repository root:
+// the per-capability tables of docs/rules.md, its thresholds, impact and
+// datastore lists, and the state table of the README. Run it from the
+// repository root:
 //
 //	go run ./tools/gendocs
 //
@@ -25,6 +26,7 @@ type block struct {
 var blocks = []block{
 	{"docs/rules.md", "thresholds", func(r *triggers.Rules) (string, error) { return ThresholdTable(r), nil }},
 	{"docs/rules.md", "impact and exit", func(r *triggers.Rules) (string, error) { return ImpactTable(r), nil }},
+	{"docs/rules.md", "datastores", func(r *triggers.Rules) (string, error) { return DatastoreList(r), nil }},
 	{"docs/rules.md", "capability tables", func(r *triggers.Rules) (string, error) { return CapabilityTables(r), nil }},
 	{"README.md", "state table", func(*triggers.Rules) (string, error) { return StateTable() }},
 	{"docs/rules.md", "state table", func(*triggers.Rules) (string, error) { return StateTable() }},
