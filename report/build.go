@@ -222,7 +222,7 @@ func (b builder) capability(d *triggers.Decision, lastChange map[string]time.Tim
 	out := Capability{ID: d.Capability, Title: d.Title, Complexity: d.Complexity.String(),
 		Decision: string(d.State), DecidedBy: d.DecidedBy, RecommendedNext: d.Recommended,
 		Need: string(d.Need), Timing: string(d.Timing), Probable: d.Probable, Possible: []string{},
-		SettleWith: append([]string{}, d.SettleWith...), Presumed: []Presumed{}, Motives: []Outweighed{},
+		SettleWith: append([]string{}, d.SettleWith...), Asks: append([]string{}, d.Asks...), Presumed: []Presumed{}, Motives: []Outweighed{},
 		Conditions: []Condition{}, Tools: []Tool{}, Foundations: []Foundation{}, FoundationsMissing: []string{},
 		FoundationsUnknown: []string{}, UnknownSignals: []UnknownSignal{}, WhatWouldChange: []Change{}, OpenQuestions: []string{},
 		Outweighed: []Outweighed{}, Contradictions: []Outweighed{}, Checklist: []Condition{}, Reasons: []Outweighed{}}

@@ -261,13 +261,20 @@ func (m *mdWriter) firstRun(r *Report) {
 	if len(f.NotConfigured) > 0 {
 		m.f("- Not configured: %s; the signals they read stay unknown.\n", md(strings.Join(f.NotConfigured, ", ")))
 	}
+	if len(f.Waiting) > 0 {
+		m.f("- Until they answer, no fact can settle: %s.\n", md(strings.Join(f.Waiting, ", ")))
+	}
 	if len(f.Down) > 0 || len(f.NotConfigured) > 0 {
 		m.line("")
 	}
 	if len(f.Facts) == 0 {
 		return
 	}
-	m.line("Questions that settle the most decisions: uncomment under `facts:` in the config what your organisation knows.\n")
+	if len(f.Down) > 0 || len(f.NotConfigured) > 0 {
+		m.line("Questions that still act while they are down: uncomment under `facts:` in the config what your organisation knows.\n")
+	} else {
+		m.line("Questions that settle the most decisions: uncomment under `facts:` in the config what your organisation knows.\n")
+	}
 	m.line("```yaml")
 	for _, l := range f.Facts {
 		m.line(l)

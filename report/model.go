@@ -103,6 +103,9 @@ type Capability struct {
 	// SettleWith is the smallest set of unknown signals whose values decide
 	// the state; empty when it is settled.
 	SettleWith []string `json:"settle_with"`
+	// Asks lists the undeclared facts of SettleWith that, declared, can
+	// change the states possible while the sources are as they are.
+	Asks []string `json:"asks"`
 	// Presumed lists the presumptions a probable decision rests on.
 	Presumed []Presumed `json:"presumed"`
 	// Motives are the trigger's reasons that hold and that no NOT bullet

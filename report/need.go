@@ -139,8 +139,11 @@ func outweighedWords(o Outweighed) string {
 type FirstRun struct {
 	Down          []SourceCause
 	NotConfigured []string
-	Facts         []string // commented facts: lines, most decisions settled first
-	MoreFacts     int      // questions left out to keep the section short
+	// Waiting names the undecided capabilities that no fact can settle
+	// until a source down or not configured answers: they ask nothing.
+	Waiting   []string
+	Facts     []string // commented facts: lines, most decisions settled first
+	MoreFacts int      // questions left out to keep the section short
 }
 
 // SourceCause is a source that is down, with the one cause to fix first.
@@ -171,6 +174,16 @@ func (r *Report) FirstRun() FirstRun {
 	if len(out.NotConfigured) > 0 {
 		lines++
 	}
+	if len(out.Down) > 0 || len(out.NotConfigured) > 0 {
+		for _, c := range r.Capabilities {
+			if c.Decision == string(triggers.StateUnknown) && len(c.Asks) == 0 {
+				out.Waiting = append(out.Waiting, c.Title)
+			}
+		}
+		if len(out.Waiting) > 0 {
+			lines++
+		}
+	}
 	width := 0
 	for _, q := range r.Questions {
 		width = max(width, len(q.key())+len(q.example()))
@@ -190,7 +203,7 @@ func (r *Report) FirstRun() FirstRun {
 
 // Empty says whether nothing stands between the user and the decisions.
 func (f FirstRun) Empty() bool {
-	return len(f.Down) == 0 && len(f.NotConfigured) == 0 && len(f.Facts) == 0
+	return len(f.Down) == 0 && len(f.NotConfigured) == 0 && len(f.Facts) == 0 && len(f.Waiting) == 0
 }
 
 func (q Question) key() string {

@@ -362,6 +362,7 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 	}
 	if single(all.states) < 0 {
 		d.SettleWith = settled.settleWith()
+		d.Asks = settled.asks(d.SettleWith)
 	}
 	if d.State == StateUnknown {
 		d.BlockedBy = d.SettleWith

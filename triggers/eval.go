@@ -176,6 +176,11 @@ type Decision struct {
 	// SettleWith is the smallest set of unknown signals that, whatever
 	// values they take, decide the state; empty when it is settled.
 	SettleWith []string
+	// Asks lists the undeclared facts of SettleWith that can act: declared,
+	// alone or with the other facts of SettleWith, for some value, they
+	// change Possible given the sources as they are. A fact that cannot
+	// (its part is held up by a source that is down) is not asked.
+	Asks []string
 	// Presumed lists the presumptions the probable answer used.
 	Presumed []Presumed
 	// Motives lists the trigger's motives that hold and that no NOT bullet
@@ -276,7 +281,8 @@ type Question struct {
 	Signal string    // the signal that reads it
 	Type   ValueType // how to write its value
 	Help   string    // the framework's question, in the rules' words
-	// Settles lists the capabilities whose SettleWith names it.
+	// Settles lists the capabilities whose Asks names it: declared, it
+	// changes what is possible for each.
 	Settles []string
 }
 

@@ -388,3 +388,50 @@ func (sp *space) classes(set []int) ([]int32, int) {
 
 // reads lists the signals the decision reads, in rule order.
 func (sp *space) reads() []string { return sp.order }
+
+// asks lists the facts of settle that can act: the team can declare them
+// (judgments; a measure stays as its source left it), and declaring them,
+// alone or with the other declarable signals of settle, for some values,
+// narrows what is possible. A fact the walk did not reach is kept: it
+// cannot be shown not to act.
+func (sp *space) asks(settle []string) []string {
+	var declarable []int
+	var out []string
+	for _, name := range settle {
+		if s := sp.r.Signal(name); s == nil || !s.Judgment() {
+			continue
+		}
+		i := slices.IndexFunc(sp.vars, func(v variable) bool { return v.name == name })
+		if i < 0 {
+			out = append(out, name)
+			continue
+		}
+		declarable = append(declarable, i)
+	}
+	if len(declarable) == 0 {
+		return out
+	}
+	var total uint16
+	for _, o := range sp.points {
+		total |= o.states
+	}
+	keys, classes := sp.classes(declarable)
+	per := make([]uint16, classes)
+	for p, o := range sp.points {
+		per[keys[p]] |= o.states
+	}
+	if !slices.ContainsFunc(per, func(s uint16) bool { return s != total }) {
+		return out
+	}
+	relevant := sp.relevant()
+	for _, i := range declarable {
+		if slices.Contains(relevant, i) {
+			out = append(out, sp.vars[i].name)
+		}
+	}
+	// In rule order, as SettleWith.
+	slices.SortStableFunc(out, func(a, b string) int {
+		return slices.Index(sp.order, a) - slices.Index(sp.order, b)
+	})
+	return out
+}
