@@ -217,6 +217,8 @@ func (p *parser) condition(n *yaml.Node, field string) *Condition {
 			}
 			c.Says = v.Value
 			p.says(v.Value, v.Line, sub)
+		case "seed":
+			c.Seed = p.seed(v, sub)
 		case "motive":
 			if v.Kind != yaml.ScalarNode || !nameRE.MatchString(v.Value) {
 				p.errf(v.Line, sub, "want a motive name in lower_snake_case")
@@ -256,13 +258,34 @@ func (p *parser) condition(n *yaml.Node, field string) *Condition {
 				c.All = members
 			}
 		default:
-			p.errf(k.Line, sub, "unknown field %q in condition (want if, says, any, all, not, motive or answers)", k.Value)
+			p.errf(k.Line, sub, "unknown field %q in condition (want if, says, any, all, not, motive, answers or seed)", k.Value)
 		}
 	}
 	if combos != 1 {
 		p.errf(n.Line, field, "want exactly one of if, any, all or not; found %d", combos)
 	}
 	return c
+}
+
+// seed reads a seed: field, one quote or a list of them, each the
+// framework's words, which a test holds against the framework's text.
+func (p *parser) seed(n *yaml.Node, field string) []string {
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+	}
+	var out []string
+	for _, q := range items {
+		if q.Kind != yaml.ScalarNode || strings.TrimSpace(q.Value) == "" {
+			p.errf(q.Line, field, "want the framework's words, a quote or a list of quotes")
+			continue
+		}
+		out = append(out, q.Value)
+	}
+	if len(out) == 0 && n.Kind == yaml.SequenceNode {
+		p.errf(n.Line, field, "want the framework's words, a quote or a list of quotes")
+	}
+	return out
 }
 
 func (p *parser) leaf(c *Condition, expr string, line int, field string) {

@@ -72,6 +72,7 @@ type rawPresume struct {
 	Value string    `yaml:"value"`
 	When  yaml.Node `yaml:"when"`
 	Says  string    `yaml:"says"`
+	Seed  yaml.Node `yaml:"seed"`
 }
 
 type rawTool struct {
@@ -93,11 +94,12 @@ type rawCapability struct {
 	Title          string `yaml:"title"`
 	Complexity     string `yaml:"complexity"`
 	rawConditions  `yaml:",inline"`
-	Contradictions []yaml.Node `yaml:"contradictions"`
-	Checklist      []yaml.Node `yaml:"checklist"`
-	Requires       []string    `yaml:"requires"`
-	Questions      []string    `yaml:"questions"`
-	Impact         yaml.Node   `yaml:"impact"`
+	Contradictions []yaml.Node     `yaml:"contradictions"`
+	Checklist      []yaml.Node     `yaml:"checklist"`
+	Requires       []string        `yaml:"requires"`
+	Questions      []string        `yaml:"questions"`
+	Impact         yaml.Node       `yaml:"impact"`
+	NotEncoded     []rawNotEncoded `yaml:"not_encoded"`
 }
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -414,6 +416,7 @@ func (p *parser) capabilities(raw map[string]rawCapability, keys []yamlpos.Key) 
 			p.errf(k.Line, field+".trigger", "missing trigger condition")
 		}
 		p.motives(c, field)
+		p.notEncoded(c, rc.NotEncoded, field+".not_encoded")
 		p.impact(c, &rc.Impact, field+".impact")
 		c.foundations = slices.Clone(c.Requires)
 		for _, cond := range append([]*Condition{c.Trigger, c.Structural, c.Must, c.Gate, c.Skip, c.Later, c.Now, c.AdoptedIf},
@@ -535,6 +538,9 @@ func (p *parser) presumptions(raw map[string]rawSignal) {
 				p.errf(line, field+".says", "missing says: the words shown beside the presumed value")
 			}
 			p.says(rp.Says, line, field+".says")
+			if rp.Seed.Kind != 0 {
+				pr.Seed = p.seed(&rp.Seed, field+".seed")
+			}
 			v, err := parseLiteral(sig.Type, rp.Value)
 			if rp.Value == "" {
 				err = fmt.Errorf("missing value")

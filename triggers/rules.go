@@ -120,7 +120,10 @@ type Presumption struct {
 	Value float64
 	When  *Condition
 	Says  string
-	Line  int
+	// Seed quotes the framework's bullets the presumption encodes (the
+	// webshop's "Probably NOT" lines), if any; see Condition.Seed.
+	Seed []string
+	Line int
 }
 
 // Judgment reports whether the signal is a judgment of the team: a fact,
@@ -396,6 +399,9 @@ type Capability struct {
 	// conditions read: what Decide evaluates.
 	foundations []string
 	Questions   []string // the framework's decision questions, for reports
+	// NotEncoded are the framework's bullets about the capability that no
+	// condition encodes, each with the reason.
+	NotEncoded []NotEncoded
 	// Impact are the signals whose change since adoption shows whether the
 	// capability solved the problem it was adopted for.
 	Impact []*ImpactSignal
@@ -418,6 +424,11 @@ type Condition struct {
 	Not      *Condition
 	// Says is the framework's words for this condition, if given.
 	Says string
+	// Seed quotes the framework's bullets this condition encodes, word for
+	// word (`seed:` in the rules, a string or a list): the trace from a
+	// rule back to the text it comes from. The rules' own conditions, and
+	// an organisation's, leave it out.
+	Seed []string
 	// Motive names a top-level member of a trigger: the reason for wanting
 	// the capability that a skip may answer.
 	Motive string

@@ -17,8 +17,12 @@ import (
 // the words of says texts name it the same way, so they follow.
 type Threshold struct {
 	Name string
-	// Help is the framework's words for the number.
+	// Help says what the number means and, for a number the framework does
+	// not state, why that value.
 	Help string
+	// Seed quotes the framework's words that state the number ("> 20% per
+	// month"); empty for a number the rules choose themselves.
+	Seed string
 	// Type is that of the signals compared with it: a threshold compared
 	// with a ratio is a ratio (20%), with a duration a duration (1h).
 	Type ValueType
@@ -42,6 +46,7 @@ func (t *Threshold) DefaultText() string { return FormatValue(t.Type, t.Default)
 type rawThreshold struct {
 	Value string `yaml:"value"`
 	Help  string `yaml:"help"`
+	Seed  string `yaml:"seed"`
 }
 
 // A threshold is written {name}: braces without the dollar of the ${name}
@@ -141,9 +146,9 @@ func (p *parser) thresholdDefs(raw map[string]rawThreshold, keys []yamlpos.Key) 
 		}
 		rt := raw[k.Name]
 		field := "thresholds." + k.Name
-		t := &Threshold{Name: k.Name, Help: rt.Help, File: p.file, Line: k.Line}
+		t := &Threshold{Name: k.Name, Help: rt.Help, Seed: rt.Seed, File: p.file, Line: k.Line}
 		if strings.TrimSpace(rt.Help) == "" {
-			p.errf(k.Line, field+".help", "missing help text: the framework's words for the number")
+			p.errf(k.Line, field+".help", "missing help text: what the number means, and why this value")
 		}
 		if strings.TrimSpace(rt.Value) == "" {
 			p.errf(k.Line, field+".value", "missing value")

@@ -14,7 +14,7 @@ var rawTypeNames = map[string]string{
 	"triggers.PrometheusSignal": "prometheus signal", "triggers.LokiSignal": "loki signal",
 	"triggers.AlertHistory": "alert_history", "triggers.SignalSource": "first_known alternative", "triggers.Derive": "derive",
 	"triggers.rawPresume": "presumption", "triggers.rawThreshold": "threshold",
-	"triggers.rawDatastores": "datastores",
+	"triggers.rawDatastores": "datastores", "triggers.rawNotEncoded": "not_encoded entry",
 }
 
 // rawFields lists the fields of each raw type, by its word in rawTypeNames,
@@ -35,7 +35,7 @@ var rawFields = func() map[string]string {
 	}
 	out := map[string]string{}
 	for _, v := range []any{rawRules{}, rawSignal{}, rawTool{}, rawFoundation{}, rawCapability{},
-		PrometheusSignal{}, LokiSignal{}, AlertHistory{}, SignalSource{}, Derive{}, rawConditions{}, rawThreshold{}, rawDatastores{}} {
+		PrometheusSignal{}, LokiSignal{}, AlertHistory{}, SignalSource{}, Derive{}, rawConditions{}, rawThreshold{}, rawDatastores{}, rawNotEncoded{}} {
 		t := reflect.TypeOf(v)
 		names := fields(t)
 		out[rawTypeNames[t.String()]] = strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
