@@ -201,13 +201,7 @@ func stateMetrics(st *State) []prometheus.Metric {
 				out = append(out, historyMetrics(d.Capability, hs, ev.Time)...)
 			}
 		}
-		seen := map[[2]string]bool{}
-		for _, c := range d.Conditions {
-			k := [2]string{c.Kind, c.Expr}
-			if seen[k] {
-				continue // the same comparison twice in one kind has one truth
-			}
-			seen[k] = true
+		for _, c := range d.UniqueConditions() {
 			add(conditionDesc, truthFloat(c.Truth), d.Capability, c.Kind, c.Expr, c.Signal)
 			add(thresholdDesc, c.Threshold, d.Capability, c.Kind, c.Expr, c.Signal)
 		}

@@ -222,12 +222,24 @@ func (b builder) capability(d *triggers.Decision, lastChange map[string]time.Tim
 	out := Capability{ID: d.Capability, Title: d.Title, Complexity: d.Complexity.String(),
 		Decision: string(d.State), DecidedBy: d.DecidedBy, RecommendedNext: d.Recommended,
 		Need: string(d.Need), Timing: string(d.Timing), Probable: d.Probable, Possible: []string{},
-		SettleWith: append([]string{}, d.SettleWith...), Asks: append([]string{}, d.Asks...), Presumed: []Presumed{}, Motives: []Outweighed{},
+		SettleWith: append([]string{}, d.SettleWith...), Asks: append([]string{}, d.Asks...), NotBullets: []Answered{}, Presumed: []Presumed{}, Motives: []Outweighed{},
 		Conditions: []Condition{}, Tools: []Tool{}, Foundations: []Foundation{}, FoundationsMissing: []string{},
 		FoundationsUnknown: []string{}, UnknownSignals: []UnknownSignal{}, WhatWouldChange: []Change{}, OpenQuestions: []string{},
 		Outweighed: []Outweighed{}, Contradictions: []Outweighed{}, Checklist: []Condition{}, Reasons: []Outweighed{}}
+	out.hasTiming = d.HasTiming()
+	for _, a := range d.Answers {
+		ans := Answered{Skip: Outweighed{Kind: a.Skip.Kind, Expr: a.Skip.Expr, Says: a.Skip.Says}, Answers: []Outweighed{}}
+		for _, m := range a.Answers {
+			ans.Answers = append(ans.Answers, Outweighed{Kind: m.Kind, Expr: m.Expr, Says: m.Says})
+		}
+		out.NotBullets = append(out.NotBullets, ans)
+	}
 	for _, o := range d.Reasons {
-		out.Reasons = append(out.Reasons, Outweighed{Kind: o.Kind, Expr: o.Expr, Says: o.Says})
+		reason := Outweighed{Kind: o.Kind, Expr: o.Expr, Says: o.Says}
+		for _, l := range o.Leaves {
+			reason.Leaves = append(reason.Leaves, b.condition(l))
+		}
+		out.Reasons = append(out.Reasons, reason)
 	}
 	for _, st := range d.Possible {
 		out.Possible = append(out.Possible, string(st))
@@ -251,12 +263,8 @@ func (b builder) capability(d *triggers.Decision, lastChange map[string]time.Tim
 		t = t.UTC()
 		out.DecisionSince = &t
 	}
-	seen := map[[2]string]bool{}
-	for _, cr := range d.Conditions {
-		if k := [2]string{cr.Kind, cr.Expr}; !seen[k] {
-			seen[k] = true // one comparison twice in one kind has one truth
-			out.Conditions = append(out.Conditions, b.condition(cr))
-		}
+	for _, cr := range d.UniqueConditions() {
+		out.Conditions = append(out.Conditions, b.condition(cr))
 	}
 	for _, t := range d.Tools {
 		out.Tools = append(out.Tools, b.tool(t))
@@ -363,10 +371,7 @@ func settledSummary(c *Capability) string {
 		for _, r := range c.Reasons {
 			var values []string
 			text := ""
-			for _, cond := range c.Conditions {
-				if cond.Kind != kind || cond.Holds == nil || !*cond.Holds || !hasLeaf(r.Expr, cond.Expr) {
-					continue
-				}
+			for _, cond := range r.Leaves {
 				if cond.Expr == r.Expr {
 					text = shortCondition(cond)
 				}
@@ -447,25 +452,6 @@ func settledSummary(c *Capability) string {
 		return lead + ": the decision could not be evaluated."
 	}
 	return lead + ": knowing " + strings.Join(names, ", ") + " settles it."
-}
-
-// hasLeaf says whether the condition expr, as triggers.Condition.String
-// writes it, has the comparison leaf among its parts: whole, between " and ",
-// " or " and parentheses, so that "x < 5" is not found in "x < 50".
-func hasLeaf(expr, leaf string) bool {
-	for rest := expr; ; {
-		i := strings.Index(rest, leaf)
-		if i < 0 {
-			return false
-		}
-		before, after := rest[:i], rest[i+len(leaf):]
-		startOK := before == "" || strings.HasSuffix(before, " ") || strings.HasSuffix(before, "(")
-		endOK := after == "" || strings.HasPrefix(after, " ") || strings.HasPrefix(after, ")")
-		if startOK && endOK {
-			return true
-		}
-		rest = after
-	}
 }
 
 // shortCondition is a condition in the framework's words where the rules give

@@ -106,6 +106,12 @@ type Capability struct {
 	// Asks lists the undeclared facts of SettleWith that, declared, can
 	// change the states possible while the sources are as they are.
 	Asks []string `json:"asks"`
+	// NotBullets lists the NOT bullets that hold, each with the motives it
+	// answers; a motive it leaves unanswered stays under Motives.
+	NotBullets []Answered `json:"not_bullets"`
+	// hasTiming is the engine's word on whether the state asks "now or
+	// later?" (not for skip, not triggered or adopted).
+	hasTiming bool
 	// Presumed lists the presumptions a probable decision rests on.
 	Presumed []Presumed `json:"presumed"`
 	// Motives are the trigger's reasons that hold and that no NOT bullet
@@ -221,6 +227,16 @@ type Outweighed struct {
 	By   string `json:"by,omitempty"` // the step that outweighed it
 	Expr string `json:"expr"`
 	Says string `json:"says"`
+	// Leaves are the comparisons under it that hold, with their values,
+	// as the engine read them (reasons only).
+	Leaves []Condition `json:"leaves,omitempty"`
+}
+
+// Answered is a NOT bullet that holds, with the motives holding that it
+// answers: the engine's word on which bullet answered which motive.
+type Answered struct {
+	Skip    Outweighed   `json:"skip"`
+	Answers []Outweighed `json:"answers"`
 }
 
 // Foundation is a Priority 1 component's presence. A capability builds on

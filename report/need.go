@@ -37,8 +37,7 @@ func (c *Capability) NeedLabel() string { return needWords(c.Need) }
 // TimingLabel is the timing in words, labelled probable with the decision:
 // the probable reading decides it too.
 func (c *Capability) TimingLabel() string {
-	switch triggers.State(c.Decision) {
-	case triggers.StateSkip, triggers.StateNotTriggered, triggers.StateAdopted:
+	if !c.hasTiming {
 		return "–" // not asked: not needed, or already in place
 	}
 	t := timingWords(c.Timing)
@@ -85,21 +84,12 @@ func (c *Capability) OutweighedBy() string { return "the " + decidedByWords(c.De
 // that holds but does not answer it, so the capability stays relevant: ""
 // when no NOT bullet holds or none is left unanswered.
 func (c *Capability) Remains() string {
-	if len(c.Motives) == 0 || c.Decision == string(triggers.StateSkip) || c.Steps.Skip == nil || !*c.Steps.Skip {
+	if len(c.Motives) == 0 || len(c.NotBullets) == 0 || c.Decision == string(triggers.StateSkip) {
 		return ""
 	}
 	var skips []string
-	for _, cond := range c.Conditions {
-		if cond.Kind == triggers.KindSkip && cond.Holds != nil && *cond.Holds {
-			if cond.Says != nil {
-				skips = append(skips, *cond.Says)
-			} else {
-				skips = append(skips, cond.Expr)
-			}
-		}
-	}
-	if len(skips) == 0 {
-		return ""
+	for _, a := range c.NotBullets {
+		skips = append(skips, a.Skip.Says)
 	}
 	var motives []string
 	for _, m := range c.Motives {

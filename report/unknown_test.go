@@ -238,22 +238,6 @@ capabilities:
 	}
 }
 
-func TestHasLeaf(t *testing.T) {
-	for _, tc := range []struct {
-		expr, leaf string
-		want       bool
-	}{
-		{"microservices < 5", "microservices < 5", true},
-		{"microservices < 50", "microservices < 5", false},
-		{"(a > 1 and microservices < 5) or b == true", "microservices < 5", true},
-		{"x_microservices < 5", "microservices < 5", false},
-	} {
-		if got := hasLeaf(tc.expr, tc.leaf); got != tc.want {
-			t.Errorf("hasLeaf(%q, %q) = %v, want %v", tc.expr, tc.leaf, got, tc.want)
-		}
-	}
-}
-
 // snapshotOf rebuilds the snapshot an evaluation saw from what it recorded:
 // every signal's value and every tool's detection.
 func snapshotOf(ev *triggers.Evaluation) triggers.Snapshot {

@@ -381,7 +381,7 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 	if b, ok := a.known(); ok || d.State != StateUnknown {
 		v := sh.verdict(b)
 		d.DecidedBy = v.by
-		d.Reasons, d.Outweighed, d.Motives = r.explain(c, sh, a, v)
+		d.Reasons, d.Outweighed, d.Motives, d.Answers = r.explain(c, sh, a, v)
 	}
 	// The strength of a now: its members that hold, an all's included.
 	nowMembers := topMembers(c.Now)
@@ -412,11 +412,21 @@ func pick[T uint8 | uint16](settled, probable T) T {
 // explain lists, for a decided verdict, the deciding step's members that
 // hold, the members on a losing side that held too, and the motives that
 // keep the capability relevant.
-func (e *evaluator) explain(c *Capability, sh *shape, a atoms, v verdict) (reasons, outweighed, motives []Held) {
+func (e *evaluator) explain(c *Capability, sh *shape, a atoms, v verdict) (reasons, outweighed, motives []Held, answers []Answer) {
 	var answered uint64
 	for j, t := range a.skips {
-		if t == True {
-			answered |= sh.answers[j]
+		if t != True {
+			continue
+		}
+		answered |= sh.answers[j]
+		for _, h := range e.held(sh.skips[j], KindSkip) {
+			ans := Answer{Skip: h}
+			for i, m := range a.motives {
+				if m == True && sh.answers[j]&(1<<i) != 0 {
+					ans.Answers = append(ans.Answers, e.held(sh.motives[i], KindTrigger)...)
+				}
+			}
+			answers = append(answers, ans)
 		}
 	}
 	for i, t := range a.motives {
@@ -427,7 +437,7 @@ func (e *evaluator) explain(c *Capability, sh *shape, a atoms, v verdict) (reaso
 	var losers []string
 	switch v.by {
 	case StepAdopted:
-		return nil, nil, motives
+		return nil, nil, motives, answers
 	case KindStructural:
 		reasons = e.holding(c.Structural, KindStructural)
 		losers = []string{KindMust, KindTrigger}
@@ -464,7 +474,7 @@ func (e *evaluator) explain(c *Capability, sh *shape, a atoms, v verdict) (reaso
 			}
 		}
 	}
-	return reasons, outweighed, motives
+	return reasons, outweighed, motives, answers
 }
 
 // held is a member that holds, in the framework's words.
@@ -480,7 +490,13 @@ func (e *evaluator) held(m *Condition, kind string) []Held {
 	if says == "" {
 		says = m.String()
 	}
-	return []Held{{Kind: kind, Expr: m.String(), Says: says}}
+	var leaves []ConditionResult
+	for _, r := range e.results {
+		if r.Truth == True {
+			leaves = append(leaves, r)
+		}
+	}
+	return []Held{{Kind: kind, Expr: m.String(), Says: says, Leaves: leaves}}
 }
 
 // judged is a condition's truth with the signals that could settle it.

@@ -642,3 +642,48 @@ capabilities:
 		})
 	}
 }
+
+// The engine hands each reason its leaves that hold, so no face has to find
+// them in the reason's text ("x < 5" is not a part of "x < 50"), and each
+// NOT bullet that holds with the motives it answers.
+func TestReasonsCarryTheirLeaves(t *testing.T) {
+	r := mustParse(t, `
+signals:
+  x: {help: X., prometheus: {query: 'x'}}
+  y: {help: Y., prometheus: {query: 'y'}}
+  sufficient: {help: Enough., type: bool, fact: sufficient}
+capabilities:
+  c:
+    complexity: low
+    trigger:
+      any:
+        - {motive: small, if: x < 50}
+        - {motive: other, if: y > 1}
+    skip: {answers: [small], if: sufficient == true}
+    now:
+      any:
+        - all: [x < 50, y > 1]
+        - x < 5
+`)
+	d, _ := Decide(r, "c", Snapshot{"x": KnownValue(20, "prometheus"), "y": KnownValue(2, "prometheus"), "sufficient": KnownValue(1, "fact")})
+	if d.State != StateNow || len(d.Reasons) != 1 {
+		t.Fatalf("= %s with reasons %+v, want now for one reason", d.State, d.Reasons)
+	}
+	var leaves []string
+	for _, l := range d.Reasons[0].Leaves {
+		leaves = append(leaves, l.Expr)
+	}
+	if !slices.Equal(leaves, []string{"x < 50", "y > 1"}) {
+		t.Errorf("reason leaves %q, want x < 50 and y > 1", leaves)
+	}
+	if len(d.Answers) != 1 || d.Answers[0].Skip.Expr != "sufficient == true" || len(d.Answers[0].Answers) != 1 ||
+		d.Answers[0].Answers[0].Expr != "x < 50" {
+		t.Errorf("answers %+v, want the sufficient bullet answering the small motive", d.Answers)
+	}
+	if len(d.Motives) != 1 || d.Motives[0].Expr != "y > 1" {
+		t.Errorf("motives %+v, want y > 1 left unanswered", d.Motives)
+	}
+	if !d.HasTiming() {
+		t.Error("a now decision has no timing")
+	}
+}

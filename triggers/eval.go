@@ -186,6 +186,10 @@ type Decision struct {
 	// Motives lists the trigger's motives that hold and that no NOT bullet
 	// answers: why the capability is still relevant.
 	Motives []Held
+	// Answers lists each NOT bullet that holds, with the motives holding
+	// that it answers; one that answers none of them leaves Motives
+	// standing beside it.
+	Answers []Answer
 	// Changes lists what would move the state: single signals, and pairs
 	// for outcomes no single change reaches.
 	Changes []Change
@@ -246,6 +250,41 @@ type Held struct {
 	By   string // the step that outweighed it; empty for a reason
 	Expr string
 	Says string
+	// Leaves are the comparisons under it that hold, as the reading that
+	// decided saw them: a reason's values, without matching its text.
+	Leaves []ConditionResult
+}
+
+// Answer is a NOT bullet that holds with the motives that hold and that it
+// answers: which bullet answered which motive.
+type Answer struct {
+	Skip    Held
+	Answers []Held
+}
+
+// HasTiming says whether the decision's state asks "now or later?": not
+// for a capability in place or not needed.
+func (d *Decision) HasTiming() bool {
+	switch d.State {
+	case StateAdopted, StateSkip, StateNotTriggered:
+		return false
+	}
+	return true
+}
+
+// UniqueConditions are the decision's comparisons, each (kind, expression)
+// once: one comparison written twice in one kind has one truth, and is one
+// series and one row.
+func (d *Decision) UniqueConditions() []ConditionResult {
+	out := make([]ConditionResult, 0, len(d.Conditions))
+	seen := make(map[[2]string]bool, len(d.Conditions))
+	for _, c := range d.Conditions {
+		if k := [2]string{c.Kind, c.Expr}; !seen[k] {
+			seen[k] = true
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // Presumed is a judgment the probable answer presumed, with the measure it
