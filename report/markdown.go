@@ -196,7 +196,7 @@ func (m *mdWriter) capability(c *Capability) {
 		}
 		m.line("")
 	}
-	if len(c.Checklist) > 0 && c.Decision != "adopted" {
+	if len(c.Checklist) > 0 {
 		m.line("Preparation checklist (prepare now, activate later):\n")
 		for _, it := range c.Checklist {
 			box := "[ ]"

@@ -396,7 +396,11 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 	d.Changes = e.rules.newSpace(c, sh, toolSignals, e.prob).changes(d.State)
 	e.results = nil
 	d.Contradictions = e.listed(c.Contradictions, "contradiction", true)
-	d.Checklist = e.listed(c.Checklist, "checklist", false)
+	// "Prepare NOW (don't activate!)": the preparation is asked for while
+	// the capability may be needed, never once it is not or is in place.
+	if d.Need != NeedNo && d.State != StateAdopted {
+		d.Checklist = e.listed(c.Checklist, "checklist", false)
+	}
 	return d
 }
 

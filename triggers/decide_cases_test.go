@@ -395,13 +395,24 @@ func TestDecideFrameworkCases(t *testing.T) {
 			}},
 		{name: "Cluster Mesh enabled is preparation, not adoption",
 			capability: "multi_region",
-			snap:       webshopWith(Snapshot{"tool.cilium_clustermesh": known(1)}),
-			want:       StateSkip,
+			snap:       webshopWith(Snapshot{"tool.cilium_clustermesh": known(1), "dr_rto_hours": known(0.5)}),
+			want:       StateLater,
 			check: func(t *testing.T, d Decision) {
 				if !slices.ContainsFunc(d.Checklist, func(c ConditionResult) bool {
 					return c.Signal == "tool.cilium_clustermesh" && c.Truth == True
 				}) {
 					t.Errorf("checklist %+v: want Cluster Mesh enabled ticked", d.Checklist)
+				}
+			}},
+		// "Prepare NOW (don't activate!)" is asked while multi-region may be
+		// needed, not once "Single region sufficient" has answered it.
+		{name: "no checklist where multi-region is not needed",
+			capability: "multi_region",
+			snap:       webshopWith(Snapshot{"tool.cilium_clustermesh": known(1)}),
+			want:       StateSkip,
+			check: func(t *testing.T, d Decision) {
+				if d.Need != NeedNo || len(d.Checklist) != 0 {
+					t.Errorf("need %s, checklist %+v: want no checklist for a need of no", d.Need, d.Checklist)
 				}
 			}},
 		{name: "Cluster Mesh connected to remote clusters is adoption",
