@@ -36,6 +36,11 @@ type State struct {
 	// Impact is each adopted capability's impact since adoption, in the
 	// rules' order.
 	Impact []impact.Result
+	// Snapshot is what the sources answered, before first_known is
+	// resolved and the config's overrides are laid over it: what a what-if
+	// lays its own facts and overrides over (WhatIf), without asking a
+	// source again.
+	Snapshot triggers.Snapshot
 }
 
 // ErrorKey labels a source error counter.
@@ -330,6 +335,7 @@ func (s *Scheduler) Evaluate(parent context.Context) (published *State) {
 			s.logger.Warn("Source errors", "source", o.kind, "errors", strings.Join(st.Errors, "; "))
 		}
 	}
+	raw := maps.Clone(values)
 	triggers.ResolveFirstKnown(rules, values)
 	for name, v := range cfg.OverrideValues {
 		values[name] = v // a declared value outranks the measure it replaces
@@ -349,7 +355,7 @@ func (s *Scheduler) Evaluate(parent context.Context) (published *State) {
 	}
 	impacts := s.measureImpacts(ctx, cfg, running, ev, now)
 	st := &State{Config: cfg, Evaluation: ev, Sources: statuses, Duration: time.Since(start),
-		ErrorTotals: totals, LastChange: lastChange, History: hist, Impact: impacts}
+		ErrorTotals: totals, LastChange: lastChange, History: hist, Impact: impacts, Snapshot: raw}
 	if !publish {
 		st.ErrorTotals = s.errTotals
 		if declared {
