@@ -78,3 +78,52 @@ func TestThresholdsShownWithWhoseTheyAre(t *testing.T) {
 		t.Errorf("assess's Markdown does not list %q", own)
 	}
 }
+
+// Whose number a threshold is: the framework's only where the framework
+// states it; the default rules' own numbers say so, and that the framework
+// gives none; an organisation's rules file's are "your rules'"; a value the
+// config sets is the organisation's, beside whose it replaced.
+func TestThresholdsSayWhoseNumberTheyAre(t *testing.T) {
+	def, err := triggers.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, err := triggers.Parse("ours.yml", []byte(`extends: default
+thresholds:
+  our_services:
+    value: 3
+    help: Three services call for tracing here.
+add_conditions:
+  distributed_tracing:
+    trigger: {if: 'microservices > {our_services}', says: Our services call each other}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := def.WithThresholds(map[string]float64{"idle_cpu_share": 0.4, "many_services": 8})
+	oursSet := ours.WithThresholds(map[string]float64{"our_services": 5})
+	for _, c := range []struct {
+		rules       *triggers.Rules
+		name        string
+		text, setBy string
+	}{
+		{def, "cost_growth_per_month", "20% (the framework's)", SetByFramework},
+		{def, "many_services", "5 (the framework's)", SetByFramework},
+		{def, "idle_cpu_share", "50% (these rules' own; the framework gives no number)", SetByRules},
+		{def, "alert_fatigue_per_day", "4 (these rules' own; the framework gives no number)", SetByRules},
+		{def, "slow_incident_resolution", "1h (these rules' own; the framework gives no number)", SetByRules},
+		{set, "idle_cpu_share", "40% (yours; these rules say 50%)", SetByOrganisation},
+		{set, "many_services", "8 (yours; the framework says 5)", SetByOrganisation},
+		{ours, "our_services", "3 (your rules')", SetByRules},
+		{ours, "many_services", "5 (the framework's)", SetByFramework},
+		{oursSet, "our_services", "5 (yours; your rules say 3)", SetByOrganisation},
+	} {
+		th := c.rules.Threshold(c.name)
+		if th == nil {
+			t.Fatalf("no threshold %s", c.name)
+		}
+		if got := thresholdOf(th); got.Text != c.text || got.SetBy != c.setBy {
+			t.Errorf("%s = %q set by %s, want %q set by %s", c.name, got.Text, got.SetBy, c.text, c.setBy)
+		}
+	}
+}
