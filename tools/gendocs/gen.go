@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/capability-exporter/capability_exporter/triggers"
+	"github.com/capability-exporter/capability_exporter/triggers/bullets"
 )
 
 // Markers around a generated block. The text between them is replaced
@@ -70,21 +71,36 @@ func members(c *triggers.Condition) []*triggers.Condition {
 }
 
 // ThresholdTable renders the rules' named thresholds: each name, its
-// default in the rules' own notation, its type and the framework's words.
+// default in the rules' own notation, its type, whose number it is (the
+// framework's, with its words, or these rules' own) and its help.
 func ThresholdTable(r *triggers.Rules) string {
 	var b strings.Builder
-	b.WriteString("| threshold | default | type | the framework's words |\n| --- | --- | --- | --- |\n")
+	b.WriteString("| threshold | default | type | whose | meaning |\n| --- | --- | --- | --- | --- |\n")
 	for _, t := range r.Thresholds {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", code(t.Name), code(t.DefaultText()), t.Type, cell(t.Help))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", code(t.Name), code(t.DefaultText()), t.Type, cell(whose(t)), cell(t.Help))
 	}
 	return b.String()
 }
 
+// whose says whose number a default threshold is.
+func whose(t *triggers.Threshold) string {
+	if t.Seed != "" {
+		return fmt.Sprintf("the framework's: %q", t.Seed)
+	}
+	return "these rules' own"
+}
+
 // CapabilityTables renders, for every capability of r, its bullets by the
-// step they decide: motives with the NOT bullets that answer each,
+// step they decide (motives with the NOT bullets that answer each,
 // structural NOT cases, obligations, gates, LATER and NOW bullets,
-// adoption, presumed and derived facts, and the foundations it builds on.
-func CapabilityTables(r *triggers.Rules) string {
+// adoption, presumed and derived facts, and the foundations it builds on),
+// then the framework's bullets about it, each with the role it is encoded
+// in (BulletTable).
+func CapabilityTables(r *triggers.Rules, l *bullets.List) (string, error) {
+	cited, err := citations(r, l)
+	if err != nil {
+		return "", err
+	}
 	var b strings.Builder
 	for i, c := range r.Capabilities {
 		fmt.Fprintf(&b, "### %d. %s (`%s`, %s)\n\n", i+1, c.Title, c.ID, c.Complexity)
@@ -161,8 +177,134 @@ func CapabilityTables(r *triggers.Rules) string {
 			fmt.Fprintf(&b, "| builds on | %s | shown, never deciding |\n", cell(strings.Join(builds, ", ")))
 		}
 		b.WriteString("\n")
+		if table := BulletTable(r, l, c, cited); table != "" {
+			fmt.Fprintf(&b, "The framework's bullets about %s, in its order, each with the role it is encoded in:\n\n%s\n", c.Title, table)
+		}
 	}
-	return b.String()
+	return b.String(), nil
+}
+
+// citations maps each bullet of l to the rules' quotes of it, in file
+// order. A quote that fits no bullet is an error: the rules' test says
+// which.
+func citations(r *triggers.Rules, l *bullets.List) (map[*bullets.Bullet][]triggers.Citation, error) {
+	out := map[*bullets.Bullet][]triggers.Citation{}
+	for _, ci := range r.Citations() {
+		if ci.Role == "" {
+			return nil, fmt.Errorf("seed %q on a condition that encodes no bullet", ci.Quote)
+		}
+		bl, err := l.Resolve(ci.Capability, ci.Role, ci.Quote)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", ci.Capability, ci.Role, err)
+		}
+		out[bl] = append(out[bl], ci)
+	}
+	return out, nil
+}
+
+// BulletTable renders the framework's bullets about capability c, in the
+// framework's order: each with the role of every condition that quotes it,
+// the condition and the thresholds it compares with; or why no condition
+// encodes it; or, for a part of the decision matrix, the bullets it
+// restates.
+func BulletTable(r *triggers.Rules, l *bullets.List, c *triggers.Capability, cited map[*bullets.Bullet][]triggers.Citation) string {
+	var b strings.Builder
+	for _, bl := range l.Of(c.ID) {
+		section, text := bullets.SectionTitles[bl.Section], cell(bl.Text)
+		row := func(role, cond, thresholds string) {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", section, text, role, cond, thresholds)
+			section, text = "", "(the same)"
+		}
+		for _, ci := range cited[bl] {
+			cond := ci.Condition
+			if ci.Presumption != nil {
+				row(fmt.Sprintf("presumed %s %s", code(ci.Signal.Name), code(literal(ci.Signal.Type, ci.Presumption.Value))),
+					code(cond.String()), thresholdsOf(r, cond))
+				continue
+			}
+			row(roleOf(c, ci), code(cond.String()), thresholdsOf(r, cond))
+		}
+		for _, ne := range c.NotEncoded {
+			if found, err := l.Resolve(c.ID, "", ne.Seed); err == nil && found == bl {
+				row("not encoded", cell(ne.Reason), "–")
+			}
+		}
+		if bl.Alias() {
+			var of []string
+			for _, a := range bl.AliasOf {
+				of = append(of, fmt.Sprintf("%q", a))
+			}
+			row("alias", cell("restates "+strings.Join(of, ", ")), "–")
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return "| section | the framework's bullet | encoded as | condition | threshold |\n| --- | --- | --- | --- | --- |\n" + b.String()
+}
+
+// roleOf names the role a citation encodes its bullet in, as the step
+// table does; a condition below a top-level member is a part of one.
+func roleOf(c *triggers.Capability, ci triggers.Citation) string {
+	kinds := map[string]*triggers.Condition{triggers.KindTrigger: c.Trigger, triggers.KindStructural: c.Structural,
+		triggers.KindMust: c.Must, triggers.KindSkip: c.Skip, triggers.KindGate: c.Gate, triggers.KindLater: c.Later,
+		triggers.KindNow: c.Now}
+	cond := ci.Condition
+	var role string
+	switch ci.Role {
+	case triggers.KindTrigger:
+		role = "motive"
+		if cond.Motive != "" {
+			role += " " + code(cond.Motive)
+		}
+	case triggers.KindStructural:
+		role = "structural NOT"
+	case triggers.KindMust:
+		role = "obligation (`must`)"
+	case triggers.KindSkip:
+		role = "NOT, answers every motive"
+		if len(cond.Answers) > 0 {
+			var as []string
+			for _, a := range cond.Answers {
+				as = append(as, code(a))
+			}
+			role = "NOT, answers " + strings.Join(as, ", ")
+		}
+	case triggers.KindGate:
+		role = "gate"
+	case triggers.KindLater:
+		role = "LATER"
+	case triggers.KindNow:
+		role = "NOW"
+	case triggers.RoleChecklist:
+		return "checklist item"
+	default:
+		return ci.Role
+	}
+	if !slices.Contains(members(kinds[ci.Role]), cond) {
+		role += " (a part)"
+	}
+	return role
+}
+
+// thresholdsOf lists the named thresholds a condition compares with, each
+// with its default and whose number it is.
+func thresholdsOf(r *triggers.Rules, cond *triggers.Condition) string {
+	var out []string
+	for _, leaf := range cond.Leaves() {
+		t := r.Threshold(leaf.ThresholdName)
+		if t == nil {
+			continue
+		}
+		s := fmt.Sprintf("%s = %s (%s)", code("{"+t.Name+"}"), code(t.DefaultText()), whose(t))
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return "–"
+	}
+	return cell(strings.Join(out, "; "))
 }
 
 // readSignals lists, in file order, the signals a capability's conditions

@@ -1,6 +1,8 @@
 // Command gendocs writes the parts of the documentation that are generated
-// from the default rules and the decision engine, between their markers:
-// the per-capability tables of docs/rules.md, its thresholds, impact and
+// from the default rules, the framework's bullet list and the decision
+// engine, between their markers: the per-capability tables of docs/rules.md
+// (the rules' steps, and each bullet of the framework with the role it is
+// encoded in), its thresholds, impact and
 // datastore lists, and the state table of the README. Run it from the
 // repository root:
 //
@@ -15,27 +17,36 @@ import (
 	"os"
 
 	"github.com/capability-exporter/capability_exporter/triggers"
+	"github.com/capability-exporter/capability_exporter/triggers/bullets"
 )
 
 // blocks are the generated blocks, by file and name.
 type block struct {
 	file, name string
-	body       func(*triggers.Rules) (string, error)
+	body       func(*triggers.Rules, *bullets.List) (string, error)
 }
 
 var blocks = []block{
-	{"docs/rules.md", "thresholds", func(r *triggers.Rules) (string, error) { return ThresholdTable(r), nil }},
-	{"docs/rules.md", "impact and exit", func(r *triggers.Rules) (string, error) { return ImpactTable(r), nil }},
-	{"docs/rules.md", "datastores", func(r *triggers.Rules) (string, error) { return DatastoreList(r), nil }},
-	{"docs/rules.md", "capability tables", func(r *triggers.Rules) (string, error) { return CapabilityTables(r), nil }},
-	{"README.md", "state table", func(*triggers.Rules) (string, error) { return StateTable() }},
-	{"docs/rules.md", "state table", func(*triggers.Rules) (string, error) { return StateTable() }},
+	{"docs/rules.md", "thresholds", func(r *triggers.Rules, _ *bullets.List) (string, error) { return ThresholdTable(r), nil }},
+	{"docs/rules.md", "impact and exit", func(r *triggers.Rules, _ *bullets.List) (string, error) { return ImpactTable(r), nil }},
+	{"docs/rules.md", "datastores", func(r *triggers.Rules, _ *bullets.List) (string, error) { return DatastoreList(r), nil }},
+	{"docs/rules.md", "capability tables", CapabilityTables},
+	{"README.md", "state table", func(*triggers.Rules, *bullets.List) (string, error) { return StateTable() }},
+	{"docs/rules.md", "state table", func(*triggers.Rules, *bullets.List) (string, error) { return StateTable() }},
 }
+
+// bulletList is the framework's bullet list, under the repository root:
+// the test data the rules' test of their seed: quotes reads too.
+const bulletList = "triggers/testdata/seed/bullets.yml"
 
 // generate returns each file's text with its blocks written afresh; root
 // is the repository root.
 func generate(root string) (map[string]string, error) {
 	r, err := triggers.Default()
+	if err != nil {
+		return nil, err
+	}
+	l, err := bullets.Load(root + "/" + bulletList)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +60,7 @@ func generate(root string) (map[string]string, error) {
 			}
 			text = string(data)
 		}
-		body, err := b.body(r)
+		body, err := b.body(r, l)
 		if err != nil {
 			return nil, fmt.Errorf("%s, %s: %w", b.file, b.name, err)
 		}
