@@ -29,7 +29,7 @@ func Build(st *collector.State, o Options) *Report {
 	}
 	ev := st.Evaluation
 	var rules *triggers.Rules
-	b := builder{clean: newScrubber(st.Config), now: o.Now}
+	b := builder{clean: newScrubber(st.Config), now: o.Now, down: map[string]bool{}}
 	r := &Report{
 		APIVersion:                APIVersion,
 		GeneratedAt:               o.Now.UTC(),
@@ -80,6 +80,11 @@ func Build(st *collector.State, o Options) *Report {
 		if len(src.Errors) > 0 {
 			src.Cause = &src.Errors[0]
 		}
+		if s.Configured && !s.Up {
+			what, fix := sourceFault(s.Name, src.Errors)
+			src.Fault, src.Fix = &what, strPtr(fix)
+			b.down[s.Name] = true
+		}
 		r.Sources = append(r.Sources, src)
 	}
 	for _, s := range ev.Signals {
@@ -124,6 +129,18 @@ type builder struct {
 	now   time.Time // when the report is generated: ages are counted to it
 	// thresholds are the rules' named thresholds, by name.
 	thresholds map[string]Threshold
+	// down are the configured sources that did not answer: what they could
+	// not give reads downReason, their fault said once under the source.
+	down map[string]bool
+}
+
+// reason is why v is unknown, for people: "<source> is down" where its
+// source is, else its own reason, scrubbed.
+func (b builder) reason(v triggers.Value) string {
+	if b.down[v.Source] {
+		return downReason(v.Source)
+	}
+	return b.clean.clean(v.Reason)
 }
 
 // measured says when a reused value was measured, and how long ago; both
@@ -141,7 +158,7 @@ func (b builder) measured(v triggers.Value) Measured {
 // the reason.
 func (b builder) value(t triggers.ValueType, v triggers.Value) (*float64, string, *string) {
 	if !v.Known {
-		reason := b.clean.clean(v.Reason)
+		reason := b.reason(v)
 		if reason == "" {
 			reason = "not collected"
 		}
@@ -192,6 +209,8 @@ func (b builder) condition(c triggers.ConditionResult) Condition {
 func (b builder) tool(t triggers.ToolResult) Tool {
 	out := Tool{ID: t.ID, Title: t.Title, Capability: strPtr(t.Capability), Detected: truthPtr(t.Detected)}
 	switch {
+	case t.Detected == triggers.Unknown && b.down["kubernetes"]:
+		out.Reason = strPtr(downReason("kubernetes")) // tools are detected in the cluster
 	case t.Detected == triggers.Unknown:
 		out.Reason = strPtr(b.clean.clean(t.Reason))
 		if out.Reason == nil {
@@ -209,10 +228,15 @@ func (b builder) foundation(f triggers.FoundationResult) Foundation {
 	if f.Present == triggers.Unknown {
 		var reasons []string
 		for _, c := range f.Conditions {
-			if !c.Value.Known {
+			switch {
+			case c.Value.Known:
+			case b.down[c.Value.Source]:
+				reasons = append(reasons, downReason(c.Value.Source))
+			default:
 				reasons = append(reasons, c.Signal+": "+b.clean.clean(c.Value.Reason))
 			}
 		}
+		slices.Sort(reasons)
 		out.Reason = strPtr(strings.Join(slices.Compact(reasons), "; "))
 	}
 	return out
@@ -327,7 +351,7 @@ func (b builder) unknownSignal(d *triggers.Decision, name string, blocking bool)
 			}
 		}
 	}
-	reason := b.clean.clean(v.Reason)
+	reason := b.reason(v)
 	if v.Known && v.LowerBound {
 		reason = fmt.Sprintf("measured at least %s, a lower bound: it can show more than a threshold, never fewer; declare the fact to settle it",
 			Human(signalTypeOf(d, name), v.Number))
@@ -347,6 +371,9 @@ func summary(c *Capability) string {
 	}
 	return s
 }
+
+// maxWhyNames bounds the signals a one-line "why" names.
+const maxWhyNames = 5
 
 func settledSummary(c *Capability) string {
 	held := func(kind string, holds bool) []string {
@@ -450,6 +477,11 @@ func settledSummary(c *Capability) string {
 	}
 	if len(names) == 0 {
 		return lead + ": the decision could not be evaluated."
+	}
+	// The first few, those that settle the most first (the order of
+	// settle_with); the JSON lists them all.
+	if len(names) > maxWhyNames {
+		names = append(names[:maxWhyNames:maxWhyNames], fmt.Sprintf("and %d more", len(names)-maxWhyNames))
 	}
 	return lead + ": knowing " + strings.Join(names, ", ") + " settles it."
 }

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -87,6 +88,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	// which foundations are missing.
 	"detectedTools":      detectedTools,
 	"missingFoundations": missingFoundations,
+	"reason":             reasonHTML,
 }).Funcs(derivedFuncs).Parse(pageHTML))
 
 // presence is a short answer to "which of these are detected (or
@@ -267,4 +269,22 @@ func allowRead(w http.ResponseWriter, req *http.Request) bool {
 	w.Header().Set("Allow", "GET, HEAD")
 	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	return false
+}
+
+// downRE finds "<source> is down" in a reason: the fault is said once, at
+// the top, and the reason links there.
+var downRE = regexp.MustCompile(`\b(kubernetes|prometheus|loki) is down\b`)
+
+// reasonHTML is a reason for the page, escaped, with each "<source> is
+// down" a link to that source's line under "To get decisions".
+func reasonHTML(v any) template.HTML {
+	var s string
+	switch r := v.(type) {
+	case string:
+		s = r
+	case *string:
+		s = derefString(r)
+	}
+	esc := template.HTMLEscapeString(s)
+	return template.HTML(downRE.ReplaceAllString(esc, `<a class="down" href="#source-$1">$1 is down</a>`)) //nolint:gosec // escaped above; the link is ours
 }

@@ -256,7 +256,10 @@ func (m *mdWriter) firstRun(r *Report) {
 	}
 	m.line("## To get decisions\n")
 	for _, d := range f.Down {
-		m.f("- Source %s is down: %s\n", code(d.Name), code(d.Cause))
+		m.f("- Source %s is down: %s\n", code(d.Name), md(d.Cause))
+		if d.Fix != "" {
+			m.f("  To fix: %s.\n", md(d.Fix))
+		}
 	}
 	if len(f.NotConfigured) > 0 {
 		m.f("- Not configured: %s; the signals they read stay unknown.\n", md(strings.Join(f.NotConfigured, ", ")))

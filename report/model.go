@@ -78,6 +78,11 @@ type Source struct {
 	// evaluation that failed, and why; null when none failed. Requests not
 	// sent because the server was already down are not causes.
 	Cause *string `json:"cause"`
+	// Fault is, for a source that is down, its one cause in words (the URL
+	// decoded, no query text), and Fix how to mend it; null otherwise.
+	// Every value the source could not give reads "<source> is down".
+	Fault *string `json:"fault"`
+	Fix   *string `json:"fix"`
 }
 
 // Capability is one decision with everything behind it.

@@ -139,6 +139,7 @@ type FirstRun struct {
 // SourceCause is a source that is down, with the one cause to fix first.
 type SourceCause struct {
 	Name, Cause string
+	Fix         string // how to mend it, where the fault is a known one
 }
 
 // firstRunLines caps the section: sources and facts together.
@@ -153,11 +154,11 @@ func (r *Report) FirstRun() FirstRun {
 		case !s.Configured:
 			out.NotConfigured = append(out.NotConfigured, s.Name)
 		case !s.Up:
-			cause := "no error recorded"
-			if len(s.Errors) > 0 {
-				cause = s.Errors[0]
+			cause, fix := derefString(s.Fault), derefString(s.Fix)
+			if cause == "" {
+				cause, fix = sourceFault(s.Name, s.Errors)
 			}
-			out.Down = append(out.Down, SourceCause{Name: s.Name, Cause: cause})
+			out.Down = append(out.Down, SourceCause{Name: s.Name, Cause: cause, Fix: fix})
 			lines++
 		}
 	}

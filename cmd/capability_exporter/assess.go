@@ -32,6 +32,7 @@ type assessCommand struct {
 	format        *string
 	failOnUnknown *bool
 	timeout       *time.Duration
+	set           *[]string
 }
 
 func addAssessCommand(app *kingpin.Application) *assessCommand {
@@ -43,8 +44,12 @@ func addAssessCommand(app *kingpin.Application) *assessCommand {
 		failOnUnknown: c.Flag("fail-on-unknown", fmt.Sprintf("Exit %d when any capability's decision is unknown: a signal it "+
 			"hinges on could not be read (source unreachable or not configured, fact not declared).", exitUnknown)).Bool(),
 		timeout: c.Flag("evaluation.timeout", "Deadline of the evaluation across all sources.").Default("2m").Duration(),
+		set:     c.Flag("set", setHelp).PlaceHolder("fact.NAME=VALUE").Strings(),
 	}
 }
+
+// maxStderrSignals bounds the signals one stderr line names per decision.
+const maxStderrSignals = 5
 
 func (a *assessCommand) run(configFile string, stdout, stderr io.Writer, logger *slog.Logger) int {
 	cfg, err := config.Load(configFile)
@@ -55,6 +60,11 @@ func (a *assessCommand) run(configFile string, stdout, stderr io.Writer, logger 
 	if *a.timeout <= 0 {
 		fmt.Fprintln(stderr, name+": --evaluation.timeout must be positive")
 		return 1
+	}
+	cfg, asked, err := layWhatIf(cfg, *a.set)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: --set: %v\n", name, err)
+		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -70,9 +80,21 @@ func (a *assessCommand) run(configFile string, stdout, stderr io.Writer, logger 
 	if *a.format == "json" {
 		write = report.WriteJSON
 	}
-	if err := write(stdout, r); err != nil {
+	if err := writeWithWhatIf(stdout, stderr, *a.format != "json", asked, func(w io.Writer) error { return write(w, r) }); err != nil {
 		fmt.Fprintf(stderr, "%s: writing the report: %v\n", name, err)
 		return 1
+	}
+	// One line per source down, with its fault and fix, then one per
+	// unknown decision: the fault is never repeated per signal.
+	for _, s := range r.Sources {
+		if s.Fault == nil {
+			continue
+		}
+		msg := fmt.Sprintf("%s: source %s is down: %s", name, s.Name, *s.Fault)
+		if s.Fix != nil {
+			msg += "; to fix: " + *s.Fix
+		}
+		fmt.Fprintln(stderr, msg)
 	}
 	if !*a.failOnUnknown {
 		return 0
@@ -83,22 +105,19 @@ func (a *assessCommand) run(configFile string, stdout, stderr io.Writer, logger 
 			continue
 		}
 		failed = true
-		// The fewest signals that settle it first; knowing the rest alone
-		// cannot.
-		var needs, also []string
+		// The fewest signals that settle it, a few with their reason; the
+		// JSON lists every one.
+		var needs []string
 		for _, u := range c.UnknownSignals {
 			if u.Blocking {
 				needs = append(needs, fmt.Sprintf("%s (%s)", u.Signal, u.Reason))
-			} else {
-				also = append(also, u.Signal)
 			}
 		}
-		msg := fmt.Sprintf("%s: %s: decision unknown (possible: %s); knowing %s settles it", name, c.ID,
-			strings.Join(c.Possible, ", "), strings.Join(needs, "; "))
-		if len(also) > 0 {
-			msg += "; also unknown: " + strings.Join(also, ", ")
+		if len(needs) > maxStderrSignals {
+			needs = append(needs[:maxStderrSignals:maxStderrSignals], fmt.Sprintf("and %d more", len(needs)-maxStderrSignals))
 		}
-		fmt.Fprintln(stderr, msg)
+		fmt.Fprintf(stderr, "%s: %s: decision unknown (possible: %s); knowing %s settles it\n", name, c.ID,
+			strings.Join(c.Possible, ", "), strings.Join(needs, ", "))
 	}
 	if failed {
 		return exitUnknown

@@ -100,7 +100,7 @@ func TestAssess(t *testing.T) {
 	}
 	// Not detected, the trigger's signal decides: both settle it.
 	if want := "distributed_tracing: decision unknown (possible: adopted, now, not_triggered); knowing tool.jaeger " +
-		"(sources.kubernetes is not configured); incident_mttr (sources.prometheus is not configured) settles it\n"; !strings.Contains(stderr, want) {
+		"(sources.kubernetes is not configured), incident_mttr (sources.prometheus is not configured) settles it\n"; !strings.Contains(stderr, want) {
 		t.Errorf("stderr %q lacks %q", stderr, want)
 	}
 	if strings.Contains(stderr, "security_auditing") {
@@ -193,19 +193,34 @@ func TestAssessNamesTheCauseOfADownSource(t *testing.T) {
 			}
 		}
 	}
-	notSent := 0
+	// The fault is said once, under the source, in words; every signal it
+	// could not give says only that it is down.
+	for _, s := range r.Sources {
+		if s.Name == "prometheus" && (s.Fault == nil || !strings.Contains(*s.Fault, "connection refused") || strings.Contains(*s.Fault, "query")) {
+			t.Errorf("prometheus fault %q, want connection refused, without query text", derefOr(s.Fault))
+		}
+	}
+	down := 0
 	for _, s := range r.Signals {
 		if s.Source != "prometheus" || s.Reason == nil {
 			continue
 		}
-		if strings.HasPrefix(*s.Reason, "not sent") {
-			notSent++
-			if strings.Contains(*s.Reason, "query") {
-				t.Errorf("%s: reason %q names a request other than its own", s.Name, *s.Reason)
-			}
+		if *s.Reason != "prometheus is down" {
+			t.Errorf("%s: reason %q, want only that prometheus is down", s.Name, *s.Reason)
 		}
+		down++
 	}
-	if notSent == 0 {
-		t.Error("no prometheus signal was left unsent; the test wants a server found down")
+	if down == 0 {
+		t.Error("no prometheus signal reads that prometheus is down")
 	}
+	if strings.Count(stderr, "connection refused") != 1 {
+		t.Errorf("stderr names the fault %d times, want once:\n%s", strings.Count(stderr, "connection refused"), stderr)
+	}
+}
+
+func derefOr(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
 }
