@@ -58,15 +58,15 @@ func fixtureState(t testing.TB) *collector.State {
 		// As the scheduler gives it: a source that is down is named, its
 		// fault said once under the source.
 		"regions_with_users": triggers.UnknownValue("no alternative known: not declared under facts:; loki is down", "first_known"),
-		"prometheus_up":   p(1),
-		"loki_up":         triggers.KnownValue(0, "loki"),
-		"tool.jaeger":     k(0),
-		"tool.tempo":      k(0),
-		"tool.linkerd":    k(0),
-		"tool.kyverno":    k(0),
-		"tool.opencost":   k(1),
-		"tool.chaos_mesh": k(0),
-		"tool.velero":     k(0),
+		"prometheus_up":      p(1),
+		"loki_up":            triggers.KnownValue(0, "loki"),
+		"tool.jaeger":        k(0),
+		"tool.tempo":         k(0),
+		"tool.linkerd":       k(0),
+		"tool.kyverno":       k(0),
+		"tool.opencost":      k(1),
+		"tool.chaos_mesh":    k(0),
+		"tool.velero":        k(0),
 	}
 	ev := triggers.Evaluate(cfg.Rules, snap, evaluatedAt)
 	lastChange := map[string]time.Time{}

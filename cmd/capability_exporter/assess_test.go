@@ -196,7 +196,7 @@ func TestAssessNamesTheCauseOfADownSource(t *testing.T) {
 	// The fault is said once, under the source, in words; every signal it
 	// could not give says only that it is down.
 	for _, s := range r.Sources {
-		if s.Name == "prometheus" && (s.Fault == nil || !strings.Contains(*s.Fault, "connection refused") || strings.Contains(*s.Fault, "query")) {
+		if s.Name == "prometheus" && (s.Fault == nil || !strings.Contains(*s.Fault, "connection refused") || strings.Contains(*s.Fault, "query=") || strings.Contains(*s.Fault, `query "`)) {
 			t.Errorf("prometheus fault %q, want connection refused, without query text", derefOr(s.Fault))
 		}
 	}
