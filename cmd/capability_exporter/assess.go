@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/common/version"
 
 	"github.com/capability-exporter/capability_exporter/collector"
-	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/report"
 )
 
@@ -52,7 +51,7 @@ func addAssessCommand(app *kingpin.Application) *assessCommand {
 const maxStderrSignals = 5
 
 func (a *assessCommand) run(configFile string, stdout, stderr io.Writer, logger *slog.Logger) int {
-	cfg, err := config.Load(configFile)
+	cfg, err := loadConfig(configFile)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

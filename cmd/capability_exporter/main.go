@@ -28,7 +28,6 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/capability-exporter/capability_exporter/collector"
-	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/report"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
@@ -110,7 +109,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func runCheck(configFile string, probe checkProbe, stdout, stderr io.Writer) int {
-	cfg, err := config.Load(configFile)
+	cfg, err := loadConfig(configFile)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -152,7 +151,7 @@ type serveOptions struct {
 
 func runServe(o serveOptions, logger *slog.Logger) int {
 	logger.Info("Starting "+name, "version", version.Info(), "build_context", version.BuildContext())
-	cfg, err := config.Load(o.configFile)
+	cfg, err := loadConfig(o.configFile)
 	if err != nil {
 		logger.Error("Cannot load config", "file", o.configFile, "err", err)
 		return 1

@@ -303,3 +303,16 @@ func TestCheckProbe(t *testing.T) {
 		t.Errorf("check without --probe asks no server, and warns: %s", errOut.String())
 	}
 }
+
+// With no config file, the error says what to run.
+func TestNoConfigSaysWhatToRun(t *testing.T) {
+	_, err := loadConfig(filepath.Join(t.TempDir(), "capability_exporter.yml"))
+	if err == nil {
+		t.Fatal("no error for a missing config")
+	}
+	for _, want := range []string{"no such file", "--config.file=examples/webshop.yml", "deploy/config.yml", "check --config.file"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
