@@ -194,7 +194,9 @@ func (s *Scheduler) EvaluateSoon() {
 // Interval returns the interval Run evaluates at, or 0 before Run starts.
 func (s *Scheduler) Interval() time.Duration { return time.Duration(s.interval.Load()) }
 
-// Evaluate runs one evaluation and publishes it. When parent ends before the
+// Evaluate runs one evaluation and publishes it, in five steps: plan what
+// each source is asked, collect the answers, merge them into the values the
+// rules read, evaluate the rules, and publish. When parent ends before the
 // evaluation does (the exporter is shutting down) or the scheduler is
 // closed, the State is returned but neither published nor counted: a
 // shutdown is not a source failure.
@@ -219,13 +221,68 @@ func (s *Scheduler) Evaluate(parent context.Context) (published *State) {
 	ctx, cancel := context.WithTimeout(parent, s.timeout)
 	defer cancel()
 
-	rules := cfg.Rules
+	outcomes := s.collect(ctx, s.plan(cfg.Rules, running), running)
+	// Checked after the sources return: a shutdown that began meanwhile
+	// shows as errors that are not the sources' fault.
+	shutdown := parent.Err() != nil || s.isClosed()
+	m := s.merge(cfg, outcomes, running, !shutdown)
+	now := time.Now()
+	st := s.evaluate(ctx, cfg, running, m, now, declared)
+	st.Duration = time.Since(start)
+	if shutdown {
+		return s.discard(st, declared)
+	}
+	return s.publish(st, now)
+}
+
+// request is what an evaluation asks of one source kind.
+type request struct {
+	kind string
+	source.Request
+}
+
+// plan says what each source kind is asked, in the order of their names.
+// Every configured source takes part, even one no rule reads: its source_up
+// and source_configured must exist for the alerts on them. So does every
+// kind that detects tools, when the rules name tools.
+func (s *Scheduler) plan(rules *triggers.Rules, running map[string]*runningSource) []request {
+	byKind := signalRequests(rules)
+	kinds := map[string]bool{}
+	for kind := range byKind {
+		kinds[kind] = true
+	}
+	for kind := range running {
+		kinds[kind] = true
+	}
+	if len(rules.Tools) > 0 {
+		for kind, f := range s.factories {
+			if f.detectsTools {
+				kinds[kind] = true
+			}
+		}
+	}
+	reqs := make([]request, 0, len(kinds))
+	for _, kind := range slices.Sorted(maps.Keys(kinds)) {
+		r := request{kind: kind, Request: source.Request{Rules: rules, Signals: byKind[kind]}}
+		if s.factories[kind].detectsTools {
+			r.Tools = rules.Tools
+		}
+		reqs = append(reqs, r)
+	}
+	return reqs
+}
+
+// signalRequests groups the signals the sources measure by source kind. A
+// first_known signal asks each of its alternatives under a key of its own;
+// a derived one is left out, since triggers.Evaluate works it out from the
+// others.
+func signalRequests(rules *triggers.Rules) map[string][]source.SignalRequest {
 	byKind := map[string][]source.SignalRequest{}
 	for _, sig := range rules.Signals {
 		alts := sig.Source.Alternatives()
 		for i, alt := range alts {
 			if alt.Derive != nil {
-				continue // worked out by triggers.Evaluate from the other signals
+				continue
 			}
 			key := sig.Name
 			if len(alts) > 1 {
@@ -234,145 +291,168 @@ func (s *Scheduler) Evaluate(parent context.Context) (published *State) {
 			byKind[alt.Kind()] = append(byKind[alt.Kind()], source.SignalRequest{Key: key, Signal: sig, Spec: alt})
 		}
 	}
+	return byKind
+}
 
-	type outcome struct {
-		kind   string
-		res    source.Result
-		status SourceStatus
-	}
-	// Every configured source takes part, even one no rule reads: its
-	// source_up and source_configured must exist for the alerts on them.
-	kindSet := map[string]bool{}
-	for kind := range byKind {
-		kindSet[kind] = true
-	}
-	for kind := range running {
-		kindSet[kind] = true
-	}
-	if len(rules.Tools) > 0 {
-		for kind, f := range s.factories {
-			if f.detectsTools {
-				kindSet[kind] = true
-			}
-		}
-	}
-	kinds := slices.Sorted(maps.Keys(kindSet))
-	results := make([]outcome, len(kinds))
+// outcome is one source kind's answer to its request.
+type outcome struct {
+	request
+	res    source.Result
+	status SourceStatus
+}
+
+// collect asks every running source its request, all at once, and waits for
+// every answer. A kind that cannot answer (not in this build, not
+// configured, failed to start) answers each of its signals unknown with the
+// reason why.
+func (s *Scheduler) collect(ctx context.Context, reqs []request, running map[string]*runningSource) []outcome {
+	outcomes := make([]outcome, len(reqs))
 	var wg sync.WaitGroup
-	for i, kind := range kinds {
-		req := source.Request{Rules: rules, Signals: byKind[kind]}
-		if s.factories[kind].detectsTools {
-			req.Tools = rules.Tools
-		}
-		results[i] = outcome{kind: kind, status: SourceStatus{Name: kind, Signals: len(req.Signals) + len(req.Tools)}}
-		rs := running[kind]
+	for i, r := range reqs {
+		o := &outcomes[i]
+		*o = outcome{request: r, status: SourceStatus{Name: r.kind, Signals: len(r.Signals) + len(r.Tools)}}
+		rs := running[r.kind]
 		switch {
-		case rs == nil && s.factories[kind].build == nil:
-			results[i].res = unavailable(req, kind+" source is not available in this build")
+		case rs == nil && s.factories[r.kind].build == nil:
+			o.res = unavailable(r.Request, r.kind+" source is not available in this build")
 		case rs == nil:
-			results[i].res = unavailable(req, "sources."+kind+" is not configured")
+			o.res = unavailable(r.Request, "sources."+r.kind+" is not configured")
 		case rs.err != nil:
-			results[i].status.Configured = true
-			results[i].res = unavailable(req, kind+" source failed to start: "+rs.err.Error())
-			results[i].res.Errors = []source.Error{{Reason: source.ReasonStart, Err: rs.err}}
+			o.status.Configured = true
+			o.res = unavailable(r.Request, r.kind+" source failed to start: "+rs.err.Error())
+			o.res.Errors = []source.Error{{Reason: source.ReasonStart, Err: rs.err}}
 		default:
-			results[i].status.Configured = true
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			o.status.Configured = true
+			wg.Go(func() {
 				t0 := time.Now()
-				results[i].res = collectSafely(ctx, rs.src, req)
-				results[i].status.Duration = time.Since(t0)
-			}()
+				o.res = collectSafely(ctx, rs.src, r.Request)
+				o.status.Duration = time.Since(t0)
+			})
 		}
 	}
 	wg.Wait()
-	// Checked after the sources return: a shutdown that began meanwhile
-	// shows as errors that are not the sources' fault.
-	publish := parent.Err() == nil && !s.isClosed()
+	return outcomes
+}
 
-	totals := maps.Clone(s.errTotals)
+// merged is what the sources answered, as the rules read it.
+type merged struct {
+	values triggers.Snapshot
+	// raw is values before first_known and the overrides: State.Snapshot.
+	raw      triggers.Snapshot
+	statuses []SourceStatus
+	// totals are the error counters since start with this evaluation's
+	// errors added.
+	totals map[ErrorKey]float64
+}
+
+// merge makes one snapshot of the sources' answers: it counts and scrubs
+// each source's errors, resolves the first_known signals and puts each
+// declared override in place of the value it replaces. Errors and panics
+// are logged only when report is set: errors that a shutdown caused are not
+// the sources' fault.
+func (s *Scheduler) merge(cfg *config.Config, outcomes []outcome, running map[string]*runningSource, report bool) merged {
+	m := merged{values: triggers.Snapshot{}, totals: maps.Clone(s.errTotals)}
+	// Every running source's counters exist from its first evaluation, so
+	// that increase() and rate() see its first error.
 	for kind := range running {
 		for _, reason := range errorReasons(s.factories, kind) {
-			totals[ErrorKey{kind, reason}] += 0
+			m.totals[ErrorKey{kind, reason}] += 0
 		}
 	}
-	values := triggers.Snapshot{}
-	var statuses []SourceStatus
-	for _, o := range results {
-		st := o.status
-		st.Up = o.res.Up && st.Configured
-		var reasons []string
-		// Errors and reasons may quote what a server was sent: they are
-		// scrubbed before they are logged or stored.
-		for _, e := range o.res.Errors {
-			totals[ErrorKey{o.kind, e.Reason}]++
-			if e.Stack != nil && publish {
-				s.logPanic(o.kind, cfg.Scrub(e.Error()), e.Stack)
-			}
-			st.Errors = append(st.Errors, cfg.Scrub(e.Error()))
-			reasons = append(reasons, cfg.Scrub(e.Error()))
-		}
-		fallback := o.kind + " source answered nothing for it"
-		if len(reasons) > 0 {
-			fallback = o.kind + ": " + strings.Join(reasons, "; ")
-		}
-		answer := func(key string) triggers.Value {
-			v := withSource(valueOr(o.res.Values, key, fallback), o.kind)
-			v.Reason = cfg.Scrub(v.Reason)
-			return v
-		}
-		for _, sr := range byKind[o.kind] {
-			values[sr.Key] = answer(sr.Key)
-		}
-		if s.factories[o.kind].detectsTools {
-			for _, t := range rules.Tools {
-				values[t.SignalName()] = answer(t.SignalName())
-			}
-		}
-		statuses = append(statuses, st)
-		if len(st.Errors) > 0 && publish {
-			s.logger.Warn("Source errors", "source", o.kind, "errors", strings.Join(st.Errors, "; "))
-		}
+	for _, o := range outcomes {
+		st := s.mergeOutcome(cfg, o, m.values, m.totals, report)
+		m.statuses = append(m.statuses, st)
 	}
-	raw := maps.Clone(values)
-	triggers.ResolveFirstKnown(rules, values)
+	m.raw = maps.Clone(m.values)
+	triggers.ResolveFirstKnown(cfg.Rules, m.values)
 	for name, v := range cfg.OverrideValues {
-		values[name] = v // a declared value outranks the measure it replaces
+		m.values[name] = v // a declared value outranks the measure it replaces
 	}
+	return m
+}
 
-	now := time.Now()
+// mergeOutcome adds one source's answers to values and its errors to totals,
+// and returns its status. A signal the source left unknown without a reason
+// gets its errors as the reason.
+func (s *Scheduler) mergeOutcome(cfg *config.Config, o outcome, values triggers.Snapshot, totals map[ErrorKey]float64, report bool) SourceStatus {
+	st := o.status
+	st.Up = o.res.Up && st.Configured
+	// Errors and reasons may quote what a server was sent: they are
+	// scrubbed before they are logged or stored.
+	for _, e := range o.res.Errors {
+		msg := cfg.Scrub(e.Error())
+		totals[ErrorKey{o.kind, e.Reason}]++
+		if e.Stack != nil && report {
+			s.logPanic(o.kind, msg, e.Stack)
+		}
+		st.Errors = append(st.Errors, msg)
+	}
+	fallback := o.kind + " source answered nothing for it"
+	if len(st.Errors) > 0 {
+		fallback = o.kind + ": " + strings.Join(st.Errors, "; ")
+	}
+	answer := func(key string) triggers.Value {
+		v := withSource(valueOr(o.res.Values, key, fallback), o.kind)
+		v.Reason = cfg.Scrub(v.Reason)
+		return v
+	}
+	for _, sr := range o.Signals {
+		values[sr.Key] = answer(sr.Key)
+	}
+	for _, t := range o.Tools {
+		values[t.SignalName()] = answer(t.SignalName())
+	}
+	if len(st.Errors) > 0 && report {
+		s.logger.Warn("Source errors", "source", o.kind, "errors", strings.Join(st.Errors, "; "))
+	}
+	return st
+}
+
+// evaluate has the rules decide on the merged values at now, lets the
+// History hold back each changed decision until it has held, and measures
+// the adopted capabilities' impact. The State it returns is new: the
+// scheduler's history and error counters change only when it is published.
+// Called with evalMu held.
+func (s *Scheduler) evaluate(ctx context.Context, cfg *config.Config, running map[string]*runningSource, m merged, now time.Time, declared bool) *State {
 	// The comparisons' last known truths keep a signal that hovers at a
-	// threshold from flipping them; the History holds a changed decision
-	// back until it has held. Both are new values, swapped in on publish.
-	ev := triggers.EvaluateFrom(rules, values, now, s.history.Truths())
-	hist, ev := s.history.Next(rules, ev, s.Interval(), declared)
+	// threshold from flipping them.
+	ev := triggers.EvaluateFrom(cfg.Rules, m.values, now, s.history.Truths())
+	hist, ev := s.history.Next(cfg.Rules, ev, s.Interval(), declared)
 	lastChange := make(map[string]time.Time, len(ev.Decisions))
 	for _, d := range ev.Decisions {
 		if hs, ok := hist.Status(d.Capability); ok {
 			lastChange[d.Capability] = hs.Since
 		}
 	}
-	impacts := s.measureImpacts(ctx, cfg, running, ev, now)
-	st := &State{Config: cfg, Evaluation: ev, Sources: statuses, Duration: time.Since(start),
-		ErrorTotals: totals, LastChange: lastChange, History: hist, Impact: impacts, Snapshot: raw}
-	if !publish {
-		st.ErrorTotals = s.errTotals
-		if declared {
-			s.declared.Store(true)
-		}
-		s.logger.Debug("Evaluation ended by shutdown; not published", "duration", st.Duration)
-		return st
-	}
-	for _, ch := range hist.Changes() {
+	return &State{Config: cfg, Evaluation: ev, Sources: m.statuses, ErrorTotals: m.totals,
+		LastChange: lastChange, History: hist, Impact: s.measureImpacts(ctx, cfg, running, ev, now), Snapshot: m.raw}
+}
+
+// publish makes st the State that scrapes, the page and the API read, and
+// keeps its history and error counters for the next evaluation. It logs
+// each decision that changed at now. Called with evalMu held.
+func (s *Scheduler) publish(st *State, now time.Time) *State {
+	for _, ch := range st.History.Changes() {
 		if !ch.Time.Equal(now) {
 			break
 		}
 		s.logger.Info("Decision changed", "capability", ch.Capability, "from", ch.From, "to", ch.To, "signals", fmt.Sprint(ch.Signals))
 	}
-	s.errTotals, s.history = totals, hist
+	s.errTotals, s.history = st.ErrorTotals, st.History
 	s.state.Store(st)
-	s.logger.Debug("Evaluated", "duration", st.Duration, "recommended", ev.Recommended)
+	s.logger.Debug("Evaluated", "duration", st.Duration, "recommended", st.Evaluation.Recommended)
+	return st
+}
+
+// discard returns an evaluation that a shutdown cut short without
+// publishing or counting it. A reload's declared change stays owed to the
+// next evaluation. Called with evalMu held.
+func (s *Scheduler) discard(st *State, declared bool) *State {
+	st.ErrorTotals = s.errTotals
+	if declared {
+		s.declared.Store(true)
+	}
+	s.logger.Debug("Evaluation ended by shutdown; not published", "duration", st.Duration)
 	return st
 }
 
