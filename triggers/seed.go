@@ -68,8 +68,8 @@ type Citation struct {
 // Citations lists the rules' quotes of the framework in file order:
 // capability by capability, each kind's conditions at any depth, the
 // checklist, then the presumptions of the signals. A quote found anywhere
-// else (a contradiction, adopted_if, a derivation, a foundation) has role
-// "" : it encodes no bullet, and the test of the bullets rejects it.
+// else (a contradiction, adopted_if, a derivation, a foundation) has an
+// empty role: it encodes no bullet, and the test of the bullets rejects it.
 func (r *Rules) Citations() []Citation {
 	var out []Citation
 	var walk func(capID, role string, c *Condition)
