@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -460,12 +461,18 @@ func (c *Config) Redacted() string {
 	return string(out)
 }
 
-// RedactURL hides the password of a URL's user info, for pages and reports.
+// RedactURL hides the password of a URL's user info, for pages and reports,
+// with the one marker every output uses (Hidden).
 func RedactURL(u *promconfig.URL) string {
 	if u == nil || u.URL == nil {
 		return ""
 	}
-	return u.Redacted()
+	if _, has := u.User.Password(); !has {
+		return u.String()
+	}
+	c := *u.URL
+	c.User = url.UserPassword(u.User.Username(), "PASSWORD")
+	return strings.Replace(c.String(), ":PASSWORD@", ":"+Hidden+"@", 1)
 }
 
 // Duration is a Prometheus-style duration (30s, 5m) whose parse error names

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"maps"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -83,12 +85,13 @@ func redactURL(u promconfig.URL) string {
 		return config.RedactURL(&u)
 	}
 	c := *u.URL
-	q := c.Query()
-	for k := range q {
-		q[k] = []string{"xxxxx"}
+	keys := slices.Sorted(maps.Keys(c.Query()))
+	c.RawQuery = ""
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = url.QueryEscape(k) + "=" + config.Hidden
 	}
-	c.RawQuery = q.Encode()
-	return config.RedactURL(&promconfig.URL{URL: &c})
+	return config.RedactURL(&promconfig.URL{URL: &c}) + "?" + strings.Join(parts, "&")
 }
 
 func authKind(c promconfig.HTTPClientConfig) string {
