@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/capability-exporter/capability_exporter/collector/source"
@@ -324,26 +325,33 @@ func TestReloadKeepsUnchangedSources(t *testing.T) {
 	env.sched.Close()
 }
 
+// The decisions' last change times are read from the synctest bubble's
+// clock, which moves only by what the test waits: an unchanged decision
+// must keep its time to the nanosecond, a changed one move by exactly the
+// wait.
 func TestDecisionLastChange(t *testing.T) {
-	env := newTestEnv(t, "facts: {compliance_required: false}", nil)
-	first := env.sched.Evaluate(context.Background())
-	t0 := first.LastChange["policy_enforcement"]
-	time.Sleep(10 * time.Millisecond)
-	same := env.sched.Evaluate(context.Background())
-	if !same.LastChange["policy_enforcement"].Equal(t0) {
-		t.Error("an unchanged decision must keep its last change time")
-	}
-	env.sched.Reload(loadConfig(t, "facts: {compliance_required: true}"))
-	changed := env.sched.Evaluate(context.Background())
-	if d := changed.Evaluation.Decision("policy_enforcement"); d.State != triggers.StateNow {
-		t.Fatalf("policy_enforcement = %s, want now", d.State)
-	}
-	if !changed.LastChange["policy_enforcement"].After(t0) {
-		t.Error("a changed decision must move its last change time")
-	}
-	if first.LastChange["policy_enforcement"] != t0 {
-		t.Error("a published state must never change")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		env := newTestEnv(t, "facts: {compliance_required: false}", nil)
+		first := env.sched.Evaluate(context.Background())
+		t0 := first.LastChange["policy_enforcement"]
+		time.Sleep(time.Minute) // no time at all in the bubble
+		same := env.sched.Evaluate(context.Background())
+		if got := same.LastChange["policy_enforcement"]; !got.Equal(t0) {
+			t.Errorf("an unchanged decision's last change moved from %s to %s", t0, got)
+		}
+		time.Sleep(time.Minute)
+		env.sched.Reload(loadConfig(t, "facts: {compliance_required: true}"))
+		changed := env.sched.Evaluate(context.Background())
+		if d := changed.Evaluation.Decision("policy_enforcement"); d.State != triggers.StateNow {
+			t.Fatalf("policy_enforcement = %s, want now", d.State)
+		}
+		if got := changed.LastChange["policy_enforcement"]; !got.Equal(t0.Add(2 * time.Minute)) {
+			t.Errorf("a changed decision's last change = %s, want the evaluation's time %s", got, t0.Add(2*time.Minute))
+		}
+		if first.LastChange["policy_enforcement"] != t0 {
+			t.Error("a published state must never change")
+		}
+	})
 }
 
 func TestOverridesReplaceMeasuredValues(t *testing.T) {
