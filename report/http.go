@@ -89,6 +89,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"detectedTools":      detectedTools,
 	"missingFoundations": missingFoundations,
 	"reason":             reasonHTML,
+	"questionLines":      questionLines,
 }).Funcs(derivedFuncs).Parse(pageHTML))
 
 // presence is a short answer to "which of these are detected (or

@@ -30,6 +30,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	for i := range r.Capabilities {
 		m.capability(&r.Capabilities[i])
 	}
+	m.questions(r)
 	_, err := io.WriteString(w, m.b.String())
 	return err
 }
@@ -50,8 +51,43 @@ func (m *mdWriter) header(r *Report) {
 	if r.ExporterVersion != "" {
 		by += " " + r.ExporterVersion
 	}
-	m.f("- Evidence: live data evaluated by %s at %s (took %s), rules %s, config %s\n\n",
-		md(by), r.EvaluatedAt.Format(time.RFC3339), seconds(r.EvaluationDurationSeconds), rulesWords(r), code(r.ConfigFile))
+	m.f("- Evidence: %s; evaluated by %s at %s (took %s), rules %s, config %s\n\n",
+		evidenceWords(r), md(by), r.EvaluatedAt.Format(time.RFC3339), seconds(r.EvaluationDurationSeconds), rulesWords(r), code(r.ConfigFile))
+}
+
+// evidenceWords says what the decisions rest on: "live data" only for
+// values a source measured, the rest by kind.
+func evidenceWords(r *Report) string {
+	var measured, overridden, declared, presumedOrDerived, unknown int
+	for _, s := range r.Signals {
+		switch {
+		case s.Value == nil:
+			unknown++
+		case s.Source == "override":
+			overridden++
+		case s.Source == "fact":
+			declared++
+		case s.Source == "derived" || s.Source == "presumed":
+			presumedOrDerived++
+		default:
+			measured++
+		}
+	}
+	var parts []string
+	if measured > 0 {
+		parts = append(parts, fmt.Sprintf("live data: %d values measured by the sources", measured))
+	} else {
+		parts = append(parts, "no live data: no source measured any value")
+	}
+	for _, p := range []struct {
+		n    int
+		what string
+	}{{overridden, "overridden in the config"}, {declared, "declared as facts"}, {presumedOrDerived, "derived from others"}, {unknown, "unknown"}} {
+		if p.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.what))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (m *mdWriter) recommended(r *Report) {
@@ -284,7 +320,7 @@ func (m *mdWriter) firstRun(r *Report) {
 	}
 	m.line("```\n")
 	if f.MoreFacts > 0 {
-		m.f("%d more in the JSON API's `questions`.\n\n", f.MoreFacts)
+		m.f("%d more under [Questions](#questions) at the end.\n\n", f.MoreFacts)
 	}
 }
 
@@ -514,4 +550,19 @@ func (m *mdWriter) impact(im *Impact) {
 		}
 		m.line("")
 	}
+}
+
+// questions closes the record with every question that can act, as
+// commented facts: lines; "To get decisions" shows the first few.
+func (m *mdWriter) questions(r *Report) {
+	if len(r.Questions) == 0 {
+		return
+	}
+	m.line("## Questions\n")
+	m.line("Each undeclared fact that, declared, can change what is possible, the ones that settle the most decisions first. Uncomment under `facts:` in the config what your organisation knows.\n")
+	m.line("```yaml")
+	for _, l := range questionLines(r.Questions) {
+		m.line(l)
+	}
+	m.line("```")
 }

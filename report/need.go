@@ -175,19 +175,30 @@ func (r *Report) FirstRun() FirstRun {
 			lines++
 		}
 	}
-	width := 0
-	for _, q := range r.Questions {
-		width = max(width, len(q.key())+len(q.example()))
-	}
-	for i, q := range r.Questions {
+	all := questionLines(r.Questions)
+	for i, l := range all {
 		if lines >= firstRunLines-1 { // one line for the heading
-			out.MoreFacts = len(r.Questions) - i
+			out.MoreFacts = len(all) - i
 			break
 		}
-		kv := q.key() + ": " + q.example()
-		out.Facts = append(out.Facts, fmt.Sprintf("# %-*s   # settles %s — %s", width+2, kv,
-			strings.Join(q.Settles, ", "), q.Question))
+		out.Facts = append(out.Facts, l)
 		lines++
+	}
+	return out
+}
+
+// questionLines are the questions as commented facts: lines, ready to
+// uncomment, the ones that settle the most decisions first.
+func questionLines(qs []Question) []string {
+	width := 0
+	for _, q := range qs {
+		width = max(width, len(q.key())+len(q.example()))
+	}
+	out := make([]string, 0, len(qs))
+	for _, q := range qs {
+		kv := q.key() + ": " + q.example()
+		out = append(out, fmt.Sprintf("# %-*s   # settles %s — %s", width+2, kv,
+			strings.Join(q.Settles, ", "), q.Question))
 	}
 	return out
 }
