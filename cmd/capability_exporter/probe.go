@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/capability-exporter/capability_exporter/collector"
@@ -36,6 +37,8 @@ func (p checkProbe) run(cfg *config.Config) []*yamlpos.Error {
 		out = append(out, &yamlpos.Error{File: cfg.File, Line: cfg.Line(path...), Field: field,
 			Msg: "warning: " + what + " did not answer (" + r.Cause + "); its signals will be unknown"})
 	}
+	// In the file's order, as every other list of errors is.
+	slices.SortStableFunc(out, func(a, b *yamlpos.Error) int { return a.Line - b.Line })
 	return out
 }
 
