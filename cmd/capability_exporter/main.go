@@ -70,6 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// Hidden: reuse is what the exporter should do; off exists so that the
 	// perf tier measures, in the same run, what reuse saves.
 	metricsReuse := serve.Flag("web.metrics-reuse", "Serve a rendered /metrics response again, for up to a second, to scrapes that ask the same way.").Default("true").Hidden().Bool()
+	mcpOn := serve.Flag("web.mcp", "Serve the Model Context Protocol at /mcp, for AI agents: read-only tools over the published evaluation, behind the same --web.config.file; --no-web.mcp turns it off (docs/mcp.md).").Default("true").Bool()
 	webConfig := kingpinflag.AddFlags(serve, ":9877")
 
 	check := app.Command("check", "Validate the config file and the rules it uses; exit non-zero listing every error with file, line and field.")
@@ -103,7 +104,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return assess.run(*configFile, stdout, stderr, logger)
 	case serve.FullCommand():
 		return runServe(serveOptions{configFile: *configFile, interval: *interval, timeout: *timeout, slowInterval: *slowInterval, hold: *hold,
-			metricsPath: *metricsPath, metricsReuse: *metricsReuse, web: webConfig}, logger)
+			metricsPath: *metricsPath, metricsReuse: *metricsReuse, mcp: *mcpOn, web: webConfig}, logger)
 	}
 	return 2
 }
@@ -146,6 +147,7 @@ type serveOptions struct {
 	hold         int
 	metricsPath  string
 	metricsReuse bool
+	mcp          bool
 	web          *web.FlagConfig
 }
 
@@ -189,7 +191,9 @@ func runServe(o serveOptions, logger *slog.Logger) int {
 	}()
 	go sched.Run(ctx, o.interval)
 
-	srv := &http.Server{Handler: newMux(sched, o.metricsPath, o.metricsReuse, reload, logger), ReadHeaderTimeout: 10 * time.Second}
+	mux := newMux(sched, o.metricsPath, o.metricsReuse, reload, logger)
+	agentEndpoints(mux, sched, o.mcp, logger)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- web.ListenAndServe(srv, o.web, logger) }()
 	select {
@@ -213,6 +217,7 @@ func runServe(o serveOptions, logger *slog.Logger) int {
 func newMux(sched *collector.Scheduler, metricsPath string, reuse bool, reload http.Handler, logger *slog.Logger) *http.ServeMux {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
+		whatIfMetrics, mcpMetrics,
 		collector.NewExporter(sched),
 		versioncollector.NewCollector(name),
 		collectors.NewGoCollector(),
