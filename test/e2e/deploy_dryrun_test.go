@@ -49,7 +49,7 @@ func TestDeployManifestsPassKubeAPIServerDryRun(t *testing.T) {
 
 	t.Run("helm", func(t *testing.T) {
 		// Everything on: a cluster name scoping both sources, facts, own
-		// rules, the Prometheus Operator's objects.
+		// rules, the Prometheus Operator's objects, the dashboards.
 		values := writeFile(t, t.TempDir(), "values.yaml", `
 clusterName: prod-eu
 scopeSourcesToCluster: true
@@ -65,6 +65,7 @@ rules:
     policy_enforcement: {title: Policy Enforcement, complexity: medium, trigger: developers > 10}
 serviceMonitor: {enabled: true}
 prometheusRule: {enabled: true}
+grafanaDashboards: {enabled: true, folder: Capabilities}
 extraArgs: [--evaluation.interval=10m]
 `)
 		objs := helmTemplate(t, "fleet", "capability-exporter-helm", "-f", values)

@@ -181,7 +181,7 @@ func TestHelmChartRendersTheKustomizeBase(t *testing.T) {
 // with its defaults and with every option on.
 func TestHelmChartLints(t *testing.T) {
 	chart := filepath.Join(repoRoot(), "deploy", "helm", "capability-exporter")
-	for _, args := range [][]string{nil, {"--set", "clusterName=prod-eu,scopeSourcesToCluster=true,sources.prometheus.url=http://p:9090,serviceMonitor.enabled=true,prometheusRule.enabled=true"}} {
+	for _, args := range [][]string{nil, {"--set", "clusterName=prod-eu,scopeSourcesToCluster=true,sources.prometheus.url=http://p:9090,serviceMonitor.enabled=true,prometheusRule.enabled=true,grafanaDashboards.enabled=true,grafanaDashboards.folder=Capabilities"}} {
 		out, err := exec.Command(helmBinary(t), append([]string{"lint", "--strict", chart}, args...)...).CombinedOutput()
 		if err != nil {
 			t.Errorf("helm lint --strict %v: %v\n%s", args, err, out)
@@ -280,5 +280,98 @@ func TestHelmChartMonitoringAuto(t *testing.T) {
 		if err == nil || !strings.Contains(string(out), want) {
 			t.Errorf("--set %s: %v, want an error naming %s:\n%s", set, err, want, out)
 		}
+	}
+}
+
+// grafanaDashboards renders one ConfigMap per dashboards/*.json, its JSON
+// byte for byte, labelled for Grafana's dashboard sidecar
+// (kube-prometheus-stack's selects grafana_dashboard: "1"), with the folder
+// annotation and namespace asked for; off by default.
+func TestHelmChartGrafanaDashboards(t *testing.T) {
+	want := map[string][]byte{}
+	paths, err := filepath.Glob(filepath.Join(repoRoot(), "dashboards", "*.json"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("dashboards/*.json: %v", err)
+	}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[filepath.Base(p)] = data
+	}
+	dashboards := func(objs []*unstructured.Unstructured, label string) []*unstructured.Unstructured {
+		var out []*unstructured.Unstructured
+		for _, u := range objs {
+			if _, ok := u.GetLabels()[label]; ok && u.GetKind() == "ConfigMap" {
+				out = append(out, u)
+			}
+		}
+		return out
+	}
+	if got := dashboards(helmTemplate(t, "capability-exporter", "monitoring"), "grafana_dashboard"); len(got) != 0 {
+		t.Errorf("by default the chart renders %d dashboard ConfigMaps, want none", len(got))
+	}
+
+	for _, c := range []struct {
+		name, release         string
+		set                   string
+		namespace, label, val string
+		annotation, folder    string
+	}{
+		{name: "defaults", release: "capability-exporter", set: "grafanaDashboards.enabled=true",
+			namespace: "monitoring", label: "grafana_dashboard", val: "1"},
+		{name: "configured", release: "capability-exporter", set: "grafanaDashboards.enabled=true,grafanaDashboards.namespace=grafana,grafanaDashboards.label=dashboards,grafanaDashboards.labelValue=true,grafanaDashboards.folder=Platform capabilities,grafanaDashboards.folderAnnotation=k8s-sidecar-target-directory",
+			namespace: "grafana", label: "dashboards", val: "true", annotation: "k8s-sidecar-target-directory", folder: "Platform capabilities"},
+		{name: "folder", release: "a-release-name-long-enough-to-cut-dashboard-names", set: "grafanaDashboards.enabled=true,grafanaDashboards.folder=Capabilities",
+			namespace: "monitoring", label: "grafana_dashboard", val: "1", annotation: "grafana_folder", folder: "Capabilities"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			objs := helmTemplate(t, c.release, "monitoring", "--set", c.set)
+			got := dashboards(objs, c.label)
+			if len(got) != len(want) {
+				t.Fatalf("%d dashboard ConfigMaps labelled %s, want one per dashboards/*.json (%d)", len(got), c.label, len(want))
+			}
+			names := map[string]bool{}
+			for _, cm := range got {
+				names[cm.GetName()] = true
+				if len(cm.GetName()) > 63 {
+					t.Errorf("ConfigMap name %s: longer than 63 characters", cm.GetName())
+				}
+				if cm.GetNamespace() != c.namespace {
+					t.Errorf("%s: namespace %q, want %q", cm.GetName(), cm.GetNamespace(), c.namespace)
+				}
+				if v := cm.GetLabels()[c.label]; v != c.val {
+					t.Errorf("%s: label %s=%q, want %q", cm.GetName(), c.label, v, c.val)
+				}
+				annotations := cm.GetAnnotations()
+				if c.annotation == "" && len(annotations) != 0 {
+					t.Errorf("%s: annotations %v, want none", cm.GetName(), annotations)
+				}
+				if c.annotation != "" && annotations[c.annotation] != c.folder {
+					t.Errorf("%s: annotation %s=%q, want %q", cm.GetName(), c.annotation, annotations[c.annotation], c.folder)
+				}
+				data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
+				if len(data) != 1 {
+					t.Errorf("%s: data keys %d, want one dashboard", cm.GetName(), len(data))
+				}
+				for key, text := range data {
+					original, ok := want[key]
+					if !ok {
+						t.Errorf("%s: data key %s is no dashboards/*.json", cm.GetName(), key)
+						continue
+					}
+					if text != string(original) {
+						t.Errorf("%s: %s differs from dashboards/%s", cm.GetName(), key, key)
+					}
+					if !strings.HasSuffix(cm.GetName(), strings.TrimSuffix(key, ".json")) {
+						t.Errorf("ConfigMap %s holds %s: want the dashboard's name in the ConfigMap's", cm.GetName(), key)
+					}
+				}
+			}
+			if len(names) != len(got) {
+				t.Errorf("dashboard ConfigMap names %v: want one each", names)
+			}
+		})
 	}
 }
