@@ -283,6 +283,101 @@ func TestHelmChartMonitoringAuto(t *testing.T) {
 	}
 }
 
+// extendingRules adds a fact (in a first_known alternative) and a threshold
+// to the default rules; the exporter accepts it (TestHelmChartNamesFollowTheRules).
+const extendingRules = `extends: default
+thresholds:
+  many_platform_teams:
+    value: 3
+    help: More platform teams than this share the cluster.
+signals:
+  platform_teams:
+    help: Platform teams that run the cluster, declared or else counted as tenants.
+    first_known:
+      - fact: platform_teams
+      - {kubernetes: tenants, lower_bound: true}
+add_conditions:
+  policy_enforcement:
+    trigger: {if: 'platform_teams > {many_platform_teams}', says: 'More than {many_platform_teams} platform teams share the cluster'}
+`
+
+// A misspelt fact or threshold fails helm lint --strict and helm template,
+// naming it: with rules empty the schema knows every name the default rules
+// read or define; with rules extending them, the templates add the names the
+// extension defines, as a map or as a string (--set-file).
+func TestHelmChartNamesFollowTheRules(t *testing.T) {
+	chart := filepath.Join(repoRoot(), "deploy", "helm", "capability-exporter")
+	dir := t.TempDir()
+	rulesFile := writeFile(t, dir, "rules.yml", extendingRules)
+	var asMap map[string]any
+	if err := yaml.Unmarshal([]byte(extendingRules), &asMap); err != nil {
+		t.Fatal(err)
+	}
+	mapValues, err := yaml.Marshal(map[string]any{"rules": asMap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	extending := map[string][]string{
+		"rules as a map":    {"-f", writeFile(t, dir, "values.yaml", string(mapValues))},
+		"rules as a string": {"--set-file", "rules=" + rulesFile},
+	}
+	misspelt := map[string]string{
+		"thresholds.cost_grwth_per_month=15%": "thresholds.cost_grwth_per_month",
+		"thresholds.many_platform_team=2":     "thresholds.many_platform_team",
+		"facts.complance_required=true":       "facts.complance_required",
+		"facts.platform_team=4":               "facts.platform_team",
+	}
+	run := func(args ...string) (string, error) {
+		out, err := exec.Command(helmBinary(t), args...).CombinedOutput()
+		return string(out), err
+	}
+	for set, want := range misspelt {
+		for _, cmd := range [][]string{{"lint", "--strict", chart}, {"template", "x", chart}} {
+			// The default rules: the schema refuses the name.
+			out, err := run(append(cmd, "--set", set)...)
+			name := want[strings.Index(want, ".")+1:]
+			if err == nil || !strings.Contains(out, name) {
+				t.Errorf("helm %s --set %s: %v, want an error naming %s:\n%s", cmd[0], set, err, name, out)
+			}
+			for how, args := range extending {
+				out, err := run(append(append(cmd, args...), "--set", set)...)
+				if err == nil || !strings.Contains(out, want+": unknown") {
+					t.Errorf("%s, helm %s --set %s: %v, want an error naming %s:\n%s", how, cmd[0], set, err, want, out)
+				}
+			}
+		}
+	}
+	if testing.Verbose() {
+		out, _ := run("template", "x", chart, "--set", "thresholds.cost_grwth_per_month=15%")
+		t.Logf("with the default rules:\n%s", out)
+		out, _ = run("template", "x", chart, "--set-file", "rules="+rulesFile, "--set", "thresholds.cost_grwth_per_month=15%")
+		t.Logf("with rules extending them:\n%s", out)
+	}
+
+	// The names the default rules and the extension define render, and the
+	// exporter accepts the config and rules the chart renders.
+	good := []string{"--set", "thresholds.cost_growth_per_month=15%,thresholds.many_platform_teams=2,facts.platform_teams=4,facts.compliance_required=true,facts.adopted.service_mesh=2026-01-05"}
+	for how, args := range extending {
+		objs := helmTemplate(t, "x", "monitoring", append(args, good...)...)
+		cm := oneOf(t, objs, "ConfigMap")
+		dir := t.TempDir()
+		for _, name := range []string{"config.yml", "rules.yml"} {
+			text, ok, _ := unstructured.NestedString(cm.Object, "data", name)
+			if !ok {
+				t.Fatalf("%s: the ConfigMap has no %s", how, name)
+			}
+			writeFile(t, dir, name, text)
+		}
+		out, err := exec.Command(exporterBinary(t), "check", "--config.file="+filepath.Join(dir, "config.yml")).CombinedOutput()
+		if err != nil {
+			t.Errorf("%s: capability_exporter check on the chart's config: %v\n%s", how, err, out)
+		}
+	}
+	if out, err := run("lint", "--strict", chart, "--set", "thresholds.cost_growth_per_month=15%,facts.compliance_required=true"); err != nil {
+		t.Errorf("helm lint --strict with default names: %v\n%s", err, out)
+	}
+}
+
 // grafanaDashboards renders one ConfigMap per dashboards/*.json, its JSON
 // byte for byte, labelled for Grafana's dashboard sidecar
 // (kube-prometheus-stack's selects grafana_dashboard: "1"), with the folder

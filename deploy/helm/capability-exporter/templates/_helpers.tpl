@@ -80,6 +80,7 @@ scopeSourcesToCluster, the prometheus and loki sources that set no matchers
 of their own get clusterLabel="clusterName".
 */}}
 {{- define "capability-exporter.config" -}}
+{{- include "capability-exporter.checkNames" . }}
 {{- $sources := deepCopy (.Values.sources | default dict) }}
 {{- if .Values.scopeSourcesToCluster }}
 {{- if not .Values.clusterName }}
@@ -113,4 +114,51 @@ of their own get clusterLabel="clusterName".
 {{- $_ := set $config "rules_file" "rules.yml" }}
 {{- end }}
 {{- toYaml $config }}
+{{- end }}
+
+{{/*
+Fails the render on a name under facts: or thresholds: that the rules in
+force neither read nor define, naming it. With rules: empty those are the
+default rules (values.schema.json refuses such a name first); with rules:
+extending them (extends: default), the default rules and rules: together.
+files/default-rules-names.yaml, generated from the default rules, lists
+theirs. Rules that replace the defaults are left to the exporter, which
+checks every name against them when it loads the config. Renders nothing.
+*/}}
+{{- define "capability-exporter.checkNames" -}}
+{{- $rules := .Values.rules | default dict }}
+{{- if kindIs "string" $rules }}
+{{- $rules = fromYaml $rules }}
+{{- end }}
+{{- if or (not .Values.rules) (eq (toString $rules.extends) "default") }}
+{{- $defaults := .Files.Get "files/default-rules-names.yaml" | fromYaml }}
+{{- /* adopted dates adoptions: no rule reads it, and the exporter always takes it. */}}
+{{- $facts := concat (list "adopted") $defaults.facts }}
+{{- range $name := keys ($rules.signals | default dict) | sortAlpha }}
+{{- $facts = concat $facts (include "capability-exporter.sourceFacts" (index $rules.signals $name) | splitList "\n" | compact) }}
+{{- end }}
+{{- $thresholds := concat $defaults.thresholds (keys ($rules.thresholds | default dict) | sortAlpha) }}
+{{- $from := ternary "the default rules" "the default rules and the rules value" (not .Values.rules) }}
+{{- range $name := keys (.Values.facts | default dict) | sortAlpha }}
+{{- if not (has $name $facts) }}
+{{- fail (printf "facts.%s: unknown fact (%s read: %s)" $name $from (join ", " ($facts | uniq))) }}
+{{- end }}
+{{- end }}
+{{- range $name := keys (.Values.thresholds | default dict) | sortAlpha }}
+{{- if not (has $name $thresholds) }}
+{{- fail (printf "thresholds.%s: unknown threshold (%s define: %s)" $name $from (join ", " ($thresholds | uniq))) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The facts a rules file's signal source reads, one a line: its fact:, and
+those of its first_known: alternatives.
+*/}}
+{{- define "capability-exporter.sourceFacts" -}}
+{{- if kindIs "map" . }}
+{{- with .fact }}{{ . }}{{ "\n" }}{{ end }}
+{{- range .first_known }}{{ include "capability-exporter.sourceFacts" . }}{{ end }}
+{{- end }}
 {{- end }}
