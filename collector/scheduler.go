@@ -87,6 +87,11 @@ type Scheduler struct {
 	// panicsLogged holds the panics already logged with their stack, by
 	// source and message, so that one failing every evaluation logs once.
 	panicsLogged map[string]bool
+	// sourceLogged is each source's state as last logged: "" while it
+	// answers cleanly, else its fault or the kinds of its errors. A
+	// source's failure is logged when this changes, not every evaluation.
+	sourceLogged map[string]string
+	quietSources bool // WithoutSourceLog
 
 	// pending holds at most one evaluation that Run owes: reloads and ticks
 	// that arrive while one runs coalesce into it, however many they are.
@@ -126,13 +131,19 @@ func WithHold(evaluations int) Option {
 	return func(s *Scheduler) { s.history = history.New(evaluations, history.DefaultKeep) }
 }
 
+// WithoutSourceLog leaves the sources' state changes out of the log, for a
+// caller that says them itself (assess, one line per source on stderr).
+func WithoutSourceLog() Option {
+	return func(s *Scheduler) { s.quietSources = true }
+}
+
 // newScheduler takes the source factories explicitly, so tests can put
 // scripted sources in place of real ones.
 func newScheduler(cfg *config.Config, timeout time.Duration, logger *slog.Logger, fs map[string]factory, opts ...Option) *Scheduler {
 	s := &Scheduler{logger: logger, timeout: timeout, factories: fs, running: map[string]*runningSource{},
 		pending:   make(chan struct{}, 1),
 		errTotals: map[ErrorKey]float64{}, history: history.New(1, history.DefaultKeep),
-		panicsLogged: map[string]bool{}}
+		panicsLogged: map[string]bool{}, sourceLogged: map[string]string{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -391,9 +402,16 @@ func (s *Scheduler) mergeOutcome(cfg *config.Config, o outcome, values triggers.
 	if len(st.Errors) > 0 {
 		fallback = o.kind + ": " + strings.Join(st.Errors, "; ")
 	}
+	down := st.Configured && !st.Up
+	downReason := DownReason(o.kind, o.res.Errors)
 	answer := func(key string) triggers.Value {
 		v := withSource(valueOr(o.res.Values, key, fallback), o.kind)
 		v.Reason = cfg.Scrub(v.Reason)
+		if down && !v.Known {
+			// The fault is the source's, said once under it; the
+			// value says only that the source is down.
+			v.Reason = downReason
+		}
 		return v
 	}
 	for _, sr := range o.Signals {
@@ -402,10 +420,63 @@ func (s *Scheduler) mergeOutcome(cfg *config.Config, o outcome, values triggers.
 	for _, t := range o.Tools {
 		values[t.SignalName()] = answer(t.SignalName())
 	}
-	if len(st.Errors) > 0 && report {
-		s.logger.Warn("Source errors", "source", o.kind, "errors", strings.Join(st.Errors, "; "))
+	if report && !s.quietSources {
+		s.logSourceState(o.kind, st, o.res.Errors)
 	}
 	return st
+}
+
+// DownReason is what every value a down source could not give reads: that
+// it is down and the kinds of its errors ("prometheus is down (timeout)"),
+// never the error text, which its status holds once.
+func DownReason(kind string, errs []source.Error) string {
+	var kinds []string
+	for _, e := range errs {
+		if !slices.Contains(kinds, string(e.Reason)) {
+			kinds = append(kinds, string(e.Reason))
+		}
+	}
+	if len(kinds) == 0 {
+		return kind + " is down"
+	}
+	slices.Sort(kinds)
+	return kind + " is down (" + strings.Join(kinds, ", ") + ")"
+}
+
+// logSourceState logs a source's failure when its state changes: down with
+// its one fault and fix, answering with errors of new kinds, or answering
+// again. Each line stays short: the fault in words, never the queries.
+// Called with evalMu held.
+func (s *Scheduler) logSourceState(kind string, st SourceStatus, errs []source.Error) {
+	var state, fix string
+	switch {
+	case st.Configured && !st.Up:
+		state, fix = source.Fault(kind, st.Errors)
+	case len(errs) > 0:
+		var reasons []string
+		for _, e := range errs {
+			if !slices.Contains(reasons, string(e.Reason)) {
+				reasons = append(reasons, string(e.Reason))
+			}
+		}
+		slices.Sort(reasons)
+		state = "errors: " + strings.Join(reasons, ", ")
+	}
+	prev, seen := s.sourceLogged[kind]
+	if state == prev && (seen || state == "") {
+		return
+	}
+	s.sourceLogged[kind] = state
+	switch {
+	case st.Configured && !st.Up:
+		s.logger.Error("Source down; its signals are unknown until it answers", "source", kind, "fault", state, "fix", fix)
+	case state != "":
+		first, _ := source.Fault(kind, st.Errors[:1])
+		s.logger.Warn("Source answered with errors; the signals they touch are unknown", "source", kind,
+			"errors", len(errs), "kinds", strings.TrimPrefix(state, "errors: "), "first", first)
+	default:
+		s.logger.Info("Source answers again", "source", kind)
+	}
 }
 
 // evaluate has the rules decide on the merged values at now, lets the

@@ -78,7 +78,9 @@ func (s *Scheduler) setConfig(cfg *config.Config) (done []*runningSource) {
 		}
 		src, err := f.build(section, s.logger.With("source", kind), s.sourceOpts)
 		if err != nil {
-			s.logger.Error("Cannot start source; its signals are unknown", "source", kind, "err", cfg.Scrub(err.Error()))
+			// The evaluation that follows logs the source down, once,
+			// with its fault in words and how to fix it.
+			s.logger.Debug("Cannot start source", "source", kind, "err", cfg.Scrub(err.Error()))
 		}
 		s.running[kind] = &runningSource{section: section, src: src, err: err}
 	}

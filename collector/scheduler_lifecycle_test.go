@@ -25,8 +25,13 @@ func TestReloadRetriesASourceThatFailedToStart(t *testing.T) {
 	env := newTestEnvFailing(t, cfg, map[string]func(context.Context, source.Request) source.Result{"kubernetes": answer(8)},
 		map[string]error{"kubernetes": errors.New("kubeconfig not found")})
 	st := env.sched.Evaluate(context.Background())
-	if v := signal(t, st, "microservices"); v.Known || !strings.Contains(v.Reason, "kubeconfig not found") {
-		t.Fatalf("microservices = %+v, want unknown naming the start error", v)
+	// The value says the source is down; the start error is said once,
+	// under the source.
+	if v := signal(t, st, "microservices"); v.Known || v.Reason != "kubernetes is down (start)" {
+		t.Fatalf("microservices = %+v, want unknown, kubernetes down", v)
+	}
+	if errs := sourceErrors(st, "kubernetes"); !strings.Contains(errs, "kubeconfig not found") {
+		t.Fatalf("kubernetes errors %q, want the start error", errs)
 	}
 	env.sched.Reload(loadConfig(t, cfg))
 	if env.builds["kubernetes"] != 2 {
@@ -155,7 +160,7 @@ func TestShutdownIsNotASourceFailure(t *testing.T) {
 			t.Errorf("errors %v = %v; a shutdown must not count as a source error", k, n)
 		}
 	}
-	if v := signal(t, st, "incident_mttr_seconds"); v.Known || !strings.Contains(v.Reason, string(source.ReasonCanceled)+": query") {
+	if v := signal(t, st, "incident_mttr_seconds"); v.Known || !strings.Contains(v.Reason, string(source.ReasonCanceled)) {
 		t.Errorf("the unpublished State has incident_mttr_seconds = %+v, want unknown by %s", v, source.ReasonCanceled)
 	}
 }
@@ -288,7 +293,17 @@ sources:
 	if !strings.Contains(env.log.String(), config.Hidden) {
 		t.Errorf("the log shows no scrubbed error; was anything logged?\n%s", env.log.String())
 	}
-	if v := signal(t, last, "incident_mttr_seconds"); !strings.Contains(v.Reason, "prometheus refused "+config.Hidden) {
-		t.Errorf("incident_mttr_seconds reason = %q, want the scrubbed text", v.Reason)
+	if errs := sourceErrors(last, "prometheus"); !strings.Contains(errs, "server said "+config.Hidden) {
+		t.Errorf("prometheus errors = %q, want the scrubbed text", errs)
 	}
+}
+
+// sourceErrors is a source's errors in st, joined.
+func sourceErrors(st *State, kind string) string {
+	for _, s := range st.Sources {
+		if s.Name == kind {
+			return strings.Join(s.Errors, "; ")
+		}
+	}
+	return ""
 }

@@ -234,8 +234,11 @@ sources:
 	if !v.Known || v.Number != 12 || v.Source != "kubernetes" {
 		t.Errorf("developers = %+v, want 12 from kubernetes", v)
 	}
-	if v := signal(t, st, "audit_users"); v.Known || !strings.Contains(v.Reason, "connection refused") {
-		t.Errorf("audit_users = %+v, want unknown naming the loki error", v)
+	if v := signal(t, st, "audit_users"); v.Known || v.Reason != "loki is down (unreachable)" {
+		t.Errorf("audit_users = %+v, want unknown, loki down", v)
+	}
+	if errs := sourceErrors(st, "loki"); !strings.Contains(errs, "connection refused") {
+		t.Errorf("loki errors %q, want the connection refused", errs)
 	}
 	if n := st.ErrorTotals[ErrorKey{"loki", "unreachable"}]; n != 1 {
 		t.Errorf("loki unreachable errors = %v", n)
@@ -296,7 +299,7 @@ sources:
 	if v := signal(t, st, "incident_mttr_seconds"); v.Known || !strings.Contains(v.Reason, "timeout") {
 		t.Errorf("incident_mttr_seconds = %+v, want unknown by timeout", v)
 	}
-	if v := signal(t, st, "audit_users"); v.Known || !strings.Contains(v.Reason, "panicked") {
+	if v := signal(t, st, "audit_users"); v.Known || !strings.Contains(v.Reason, "panic") {
 		t.Errorf("audit_users = %+v, want unknown by panic", v)
 	}
 	if st.ErrorTotals[ErrorKey{"loki", "panic"}] != 1 || st.ErrorTotals[ErrorKey{"prometheus", "timeout"}] != 1 {

@@ -138,6 +138,9 @@ type builder struct {
 // source is, else its own reason, scrubbed.
 func (b builder) reason(v triggers.Value) string {
 	if b.down[v.Source] {
+		if strings.HasPrefix(v.Reason, downReason(v.Source)) {
+			return v.Reason // with the kinds of its errors: "prometheus is down (timeout)"
+		}
 		return downReason(v.Source)
 	}
 	return b.clean.clean(v.Reason)

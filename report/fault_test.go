@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"strings"
 	"testing"
 )
@@ -37,7 +38,7 @@ func TestSourceFault(t *testing.T) {
 	}
 	// An unknown fault is cut, its query left out, its URL decoded.
 	what, _ := sourceFault("prometheus", []string{`bad_data: query "` + strings.Repeat("x", 400) + `": Post "http://p.example/api/v1/query?a=%28": something odd`})
-	if len(what) > maxFaultLen+3 || strings.Contains(what, "xxx") || strings.Contains(what, "%28") {
+	if len(what) > source.MaxFaultLen+3 || strings.Contains(what, "xxx") || strings.Contains(what, "%28") {
 		t.Errorf("unknown fault %q: want it short, without the query", what)
 	}
 }

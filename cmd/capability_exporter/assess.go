@@ -67,7 +67,8 @@ func (a *assessCommand) run(configFile string, stdout, stderr io.Writer, logger 
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sched := collector.NewScheduler(cfg, *a.timeout, logger)
+	// assess says each source that is down on stderr itself, once.
+	sched := collector.NewScheduler(cfg, *a.timeout, logger, collector.WithoutSourceLog())
 	defer sched.Close()
 	st := *sched.Evaluate(ctx)
 	// One run tracks no history: "unchanged since" would only say "now",

