@@ -469,10 +469,10 @@ func (s *Scheduler) logSourceState(kind string, st SourceStatus, errs []source.E
 	s.sourceLogged[kind] = state
 	switch {
 	case st.Configured && !st.Up:
-		s.logger.Error("Source down; its signals are unknown until it answers", "source", kind, "fault", state, "fix", fix)
+		s.logger.Error("Source down", "source", kind, "fault", state, "fix", fix)
 	case state != "":
 		first, _ := source.Fault(kind, st.Errors[:1])
-		s.logger.Warn("Source answered with errors; the signals they touch are unknown", "source", kind,
+		s.logger.Warn("Source errors", "source", kind,
 			"errors", len(errs), "kinds", strings.TrimPrefix(state, "errors: "), "first", first)
 	default:
 		s.logger.Info("Source answers again", "source", kind)

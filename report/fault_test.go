@@ -3,12 +3,12 @@ package report
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"testing"
 	"time"
 
 	"github.com/capability-exporter/capability_exporter/collector"
 	"github.com/capability-exporter/capability_exporter/collector/source"
-	"strings"
-	"testing"
 )
 
 // A source's fault reads in words, once: the URL decoded, no query text,
@@ -20,13 +20,13 @@ func TestSourceFault(t *testing.T) {
 		{"kubernetes", "start: sources.kubernetes: no kubeconfig set and not running in a cluster: unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined",
 			"no kubeconfig is set and the exporter is not running in a cluster", "set sources.kubernetes.kubeconfig"},
 		{"loki", `unreachable: LogQL query "sum(count_over_time({job=\"kubernetes-audit\"}[1d]))": Get "http://loki-gateway.logging.svc/loki/api/v1/query?query=sum%28count_over_time%28%7Bjob%3D%22kubernetes-audit%22%7D%5B1d%5D%29%29&time=1": dial tcp: lookup loki-gateway.logging.svc on 10.255.255.53:53: no such host`,
-			"cannot resolve loki-gateway.logging.svc at http://loki-gateway.logging.svc/loki/api/v1/query (DNS: no such host)", "check sources.loki.url"},
+			"cannot resolve loki-gateway.logging.svc (DNS: no such host)", "check sources.loki.url"},
 		{"prometheus", `unreachable: query "up": Post "http://127.0.0.1:9/api/v1/query": dial tcp 127.0.0.1:9: connect: connection refused`,
-			"connection refused at http://127.0.0.1:9/api/v1/query", "listens at sources.prometheus.url"},
+			"connection refused at http://127.0.0.1:9", "listens at sources.prometheus.url"},
 		{"prometheus", `unreachable: query "up": Post "https://p.example/api/v1/query": tls: failed to verify certificate: x509: certificate signed by unknown authority`,
-			"TLS handshake failed at https://p.example/api/v1/query", "tls_config"},
+			"TLS handshake failed at https://p.example", "tls_config"},
 		{"loki", `unreachable: Post "http://loki.example:3100/loki/api/v1/query": 401 Unauthorized for tenant <secret>`,
-			"the server answered 401 Unauthorized at http://loki.example:3100/loki/api/v1/query", "credentials"},
+			"the server answered 401 Unauthorized at http://loki.example:3100", "credentials"},
 	} {
 		what, fix := sourceFault(tc.name, []string{tc.err})
 		if !strings.HasPrefix(what, tc.want) || !strings.Contains(fix, tc.fix) {

@@ -57,13 +57,13 @@ func knownFault(name, first string) (what, fix string) {
 	switch {
 	case strings.Contains(first, "not running in a cluster") || strings.Contains(first, "KUBERNETES_SERVICE_HOST"):
 		return "no kubeconfig is set and the exporter is not running in a cluster",
-			"set sources.kubernetes.kubeconfig, or run the exporter in a cluster with the ServiceAccount of deploy/rbac"
+			"set sources.kubernetes.kubeconfig, or run in a cluster"
 	case faultHostRE.MatchString(first):
 		host := faultHostRE.FindStringSubmatch(first)[1]
-		return "cannot resolve " + host + where + " (DNS: no such host)",
-			"check sources." + name + ".url: " + host + " does not resolve from where the exporter runs"
+		return "cannot resolve " + host + " (DNS: no such host)",
+			"check sources." + name + ".url: the host does not resolve from here"
 	case strings.Contains(first, "connection refused"):
-		return "connection refused" + where, "check that the server runs and listens at sources." + name + ".url"
+		return "connection refused" + where, "check that the server listens at sources." + name + ".url"
 	case faultStatusRE.MatchString(first):
 		m := faultStatusRE.FindStringSubmatch(first)
 		return "the server answered " + m[1] + " " + m[2] + where,
@@ -76,13 +76,18 @@ func knownFault(name, first string) (what, fix string) {
 	return "", ""
 }
 
-// faultWhere is " at <url>" for the URL an error names, decoded and without
-// its query, or "".
+// faultWhere is " at <server>" for the URL an error names: its scheme and
+// host, the same for every request of the source, so that one fault reads
+// the same whichever request met it first; or "".
 func faultWhere(err string) string {
-	if u := faultURLRE.FindStringSubmatch(err); u != nil {
-		return " at " + decodedURL(u[1])
+	u := faultURLRE.FindStringSubmatch(err)
+	if u == nil {
+		return ""
 	}
-	return ""
+	if p, e := url.Parse(u[1]); e == nil && p.Host != "" {
+		return " at " + p.Scheme + "://" + p.Host
+	}
+	return " at " + decodedURL(u[1])
 }
 
 // decodedURL is raw without its query and fragment, unescaped for reading.

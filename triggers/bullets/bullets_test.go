@@ -204,9 +204,9 @@ func TestListIsTheFrameworks(t *testing.T) {
 func TestNormalise(t *testing.T) {
 	for in, want := range map[string]string{
 		"- ✅ You have **> 5 microservices** with complex  inter-service communication": "You have > 5 microservices with complex inter-service communication",
-		"- ❌ **Manowal review** proces works goed":                                     "Manowal review proces works goed",
-		"   - ❓ **Database replicatie** (biggest challenge!)":                          "Database replicatie (biggest challenge!)",
-		"1. **Start simpel**: Priority 1 first":                                        "Start simpel: Priority 1 first",
+		"- ❌ **Manual review** process  works well":                                    "Manual review process works well",
+		"   - ❓ **Database replication** (biggest challenge!)":                         "Database replication (biggest challenge!)",
+		"1. **Start simple**: Priority 1 first":                                        "Start simple: Priority 1 first",
 		"⚠️ [TIMING]\nWhy  Now":                                                        "[TIMING] Why Now",
 		"Cilium CNI (Priority 1) → Service mesh":                                       "Cilium CNI (Priority 1) → Service mesh",
 		"99.9% uptime": "99.9% uptime",
