@@ -1,7 +1,3 @@
-// Package dashboards holds the Grafana dashboards of capability_exporter and
-// reads them as Grafana imports them, for the checks that keep them true:
-// the unit tests here read their structure, test/e2e runs their queries
-// against a real Prometheus.
 package dashboards
 
 import (

@@ -1,9 +1,9 @@
-// Package dashboards holds the Grafana dashboards of capability_exporter. The
-// tests here read every dashboard as Grafana 10 would import it and check
-// what a user relies on: every panel says what it shows and in which unit,
-// uses the datasource variable, selects by cluster, job and instance, reads
-// only metrics the exporter (or Prometheus) exports, and shows unknown as
-// unknown. test/e2e runs every query against a real Prometheus.
+// The tests here read every dashboard as Grafana 10 would import it and
+// check what a user relies on: every panel says what it shows and in which
+// unit, uses the datasource variable, selects by cluster, job and instance,
+// reads only metrics the exporter (or Prometheus) exports, and shows unknown
+// as unknown. test/e2e runs every query against a real Prometheus.
+
 package dashboards
 
 import (

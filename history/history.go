@@ -1,12 +1,3 @@
-// Package history keeps decisions stable over time and remembers why they
-// changed. A new decision is published only after it has held for a number
-// of evaluations (Prometheus' `for:` applied to decisions); until then the
-// last published one stays in force, marked stale when what is pending is
-// an unknown (a source outage). Every published change is recorded with the
-// conditions whose truth flipped and the signals that moved.
-//
-// A History is immutable: Next returns a new one, so that an evaluation cut
-// short by shutdown leaves the published History as it was.
 package history
 
 import (

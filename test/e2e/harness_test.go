@@ -1,13 +1,8 @@
 //go:build e2e
 
-// Package e2e runs the exporter against real servers: Prometheus and
-// promtool, Alertmanager, etcd with kube-apiserver, and Chromium. The servers
-// come from PATH (Debian packages) or the env vars test/e2e/README.md lists;
-// each starts through startServer (harness_server_test.go), binds to
-// 127.0.0.1 on a free port and is stopped by the test that started it. Run with `go test -tags e2e ./test/e2e/...`.
-//
 // This file holds what every tier shares: waiting, and building and running
 // the exporter binary itself.
+
 package e2e
 
 import (
