@@ -211,7 +211,10 @@ func generateSchema(t *testing.T) []byte {
 			"pullPolicy":  obj("type", "string", "enum", []any{"Always", "IfNotPresent", "Never"}),
 			"pullSecrets": obj("type", "array", "items", str),
 		}),
-		"extraArgs":            obj("type", "array", "items", str),
+		"extraArgs": obj("type", "array", "items", str),
+		"mcp": closed(map[string]any{
+			"enabled": obj("type", "boolean", "description", "serve the Model Context Protocol at /mcp (read-only); false passes --no-web.mcp"),
+		}),
 		"replicas":             integer(0),
 		"revisionHistoryLimit": integer(0),
 		"podAnnotations":       strMap,
