@@ -15,7 +15,7 @@ import (
 
 // ConditionKindsText lists the kind label values of capability_condition:
 // the steps of the decision and adopted, for adopted_if.
-var ConditionKindsText = strings.Join(append(slices.Clone(triggers.Kinds), triggers.KindAdopted), ", ")
+var ConditionKindsText = strings.Join(append(slices.Clone(triggers.Kinds()), triggers.KindAdopted), ", ")
 
 // Metric descriptors, built once. Every capability metric comes from the
 // last published evaluation; a scrape never reaches a source.
@@ -178,13 +178,13 @@ func stateMetrics(st *State) []prometheus.Metric {
 
 	for _, d := range ev.Decisions {
 		add(infoDesc, 1, d.Capability, d.Title, d.Complexity.String())
-		for _, state := range triggers.States {
+		for _, state := range triggers.States() {
 			add(decisionDesc, boolFloat(d.State == state), d.Capability, string(state))
 		}
-		for _, need := range triggers.Needs {
+		for _, need := range triggers.Needs() {
 			add(needDesc, boolFloat(d.Need == need), d.Capability, string(need))
 		}
-		for _, state := range triggers.States {
+		for _, state := range triggers.States() {
 			if state != triggers.StateUnknown {
 				add(possibleDesc, boolFloat(slices.Contains(d.Possible, state)), d.Capability, string(state))
 			}
@@ -245,9 +245,9 @@ func stateMetrics(st *State) []prometheus.Metric {
 // historyMetrics are a capability's pending change, staleness and count of
 // published changes.
 func historyMetrics(capability string, hs history.Status, now time.Time) []prometheus.Metric {
-	out := make([]prometheus.Metric, 0, len(triggers.States)+3)
+	out := make([]prometheus.Metric, 0, len(triggers.States())+3)
 	var left float64
-	for _, state := range triggers.States {
+	for _, state := range triggers.States() {
 		out = append(out, gauge(pendingDesc, boolFloat(hs.Pending != nil && hs.Pending.State == state), capability, string(state)))
 	}
 	if hs.Pending != nil && !hs.Pending.Due.IsZero() {

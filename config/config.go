@@ -90,17 +90,20 @@ type HTTPSource struct {
 	HTTPClientConfig promconfig.HTTPClientConfig `yaml:",inline"`
 }
 
-// DefaultHTTPSource holds the defaults for HTTP sources.
-var DefaultHTTPSource = HTTPSource{
-	Timeout:          Duration(30 * time.Second),
-	MaxConcurrency:   4,
-	HTTPClientConfig: promconfig.DefaultHTTPClientConfig,
+// DefaultHTTPSource returns the defaults for HTTP sources, a new value on
+// each call.
+func DefaultHTTPSource() HTTPSource {
+	return HTTPSource{
+		Timeout:          Duration(30 * time.Second),
+		MaxConcurrency:   4,
+		HTTPClientConfig: promconfig.DefaultHTTPClientConfig,
+	}
 }
 
 // UnmarshalYAML applies defaults. It takes the callback form on purpose: the
 // callback decodes with the outer decoder, so unknown fields stay errors.
 func (s *HTTPSource) UnmarshalYAML(unmarshal func(any) error) error {
-	*s = DefaultHTTPSource
+	*s = DefaultHTTPSource()
 	type httpSource HTTPSource
 	return unmarshal((*httpSource)(s))
 }
@@ -141,16 +144,19 @@ const DefaultPlatformNamespacesRegex = `kube-.*|monitoring|observability|logging
 	`|prometheus|grafana|loki|tempo|jaeger|opentelemetry-operator-system|odigos-system|datadog|dynatrace` +
 	`|opencost|kubecost|velero|kasten-io|chaos-mesh|litmus|falco|kubearmor|trivy-system`
 
-// DefaultKubernetesSource holds the defaults of the kubernetes section.
-var DefaultKubernetesSource = KubernetesSource{
-	Timeout:                 Duration(60 * time.Second),
-	PlatformNamespacesRegex: DefaultPlatformNamespacesRegex,
-	TeamLabels:              []string{"team", "app.kubernetes.io/part-of"},
+// DefaultKubernetesSource returns the defaults of the kubernetes section, a
+// new value on each call.
+func DefaultKubernetesSource() KubernetesSource {
+	return KubernetesSource{
+		Timeout:                 Duration(60 * time.Second),
+		PlatformNamespacesRegex: DefaultPlatformNamespacesRegex,
+		TeamLabels:              []string{"team", "app.kubernetes.io/part-of"},
+	}
 }
 
 // UnmarshalYAML applies defaults, keeping unknown fields errors.
 func (s *KubernetesSource) UnmarshalYAML(unmarshal func(any) error) error {
-	*s = DefaultKubernetesSource
+	*s = DefaultKubernetesSource()
 	type kubernetesSource KubernetesSource
 	return unmarshal((*kubernetesSource)(s))
 }

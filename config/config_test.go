@@ -57,7 +57,7 @@ func TestFullConfig(t *testing.T) {
 		t.Errorf("prometheus section: %+v", p)
 	}
 	l := c.Sources.Loki
-	if l == nil || l.MaxConcurrency != DefaultHTTPSource.MaxConcurrency || l.Timeout != DefaultHTTPSource.Timeout ||
+	if l == nil || l.MaxConcurrency != DefaultHTTPSource().MaxConcurrency || l.Timeout != DefaultHTTPSource().Timeout ||
 		!l.HTTPClientConfig.FollowRedirects {
 		t.Errorf("loki defaults not applied: %+v", l)
 	}

@@ -13,17 +13,17 @@ import (
 	"github.com/capability-exporter/capability_exporter/yamlpos"
 )
 
-// DefaultPrometheusSelectors are the selectors the default rules refer to
+// defaultPrometheusSelectors are the selectors the default rules refer to
 // as ${name} in prometheus queries and alert history; sources.prometheus.
 // selectors adds to them or replaces one by name.
-var DefaultPrometheusSelectors = map[string]string{
+var defaultPrometheusSelectors = map[string]string{
 	// The alerts that count as incidents: firing, at a paging severity.
 	"critical_alerts": `ALERTS{alertstate="firing",severity=~"critical|page"}`,
 }
 
-// DefaultLokiSelectors are the selectors the default rules refer to in loki
+// defaultLokiSelectors are the selectors the default rules refer to in loki
 // queries; sources.loki.selectors adds to them or replaces one by name.
-var DefaultLokiSelectors = map[string]string{
+var defaultLokiSelectors = map[string]string{
 	// The Kubernetes API server's audit log.
 	"audit_stream": `{job="kubernetes-audit"}`,
 	// Users that are machines, not people (a regular expression on
@@ -42,9 +42,9 @@ var DefaultLokiSelectors = map[string]string{
 func DefaultSelectors(kind string) map[string]string {
 	switch kind {
 	case "prometheus":
-		return maps.Clone(DefaultPrometheusSelectors)
+		return maps.Clone(defaultPrometheusSelectors)
 	case "loki":
-		return maps.Clone(DefaultLokiSelectors)
+		return maps.Clone(defaultLokiSelectors)
 	}
 	return map[string]string{}
 }

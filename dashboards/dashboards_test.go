@@ -282,7 +282,7 @@ func TestDecisionCodesCoverEveryState(t *testing.T) {
 					states = append(states, c[1])
 				}
 				var want []string
-				for _, s := range triggers.States {
+				for _, s := range triggers.States() {
 					want = append(want, string(s))
 				}
 				if !slices.Equal(states, want) || len(stateOf) != len(want) {
@@ -322,7 +322,7 @@ func TestDecisionCodesCoverEveryState(t *testing.T) {
 }
 
 func isStateName(text string) bool {
-	for _, s := range triggers.States {
+	for _, s := range triggers.States() {
 		if strings.ReplaceAll(string(s), "_", " ") == text {
 			return true
 		}

@@ -40,7 +40,7 @@ func TestNeedCodesCoverEveryNeed(t *testing.T) {
 					}
 				}
 				var want []string
-				for _, n := range triggers.Needs {
+				for _, n := range triggers.Needs() {
 					want = append(want, string(n))
 				}
 				if !slices.Equal(needs, want) || len(text) != len(want) {

@@ -132,7 +132,7 @@ type outcomes struct {
 var timings = []Timing{TimingNow, TimingLater, TimingNone}
 
 func (o outcomes) add(v verdict) outcomes {
-	o.states |= 1 << slices.Index(States, v.state)
+	o.states |= 1 << slices.Index(allStates, v.state)
 	if v.needed {
 		o.needs |= 1
 	} else {
@@ -186,7 +186,7 @@ func (sh *shape) outcomes(a atoms) outcomes {
 		}
 	}
 	if len(open) > maxOpenAtoms {
-		return outcomes{states: 1<<len(States) - 1, needs: 3, timings: 7}
+		return outcomes{states: 1<<len(allStates) - 1, needs: 3, timings: 7}
 	}
 	var o outcomes
 	for mask := range 1 << len(open) {
@@ -266,7 +266,7 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 	conds := map[string]*Condition{KindTrigger: c.Trigger, KindStructural: c.Structural, KindMust: c.Must,
 		KindGate: c.Gate, KindSkip: c.Skip, KindLater: c.Later, KindNow: c.Now}
 	own := map[string]judged{}
-	for _, kind := range Kinds {
+	for _, kind := range conditionKinds {
 		t, open := e.eval(conds[kind], kind, nil)
 		own[kind] = judged{t, open}
 	}
@@ -336,14 +336,14 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 				timings: pick(all.timings, prob.timings)}
 		}
 	}
-	for i, s := range States {
+	for i, s := range allStates {
 		if all.states&(1<<i) != 0 && s != StateUnknown {
 			d.Possible = append(d.Possible, s)
 		}
 	}
 	d.State = StateUnknown
 	if i := single(seen.states); i >= 0 {
-		d.State = States[i]
+		d.State = allStates[i]
 	}
 	d.Need = NeedUnknown
 	switch {

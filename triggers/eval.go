@@ -1,6 +1,9 @@
 package triggers
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // State is a capability's decision.
 type State string
@@ -17,7 +20,9 @@ const (
 )
 
 // States lists every state, in precedence order with unknown last.
-var States = []State{StateAdopted, StateSkip, StateLater, StateNow, StateConsider, StateNotTriggered, StateUnknown}
+func States() []State { return slices.Clone(allStates) }
+
+var allStates = []State{StateAdopted, StateSkip, StateLater, StateNow, StateConsider, StateNotTriggered, StateUnknown}
 
 // Need is the answer to the framework's first question, "do we need this?"
 // (its TRIGGER and NOT bullets), apart from when (its TIMING).
@@ -37,7 +42,9 @@ const (
 )
 
 // Needs lists every need, from settled yes to unknown.
-var Needs = []Need{NeedYes, NeedProbably, NeedProbablyNot, NeedNo, NeedUnknown}
+func Needs() []Need { return slices.Clone(allNeeds) }
+
+var allNeeds = []Need{NeedYes, NeedProbably, NeedProbablyNot, NeedNo, NeedUnknown}
 
 // Needed reports whether the need is yes or probably.
 func (n Need) Needed() bool { return n == NeedYes || n == NeedProbably }
@@ -70,7 +77,9 @@ const (
 )
 
 // Kinds lists the condition kinds in the order a decision reads them.
-var Kinds = []string{KindTrigger, KindStructural, KindMust, KindGate, KindSkip, KindLater, KindNow}
+func Kinds() []string { return slices.Clone(conditionKinds) }
+
+var conditionKinds = []string{KindTrigger, KindStructural, KindMust, KindGate, KindSkip, KindLater, KindNow}
 
 // StepAdopted is the first step of the ladder: a tool for the capability is
 // detected, or its adopted_if holds. The other steps are named by the
@@ -82,7 +91,9 @@ const StepAdopted = KindAdopted
 // then need (a structural NOT case outranks a declared obligation, which
 // outranks the other NOT bullets), then timing (a gate outranks an
 // obligation, which outranks the LATER bullets, which outrank NOW).
-var Ladder = []string{StepAdopted, KindStructural, KindMust, KindSkip, KindGate, KindLater, KindNow, KindTrigger}
+func Ladder() []string { return slices.Clone(ladder) }
+
+var ladder = []string{StepAdopted, KindStructural, KindMust, KindSkip, KindGate, KindLater, KindNow, KindTrigger}
 
 // ConditionResult is one comparison, evaluated.
 type ConditionResult struct {

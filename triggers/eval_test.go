@@ -338,8 +338,8 @@ func TestLadderSteps(t *testing.T) {
 			for _, s := range d.Steps {
 				kinds = append(kinds, s.Kind)
 			}
-			if !slices.Equal(kinds, Ladder) {
-				t.Fatalf("steps %q, want the ladder %q", kinds, Ladder)
+			if !slices.Equal(kinds, Ladder()) {
+				t.Fatalf("steps %q, want the ladder %q", kinds, Ladder())
 			}
 			for kind, w := range tt.want {
 				s := d.StepOf(kind)
@@ -478,7 +478,7 @@ func TestRecommendedOrderIndependent(t *testing.T) {
 }
 
 func TestStates(t *testing.T) {
-	if len(States) != 7 || States[0] != StateAdopted || States[len(States)-1] != StateUnknown {
-		t.Errorf("States = %v", States)
+	if s := States(); len(s) != 7 || s[0] != StateAdopted || s[len(s)-1] != StateUnknown {
+		t.Errorf("States = %v", s)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -27,13 +26,11 @@ func DefaultRulesYAML() []byte { return bytes.Clone(defaultRules) }
 // DefaultRulesFile is the name errors use for the embedded rules.
 const DefaultRulesFile = "<default rules>"
 
-var defaultOnce = sync.OnceValues(func() (*Rules, error) {
-	return Parse(DefaultRulesFile, defaultRules)
-})
-
-// Default returns the embedded default rules. They are parsed once; a test
-// guarantees they are valid, so an error here is a build defect.
-func Default() (*Rules, error) { return defaultOnce() }
+// Default returns the embedded default rules, parsed afresh on each call so
+// that no two configs share them: one config's thresholds, or a change a
+// caller makes to what it got, cannot reach another's. A test guarantees they
+// are valid, so an error here is a build defect.
+func Default() (*Rules, error) { return Parse(DefaultRulesFile, defaultRules) }
 
 // Load reads and validates a rules file.
 func Load(path string) (*Rules, error) {
@@ -140,7 +137,7 @@ func Parse(file string, data []byte) (*Rules, error) {
 	root := doc.Content[0]
 	p := &parser{file: file, root: root, r: &Rules{File: file, docs: map[string]*yaml.Node{file: &doc},
 		thresholds: map[string]*Threshold{}, signals: map[string]*Signal{}, tools: map[string]*Tool{},
-		foundations: map[string]*Foundation{}, capabilities: map[string]*Capability{}, words: new(sync.Map)}}
+		foundations: map[string]*Foundation{}, capabilities: map[string]*Capability{}}}
 	p.extend(&raw.Extends, raw.AddConditions)
 	p.thresholdDefs(raw.Thresholds, yamlpos.MapKeys(root, "thresholds"))
 	p.signals(raw.Signals, yamlpos.MapKeys(root, "signals"))
@@ -162,6 +159,7 @@ func Parse(file string, data []byte) (*Rules, error) {
 	if err := p.errs.Err(); err != nil {
 		return nil, err
 	}
+	p.r.words = p.r.memoWords()
 	return p.r, nil
 }
 
@@ -273,16 +271,16 @@ func (p *parser) source(line int, field string, s SignalSource, top bool) {
 				}
 			}
 			if ah.Measure == "" {
-				p.errf(line, field+".prometheus.alert_history.measure", "missing measure (want one of %s)", strings.Join(AlertHistoryMeasures, ", "))
-			} else if !slices.Contains(AlertHistoryMeasures, ah.Measure) {
-				p.errf(line, field+".prometheus.alert_history.measure", "unknown measure %q (want one of %s)", ah.Measure, strings.Join(AlertHistoryMeasures, ", "))
+				p.errf(line, field+".prometheus.alert_history.measure", "missing measure (want one of %s)", strings.Join(alertHistoryMeasures, ", "))
+			} else if !slices.Contains(alertHistoryMeasures, ah.Measure) {
+				p.errf(line, field+".prometheus.alert_history.measure", "unknown measure %q (want one of %s)", ah.Measure, strings.Join(alertHistoryMeasures, ", "))
 			}
 		}
 		if ps.Window < 0 || (ps.Window != 0 && ps.Query == "") {
 			p.errf(line, field+".prometheus.window", "a window applies to a query, and is positive")
 		}
-		if ps.Rules != "" && !slices.Contains(RulesMeasures, ps.Rules) {
-			p.errf(line, field+".prometheus.rules", "unknown measure %q (want one of %s)", ps.Rules, strings.Join(RulesMeasures, ", "))
+		if ps.Rules != "" && !slices.Contains(rulesMeasures, ps.Rules) {
+			p.errf(line, field+".prometheus.rules", "unknown measure %q (want one of %s)", ps.Rules, strings.Join(rulesMeasures, ", "))
 		}
 	case s.Loki != nil:
 		if (s.Loki.Query != "") == s.Loki.Reachable {
@@ -293,8 +291,8 @@ func (p *parser) source(line int, field string, s SignalSource, top bool) {
 			p.errf(line, field+".loki.ago", "ago applies to a query, and is positive")
 		}
 	case s.Kubernetes != "":
-		if !slices.Contains(KubernetesMeasures, s.Kubernetes) {
-			p.errf(line, field+".kubernetes", "unknown measure %q (want one of %s)", s.Kubernetes, strings.Join(KubernetesMeasures, ", "))
+		if !slices.Contains(kubernetesMeasures, s.Kubernetes) {
+			p.errf(line, field+".kubernetes", "unknown measure %q (want one of %s)", s.Kubernetes, strings.Join(kubernetesMeasures, ", "))
 		}
 	case s.Derive != nil:
 		if s.Derive.TrueIfNode.Kind == 0 && s.Derive.FalseIfNode.Kind == 0 {

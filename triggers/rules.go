@@ -2,8 +2,8 @@ package triggers
 
 import (
 	"fmt"
+	"slices"
 	"strings"
-	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -31,10 +31,9 @@ type Rules struct {
 	tools        map[string]*Tool
 	foundations  map[string]*Foundation
 	capabilities map[string]*Capability
-	// words caches Words by says text: the decision engine renders the same
-	// texts at every point it walks, and the thresholds in force do not
-	// change for one Rules (WithThresholds makes new Rules).
-	words *sync.Map
+	// words is the memo of Words by text (memoWords), made when the Rules
+	// are and only read afterwards.
+	words map[string]string
 }
 
 // Doc returns the document of a rules file these rules were read from (a
@@ -226,7 +225,7 @@ type PrometheusSignal struct {
 	Empty Empty  `yaml:"empty,omitempty" json:"empty,omitempty"`
 	// AlertHistory is computed by the exporter from a range query.
 	AlertHistory *AlertHistory `yaml:"alert_history,omitempty" json:"alert_history,omitempty"`
-	// Rules is a measure over /api/v1/rules, see RulesMeasures.
+	// Rules is a measure over /api/v1/rules, see RulesMeasures().
 	Rules string `yaml:"rules,omitempty" json:"rules,omitempty"`
 	// Reachable is 1 when the server answers its build info endpoint.
 	Reachable bool `yaml:"reachable,omitempty" json:"reachable,omitempty"`
@@ -248,7 +247,9 @@ type AlertHistory struct {
 }
 
 // AlertHistoryMeasures are the measures an alert_history signal may name.
-var AlertHistoryMeasures = []string{
+func AlertHistoryMeasures() []string { return slices.Clone(alertHistoryMeasures) }
+
+var alertHistoryMeasures = []string{
 	"incidents",         // firing runs that ended inside the window
 	"open_incidents",    // firing runs still open at the window's end
 	"mean_resolution",   // mean duration of resolved runs, seconds
@@ -257,7 +258,9 @@ var AlertHistoryMeasures = []string{
 }
 
 // RulesMeasures are the measures a prometheus rules signal may name.
-var RulesMeasures = []string{
+func RulesMeasures() []string { return slices.Clone(rulesMeasures) }
+
+var rulesMeasures = []string{
 	"alerting_rules",                  // alerting rules loaded
 	"alerting_rules_without_severity", // alerting rules with no severity label
 	"slo_recording_rules",             // recording rules that look like SLOs (Sloth, Pyrra, slo: names)
@@ -278,7 +281,9 @@ type LokiSignal struct {
 
 // KubernetesMeasures are the built-in measures of the Kubernetes source. All
 // exclude platform namespaces.
-var KubernetesMeasures = []string{
+func KubernetesMeasures() []string { return slices.Clone(kubernetesMeasures) }
+
+var kubernetesMeasures = []string{
 	"microservices",                 // Deployments and StatefulSets a Service selects, Rules.Datastores left out
 	"workloads",                     // Deployments and StatefulSets
 	"app_namespaces",                // namespaces that are not platform namespaces

@@ -82,7 +82,7 @@ func traceProblems(r *Rules, l *bullets.List, framework string) []string {
 			continue
 		}
 		if !slices.Contains(roleSections[c.Role], b.Section) {
-			out = append(out, fmt.Sprintf("%s: %s cited as %s, which a %s bullet is not", where, b, c.Role, bullets.SectionTitles[b.Section]))
+			out = append(out, fmt.Sprintf("%s: %s cited as %s, which a %s bullet is not", where, b, c.Role, bullets.SectionTitle(b.Section)))
 		}
 		i := slices.IndexFunc(cited[b], func(u use) bool { return u.role == c.Role })
 		if i < 0 {

@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/capability-exporter/capability_exporter/yamlpos"
 )
@@ -73,26 +72,79 @@ func (r *Rules) thresholdOf(c *Condition) float64 {
 
 // Words renders a says text with each {name} replaced by its threshold's
 // value in force, so that "more than {cost_growth_per_month} a month" reads
-// "more than 15% a month" where the organisation set 15%.
+// "more than 15% a month" where the organisation set 15%. The texts of the
+// rules' own conditions come from a memo made with the Rules; any other text
+// is rendered afresh.
 func (r *Rules) Words(says string) string {
 	if !strings.Contains(says, "{") {
 		return says
 	}
-	if r.words != nil {
-		if w, ok := r.words.Load(says); ok {
-			return w.(string)
-		}
+	if w, ok := r.words[says]; ok {
+		return w
 	}
-	w := thresholdRefRE.ReplaceAllStringFunc(says, func(ref string) string {
+	return r.renderWords(says)
+}
+
+func (r *Rules) renderWords(says string) string {
+	return thresholdRefRE.ReplaceAllStringFunc(says, func(ref string) string {
 		if t := r.thresholds[ref[1:len(ref)-1]]; t != nil {
 			return t.ValueText()
 		}
 		return ref
 	})
-	if r.words != nil {
-		r.words.Store(says, w)
+}
+
+// memoWords renders, once for these Rules, every says text and condition of
+// the rules that names a threshold: the decision engine renders the same
+// texts at every point it walks. The memo is only read afterwards, so Rules
+// evaluated from many goroutines share it without a lock; Rules with other
+// thresholds in force (WithThresholds) make their own.
+func (r *Rules) memoWords() map[string]string {
+	memo := map[string]string{}
+	add := func(text string) {
+		if _, done := memo[text]; !done && strings.Contains(text, "{") {
+			memo[text] = r.renderWords(text)
+		}
 	}
-	return w
+	var walk func(c *Condition)
+	walk = func(c *Condition) {
+		if c == nil {
+			return
+		}
+		add(c.Says)
+		add(c.String())
+		walk(c.Not)
+		for _, m := range c.Any {
+			walk(m)
+		}
+		for _, m := range c.All {
+			walk(m)
+		}
+	}
+	for _, s := range r.Signals {
+		for _, pr := range s.Presume {
+			add(pr.Says)
+			walk(pr.When)
+		}
+		for _, alt := range s.Source.Alternatives() {
+			if alt.Derive != nil {
+				walk(alt.Derive.TrueIf)
+				walk(alt.Derive.FalseIf)
+			}
+		}
+	}
+	for _, f := range r.Foundations {
+		walk(f.Present)
+	}
+	for _, c := range r.Capabilities {
+		for _, cond := range []*Condition{c.Trigger, c.Structural, c.Must, c.Gate, c.Skip, c.Later, c.Now, c.AdoptedIf} {
+			walk(cond)
+		}
+		for _, cond := range append(slices.Clone(c.Contradictions), c.Checklist...) {
+			walk(cond)
+		}
+	}
+	return memo
 }
 
 // WithThresholds returns the rules with the organisation's values in force
@@ -103,18 +155,27 @@ func (r *Rules) WithThresholds(values map[string]float64) *Rules {
 	if len(values) == 0 {
 		return r
 	}
+	return r.withValues(func(t *Threshold) (float64, bool) {
+		if v, ok := values[t.Name]; ok {
+			return v, true
+		}
+		return t.Value, t.Own
+	})
+}
+
+// withValues returns a copy of r whose thresholds take the value, and the
+// Own, that value gives for each, with its own memo of Words.
+func (r *Rules) withValues(value func(*Threshold) (float64, bool)) *Rules {
 	cp := *r
-	cp.words = new(sync.Map)
-	cp.thresholds = make(map[string]*Threshold, len(r.thresholds))
+	cp.thresholds = make(map[string]*Threshold, len(r.Thresholds))
 	cp.Thresholds = make([]*Threshold, len(r.Thresholds))
 	for i, t := range r.Thresholds {
 		nt := *t
-		if v, ok := values[t.Name]; ok {
-			nt.Value, nt.Own = v, true
-		}
+		nt.Value, nt.Own = value(t)
 		cp.Thresholds[i] = &nt
 		cp.thresholds[t.Name] = &nt
 	}
+	cp.words = cp.memoWords()
 	return &cp
 }
 

@@ -198,3 +198,49 @@ func TestThresholdsHysteresisFollowsOverride(t *testing.T) {
 		t.Errorf("13%% after 17%%: trigger %v, want false below the band", got)
 	}
 }
+
+// TestThresholdsConcurrentLoads loads the default rules twice at once with
+// different thresholds, as two configs reloaded together would, and
+// evaluates each: under -race it shows that the loads share nothing one of
+// them writes, and each renders its own value.
+func TestThresholdsConcurrentLoads(t *testing.T) {
+	const says = "You have more than {many_services} microservices"
+	want := map[float64]string{3: "You have more than 3 microservices", 50: "You have more than 50 microservices"}
+	got := make(chan string, len(want))
+	errs := make(chan error, len(want))
+	for v := range want {
+		go func() {
+			r, err := Default()
+			if err != nil {
+				errs <- err
+				return
+			}
+			r = r.WithThresholds(map[string]float64{"many_services": v})
+			Evaluate(r, webshop(), time.Unix(0, 0))
+			errs <- nil
+			got <- r.Words(says)
+		}()
+	}
+	for range want {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(got)
+	seen := map[string]bool{}
+	for w := range got {
+		seen[w] = true
+	}
+	for _, w := range want {
+		if !seen[w] {
+			t.Errorf("no load rendered %q; got %v", w, seen)
+		}
+	}
+	r, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := r.Words(says); w != "You have more than 5 microservices" {
+		t.Errorf("a later load renders %q, want the rules' 5", w)
+	}
+}

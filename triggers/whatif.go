@@ -41,7 +41,7 @@ func (sp *space) stateWith(moves map[*axis]int) State {
 		sp.pt[name] = v
 	}
 	if i := single(o.states); i >= 0 {
-		return States[i]
+		return allStates[i]
 	}
 	return StateUnknown
 }

@@ -106,7 +106,7 @@ func testHTTPSource(t *testing.T, kind, rawURL string, edit func(*config.HTTPSou
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.DefaultHTTPSource
+	cfg := config.DefaultHTTPSource()
 	cfg.URL = promconfig.URL{URL: u}
 	cfg.Timeout = config.Duration(2 * time.Second)
 	cfg.Selectors = config.DefaultSelectors(kind)

@@ -53,7 +53,7 @@ func BenchmarkKubernetesCollect(b *testing.B) {
 	fc := newFakeCluster(b, objs, nil, nil)
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	req := request(triggers.KubernetesMeasures, rules.Tools...)
+	req := request(triggers.KubernetesMeasures(), rules.Tools...)
 	res := fc.collect(b, req)
 	runtime.GC()
 	runtime.ReadMemStats(&after)

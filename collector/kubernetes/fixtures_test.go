@@ -200,7 +200,7 @@ func newFakeCluster(t testing.TB, objs []runtime.Object, edit func(*config.Kuber
 	if react != nil {
 		react(fc)
 	}
-	sec := config.DefaultKubernetesSource
+	sec := config.DefaultKubernetesSource()
 	if edit != nil {
 		edit(&sec)
 	}

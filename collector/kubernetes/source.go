@@ -137,7 +137,7 @@ func newKubernetesSource(kc kubernetes.Interface, mc metadata.Interface, dc dyna
 	}
 	timeout := time.Duration(sec.Timeout)
 	if timeout <= 0 {
-		timeout = time.Duration(config.DefaultKubernetesSource.Timeout)
+		timeout = time.Duration(config.DefaultKubernetesSource().Timeout)
 	}
 	s := &Source{logger: logger, client: kc, meta: mc, dyn: dc, timeout: timeout,
 		teamLabels: slices.Clone(sec.TeamLabels), platformNamespaces: map[string]bool{}, platformRegex: re,

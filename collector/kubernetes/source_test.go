@@ -160,10 +160,10 @@ func TestKubernetesMeasures(t *testing.T) {
 		"rbac_human_subjects":           4,
 		"reachable":                     1,
 	}
-	if got := slices.Sorted(maps.Keys(want)); !slices.Equal(got, slices.Sorted(slices.Values(triggers.KubernetesMeasures))) {
-		t.Fatalf("test covers %v, want every measure of triggers.KubernetesMeasures %v", got, triggers.KubernetesMeasures)
+	if got := slices.Sorted(maps.Keys(want)); !slices.Equal(got, slices.Sorted(slices.Values(triggers.KubernetesMeasures()))) {
+		t.Fatalf("test covers %v, want every measure of triggers.KubernetesMeasures() %v", got, triggers.KubernetesMeasures())
 	}
-	res := fc.collect(t, request(triggers.KubernetesMeasures))
+	res := fc.collect(t, request(triggers.KubernetesMeasures()))
 	if !res.Up || len(res.Errors) > 0 {
 		t.Fatalf("Up = %v, errors %v; want up without errors", res.Up, res.Errors)
 	}
@@ -179,9 +179,9 @@ func TestKubernetesMeasures(t *testing.T) {
 // measures, or a rules file could ask for one the source cannot answer.
 func TestKubernetesMeasuresMatchRulesSchema(t *testing.T) {
 	got := slices.Sorted(maps.Keys(measures))
-	want := slices.Sorted(slices.Values(triggers.KubernetesMeasures))
+	want := slices.Sorted(slices.Values(triggers.KubernetesMeasures()))
 	if !slices.Equal(got, want) {
-		t.Errorf("measures = %v\nwant triggers.KubernetesMeasures = %v", got, want)
+		t.Errorf("measures = %v\nwant triggers.KubernetesMeasures() = %v", got, want)
 	}
 }
 
@@ -209,8 +209,8 @@ func TestKubernetesPlatformNamespacesFromConfig(t *testing.T) {
 // A ratio over nothing is not 0%: an empty cluster does not lack probes.
 func TestKubernetesRatioOverNothingIsUnknown(t *testing.T) {
 	fc := newFakeCluster(t, []runtime.Object{namespaceObj("kube-system", nil)}, nil, nil)
-	res := fc.collect(t, request(triggers.KubernetesMeasures))
-	for _, name := range triggers.KubernetesMeasures {
+	res := fc.collect(t, request(triggers.KubernetesMeasures()))
+	for _, name := range triggers.KubernetesMeasures() {
 		v := res.Values[name]
 		// tenants over no app namespace is as undefined as a ratio.
 		isRatio := strings.HasSuffix(name, "_ratio") || name == "tenants"
@@ -233,7 +233,7 @@ func TestKubernetesForbiddenListMakesOnlyItsSignalsUnknown(t *testing.T) {
 	fc := newFakeCluster(t, shopObjects(), nil, func(fc *fakeCluster) {
 		forbid(&fc.client.Fake, "list", "networkpolicies", "networking.k8s.io")
 	})
-	checkForbidden(t, fc.collect(t, request(triggers.KubernetesMeasures)),
+	checkForbidden(t, fc.collect(t, request(triggers.KubernetesMeasures())),
 		[]string{"networkpolicy_namespace_ratio", "default_deny_namespace_ratio", "networkpolicies"}, "networkpolicies.networking.k8s.io")
 }
 
@@ -243,7 +243,7 @@ func TestKubernetesForbiddenWatchMakesItsSignalsUnknown(t *testing.T) {
 	fc := newFakeCluster(t, shopObjects(), nil, func(fc *fakeCluster) {
 		forbid(&fc.client.Fake, "watch", "rolebindings", "rbac.authorization.k8s.io")
 	})
-	checkForbidden(t, fc.collect(t, request(triggers.KubernetesMeasures)),
+	checkForbidden(t, fc.collect(t, request(triggers.KubernetesMeasures())),
 		[]string{"rbac_human_subjects"}, "rolebindings.rbac.authorization.k8s.io")
 }
 
@@ -251,7 +251,7 @@ func TestKubernetesForbiddenNodes(t *testing.T) {
 	fc := newFakeCluster(t, shopObjects(), nil, func(fc *fakeCluster) {
 		forbid(&fc.client.Fake, "list", "nodes", "")
 	})
-	checkForbidden(t, fc.collect(t, request(triggers.KubernetesMeasures)), []string{"nodes", "zones", "regions", "nodes_not_ready"}, "nodes")
+	checkForbidden(t, fc.collect(t, request(triggers.KubernetesMeasures())), []string{"nodes", "zones", "regions", "nodes_not_ready"}, "nodes")
 }
 
 // CRDs are read as metadata: without them the GitOps tools' APIs cannot be
@@ -260,7 +260,7 @@ func TestKubernetesForbiddenMetadataResource(t *testing.T) {
 	fc := newFakeCluster(t, shopObjects(), nil, func(fc *fakeCluster) {
 		forbid(&fc.meta.Fake, "list", "customresourcedefinitions", "apiextensions.k8s.io")
 	})
-	checkForbidden(t, fc.collect(t, request(triggers.KubernetesMeasures)),
+	checkForbidden(t, fc.collect(t, request(triggers.KubernetesMeasures())),
 		[]string{"networkpolicy_namespace_ratio", "default_deny_namespace_ratio", "gitops_apps", "gitops_apps_failing"},
 		"customresourcedefinitions.apiextensions.k8s.io")
 }
@@ -273,7 +273,7 @@ func checkForbidden(t *testing.T, res source.Result, unknown []string, resource 
 	if len(res.Errors) != 1 || res.Errors[0].Reason != "forbidden" || !strings.Contains(res.Errors[0].Error(), resource) {
 		t.Errorf("errors = %v, want one forbidden error naming %s", res.Errors, resource)
 	}
-	for _, name := range triggers.KubernetesMeasures {
+	for _, name := range triggers.KubernetesMeasures() {
 		v := res.Values[name]
 		if slices.Contains(unknown, name) {
 			if v.Known || !strings.Contains(v.Reason, "forbidden") || !strings.Contains(v.Reason, resource) {
@@ -355,7 +355,7 @@ func TestKubernetesInitialSyncNotFinished(t *testing.T) {
 func TestKubernetesNoListAfterInitialSync(t *testing.T) {
 	fc := newFakeCluster(t, shopObjects(), nil, nil)
 	tools := []*triggers.Tool{{ID: "mesh", CRDGroups: []string{"linkerd.io"}, Namespaces: []string{"linkerd"}, Workloads: []string{"linkerd-.*"}}}
-	req := request(triggers.KubernetesMeasures, tools...)
+	req := request(triggers.KubernetesMeasures(), tools...)
 	fc.collect(t, req)
 	lists := func() int {
 		n := 0
@@ -384,7 +384,7 @@ func TestKubernetesNoListAfterInitialSync(t *testing.T) {
 // managed fields, annotations and full specs.
 func TestKubernetesStoresHoldReducedObjects(t *testing.T) {
 	fc := newFakeCluster(t, shopObjects(), nil, nil)
-	fc.collect(t, request(triggers.KubernetesMeasures, &triggers.Tool{ID: "x", Workloads: []string{"x"}, CRDGroups: []string{"x.io"}}))
+	fc.collect(t, request(triggers.KubernetesMeasures(), &triggers.Tool{ID: "x", Workloads: []string{"x"}, CRDGroups: []string{"x.io"}}))
 	for id, st := range fc.src.running {
 		for _, o := range st.informer.GetStore().List() {
 			if _, isAPIObject := o.(runtime.Object); isAPIObject {

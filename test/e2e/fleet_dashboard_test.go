@@ -98,7 +98,7 @@ scrape_configs:
 
 			// The grid: each cell the cluster's own decision.
 			codes := map[string]float64{}
-			for i, s := range triggers.States {
+			for i, s := range triggers.States() {
 				codes[string(s)] = float64(i + 1)
 			}
 			grid := rowsOf("Decisions across the fleet")

@@ -102,7 +102,7 @@ func (s metricsScrape) errors(source, reason string) float64 {
 func (s metricsScrape) decision(capability string) string {
 	s.t.Helper()
 	var states []string
-	for _, st := range triggers.States {
+	for _, st := range triggers.States() {
 		if s.must(s.t, "capability_decision", map[string]string{"capability": capability, "state": string(st)}) == 1 {
 			states = append(states, string(st))
 		}

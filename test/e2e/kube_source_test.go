@@ -38,7 +38,7 @@ func TestKubernetesSourceAgainstAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := kubeRequest(rules, triggers.KubernetesMeasures)
+	req := kubeRequest(rules, triggers.KubernetesMeasures())
 
 	// One source as admin lives through the subtests, as the exporter's
 	// does through evaluations; every request it makes is counted.
@@ -238,7 +238,7 @@ func kubeChangeWebshop(t *testing.T, c *kubeCluster) {
 }
 
 func kubeSection() *config.KubernetesSource {
-	sec := config.DefaultKubernetesSource
+	sec := config.DefaultKubernetesSource()
 	return &sec
 }
 

@@ -35,7 +35,7 @@ func TestPerfPrometheus(t *testing.T) {
 	t0 := time.Now()
 	_, prom := webshopPrometheus(t)
 	exporterBinary(t)
-	defaultN := config.DefaultHTTPSource.MaxConcurrency
+	defaultN := config.DefaultHTTPSource().MaxConcurrency
 	doc.Para("The e2e tier's webshop: 35 days of alerts, resource requests and request counters generated, backfilled with promtool into %s and loaded (%s in all). The exporter binary with the embedded default rules and only `sources.prometheus` configured, through a counting reverse proxy, evaluating every %s; %d evaluations, the first on a cold Prometheus. Times are from the proxy's receiving the request to the last byte of the answer; the Loki and Kubernetes signals of the default rules are unknown here and cost nothing.",
 		prom.Version, time.Since(t0).Round(time.Second), perfPromInterval, perfPromCycles)
 
@@ -241,7 +241,7 @@ func perfQueryNames(t *testing.T) map[string]string {
 				name = fmt.Sprintf("%s, alternative %d", s.Name, i+1)
 			}
 			// As sent: the rules' ${name} selectors expanded.
-			q, _ := scope.Expand(a.Prometheus.Query, config.DefaultPrometheusSelectors)
+			q, _ := scope.Expand(a.Prometheus.Query, config.DefaultSelectors("prometheus"))
 			names[strings.Join(strings.Fields(q), " ")] = name
 		}
 	}

@@ -185,7 +185,7 @@ func TestLokiScopedToOneCluster(t *testing.T) {
 			q = alt.Loki.Query
 		}
 	}
-	sel := config.DefaultLokiSelectors
+	sel := config.DefaultSelectors("loki")
 	q = strings.ReplaceAll(q, "${audit_stream}", strings.TrimSuffix(sel["audit_stream"], "}")+`, cluster="a"}`)
 	q = strings.ReplaceAll(q, "${machine_users}", sel["machine_users"])
 	if n := d.count(q); n != 1 {

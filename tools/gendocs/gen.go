@@ -210,7 +210,7 @@ func citations(r *triggers.Rules, l *bullets.List) (map[*bullets.Bullet][]trigge
 func BulletTable(r *triggers.Rules, l *bullets.List, c *triggers.Capability, cited map[*bullets.Bullet][]triggers.Citation) string {
 	var b strings.Builder
 	for _, bl := range l.Of(c.ID) {
-		section, text := bullets.SectionTitles[bl.Section], cell(bl.Text)
+		section, text := bullets.SectionTitle(bl.Section), cell(bl.Text)
 		row := func(role, cond, thresholds string) {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", section, text, role, cond, thresholds)
 			section, text = "", "(the same)"

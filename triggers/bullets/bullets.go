@@ -26,11 +26,13 @@ const (
 	WebshopNot    = "webshop_not"    // "For the Webshop Case": "Probably NOT (now):"
 )
 
-// Sections lists the sections in the framework's order within a capability.
-var Sections = []string{Trigger, Not, Now, Later, PrepareNow, ActivateLater, MatrixTrigger, MatrixSkip, WebshopYes, WebshopNot}
+// sections lists the sections in the framework's order within a capability.
+var sections = []string{Trigger, Not, Now, Later, PrepareNow, ActivateLater, MatrixTrigger, MatrixSkip, WebshopYes, WebshopNot}
 
-// SectionTitles are the sections as the framework heads them.
-var SectionTitles = map[string]string{
+// SectionTitle is the section as the framework heads it.
+func SectionTitle(section string) string { return sectionTitles[section] }
+
+var sectionTitles = map[string]string{
 	Trigger: "TRIGGER", Not: "NOT", Now: "NOW", Later: "LATER",
 	PrepareNow: "Prepare NOW", ActivateLater: "Activate LATER",
 	MatrixTrigger: "matrix: trigger", MatrixSkip: "matrix: skip if",
@@ -51,7 +53,7 @@ type Bullet struct {
 func (b *Bullet) Alias() bool { return len(b.AliasOf) > 0 }
 
 func (b *Bullet) String() string {
-	return fmt.Sprintf("%s %s %q", b.Capability, SectionTitles[b.Section], b.Text)
+	return fmt.Sprintf("%s %s %q", b.Capability, sectionTitles[b.Section], b.Text)
 }
 
 // List is the framework's bullets in its order.
@@ -77,8 +79,8 @@ func Load(path string) (*List, error) {
 		switch {
 		case b.Capability == "":
 			errs = append(errs, fmt.Sprintf("bullet %d: no capability", i))
-		case !slices.Contains(Sections, b.Section):
-			errs = append(errs, fmt.Sprintf("bullet %d: unknown section %q (want one of %s)", i, b.Section, strings.Join(Sections, ", ")))
+		case !slices.Contains(sections, b.Section):
+			errs = append(errs, fmt.Sprintf("bullet %d: unknown section %q (want one of %s)", i, b.Section, strings.Join(sections, ", ")))
 		case b.Text == "" || Normalise(b.Text) != b.Text:
 			errs = append(errs, fmt.Sprintf("bullet %d: text %q is not normalised", i, b.Text))
 		}
