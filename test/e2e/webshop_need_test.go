@@ -76,6 +76,21 @@ func TestWebshopNeedFromShippedConfig(t *testing.T) {
 		}
 		return d
 	}
+	// No probable answer from nothing: each rests on a presumption (which
+	// cites its measure) or on a measured value among its conditions.
+	for _, d := range st.Evaluation.Decisions {
+		if !d.Probable {
+			continue
+		}
+		measuredCond := false
+		for _, c := range d.Conditions {
+			v := c.Value
+			measuredCond = measuredCond || (v.Known && !v.Unasserted && v.Source != "fact" && v.Source != "presumed")
+		}
+		if len(d.Presumed) == 0 && !measuredCond {
+			t.Errorf("%s: probable (need %s) with neither a presumption nor a measured condition", d.Capability, d.Need)
+		}
+	}
 	need("distributed_tracing", triggers.NeedProbably)
 	need("cost_visibility", triggers.NeedProbably)
 	need("policy_enforcement", triggers.NeedProbably)
