@@ -26,12 +26,12 @@ func parseAdopted(file string, facts *yaml.Node, rules *triggers.Rules) (map[str
 	}
 	rest.Content = nil
 	var n *yaml.Node
-	for i := 0; i+1 < len(facts.Content); i += 2 {
-		if facts.Content[i].Value == AdoptedFact {
-			n = facts.Content[i+1]
+	for k, v := range yamlpos.Pairs(facts) {
+		if k.Value == AdoptedFact {
+			n = v
 			continue
 		}
-		rest.Content = append(rest.Content, facts.Content[i], facts.Content[i+1])
+		rest.Content = append(rest.Content, k, v)
 	}
 	if n == nil || n.Tag == "!!null" {
 		return out, rest, nil
@@ -41,8 +41,7 @@ func parseAdopted(file string, facts *yaml.Node, rules *triggers.Rules) (map[str
 		return out, rest, yamlpos.Errors{{File: file, Line: n.Line, Field: field, Msg: "want a mapping of capabilities to dates (2026-10-04)"}}
 	}
 	var errs yamlpos.Errors
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for k, v := range yamlpos.Pairs(n) {
 		f := field + "." + k.Value
 		if rules.Capability(k.Value) == nil {
 			errs = append(errs, &yamlpos.Error{File: file, Line: k.Line, Field: f, Msg: "unknown capability"})

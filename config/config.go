@@ -318,13 +318,10 @@ func parseThresholds(file string, n *yaml.Node, rules *triggers.Rules) (map[stri
 		}
 		return "", fmt.Sprintf("unknown threshold (the rules define: %s)", strings.Join(names, ", "))
 	})
-	if n.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if t := rules.Threshold(k.Value); t != nil && v.Tag == "!!null" {
-				errs = append(errs, &yamlpos.Error{File: file, Line: v.Line, Field: "thresholds." + k.Value,
-					Msg: "want a value; leave the name out for the rules' " + t.DefaultText()})
-			}
+	for k, v := range yamlpos.Pairs(n) {
+		if t := rules.Threshold(k.Value); t != nil && v.Tag == "!!null" {
+			errs = append(errs, &yamlpos.Error{File: file, Line: v.Line, Field: "thresholds." + k.Value,
+				Msg: "want a value; leave the name out for the rules' " + t.DefaultText()})
 		}
 	}
 	out := make(map[string]float64, len(vals))
@@ -345,10 +342,8 @@ func parseThresholds(file string, n *yaml.Node, rules *triggers.Rules) (map[stri
 
 // scalarAt is the text of the value of key in mapping n.
 func scalarAt(n *yaml.Node, key string) string {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1].Value
-		}
+	if v := yamlpos.MappingValue(n, key); v != nil {
+		return v.Value
 	}
 	return ""
 }
@@ -398,8 +393,7 @@ func parseDeclared(file, section, source string, n *yaml.Node, resolve func(name
 	}
 	var errs yamlpos.Errors
 	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for k, v := range yamlpos.Pairs(n) {
 		field := section + "." + k.Value
 		typ, problem := resolve(k.Value)
 		switch {

@@ -35,19 +35,19 @@ func (c *Config) Warnings() []*yamlpos.Error {
 			}
 		}
 	}
-	for _, kv := range yamlpos.Pairs(&c.Facts) {
-		kinds := measuredBy[kv[0].Value]
-		if len(kinds) == 0 || kv[1].Tag == "!!null" {
+	for k, v := range yamlpos.Pairs(&c.Facts) {
+		kinds := measuredBy[k.Value]
+		if len(kinds) == 0 || v.Tag == "!!null" {
 			continue
 		}
-		out = append(out, &yamlpos.Error{File: c.File, Line: kv[0].Line, Field: "facts." + kv[0].Value,
+		out = append(out, &yamlpos.Error{File: c.File, Line: k.Line, Field: "facts." + k.Value,
 			Msg: fmt.Sprintf("warning: the declared value outranks what %s would measure; leave it out to use the measure", strings.Join(kinds, " and "))})
 	}
-	for _, kv := range yamlpos.Pairs(&c.Overrides) {
-		if kv[1].Tag == "!!null" {
+	for k, v := range yamlpos.Pairs(&c.Overrides) {
+		if v.Tag == "!!null" {
 			continue
 		}
-		name := kv[0].Value
+		name := k.Value
 		what := "the source's measure"
 		switch {
 		case name == ToolWildcard:
@@ -65,7 +65,7 @@ func (c *Config) Warnings() []*yamlpos.Error {
 				what = "what " + strings.Join(kinds, " and ") + " would measure"
 			}
 		}
-		out = append(out, &yamlpos.Error{File: c.File, Line: kv[0].Line, Field: "overrides." + name,
+		out = append(out, &yamlpos.Error{File: c.File, Line: k.Line, Field: "overrides." + name,
 			Msg: "warning: replaces " + what + "; for what-if questions only, not a deployment"})
 	}
 	if p := c.Sources.Prometheus; p != nil {

@@ -95,8 +95,8 @@ func (c *Config) WhatIf(w WhatIf) (*Config, error) {
 		vals, oerrs := parseOverrides(whatIfFile, n, rules)
 		errs = append(errs, oerrs...)
 		named := map[string]bool{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			named[n.Content[i].Value] = true
+		for k := range yamlpos.Pairs(n) {
+			named[k.Value] = true
 		}
 		for _, name := range nulls {
 			if name != ToolWildcard {
@@ -154,9 +154,7 @@ func (c *Config) WhatIf(w WhatIf) (*Config, error) {
 // With passNulls the nulls go to the parser too, which checks their names
 // and reads them as "not declared"; otherwise check must have checked them.
 func whatIfSection(section string, n *yaml.Node, passNulls bool, check func(name string) string) (*yaml.Node, []string, yamlpos.Errors) {
-	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		n = n.Content[0]
-	}
+	n = yamlpos.Root(n)
 	if n == nil || n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 		return nil, nil, nil
 	}
@@ -166,8 +164,7 @@ func whatIfSection(section string, n *yaml.Node, passNulls bool, check func(name
 	var errs yamlpos.Errors
 	var nulls []string
 	values := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for k, v := range yamlpos.Pairs(n) {
 		if check != nil {
 			if msg := check(k.Value); msg != "" {
 				errs = append(errs, &yamlpos.Error{File: whatIfFile, Field: section + "." + k.Value, Msg: msg})

@@ -207,8 +207,7 @@ func (p *parser) condition(n *yaml.Node, field string) *Condition {
 		return c
 	}
 	var combos int
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for k, v := range yamlpos.Pairs(n) {
 		sub := field + "." + k.Value
 		switch k.Value {
 		case "says":

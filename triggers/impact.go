@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/capability-exporter/capability_exporter/yamlpos"
 )
 
 // The framework's rule "Measure impact: every capability must solve a
@@ -104,9 +106,9 @@ func (p *parser) impact(c *Capability, n *yaml.Node, field string) {
 // knownFields returns a problem naming the first key of a mapping that is
 // not one of names, or "".
 func knownFields(n *yaml.Node, names ...string) string {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := n.Content[i].Value; !slices.Contains(names, k) {
-			return fmt.Sprintf("unknown field %q (want %v)", k, names)
+	for k := range yamlpos.Pairs(n) {
+		if !slices.Contains(names, k.Value) {
+			return fmt.Sprintf("unknown field %q (want %v)", k.Value, names)
 		}
 	}
 	return ""

@@ -115,8 +115,10 @@ func Parse(file string, data []byte) (*Rules, error) {
 			return nil, yamlpos.Errors{{File: file, Msg: "empty rules file"}}
 		}
 		var doc yaml.Node
-		if yaml.Unmarshal(data, &doc) == nil && len(doc.Content) > 0 && doc.Content[0].Kind != yaml.MappingNode {
-			return nil, yamlpos.Errors{{File: file, Line: doc.Content[0].Line, Msg: "want a mapping with signals, tools, foundations and capabilities"}}
+		if yaml.Unmarshal(data, &doc) == nil {
+			if root := yamlpos.Root(&doc); root != nil && root.Kind != yaml.MappingNode {
+				return nil, yamlpos.Errors{{File: file, Line: root.Line, Msg: "want a mapping with signals, tools, foundations and capabilities"}}
+			}
 		}
 		es := yamlpos.DecodeErrors(file, err, rawTypeNames, data)
 		for _, e := range es {
@@ -131,10 +133,10 @@ func Parse(file string, data []byte) (*Rules, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, yamlpos.DecodeErrors(file, err, nil, data)
 	}
-	if len(doc.Content) == 0 {
+	root := yamlpos.Root(&doc)
+	if root == nil {
 		return nil, yamlpos.Errors{{File: file, Msg: "empty rules file"}}
 	}
-	root := doc.Content[0]
 	p := &parser{file: file, root: root, r: &Rules{File: file, docs: map[string]*yaml.Node{file: &doc},
 		thresholds: map[string]*Threshold{}, signals: map[string]*Signal{}, tools: map[string]*Tool{},
 		foundations: map[string]*Foundation{}, capabilities: map[string]*Capability{}}}

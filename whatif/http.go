@@ -13,6 +13,7 @@ import (
 
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/report"
+	"github.com/capability-exporter/capability_exporter/yamlpos"
 )
 
 // Request is the body of POST /api/v1/what-if: each section a mapping
@@ -61,8 +62,8 @@ func ParseJSON(body []byte) (config.WhatIf, error) {
 		if err := yaml.Unmarshal(s.raw, &doc); err != nil {
 			return config.WhatIf{}, &config.WhatIfError{Problems: []config.Problem{{Field: s.name, Message: err.Error()}}}
 		}
-		if len(doc.Content) == 1 {
-			*s.dst = doc.Content[0]
+		if root := yamlpos.Root(&doc); root != nil {
+			*s.dst = root
 		}
 	}
 	return w, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/capability-exporter/capability_exporter/collector"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/report"
+	"github.com/capability-exporter/capability_exporter/yamlpos"
 )
 
 // Path is where the JSON API answers what-ifs.
@@ -293,15 +294,7 @@ var prefixes = []struct{ prefix, section string }{
 func Asked(w config.WhatIf) []string {
 	out := []string{}
 	for _, p := range prefixes {
-		n := section(w, p.section)
-		if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-			n = n.Content[0]
-		}
-		if n == nil || n.Kind != yaml.MappingNode {
-			continue
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
+		for k, v := range yamlpos.Pairs(yamlpos.Root(section(w, p.section))) {
 			val := v.Value
 			if v.Kind != yaml.ScalarNode {
 				val = "…"
@@ -347,7 +340,9 @@ func ParseSet(sets []string) (config.WhatIf, error) {
 			continue
 		}
 		var doc yaml.Node
-		if err := yaml.Unmarshal([]byte(value), &doc); err != nil || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.ScalarNode {
+		err := yaml.Unmarshal([]byte(value), &doc)
+		v := yamlpos.Root(&doc)
+		if err != nil || v == nil || v.Kind != yaml.ScalarNode {
 			if value == "" {
 				problems = append(problems, config.Problem{Field: sec + "." + name, Message: "want a value after =; null takes the config's away"})
 				continue
@@ -365,7 +360,7 @@ func ParseSet(sets []string) (config.WhatIf, error) {
 		if *target == nil {
 			*target = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		}
-		(*target).Content = append((*target).Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: name}, doc.Content[0])
+		(*target).Content = append((*target).Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: name}, v)
 	}
 	if len(problems) > 0 {
 		return config.WhatIf{}, &config.WhatIfError{Problems: problems}

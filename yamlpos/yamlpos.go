@@ -2,6 +2,7 @@ package yamlpos
 
 import (
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
 
@@ -17,23 +18,11 @@ type Key struct {
 
 // MapKeys returns the keys of the mapping under field of m, in order.
 func MapKeys(m *yaml.Node, field string) []Key {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
+	var out []Key
+	for k, v := range Pairs(MappingValue(m, field)) {
+		out = append(out, Key{k.Value, k.Line, v})
 	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == field {
-			v := m.Content[i+1]
-			if v.Kind != yaml.MappingNode {
-				return nil
-			}
-			var out []Key
-			for j := 0; j+1 < len(v.Content); j += 2 {
-				out = append(out, Key{v.Content[j].Value, v.Content[j].Line, v.Content[j+1]})
-			}
-			return out
-		}
-	}
-	return nil
+	return out
 }
 
 // NodeLine returns the line of the deepest part of path that doc holds:
@@ -43,8 +32,8 @@ func MapKeys(m *yaml.Node, field string) []Key {
 // top node, so an error about a missing field points at its would-be parent.
 func NodeLine(doc *yaml.Node, path ...string) int {
 	n := doc
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
+	if r := Root(doc); r != nil {
+		n = r
 	}
 	line := n.Line
 	for _, part := range path {
@@ -52,17 +41,17 @@ func NodeLine(doc *yaml.Node, path ...string) int {
 			return line
 		}
 		name, rest := part, ""
-		next := mappingValue(n, name)
-		if next == nil {
+		k, v := mappingEntry(n, name)
+		if k == nil {
 			// A key with brackets of its own is rare; read them as
 			// indexes only when no such key is there.
 			name, rest, _ = strings.Cut(part, "[")
-			next = mappingValue(n, name)
+			k, v = mappingEntry(n, name)
 		}
-		if next == nil {
+		if k == nil {
 			return line
 		}
-		line, n = next.keyLine, next.value
+		line, n = k.Line, v
 		for rest != "" {
 			var idx string
 			idx, rest, _ = strings.Cut(rest, "]")
@@ -78,20 +67,33 @@ func NodeLine(doc *yaml.Node, path ...string) int {
 	return line
 }
 
-type keyValue struct {
-	keyLine int
-	value   *yaml.Node
+// MappingValue returns the value node under name in mapping m, or nil when
+// m is not a mapping or has no such key.
+func MappingValue(m *yaml.Node, name string) *yaml.Node {
+	_, v := mappingEntry(m, name)
+	return v
 }
 
-// mappingValue returns the value under name in mapping m, with the key's
-// line, or nil.
-func mappingValue(m *yaml.Node, name string) *keyValue {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == name {
-			return &keyValue{m.Content[i].Line, m.Content[i+1]}
+// mappingEntry returns the key and value nodes of name in mapping m, or nils.
+func mappingEntry(m *yaml.Node, name string) (key, value *yaml.Node) {
+	for k, v := range Pairs(m) {
+		if k.Value == name {
+			return k, v
 		}
 	}
-	return nil
+	return nil, nil
+}
+
+// Root returns the top node of a parsed document, or nil when the document
+// is empty. Any other node is its own root.
+func Root(doc *yaml.Node) *yaml.Node {
+	if doc == nil || doc.Kind != yaml.DocumentNode {
+		return doc
+	}
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	return doc.Content[0]
 }
 
 // FieldLine returns the line of the deepest part of a dotted field path
@@ -188,14 +190,17 @@ func valueAt(doc *yaml.Node, line int, tag, near string) string {
 	return best
 }
 
-// Pairs returns the key and value nodes of a mapping node, in file order.
-func Pairs(n *yaml.Node) [][2]*yaml.Node {
-	if n.Kind != yaml.MappingNode {
-		return nil
+// Pairs yields the key and value nodes of a mapping node, in file order;
+// of any other node (or nil), nothing.
+func Pairs(n *yaml.Node) iter.Seq2[*yaml.Node, *yaml.Node] {
+	return func(yield func(k, v *yaml.Node) bool) {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if !yield(n.Content[i], n.Content[i+1]) {
+				return
+			}
+		}
 	}
-	var out [][2]*yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		out = append(out, [2]*yaml.Node{n.Content[i], n.Content[i+1]})
-	}
-	return out
 }

@@ -1,6 +1,7 @@
 package yamlpos
 
 import (
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -74,5 +75,40 @@ func TestErrorNamesFileLineAndField(t *testing.T) {
 	}
 	if (Errors{}).Err() != nil {
 		t.Error("no errors read as an error")
+	}
+}
+
+// The walks config and triggers share: a mapping's pairs in file order, the
+// value under a key, and a document's top node.
+func TestMappingWalks(t *testing.T) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte("b: 1\na: [x]\nc: {d: 2}\n"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	root := Root(&doc)
+	if root == nil || root.Kind != yaml.MappingNode || Root(root) != root {
+		t.Fatalf("Root = %v", root)
+	}
+	if Root(&yaml.Node{Kind: yaml.DocumentNode}) != nil {
+		t.Error("an empty document has a root")
+	}
+	var keys []string
+	for k, v := range Pairs(root) {
+		keys = append(keys, k.Value+"@"+v.ShortTag())
+		if k.Value == "a" {
+			break
+		}
+	}
+	if got := strings.Join(keys, " "); got != "b@!!int a@!!seq" {
+		t.Errorf("Pairs = %s, want file order, stopping when asked", got)
+	}
+	for range Pairs(MappingValue(root, "a")) {
+		t.Error("a sequence has pairs")
+	}
+	if v := MappingValue(MappingValue(root, "c"), "d"); v == nil || v.Value != "2" || v.Line != 3 {
+		t.Errorf("MappingValue(c, d) = %v", v)
+	}
+	if MappingValue(root, "e") != nil || MappingValue(nil, "a") != nil {
+		t.Error("MappingValue of a missing key is not nil")
 	}
 }
