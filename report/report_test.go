@@ -3,11 +3,9 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"html"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,43 +14,8 @@ import (
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/report.md and testdata/evaluation.json from the current output")
-
 func fixtureReport(t testing.TB) *Report {
 	return Build(fixtureState(t), Options{Now: generatedAt, Version: "0.0.0-test"})
-}
-
-// golden compares got with testdata/name byte for byte: the JSON is an API
-// and the Markdown is pasted into decision records, so every change to
-// either must be a visible diff.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := "testdata/" + name
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./report -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < len(gl) || i < len(wl); i++ {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Fatalf("%s differs from the output at line %d (run go test ./report -update after checking):\ngot:  %q\nwant: %q", path, i+1, g, w)
-			}
-		}
-	}
 }
 
 func TestGoldenJSON(t *testing.T) {
@@ -60,7 +23,7 @@ func TestGoldenJSON(t *testing.T) {
 	if err := WriteJSON(&buf, fixtureReport(t)); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "evaluation.json", buf.Bytes())
+	goldenDir(t, "evaluation", splitEvaluation(t, buf.Bytes()))
 }
 
 func TestGoldenMarkdown(t *testing.T) {
