@@ -185,101 +185,133 @@ func Parse(file string, data []byte) (*Config, error) {
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return nil, yamlpos.DecodeErrors(file, err, configTypeNames, data)
 	}
-	var errs yamlpos.Errors
 	var doc yaml.Node
 	_ = yaml.Unmarshal(data, &doc)
 	c.doc = &doc
-	lineOf := func(path ...string) int { return yamlpos.NodeLine(&doc, path...) }
-	check := func(err error, field string, path ...string) {
-		if err != nil {
-			errs = append(errs, &yamlpos.Error{File: file, Line: lineOf(path...), Field: field, Msg: err.Error()})
-		}
+	p := &problems{file: file, doc: &doc}
+	c.checkSources(p)
+	c.resolvePaths()
+	c.loadRules(p)
+	c.readDeclarations(p)
+	p.errs = append(p.errs, c.parseImpact(file)...)
+	c.checkScope(&doc, func(file string, line int, field, msg string) {
+		p.errs = append(p.errs, &yamlpos.Error{File: file, Line: line, Field: field, Msg: msg})
+	})
+	slices.SortStableFunc(p.errs, func(a, b *yamlpos.Error) int { return a.Line - b.Line })
+	if err := p.errs.Err(); err != nil {
+		return nil, err
 	}
+	c.scrubber = newScrubber(c)
+	return c, nil
+}
+
+// problems collects what is wrong with a config file, each problem with the
+// line of the field it is about.
+type problems struct {
+	file string
+	doc  *yaml.Node
+	errs yamlpos.Errors
+}
+
+// check records err, if any, against field, at the line of the deepest part
+// of path the file holds.
+func (p *problems) check(err error, field string, path ...string) {
+	if err != nil {
+		p.errs = append(p.errs, &yamlpos.Error{File: p.file, Line: yamlpos.NodeLine(p.doc, path...), Field: field, Msg: err.Error()})
+	}
+}
+
+// checkSources checks the sources section: each HTTP source's url, timeout,
+// concurrency and auth, and the kubernetes section's values.
+func (c *Config) checkSources(p *problems) {
 	for name, s := range map[string]*HTTPSource{"prometheus": c.Sources.Prometheus, "loki": c.Sources.Loki} {
 		if s == nil {
 			continue
 		}
 		field := "sources." + name
 		if s.URL.URL == nil || s.URL.Host == "" {
-			check(errors.New("missing url (want e.g. http://prometheus:9090)"), field+".url", "sources", name)
+			p.check(errors.New("missing url (want e.g. http://prometheus:9090)"), field+".url", "sources", name)
 		} else if s.URL.Scheme != "http" && s.URL.Scheme != "https" {
-			check(fmt.Errorf("url scheme %q: want http or https", s.URL.Scheme), field+".url", "sources", name, "url")
+			p.check(fmt.Errorf("url scheme %q: want http or https", s.URL.Scheme), field+".url", "sources", name, "url")
 		}
 		if s.Timeout <= 0 {
-			check(errors.New("want a positive duration"), field+".timeout", "sources", name, "timeout")
+			p.check(errors.New("want a positive duration"), field+".timeout", "sources", name, "timeout")
 		}
 		if s.MaxConcurrency < 1 {
-			check(errors.New("want at least 1"), field+".max_concurrency", "sources", name, "max_concurrency")
+			p.check(errors.New("want at least 1"), field+".max_concurrency", "sources", name, "max_concurrency")
 		}
-		check(s.HTTPClientConfig.Validate(), field, "sources", name)
+		p.check(s.HTTPClientConfig.Validate(), field, "sources", name)
 		s.checkAuth(name, func(err error, path ...string) {
-			check(err, field+"."+path[0], append([]string{"sources", name}, path...)...)
+			p.check(err, field+"."+path[0], append([]string{"sources", name}, path...)...)
 		})
 	}
 	if k := c.Sources.Kubernetes; k != nil {
 		if _, err := regexp.Compile("^(?:" + k.PlatformNamespacesRegex + ")$"); err != nil {
-			check(err, "sources.kubernetes.platform_namespaces_regex", "sources", "kubernetes", "platform_namespaces_regex")
+			p.check(err, "sources.kubernetes.platform_namespaces_regex", "sources", "kubernetes", "platform_namespaces_regex")
 		}
 		if k.Timeout <= 0 {
-			check(errors.New("want a positive duration"), "sources.kubernetes.timeout", "sources", "kubernetes", "timeout")
+			p.check(errors.New("want a positive duration"), "sources.kubernetes.timeout", "sources", "kubernetes", "timeout")
 		}
 		if len(k.TeamLabels) == 0 {
-			check(errors.New("want at least one label"), "sources.kubernetes.team_labels", "sources", "kubernetes", "team_labels")
+			p.check(errors.New("want at least one label"), "sources.kubernetes.team_labels", "sources", "kubernetes", "team_labels")
 		}
 	}
+}
 
-	// Paths in the config are relative to the config file, wherever the
-	// exporter was started from.
+// resolvePaths makes the paths in the config relative to the config file,
+// wherever the exporter was started from.
+func (c *Config) resolvePaths() {
 	if k := c.Sources.Kubernetes; k != nil && k.Kubeconfig != "" && !filepath.IsAbs(k.Kubeconfig) {
-		k.Kubeconfig = filepath.Join(filepath.Dir(file), k.Kubeconfig)
+		k.Kubeconfig = filepath.Join(filepath.Dir(c.File), k.Kubeconfig)
 	}
-	c.Sources.setDirectory(filepath.Dir(file))
+	c.Sources.setDirectory(filepath.Dir(c.File))
+}
+
+// loadRules loads the rules_file, or the default rules when it names none;
+// a rules file's own problems keep its file and lines.
+func (c *Config) loadRules(p *problems) {
 	var err error
 	if c.RulesFile == "" {
 		c.Rules, err = triggers.Default()
 	} else {
 		rf := c.RulesFile
 		if !filepath.IsAbs(rf) {
-			rf = filepath.Join(filepath.Dir(file), rf)
+			rf = filepath.Join(filepath.Dir(c.File), rf)
 		}
 		c.Rules, err = triggers.Load(rf)
 		if errors.Is(err, os.ErrNotExist) {
-			check(err, "rules_file", "rules_file")
+			p.check(err, "rules_file", "rules_file")
 			err = nil
 		}
 	}
 	if err != nil {
 		var rerrs yamlpos.Errors
 		if errors.As(err, &rerrs) {
-			errs = append(errs, rerrs...)
+			p.errs = append(p.errs, rerrs...)
 		} else {
-			check(err, "rules_file", "rules_file")
+			p.check(err, "rules_file", "rules_file")
 		}
 	}
-	if c.Rules != nil {
-		var ferrs yamlpos.Errors
-		var facts yaml.Node // the facts section without adopted
-		c.Adopted, facts, ferrs = parseAdopted(file, &c.Facts, c.Rules)
-		errs = append(errs, ferrs...)
-		c.FactValues, ferrs = parseFacts(file, &facts, c.Rules)
-		errs = append(errs, ferrs...)
-		c.OverrideValues, ferrs = parseOverrides(file, &c.Overrides, c.Rules)
-		errs = append(errs, ferrs...)
-		var own map[string]float64
-		own, ferrs = parseThresholds(file, &c.Thresholds, c.Rules)
-		errs = append(errs, ferrs...)
-		c.Rules = c.Rules.WithThresholds(own)
+}
+
+// readDeclarations reads what the organisation declares against the rules:
+// adoption dates, facts, overrides and its own thresholds, which then take
+// effect in c.Rules.
+func (c *Config) readDeclarations(p *problems) {
+	if c.Rules == nil {
+		return
 	}
-	errs = append(errs, c.parseImpact(file)...)
-	c.checkScope(&doc, func(file string, line int, field, msg string) {
-		errs = append(errs, &yamlpos.Error{File: file, Line: line, Field: field, Msg: msg})
-	})
-	slices.SortStableFunc(errs, func(a, b *yamlpos.Error) int { return a.Line - b.Line })
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	c.scrubber = newScrubber(c)
-	return c, nil
+	var errs yamlpos.Errors
+	var facts yaml.Node // the facts section without adopted
+	c.Adopted, facts, errs = parseAdopted(c.File, &c.Facts, c.Rules)
+	p.errs = append(p.errs, errs...)
+	c.FactValues, errs = parseFacts(c.File, &facts, c.Rules)
+	p.errs = append(p.errs, errs...)
+	c.OverrideValues, errs = parseOverrides(c.File, &c.Overrides, c.Rules)
+	p.errs = append(p.errs, errs...)
+	own, errs := parseThresholds(c.File, &c.Thresholds, c.Rules)
+	p.errs = append(p.errs, errs...)
+	c.Rules = c.Rules.WithThresholds(own)
 }
 
 // parseFacts reads the facts section against the facts the rules declare:

@@ -257,9 +257,31 @@ func single[T uint8 | uint16](set T) int {
 	return bits.TrailingZeros16(uint16(set))
 }
 
+// decide reads a capability's decision: the ladder's steps as measured,
+// the outcome the possible values of what is unknown allow, the reasons
+// where it was decided, and what is listed beside it.
 func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundations map[string]FoundationResult) Decision {
 	d := Decision{Capability: c.ID, Title: c.Title, Complexity: c.Complexity}
 	sh := shapeOf(c)
+	toolSignals := e.steps(&d, c, tools, foundations)
+	reading := e.settle(&d, c, sh, toolSignals)
+	e.reasons(&d, c, sh, toolSignals, reading)
+	d.Changes = e.rules.newSpace(c, sh, toolSignals, e.prob).changes(d.State)
+	e.results = nil
+	d.Contradictions = e.listed(c.Contradictions, "contradiction", true)
+	// "Prepare NOW (don't activate!)": the preparation is asked for while
+	// the capability may be needed, never once it is not or is in place.
+	if d.Need != NeedNo && d.State != StateAdopted {
+		d.Checklist = e.listed(c.Checklist, "checklist", false)
+	}
+	return d
+}
+
+// steps evaluates each condition of c as the settled reading sees it, with
+// the capability's tools and the foundations it builds on, into d's
+// conditions, tools, requires and ladder. It returns the signals of c's
+// tools.
+func (e *evaluator) steps(d *Decision, c *Capability, tools map[string]ToolResult, foundations map[string]FoundationResult) []string {
 	// Every condition is recorded as the settled reading sees it, for the
 	// page and the capability_condition series.
 	e.results = nil
@@ -306,8 +328,14 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 		step(KindNow, own[KindNow], own[KindNow].truth),
 		step(KindTrigger, own[KindTrigger], own[KindTrigger].truth),
 	}
-	d.UnknownSignals = unknownSignals(&d, adopted.truth)
+	d.UnknownSignals = unknownSignals(d, adopted.truth)
+	return toolSignals
+}
 
+// settle walks the values the unknown signals may take, settled and then
+// probable, into d's state, need and timing, and what would settle them. It
+// returns the reading where the state was decided.
+func (e *evaluator) settle(d *Decision, c *Capability, sh *shape, toolSignals []string) Snapshot {
 	settled := e.rules.newSpace(c, sh, toolSignals, e.snap)
 	settled.e.prev = e.prevOfKnown()
 	all := settled.walk()
@@ -336,6 +364,28 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 				timings: pick(all.timings, prob.timings)}
 		}
 	}
+	d.outcome(all, seen)
+	if single(all.states) < 0 {
+		d.SettleWith = settled.settleWith()
+		d.Asks = settled.asks(d.SettleWith)
+	}
+	if d.State == StateUnknown {
+		d.BlockedBy = d.SettleWith
+	}
+	if d.Probable {
+		for _, name := range settled.reads() {
+			if p, ok := e.presumed[name]; ok {
+				d.Presumed = append(d.Presumed, p)
+			}
+		}
+	}
+	return reading
+}
+
+// outcome sets d's possible states, and its state, need and timing: settled
+// where all the values the unknown signals may take agree, probable where
+// seen (those with the presumed values) does, else unknown.
+func (d *Decision) outcome(all, seen outcomes) {
 	for i, s := range allStates {
 		if all.states&(1<<i) != 0 && s != StateUnknown {
 			d.Possible = append(d.Possible, s)
@@ -360,22 +410,11 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 	if i := single(seen.timings); i >= 0 {
 		d.Timing = timings[i]
 	}
-	if single(all.states) < 0 {
-		d.SettleWith = settled.settleWith()
-		d.Asks = settled.asks(d.SettleWith)
-	}
-	if d.State == StateUnknown {
-		d.BlockedBy = d.SettleWith
-	}
-	if d.Probable {
-		for _, name := range settled.reads() {
-			if p, ok := e.presumed[name]; ok {
-				d.Presumed = append(d.Presumed, p)
-			}
-		}
-	}
+}
 
-	// The reasons, read where the state was decided.
+// reasons reads, where the state was decided, the step that decided it, its
+// members that hold, what they outweighed, and the strength of a now.
+func (e *evaluator) reasons(d *Decision, c *Capability, sh *shape, toolSignals []string, reading Snapshot) {
 	r := &evaluator{rules: e.rules, snap: reading, prev: e.prevOfKnown()}
 	a := r.atoms(c, sh, toolSignals)
 	if b, ok := a.known(); ok || d.State != StateUnknown {
@@ -393,15 +432,6 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 			d.nowHolding++
 		}
 	}
-	d.Changes = e.rules.newSpace(c, sh, toolSignals, e.prob).changes(d.State)
-	e.results = nil
-	d.Contradictions = e.listed(c.Contradictions, "contradiction", true)
-	// "Prepare NOW (don't activate!)": the preparation is asked for while
-	// the capability may be needed, never once it is not or is in place.
-	if d.Need != NeedNo && d.State != StateAdopted {
-		d.Checklist = e.listed(c.Checklist, "checklist", false)
-	}
-	return d
 }
 
 // pick is the settled set when it is one outcome, else the probable one
