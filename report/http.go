@@ -221,6 +221,9 @@ type pageData struct {
 	APIPath     string
 	Recommended *Capability
 	Ready       bool
+	// BaseURL is how the reader reached the page (scheme and host), for
+	// the curl lines that ask a what-if of this exporter.
+	BaseURL string
 }
 
 // Page serves the status page at "/". It answers 404 for any other path, so
@@ -239,7 +242,7 @@ func (h Handlers) Page() http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		data := pageData{MetricsPath: h.MetricsPath, APIPath: APIPath}
+		data := pageData{MetricsPath: h.MetricsPath, APIPath: APIPath, BaseURL: baseURL(req)}
 		r, ok := h.build()
 		if ok {
 			data.Report, data.Ready = r, true
@@ -261,6 +264,15 @@ func (h Handlers) Page() http.Handler {
 		}
 		_, _ = buf.WriteTo(w)
 	})
+}
+
+// baseURL is the scheme and host the request came to.
+func baseURL(req *http.Request) string {
+	scheme := "http"
+	if req.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + req.Host
 }
 
 func allowRead(w http.ResponseWriter, req *http.Request) bool {

@@ -311,4 +311,7 @@ type Change struct {
 	To      string   `json:"to"`
 	If      string   `json:"if"`
 	Signals []string `json:"signals"`
+	// Set is the what-if that asks it (POST /api/v1/what-if, the MCP
+	// what_if tool, assess --set); null when a move has no value to try.
+	Set *WhatIfValues `json:"set"`
 }

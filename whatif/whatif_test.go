@@ -465,3 +465,56 @@ func mustSet(t *testing.T, sets ...string) config.WhatIf {
 	}
 	return w
 }
+
+// Each way the page and the API say a decision would move carries the
+// what-if that asks it; asked, through the JSON body and through assess's
+// --set, the decision moves there, or stays unknown where other signals it
+// needs are still unknown. The published state's history is left out: its
+// hysteresis keeps a comparison exactly at its threshold where it was, as
+// the next evaluation would, while assess, with no history, moves it.
+func TestEachChangesSetAsksIt(t *testing.T) {
+	sched := webshop(t)
+	st := *sched.Current()
+	st.History = nil
+	s := New(func() *collector.State { return &st }, Options{Now: func() time.Time { return testNow }})
+	pub := report.Build(&st, report.Options{Now: testNow})
+	asked := 0
+	for _, c := range pub.Capabilities {
+		for _, ch := range c.WhatWouldChange {
+			if ch.Set == nil {
+				continue
+			}
+			asked++
+			body, err := json.Marshal(ch.Set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			viaSet, err := ParseSet(ch.Set.SetArgs())
+			if err != nil {
+				t.Fatalf("%s → %s: assess --set %v: %v", c.ID, ch.To, ch.Set.SetArgs(), err)
+			}
+			for via, w := range map[string]config.WhatIf{"api": mustJSON(t, body), "--set": viaSet} {
+				ans, err := s.Ask(context.Background(), ViaAPI, w)
+				if err != nil {
+					t.Fatalf("%s → %s: %s %s: %v", c.ID, ch.To, via, body, err)
+				}
+				got := capabilityOf(t, ans.Capabilities, c.ID)
+				if got.Decision != ch.To && (got.Decision != "unknown" || len(got.SettleWith) == 0) {
+					t.Errorf("%s → %s if %s: %s %s gives %s: %s", c.ID, ch.To, ch.If, via, body, got.Decision, got.Summary)
+				}
+			}
+		}
+	}
+	if asked == 0 {
+		t.Fatal("no change of the webshop carries a what-if")
+	}
+}
+
+func mustJSON(t *testing.T, body []byte) config.WhatIf {
+	t.Helper()
+	w, err := ParseJSON(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
