@@ -183,6 +183,9 @@ func Parse(file string, data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		if errs := urlErrors(file, data); len(errs) > 0 {
+			return nil, errs
+		}
 		return nil, yamlpos.DecodeErrors(file, err, configTypeNames, data)
 	}
 	var doc yaml.Node

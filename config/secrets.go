@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -61,8 +62,13 @@ func (c *Config) Scrub(s string) string {
 	for _, v := range sc.secrets() {
 		s = strings.ReplaceAll(s, v, Hidden)
 	}
-	return s
+	// Go hides a URL's password itself, as "***" in net/http's errors and
+	// "xxxxx" in URL.Redacted: one marker, <secret>, reads everywhere.
+	return goRedactedRE.ReplaceAllString(s, "${1}:"+Hidden+"@")
 }
+
+// goRedactedRE matches a URL's user with the password Go hid.
+var goRedactedRE = regexp.MustCompile(`(//[^/@\s:]*):(?:\*\*\*|xxxxx)@`)
 
 func newScrubber(c *Config) *scrubber {
 	sc := &scrubber{cfg: c}

@@ -82,6 +82,13 @@ sources:
 	if got := cfg3.Scrub("credsFromFile / oauthSecretFromFile"); got != Hidden+" / "+Hidden {
 		t.Errorf("file credentials: got %q", got)
 	}
+	// Where Go hid a URL's password itself, the one marker shows.
+	for _, redacted := range []string{"user:***@", "user:xxxxx@"} {
+		in := `Get "http://` + redacted + `prom.example/api/v1/query": connection refused`
+		if got, want := cfg3.Scrub(in), `Get "http://user:`+Hidden+`@prom.example/api/v1/query": connection refused`; got != want {
+			t.Errorf("Scrub(%q) = %q, want %q", in, got, want)
+		}
+	}
 	var nilCfg *Config
 	if nilCfg.Scrub("plain") != "plain" {
 		t.Error("a nil config must scrub nothing")
