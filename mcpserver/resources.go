@@ -108,82 +108,7 @@ func RulesMarkdown(r *triggers.Rules) string {
 
 	cited := r.Citations()
 	for i, c := range r.Capabilities {
-		p("## %d. %s (`%s`, complexity %s)\n\n", i+1, c.Title, c.ID, c.Complexity)
-		p("| step | condition | the framework's words | the framework's bullet (seed) |\n| --- | --- | --- | --- |\n")
-		row := func(step string, m *triggers.Condition) {
-			var seeds []string
-			var collect func(n *triggers.Condition)
-			collect = func(n *triggers.Condition) {
-				if n == nil {
-					return
-				}
-				seeds = appendNew(seeds, n.Seed...)
-				collect(n.Not)
-				for _, x := range append(slices.Clone(n.Any), n.All...) {
-					collect(x)
-				}
-			}
-			collect(m)
-			quoted := make([]string, len(seeds))
-			for j, s := range seeds {
-				quoted[j] = fmt.Sprintf("%q", s)
-			}
-			p("| %s | `%s` | %s | %s |\n", step, cell(m.String()), cell(r.Words(m.Says)), cell(strings.Join(quoted, "; ")))
-		}
-		for _, m := range members(c.Trigger) {
-			step := "trigger (motive)"
-			if m.Motive != "" {
-				step = "trigger (motive `" + m.Motive + "`)"
-			}
-			row(step, m)
-		}
-		for _, m := range members(c.Skip) {
-			step := "NOT (skip), answers every motive"
-			if len(m.Answers) > 0 {
-				step = "NOT (skip), answers " + strings.Join(m.Answers, ", ")
-			}
-			row(step, m)
-		}
-		for _, st := range []struct {
-			name string
-			cond *triggers.Condition
-		}{{"structural NOT", c.Structural}, {"obligation (must)", c.Must}, {"gate", c.Gate}, {"LATER", c.Later},
-			{"NOW", c.Now}, {"adopted when", c.AdoptedIf}} {
-			for _, m := range members(st.cond) {
-				row(st.name, m)
-			}
-		}
-		for _, item := range c.Checklist {
-			row("checklist", item)
-		}
-		var tools []string
-		for _, t := range r.Tools {
-			if t.Capability == c.ID {
-				tools = append(tools, t.Title)
-			}
-		}
-		if len(tools) > 0 {
-			p("\nAdopted when a tool runs: %s.\n", strings.Join(tools, ", "))
-		}
-		if len(c.Requires) > 0 {
-			p("Builds on (informs, never decides): %s.\n", strings.Join(c.Requires, ", "))
-		}
-		var bullets []string
-		for _, ci := range cited {
-			if ci.Capability == c.ID {
-				bullets = append(bullets, fmt.Sprintf("- %s: %q, encoded as `%s`", ci.Role, ci.Quote, ci.Condition.String()))
-			}
-		}
-		for _, ne := range c.NotEncoded {
-			bullets = append(bullets, fmt.Sprintf("- not encoded: %q, because %s", ne.Seed, ne.Reason))
-		}
-		if len(bullets) > 0 {
-			p("\nThe framework's bullets about %s, with the role each is encoded in:\n\n%s\n", c.Title, strings.Join(bullets, "\n"))
-		}
-		if len(c.Questions) > 0 {
-			p("\nOpen decision questions:\n\n- %s\n", strings.Join(c.Questions, "\n- "))
-		}
-		p("\n")
+		capabilityRules(&b, r, i, c, cited)
 	}
 	var presumed []string
 	for _, ci := range cited {
@@ -207,6 +132,94 @@ func RulesMarkdown(r *triggers.Rules) string {
 		p("| `%s` | `%s` | %s | `%s` | %s |\n", t.Name, t.ValueText(), cell(whose), t.DefaultText(), cell(t.Help))
 	}
 	return b.String()
+}
+
+// capabilityRules renders the rules of capability c, the i-th: each step's
+// conditions with the framework's words and bullets, its tools and what it
+// builds on, the bullets cited about it, and its open questions.
+func capabilityRules(b *strings.Builder, r *triggers.Rules, i int, c *triggers.Capability, cited []triggers.Citation) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("## %d. %s (`%s`, complexity %s)\n\n", i+1, c.Title, c.ID, c.Complexity)
+	p("| step | condition | the framework's words | the framework's bullet (seed) |\n| --- | --- | --- | --- |\n")
+	row := func(step string, m *triggers.Condition) { conditionRow(b, r, step, m) }
+	for _, m := range members(c.Trigger) {
+		step := "trigger (motive)"
+		if m.Motive != "" {
+			step = "trigger (motive `" + m.Motive + "`)"
+		}
+		row(step, m)
+	}
+	for _, m := range members(c.Skip) {
+		step := "NOT (skip), answers every motive"
+		if len(m.Answers) > 0 {
+			step = "NOT (skip), answers " + strings.Join(m.Answers, ", ")
+		}
+		row(step, m)
+	}
+	for _, st := range []struct {
+		name string
+		cond *triggers.Condition
+	}{{"structural NOT", c.Structural}, {"obligation (must)", c.Must}, {"gate", c.Gate}, {"LATER", c.Later},
+		{"NOW", c.Now}, {"adopted when", c.AdoptedIf}} {
+		for _, m := range members(st.cond) {
+			row(st.name, m)
+		}
+	}
+	for _, item := range c.Checklist {
+		row("checklist", item)
+	}
+	var tools []string
+	for _, t := range r.Tools {
+		if t.Capability == c.ID {
+			tools = append(tools, t.Title)
+		}
+	}
+	if len(tools) > 0 {
+		p("\nAdopted when a tool runs: %s.\n", strings.Join(tools, ", "))
+	}
+	if len(c.Requires) > 0 {
+		p("Builds on (informs, never decides): %s.\n", strings.Join(c.Requires, ", "))
+	}
+	var bullets []string
+	for _, ci := range cited {
+		if ci.Capability == c.ID {
+			bullets = append(bullets, fmt.Sprintf("- %s: %q, encoded as `%s`", ci.Role, ci.Quote, ci.Condition.String()))
+		}
+	}
+	for _, ne := range c.NotEncoded {
+		bullets = append(bullets, fmt.Sprintf("- not encoded: %q, because %s", ne.Seed, ne.Reason))
+	}
+	if len(bullets) > 0 {
+		p("\nThe framework's bullets about %s, with the role each is encoded in:\n\n%s\n", c.Title, strings.Join(bullets, "\n"))
+	}
+	if len(c.Questions) > 0 {
+		p("\nOpen decision questions:\n\n- %s\n", strings.Join(c.Questions, "\n- "))
+	}
+	p("\n")
+}
+
+// conditionRow renders one condition of a step as a table row: the
+// condition, its words, and the framework's bullets it and its members
+// encode.
+func conditionRow(b *strings.Builder, r *triggers.Rules, step string, m *triggers.Condition) {
+	var seeds []string
+	var collect func(n *triggers.Condition)
+	collect = func(n *triggers.Condition) {
+		if n == nil {
+			return
+		}
+		seeds = appendNew(seeds, n.Seed...)
+		collect(n.Not)
+		for _, x := range append(slices.Clone(n.Any), n.All...) {
+			collect(x)
+		}
+	}
+	collect(m)
+	quoted := make([]string, len(seeds))
+	for j, s := range seeds {
+		quoted[j] = fmt.Sprintf("%q", s)
+	}
+	fmt.Fprintf(b, "| %s | `%s` | %s | %s |\n", step, cell(m.String()), cell(r.Words(m.Says)), cell(strings.Join(quoted, "; ")))
 }
 
 // members are a condition's top-level members: each is one bullet.
