@@ -23,7 +23,7 @@ func (s *factsSource) Collect(_ context.Context, req source.Request) source.Resu
 	for _, sr := range req.Signals {
 		v, ok := s.values[sr.Spec.Fact]
 		if !ok {
-			v = triggers.UnknownValue("not declared under facts:", "fact")
+			v = triggers.UnknownValue(triggers.CodeNotConfigured, "not declared under facts:", "fact")
 		}
 		res.Values[sr.Key] = v
 	}

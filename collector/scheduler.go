@@ -325,12 +325,12 @@ func (s *Scheduler) collect(ctx context.Context, reqs []request, running map[str
 		rs := running[r.kind]
 		switch {
 		case rs == nil && s.factories[r.kind].build == nil:
-			o.res = unavailable(r.Request, r.kind+" source is not available in this build")
+			o.res = unavailable(r.Request, triggers.CodeNotConfigured, r.kind+" source is not available in this build")
 		case rs == nil:
-			o.res = unavailable(r.Request, "sources."+r.kind+" is not configured")
+			o.res = unavailable(r.Request, triggers.CodeNotConfigured, "sources."+r.kind+" is not configured")
 		case rs.err != nil:
 			o.status.Configured = true
-			o.res = unavailable(r.Request, r.kind+" source failed to start: "+rs.err.Error())
+			o.res = unavailable(r.Request, source.ReasonStart.Code(), r.kind+" source failed to start: "+rs.err.Error())
 			o.res.Errors = []source.Error{{Reason: source.ReasonStart, Err: rs.err}}
 		default:
 			o.status.Configured = true
@@ -398,9 +398,9 @@ func (s *Scheduler) mergeOutcome(cfg *config.Config, o outcome, values triggers.
 		}
 		st.Errors = append(st.Errors, msg)
 	}
-	fallback := o.kind + " source answered nothing for it"
+	fallback := triggers.UnknownValue(triggers.CodeNoData, o.kind+" source answered nothing for it", "")
 	if len(st.Errors) > 0 {
-		fallback = o.kind + ": " + strings.Join(st.Errors, "; ")
+		fallback = triggers.UnknownValue(source.Code(o.res.Errors), o.kind+": "+strings.Join(st.Errors, "; "), "")
 	}
 	down := st.Configured && !st.Up
 	downReason := DownReason(o.kind, o.res.Errors)
@@ -409,8 +409,9 @@ func (s *Scheduler) mergeOutcome(cfg *config.Config, o outcome, values triggers.
 		v.Reason = cfg.Scrub(v.Reason)
 		if down && !v.Known {
 			// The fault is the source's, said once under it; the
-			// value says only that the source is down.
-			v.Reason = downReason
+			// value says only that the source is down (or refused
+			// the credentials).
+			v.Reason, v.Code = downReason, downCode(o.res.Errors)
 		}
 		return v
 	}
@@ -441,6 +442,17 @@ func DownReason(kind string, errs []source.Error) string {
 	}
 	slices.Sort(kinds)
 	return kind + " is down (" + strings.Join(kinds, ", ") + ")"
+}
+
+// downCode is the code of every value a down source could not give: auth
+// when it refused the credentials, else source down.
+func downCode(errs []source.Error) triggers.ReasonCode {
+	for _, e := range errs {
+		if e.Reason.Code() == triggers.CodeAuth {
+			return triggers.CodeAuth
+		}
+	}
+	return triggers.CodeSourceDown
 }
 
 // logSourceState logs a source's failure when its state changes: down with
@@ -533,7 +545,7 @@ func collectSafely(ctx context.Context, src source.Source, req source.Request) (
 	defer func() {
 		if r := recover(); r != nil {
 			e := source.Recovered("source", r)
-			res = unavailable(req, e.Error())
+			res = unavailable(req, triggers.CodePanic, e.Error())
 			res.Errors = []source.Error{e}
 		}
 	}()
@@ -555,25 +567,31 @@ func (s *Scheduler) logPanic(kind, msg string, stack []byte) {
 	s.logger.Error("Recovered from a panic; the signals it affects are unknown", "source", kind, "err", msg, "stack", string(stack))
 }
 
-func unavailable(req source.Request, reason string) source.Result {
+func unavailable(req source.Request, code triggers.ReasonCode, reason string) source.Result {
 	res := source.Result{Values: map[string]triggers.Value{}}
 	for _, sr := range req.Signals {
-		res.Values[sr.Key] = triggers.UnknownValue(reason, "")
+		res.Values[sr.Key] = triggers.UnknownValue(code, reason, "")
 	}
 	for _, t := range req.Tools {
-		res.Values[t.SignalName()] = triggers.UnknownValue(reason, "")
+		res.Values[t.SignalName()] = triggers.UnknownValue(code, reason, "")
 	}
 	return res
 }
 
-func valueOr(values map[string]triggers.Value, key, reason string) triggers.Value {
-	if v, ok := values[key]; ok {
-		if !v.Known && v.Reason == "" {
-			v.Reason = reason
-		}
-		return v
+// valueOr is the answer under key, or fallback for a key left out; an
+// unknown answer without a reason or code takes fallback's.
+func valueOr(values map[string]triggers.Value, key string, fallback triggers.Value) triggers.Value {
+	v, ok := values[key]
+	if !ok {
+		return fallback
 	}
-	return triggers.UnknownValue(reason, "")
+	if !v.Known && v.Reason == "" {
+		v.Reason = fallback.Reason
+	}
+	if !v.Known && v.Code == "" {
+		v.Code = fallback.Code
+	}
+	return v
 }
 
 func withSource(v triggers.Value, kind string) triggers.Value {

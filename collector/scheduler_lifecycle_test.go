@@ -27,7 +27,7 @@ func TestReloadRetriesASourceThatFailedToStart(t *testing.T) {
 	st := env.sched.Evaluate(context.Background())
 	// The value says the source is down; the start error is said once,
 	// under the source.
-	if v := signal(t, st, "microservices"); v.Known || v.Reason != "kubernetes is down (start)" {
+	if v := signal(t, st, "microservices"); v.Known || v.Reason != "kubernetes is down (start)" || v.Code != triggers.CodeSourceDown {
 		t.Fatalf("microservices = %+v, want unknown, kubernetes down", v)
 	}
 	if errs := sourceErrors(st, "kubernetes"); !strings.Contains(errs, "kubeconfig not found") {
@@ -254,7 +254,7 @@ sources:
 			res := source.Result{Values: map[string]triggers.Value{},
 				Errors: []source.Error{{Reason: source.ReasonUnauthorized, Err: fmt.Errorf(`Get "http://127.0.0.1:1/api?token=urlSecretTok": server said %s`, echo)}}}
 			for _, sr := range req.Signals {
-				res.Values[sr.Key] = triggers.UnknownValue(kind+" refused "+echo, "")
+				res.Values[sr.Key] = triggers.UnknownValue(triggers.CodeQueryFailed, kind+" refused "+echo, "")
 			}
 			return res
 		}

@@ -203,10 +203,10 @@ func TestUnconfiguredSourcesAreUnknownNeverZero(t *testing.T) {
 			t.Errorf("%s is known (%v) without a source", name, v.Number)
 		}
 	}
-	if v := signal(t, st, "microservices"); v.Reason != "sources.kubernetes is not configured" {
-		t.Errorf("reason = %q", v.Reason)
+	if v := signal(t, st, "microservices"); v.Reason != "sources.kubernetes is not configured" || v.Code != triggers.CodeNotConfigured {
+		t.Errorf("reason = %q (%s), want not configured", v.Reason, v.Code)
 	}
-	if v := signal(t, st, "compliance_required"); !strings.Contains(v.Reason, "not declared") {
+	if v := signal(t, st, "compliance_required"); !strings.Contains(v.Reason, "not declared") || v.Code != triggers.CodeNotConfigured {
 		t.Errorf("undeclared fact reason = %q", v.Reason)
 	}
 	if s := statusOf(st, "prometheus"); s.Up || s.Configured {
@@ -234,7 +234,7 @@ sources:
 	if !v.Known || v.Number != 12 || v.Source != "kubernetes" {
 		t.Errorf("developers = %+v, want 12 from kubernetes", v)
 	}
-	if v := signal(t, st, "audit_users"); v.Known || v.Reason != "loki is down (unreachable)" {
+	if v := signal(t, st, "audit_users"); v.Known || v.Reason != "loki is down (unreachable)" || v.Code != triggers.CodeSourceDown {
 		t.Errorf("audit_users = %+v, want unknown, loki down", v)
 	}
 	if errs := sourceErrors(st, "loki"); !strings.Contains(errs, "connection refused") {

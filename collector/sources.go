@@ -52,21 +52,21 @@ var factories = map[string]factory{
 	"fact": typed(func(c *config.Config) (map[string]triggers.Value, bool) { return c.FactValues, true },
 		func(facts map[string]triggers.Value, logger *slog.Logger, _ sourceOptions) (*factsSource, error) {
 			return newFactsSource(facts, logger)
-		}, []source.Reason{source.ReasonPanic}),
+		}, source.KindReasons("fact")),
 	"prometheus": typed(func(c *config.Config) (*config.HTTPSource, bool) {
 		return c.Sources.Prometheus, c.Sources.Prometheus != nil
 	}, func(cfg *config.HTTPSource, logger *slog.Logger, opts sourceOptions) (*httpapi.Prometheus, error) {
 		return httpapi.NewPrometheus(cfg, logger, opts.http)
-	}, httpapi.Reasons),
+	}, source.KindReasons("prometheus")),
 	"loki": typed(func(c *config.Config) (*config.HTTPSource, bool) { return c.Sources.Loki, c.Sources.Loki != nil },
 		func(cfg *config.HTTPSource, logger *slog.Logger, opts sourceOptions) (*httpapi.Loki, error) {
 			return httpapi.NewLoki(cfg, logger, opts.http)
-		}, httpapi.Reasons),
+		}, source.KindReasons("loki")),
 	"kubernetes": withTools(typed(func(c *config.Config) (*config.KubernetesSource, bool) {
 		return c.Sources.Kubernetes, c.Sources.Kubernetes != nil
 	}, func(cfg *config.KubernetesSource, logger *slog.Logger, _ sourceOptions) (*kubernetes.Source, error) {
 		return kubernetes.NewFromConfig(cfg, logger)
-	}, kubernetes.Reasons)),
+	}, source.KindReasons("kubernetes"))),
 }
 
 func withTools(f factory) factory {
@@ -75,8 +75,8 @@ func withTools(f factory) factory {
 }
 
 // ErrorReasons returns the reasons capability_exporter_source_errors_total
-// counts a source kind's errors by (start and panic for every kind that can
-// fail so). A kind not listed has start and panic only.
+// counts a source kind's errors by: those the kind declares
+// (source.KindReasons).
 func ErrorReasons(kind string) []source.Reason {
 	return errorReasons(factories, kind)
 }

@@ -59,6 +59,8 @@ type StaleSignal struct {
 	Signal string `json:"signal"`
 	Source string `json:"source,omitempty"`
 	Reason string `json:"reason"`
+	// Code is the reason's code (triggers.ReasonCode).
+	Code triggers.ReasonCode `json:"reason_code"`
 }
 
 // Status is a capability's standing in one published History.
@@ -221,11 +223,11 @@ func staleSignals(d triggers.Decision) []StaleSignal {
 	for _, name := range d.BlockedBy {
 		s := StaleSignal{Signal: name}
 		if v, ok := values[name]; ok {
-			s.Source, s.Reason = v.Source, v.Reason
+			s.Source, s.Reason, s.Code = v.Source, v.Reason, v.Code
 		}
 		for _, t := range d.Tools {
 			if triggers.ToolSignalPrefix+t.ID == name {
-				s.Source, s.Reason = "kubernetes", t.Reason
+				s.Source, s.Reason, s.Code = "kubernetes", t.Reason, t.Code
 			}
 		}
 		out = append(out, s)

@@ -37,7 +37,7 @@ func run(t *testing.T, values ...float64) ([]*History, []*triggers.Evaluation) {
 	for i, v := range values {
 		val := triggers.KnownValue(v, "prometheus")
 		if v != v {
-			val = triggers.UnknownValue("dial tcp 10.0.0.1:9090: connection refused", "prometheus")
+			val = triggers.UnknownValue(triggers.CodeSourceDown, "dial tcp 10.0.0.1:9090: connection refused", "prometheus")
 		}
 		now := t0.Add(time.Duration(i) * step)
 		ev := triggers.EvaluateFrom(r, triggers.Snapshot{"cost_growth_ratio": val}, now, h.Truths())

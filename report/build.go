@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -88,9 +89,9 @@ func Build(st *collector.State, o Options) *Report {
 		r.Sources = append(r.Sources, src)
 	}
 	for _, s := range ev.Signals {
-		value, text, reason := b.value(s.Type, s.Value)
+		value, text, why := b.value(s.Type, s.Value)
 		r.Signals = append(r.Signals, Signal{Name: s.Name, Help: s.Help, Type: string(s.Type),
-			Value: value, Text: text, Source: s.Value.Source, Reason: reason, LowerBound: value != nil && s.Value.LowerBound,
+			Value: value, Text: text, Source: s.Value.Source, Reason: why.reason, ReasonCode: why.code, LowerBound: value != nil && s.Value.LowerBound,
 			DerivedFrom: b.derivedFrom(s), LeftOut: leftOutOf(s.Value), Measured: b.measured(s.Value)})
 	}
 	for _, t := range ev.Tools {
@@ -134,16 +135,32 @@ type builder struct {
 	down map[string]bool
 }
 
-// reason is why v is unknown, for people: "<source> is down" where its
-// source is, else its own reason, scrubbed.
-func (b builder) reason(v triggers.Value) string {
+// reason is why v is unknown, for people and as a code: "<source> is
+// down" where its source is, else its own reason, scrubbed; a value that
+// gives none reads its code's words (not collected, say).
+func (b builder) reason(v triggers.Value) (string, triggers.ReasonCode) {
+	code := cmp.Or(v.Code, triggers.CodeNotCollected)
 	if b.down[v.Source] {
-		if strings.HasPrefix(v.Reason, downReason(v.Source)) {
-			return v.Reason // with the kinds of its errors: "prometheus is down (timeout)"
+		if code != triggers.CodeAuth {
+			code = triggers.CodeSourceDown
 		}
-		return downReason(v.Source)
+		if strings.HasPrefix(v.Reason, downReason(v.Source)) {
+			return v.Reason, code // with the kinds of its errors: "prometheus is down (timeout)"
+		}
+		return downReason(v.Source), code
 	}
-	return b.clean.clean(v.Reason)
+	return cmp.Or(b.clean.clean(v.Reason), code.Text()), code
+}
+
+// unknown is why a value is unknown, as the JSON gives it: both null
+// for a known value.
+type unknown struct {
+	reason *string
+	code   *triggers.ReasonCode
+}
+
+func unknownOf(reason string, code triggers.ReasonCode) unknown {
+	return unknown{reason: &reason, code: &code}
 }
 
 // measured says when a reused value was measured, and how long ago; both
@@ -159,23 +176,18 @@ func (b builder) measured(v triggers.Value) Measured {
 
 // value is a signal value as JSON wants it: a finite number, or null with
 // the reason.
-func (b builder) value(t triggers.ValueType, v triggers.Value) (*float64, string, *string) {
+func (b builder) value(t triggers.ValueType, v triggers.Value) (*float64, string, unknown) {
 	if !v.Known {
-		reason := b.reason(v)
-		if reason == "" {
-			reason = "not collected"
-		}
-		return nil, "unknown", &reason
+		return nil, "unknown", unknownOf(b.reason(v))
 	}
 	if math.IsNaN(v.Number) || math.IsInf(v.Number, 0) {
-		reason := fmt.Sprintf("the source answered %v, which is not a value", v.Number)
-		return nil, "unknown", &reason
+		return nil, "unknown", unknownOf(fmt.Sprintf("the source answered %v, which is not a value", v.Number), triggers.CodeNoData)
 	}
 	n := v.Number
 	if v.LowerBound {
-		return &n, "at least " + Human(t, n), nil
+		return &n, "at least " + Human(t, n), unknown{}
 	}
-	return &n, Human(t, n), nil
+	return &n, Human(t, n), unknown{}
 }
 
 func truthPtr(t triggers.Truth) *bool {
@@ -194,10 +206,10 @@ func strPtr(s string) *string {
 }
 
 func (b builder) condition(c triggers.ConditionResult) Condition {
-	value, text, reason := b.value(c.Type, c.Value)
+	value, text, why := b.value(c.Type, c.Value)
 	out := Condition{Kind: c.Kind, Expr: c.Expr, Says: strPtr(c.Says), Signal: c.Signal, Op: string(c.Op),
 		Threshold: c.Threshold, ThresholdText: Human(c.Type, c.Threshold), Type: string(c.Type),
-		Value: value, ValueText: text, Source: c.Value.Source, Holds: truthPtr(c.Truth), Reason: reason,
+		Value: value, ValueText: text, Source: c.Value.Source, Holds: truthPtr(c.Truth), Reason: why.reason, ReasonCode: why.code,
 		Measured: b.measured(c.Value)}
 	if c.ThresholdName != "" {
 		name := c.ThresholdName
@@ -212,13 +224,10 @@ func (b builder) condition(c triggers.ConditionResult) Condition {
 func (b builder) tool(t triggers.ToolResult) Tool {
 	out := Tool{ID: t.ID, Title: t.Title, Capability: strPtr(t.Capability), Detected: truthPtr(t.Detected)}
 	switch {
-	case t.Detected == triggers.Unknown && b.down["kubernetes"]:
-		out.Reason = strPtr(downReason("kubernetes")) // tools are detected in the cluster
 	case t.Detected == triggers.Unknown:
-		out.Reason = strPtr(b.clean.clean(t.Reason))
-		if out.Reason == nil {
-			out.Reason = strPtr("not collected")
-		}
+		// Tools are detected in the cluster: a down source reads "kubernetes is down".
+		why := unknownOf(b.reason(triggers.Value{Reason: t.Reason, Code: t.Code, Source: "kubernetes"}))
+		out.Reason, out.ReasonCode = why.reason, why.code
 	case t.Detected == triggers.False && t.Reason != "":
 		// Traces of a tool that does not run: "CRDs only (not running)".
 		out.Reason = strPtr(t.Reason)
@@ -229,18 +238,25 @@ func (b builder) tool(t triggers.ToolResult) Tool {
 func (b builder) foundation(f triggers.FoundationResult) Foundation {
 	out := Foundation{ID: f.ID, Title: f.Title, Present: truthPtr(f.Present), Advice: strPtr(f.Advice)}
 	if f.Present == triggers.Unknown {
+		// The code is the first unknown condition's.
 		var reasons []string
+		var code triggers.ReasonCode
 		for _, c := range f.Conditions {
-			switch {
-			case c.Value.Known:
-			case b.down[c.Value.Source]:
-				reasons = append(reasons, downReason(c.Value.Source))
-			default:
-				reasons = append(reasons, c.Signal+": "+b.clean.clean(c.Value.Reason))
+			if c.Value.Known {
+				continue
 			}
+			reason, cc := b.reason(c.Value)
+			code = cmp.Or(code, cc)
+			if !b.down[c.Value.Source] {
+				reason = c.Signal + ": " + reason
+			}
+			reasons = append(reasons, reason)
 		}
 		slices.Sort(reasons)
 		out.Reason = strPtr(strings.Join(slices.Compact(reasons), "; "))
+		if out.Reason != nil {
+			out.ReasonCode = &code
+		}
 	}
 	return out
 }
@@ -350,19 +366,17 @@ func (b builder) unknownSignal(d *triggers.Decision, name string, blocking bool)
 	if !ok {
 		for _, t := range d.Tools {
 			if triggers.ToolSignalPrefix+t.ID == name {
-				v = triggers.Value{Reason: t.Reason, Source: "kubernetes"}
+				v = triggers.Value{Reason: t.Reason, Code: t.Code, Source: "kubernetes"}
 			}
 		}
 	}
-	reason := b.reason(v)
+	reason, code := b.reason(v)
 	if v.Known && v.LowerBound {
 		reason = fmt.Sprintf("measured at least %s, a lower bound: it can show more than a threshold, never fewer; declare the fact to settle it",
 			Human(signalTypeOf(d, name), v.Number))
+		code = triggers.CodeLowerBound
 	}
-	if reason == "" {
-		reason = "not collected"
-	}
-	return UnknownSignal{Signal: name, Source: v.Source, Reason: reason, Blocking: blocking, Measured: b.measured(v)}
+	return UnknownSignal{Signal: name, Source: v.Source, Reason: reason, ReasonCode: code, Blocking: blocking, Measured: b.measured(v)}
 }
 
 // summary is one sentence on why, built from the step that decided. A

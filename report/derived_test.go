@@ -37,7 +37,7 @@ capabilities:
     trigger: stable == true
 `)
 	snap := triggers.Snapshot{"nodes_not_ready": triggers.KnownValue(2, "kubernetes"),
-		"loki_up": triggers.UnknownValue("Loki unreachable", "loki")}
+		"loki_up": triggers.UnknownValue(triggers.CodeSourceDown, "Loki unreachable", "loki")}
 	st := &collector.State{Config: &config.Config{Rules: rules}, Evaluation: triggers.Evaluate(rules, snap, evaluatedAt)}
 	r := Build(st, Options{Now: generatedAt})
 

@@ -57,7 +57,7 @@ func fixtureState(t testing.TB) *collector.State {
 		"alerts_without_severity": p(3),
 		// As the scheduler gives it: a source that is down is named, its
 		// fault said once under the source.
-		"regions_with_users": triggers.UnknownValue("no alternative known: not declared under facts:; loki is down", "first_known"),
+		"regions_with_users": triggers.UnknownValue(triggers.CodeNotConfigured, "no alternative known: not declared under facts:; loki is down", "first_known"),
 		"prometheus_up":      p(1),
 		"loki_up":            triggers.KnownValue(0, "loki"),
 		"tool.jaeger":        k(0),

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/capability-exporter/capability_exporter/collector"
 	"github.com/capability-exporter/capability_exporter/history"
+	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
 // ChangesPath is where the recent published changes are served.
@@ -65,8 +67,9 @@ func (b builder) historyOf(h *history.History, c *Capability) {
 	if s := hs.Stale; s != nil {
 		c.Stale = &Stale{Since: s.Since.UTC(), Signals: []UnknownSignal{}}
 		for _, sig := range s.Signals {
+			code := cmp.Or(sig.Code, triggers.CodeNotCollected)
 			c.Stale.Signals = append(c.Stale.Signals, UnknownSignal{Signal: sig.Signal, Source: sig.Source,
-				Reason: b.clean.clean(sig.Reason), Blocking: true})
+				Reason: cmp.Or(b.clean.clean(sig.Reason), code.Text()), ReasonCode: code, Blocking: true})
 		}
 	}
 }

@@ -47,7 +47,7 @@ func historyState(t *testing.T) (*Handlers, *history.History) {
 	for range 3 {
 		evaluate(fast)
 	}
-	down := triggers.Snapshot{"incident_mttr": triggers.UnknownValue("prometheus: "+promError, "prometheus")}
+	down := triggers.Snapshot{"incident_mttr": triggers.UnknownValue(triggers.CodeSourceDown, "prometheus: "+promError, "prometheus")}
 	ev := evaluate(down)
 	st.Evaluation, st.History = ev, h
 	return &Handlers{Current: func() *collector.State { return st }, MetricsPath: "/metrics", Now: func() time.Time { return at }}, h

@@ -142,7 +142,7 @@ func TestLeftOutCountsTheRest(t *testing.T) {
 
 // A count that is unknown names nothing as left out.
 func TestLeftOutOfUnknownValueIsNotShown(t *testing.T) {
-	v := triggers.UnknownValue("forbidden", "kubernetes")
+	v := triggers.UnknownValue(triggers.CodeAuth, "forbidden", "kubernetes")
 	v.LeftOut = shopLeftOut()
 	if got := leftOutOf(v); got != nil {
 		t.Errorf("left out of an unknown value = %+v, want nil", got)

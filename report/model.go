@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/capability-exporter/capability_exporter/history"
+	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
 // APIVersion is the version of the JSON shape.
@@ -188,6 +189,9 @@ type Condition struct {
 	Source        string   `json:"source"`
 	Holds         *bool    `json:"holds"`
 	Reason        *string  `json:"reason"` // why the value is unknown
+	// ReasonCode is the reason as a code (triggers.ReasonCode): null
+	// where reason is.
+	ReasonCode *triggers.ReasonCode `json:"reason_code"`
 	Measured
 }
 
@@ -215,6 +219,9 @@ type Tool struct {
 	Capability *string `json:"capability"` // null for Priority 1 tools
 	Detected   *bool   `json:"detected"`
 	Reason     *string `json:"reason"`
+	// ReasonCode is why the detection is unknown, as a code; null when it
+	// is known (a known detection's reason is a note).
+	ReasonCode *triggers.ReasonCode `json:"reason_code"`
 }
 
 // Outweighed is a condition that held but lost to a stronger step, or one
@@ -239,12 +246,14 @@ type Answered struct {
 // Foundation is a Priority 1 component's presence. A capability builds on
 // it; a missing one informs and never decides.
 type Foundation struct {
-	ID         string      `json:"id"`
-	Title      string      `json:"title"`
-	Present    *bool       `json:"present"`
-	Advice     *string     `json:"advice"` // what to do while it is missing
-	Reason     *string     `json:"reason"` // why it is unknown
-	Conditions []Condition `json:"conditions,omitempty"`
+	ID      string  `json:"id"`
+	Title   string  `json:"title"`
+	Present *bool   `json:"present"`
+	Advice  *string `json:"advice"` // what to do while it is missing
+	Reason  *string `json:"reason"` // why it is unknown
+	// ReasonCode is the code of the first unknown condition's reason.
+	ReasonCode *triggers.ReasonCode `json:"reason_code"`
+	Conditions []Condition          `json:"conditions,omitempty"`
 }
 
 // Signal is one input value.
@@ -259,6 +268,8 @@ type Signal struct {
 	LowerBound bool    `json:"lower_bound"`
 	Source     string  `json:"source"`
 	Reason     *string `json:"reason"`
+	// ReasonCode is the reason as a code: null where reason is.
+	ReasonCode *triggers.ReasonCode `json:"reason_code"`
 	// DerivedFrom is, for a fact the rules derive from measures when it is
 	// not declared, each part of the derivation (kind true_if or false_if)
 	// with the value it read; absent for other signals.
@@ -298,6 +309,8 @@ type UnknownSignal struct {
 	Signal string `json:"signal"`
 	Source string `json:"source"`
 	Reason string `json:"reason"`
+	// ReasonCode is the reason as a code (triggers.ReasonCode).
+	ReasonCode triggers.ReasonCode `json:"reason_code"`
 	// Blocking is true for the signals that keep an unknown decision from
 	// being made: those unknown in the step where deciding stopped
 	// (decided_by). Knowing the others alone cannot settle it.

@@ -6,6 +6,7 @@ import (
 	"html"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +82,13 @@ func TestJSONUnknownIsNullWithReason(t *testing.T) {
 		if _, isNum := v.(float64); v != nil && !isNum && valueKey == "value" {
 			t.Errorf("%s: value %v is a %T, want a number", where, v, v)
 		}
+		code, _ := m["reason_code"].(string)
+		switch {
+		case v == nil && !slices.Contains(triggers.ReasonCodes(), triggers.ReasonCode(code)):
+			t.Errorf("%s: %s is null with reason_code %v, want one of the codes", where, valueKey, m["reason_code"])
+		case v != nil && m["reason_code"] != nil:
+			t.Errorf("%s: %s is %v but has a reason_code %v", where, valueKey, v, m["reason_code"])
+		}
 	}
 	unknowns := 0
 	for _, s := range doc["signals"].([]any) {
@@ -90,8 +98,18 @@ func TestJSONUnknownIsNullWithReason(t *testing.T) {
 			unknowns++
 		}
 	}
+	for _, f := range doc["foundations"].([]any) {
+		m := f.(map[string]any)
+		checkValue("foundation "+m["id"].(string), m, "present")
+	}
 	for _, c := range doc["capabilities"].([]any) {
 		cm := c.(map[string]any)
+		for _, u := range cm["unknown_signals"].([]any) {
+			m := u.(map[string]any)
+			if code, _ := m["reason_code"].(string); !slices.Contains(triggers.ReasonCodes(), triggers.ReasonCode(code)) {
+				t.Errorf("%s: unknown signal %s has reason_code %v, want one of the codes", cm["id"], m["signal"], m["reason_code"])
+			}
+		}
 		for _, cond := range cm["conditions"].([]any) {
 			m := cond.(map[string]any)
 			checkValue(cm["id"].(string)+" "+m["expr"].(string), m, "value")

@@ -25,7 +25,7 @@ func noKubernetesState(t *testing.T) *collector.State {
 	snap := snapshotOf(st.Evaluation)
 	for name, v := range snap {
 		if v.Source == "kubernetes" {
-			snap[name] = triggers.UnknownValue(kubeNotConfigured, "kubernetes")
+			snap[name] = triggers.UnknownValue(triggers.CodeNotConfigured, kubeNotConfigured, "kubernetes")
 		}
 	}
 	st.Evaluation = triggers.Evaluate(st.Config.Rules, snap, evaluatedAt)
@@ -194,7 +194,7 @@ func TestKnownDecisionWithUnknownSignals(t *testing.T) {
 	st := fixtureState(t)
 	snap := snapshotOf(st.Evaluation)
 	snap["alerting_rules"] = triggers.KnownValue(10, "prometheus")
-	snap["alerts_without_severity"] = triggers.UnknownValue("query: timeout", "prometheus")
+	snap["alerts_without_severity"] = triggers.UnknownValue(triggers.CodeSourceDown, "query: timeout", "prometheus")
 	st.Evaluation = triggers.Evaluate(st.Config.Rules, snap, evaluatedAt)
 	var md bytes.Buffer
 	if err := WriteMarkdown(&md, Build(st, Options{Now: generatedAt})); err != nil {
@@ -249,7 +249,7 @@ func snapshotOf(ev *triggers.Evaluation) triggers.Snapshot {
 		}
 	}
 	for _, t := range ev.Tools {
-		v := triggers.UnknownValue(t.Reason, "kubernetes")
+		v := triggers.UnknownValue(t.Code, t.Reason, "kubernetes")
 		if t.Detected != triggers.Unknown {
 			v = triggers.KnownValue(boolFloat(t.Detected == triggers.True), "kubernetes")
 		}

@@ -285,7 +285,7 @@ func TestConditionEvaluate(t *testing.T) {
 	snaps := map[string]Snapshot{
 		"absent": {"a": KnownValue(1, "kubernetes"), "b": KnownValue(0, "kubernetes")},
 		"unknown": {"a": KnownValue(1, "kubernetes"), "b": KnownValue(0, "kubernetes"),
-			"c": UnknownValue("connection refused", "kubernetes")},
+			"c": UnknownValue(CodeSourceDown, "connection refused", "kubernetes")},
 	}
 	tests := []struct {
 		cond string

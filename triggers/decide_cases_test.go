@@ -540,7 +540,7 @@ signals:
 capabilities:
   c: {complexity: low, trigger: developers > 10}
 `)
-	snap := Snapshot{AlternativeKey("developers", 0): UnknownValue("not declared", "fact"),
+	snap := Snapshot{AlternativeKey("developers", 0): UnknownValue(CodeNotConfigured, "not declared", "fact"),
 		AlternativeKey("developers", 1): KnownValue(3, "loki"), AlternativeKey("developers", 2): KnownValue(12, "kubernetes")}
 	ResolveFirstKnown(r, snap)
 	if v := snap["developers"]; !v.Known || v.Number != 12 || !v.LowerBound || v.Source != "kubernetes" {
@@ -585,7 +585,7 @@ capabilities:
 		out.MeasuredAt = at
 		return out
 	}
-	snap := Snapshot{AlternativeKey("developers", 0): UnknownValue("not declared", "fact"),
+	snap := Snapshot{AlternativeKey("developers", 0): UnknownValue(CodeNotConfigured, "not declared", "fact"),
 		AlternativeKey("developers", 1): reused(12, "loki"), "mttr": reused(7200, "prometheus")}
 	ResolveFirstKnown(r, snap)
 	if v := snap["developers"]; !v.MeasuredAt.Equal(at) || v.Source != "loki" {

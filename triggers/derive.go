@@ -1,6 +1,7 @@
 package triggers
 
 import (
+	"cmp"
 	"maps"
 	"strings"
 )
@@ -22,6 +23,7 @@ func ResolveFirstKnown(r *Rules, values Snapshot) {
 			continue
 		}
 		var reasons []string
+		var code ReasonCode // the first unknown alternative's
 		var best Value
 		for i, alt := range alts {
 			key := AlternativeKey(sig.Name, i)
@@ -34,6 +36,7 @@ func ResolveFirstKnown(r *Rules, values Snapshot) {
 				continue
 			case !v.Known:
 				reasons = append(reasons, v.Reason)
+				code = cmp.Or(code, v.Code, CodeNotCollected)
 				continue
 			}
 			v.LowerBound = alt.LowerBound
@@ -44,7 +47,7 @@ func ResolveFirstKnown(r *Rules, values Snapshot) {
 		if best.Known {
 			values[sig.Name] = best
 		} else {
-			values[sig.Name] = UnknownValue("no alternative known: "+strings.Join(reasons, "; "), "first_known")
+			values[sig.Name] = UnknownValue(cmp.Or(code, CodeNotCollected), "no alternative known: "+strings.Join(reasons, "; "), "first_known")
 		}
 	}
 }
@@ -104,18 +107,20 @@ func (e *evaluator) derived(sig *Signal, d *Derive) Value {
 	}
 	switch {
 	case t == True && f == True:
-		return Value{Reason: "derived both true and false (" + strings.Join(held, ", ") + ")", Source: "derived"}
+		// Declaring the fact settles what the measures contradict.
+		return UnknownValue(CodeNotConfigured, "derived both true and false ("+strings.Join(held, ", ")+")", "derived")
 	case t == True:
 		return Value{Known: true, Number: 1, Source: "derived", Reason: "derived: " + strings.Join(held, ", ")}
 	case f == True:
 		return Value{Known: true, Number: 0, Source: "derived", Reason: "derived: " + strings.Join(held, ", ")}
 	}
-	prev := e.snap.get(sig.Name).Reason
-	why := "not declared, and the measures that could stand in for it do not settle it"
-	if prev != "" && prev != "not collected" {
-		why = prev + "; the measures that could stand in for it do not settle it"
+	// Unknown as declared or measured (a source down, say), the value
+	// keeps why; a fact never declared is one not configured.
+	prev := e.snap.get(sig.Name)
+	if prev.Reason != "" && prev.Code != CodeNotCollected {
+		return UnknownValue(cmp.Or(prev.Code, CodeNotConfigured), prev.Reason+"; the measures that could stand in for it do not settle it", "derived")
 	}
-	return Value{Reason: why, Source: "derived"}
+	return UnknownValue(CodeNotConfigured, "not declared, and the measures that could stand in for it do not settle it", "derived")
 }
 
 // withFoundations adds foundation.<id> for each evaluated foundation.
@@ -129,6 +134,7 @@ func withFoundations(s Snapshot, frs []FoundationResult) {
 			}
 		} else {
 			v.Reason = "presence unknown: " + strings.Join(fr.Unknown, ", ")
+			v.Code = fr.code()
 		}
 		s[FoundationSignalPrefix+fr.ID] = v
 	}
@@ -196,4 +202,19 @@ func (r *Rules) DecisionLeaves(c *Capability) []*Condition {
 		add(cond.Leaves())
 	}
 	return out
+}
+
+// code is why a foundation's presence is unknown: the code of the first of
+// its conditions that is unknown.
+func (fr FoundationResult) code() ReasonCode {
+	for _, c := range fr.Conditions {
+		switch {
+		case c.Truth != Unknown:
+		case !c.Value.Known && c.Value.Code != "":
+			return c.Value.Code
+		case c.Value.Known && c.Value.LowerBound:
+			return CodeLowerBound
+		}
+	}
+	return CodeNotCollected
 }

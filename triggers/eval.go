@@ -137,6 +137,7 @@ type ToolResult struct {
 	ID, Title, Capability string
 	Detected              Truth
 	Reason                string
+	Code                  ReasonCode // why an unknown detection is unknown
 	// Since is the creation time of the earliest object that shows the
 	// tool, when the source knows it.
 	Since time.Time
@@ -447,7 +448,7 @@ func Decide(r *Rules, id string, s Snapshot) (Decision, bool) {
 
 func toolResult(t *Tool, s Snapshot) ToolResult {
 	v := s.get(t.SignalName())
-	tr := ToolResult{ID: t.ID, Title: t.Title, Capability: t.Capability, Reason: v.Reason, Since: v.Since}
+	tr := ToolResult{ID: t.ID, Title: t.Title, Capability: t.Capability, Reason: v.Reason, Code: v.Code, Since: v.Since}
 	if v.Known {
 		// A known answer keeps its note: "CRDs only (not running)" says
 		// why a tool whose traces are there is not adopted.

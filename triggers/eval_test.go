@@ -63,7 +63,7 @@ func nowSnapshotWith(change Snapshot, drop []string) Snapshot {
 
 func TestDecisionStates(t *testing.T) {
 	r := mustParse(t, tracingRules)
-	unknown := func(reason string) Value { return UnknownValue(reason, "kubernetes") }
+	unknown := func(reason string) Value { return UnknownValue(CodeSourceDown, reason, "kubernetes") }
 	tests := []struct {
 		name      string
 		change    Snapshot
@@ -170,7 +170,7 @@ func TestDecisionReasons(t *testing.T) {
 	r := mustParse(t, tracingRules)
 	snap := nowSnapshot()
 	delete(snap, "incidents")
-	snap["tenants"] = UnknownValue("tenants: connection refused", "kubernetes")
+	snap["tenants"] = UnknownValue(CodeSourceDown, "tenants: connection refused", "kubernetes")
 	ev := Evaluate(r, snap, time.Unix(1e9, 0))
 	d := ev.Decision("distributed_tracing")
 	type row struct {

@@ -36,7 +36,7 @@ func (r *Rules) probable(s Snapshot) (Snapshot, map[string]Presumed) {
 		if !sig.Judgment() || out.get(sig.Name).Known {
 			continue
 		}
-		v := Value{Unasserted: true, Reason: "not declared", Source: "fact"}
+		v := Value{Unasserted: true, Reason: "not declared", Code: CodeNotConfigured, Source: "fact"}
 		for _, pr := range sig.Presume {
 			e.results = nil
 			if t, _ := e.eval(pr.When, "presume", nil); t == True {

@@ -108,7 +108,7 @@ capabilities:
         - all: [services > 5, complex == true]
         - services > 10
 `)
-	down := Snapshot{"services": UnknownValue("source down", "prometheus")}
+	down := Snapshot{"services": UnknownValue(CodeSourceDown, "source down", "prometheus")}
 	d, _ := Decide(r, "c", down)
 	if !slices.Equal(d.SettleWith, []string{"services", "complex"}) {
 		t.Fatalf("settle with %q, want services and complex", d.SettleWith)

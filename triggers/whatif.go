@@ -51,7 +51,7 @@ func (sp *space) changes(current State) []Change {
 	for _, name := range sp.order {
 		was := sp.pt[name]
 		if was.Unasserted {
-			was = Value{Reason: was.Reason, Source: was.Source}
+			was = Value{Reason: was.Reason, Code: was.Code, Source: was.Source}
 		}
 		var ths []float64
 		for _, o := range sp.ops[name] {

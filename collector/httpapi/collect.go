@@ -62,7 +62,7 @@ func (r *run) fail(e source.Error, keys ...string) {
 	defer r.mu.Unlock()
 	r.res.Errors = append(r.res.Errors, e)
 	for _, k := range keys {
-		r.res.Values[k] = triggers.UnknownValue(e.Error(), "")
+		r.res.Values[k] = triggers.UnknownValue(e.Reason.Code(), e.Error(), "")
 		r.failed[k] = true
 	}
 }
@@ -74,7 +74,7 @@ func (r *run) skip(e *source.Error, keys ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, k := range keys {
-		r.res.Values[k] = triggers.UnknownValue(reason, "")
+		r.res.Values[k] = triggers.UnknownValue(e.Reason.Code(), reason, "")
 		r.failed[k] = true
 	}
 }
@@ -129,7 +129,7 @@ func (s *httpServer) newCollect(req source.Request) *httpCollect {
 
 // notOurs answers a signal of another kind, which the scheduler never sends.
 func (c *httpCollect) notOurs(sr source.SignalRequest) {
-	c.r.set(sr.Key, triggers.UnknownValue("not a "+c.server.kind+" signal", ""))
+	c.r.set(sr.Key, triggers.UnknownValue(triggers.CodeNotServed, "not a "+c.server.kind+" signal", ""))
 }
 
 // spawn sends one request for srs in its own goroutine; what names it in the
@@ -178,14 +178,14 @@ func (c *httpCollect) forgetReusedIfDown() {
 	if len(c.reused) == 0 || c.r.isUp() {
 		return
 	}
-	why := "no request answered"
+	why, code := "no request answered", triggers.CodeSourceDown
 	if e := c.r.downed.Load(); e != nil {
-		why = e.Error()
+		why, code = e.Error(), e.Reason.Code()
 	} else if res := c.r.result(); len(res.Errors) > 0 {
-		why = res.Errors[0].Error()
+		why, code = res.Errors[0].Error(), res.Errors[0].Reason.Code()
 	}
 	for k, at := range c.reused {
-		c.r.set(k, triggers.UnknownValue(fmt.Sprintf("%s is down now (%s); its answer from %s ago is not reused",
+		c.r.set(k, triggers.UnknownValue(code, fmt.Sprintf("%s is down now (%s); its answer from %s ago is not reused",
 			c.server.kind, why, time.Since(at).Round(time.Second)), ""))
 	}
 }

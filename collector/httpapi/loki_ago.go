@@ -53,7 +53,7 @@ func (s *Loki) instantAgo(ctx context.Context, r *run, what string, k agoKey, wi
 		}
 		if !held {
 			for _, sr := range srs {
-				r.set(sr.Key, triggers.UnknownValue(fmt.Sprintf("Loki holds no logs at all from %s ago (it is younger than that, or keeps logs for less), so %s cannot tell",
+				r.set(sr.Key, triggers.UnknownValue(triggers.CodeTooYoung, fmt.Sprintf("Loki holds no logs at all from %s ago (it is younger than that, or keeps logs for less), so %s cannot tell",
 					model.Duration(k.ago), what), ""))
 			}
 			return

@@ -150,9 +150,9 @@ func sampleValue(what string, f float64, found bool, empty triggers.Empty) trigg
 	case !found && empty == triggers.EmptyZero:
 		return triggers.KnownValue(0, "")
 	case !found:
-		return triggers.UnknownValue(what+" returned no series (if no series means none, say empty: zero)", "")
+		return triggers.UnknownValue(triggers.CodeNoData, what+" returned no series (if no series means none, say empty: zero)", "")
 	case math.IsNaN(f) || math.IsInf(f, 0):
-		return triggers.UnknownValue(fmt.Sprintf("%s returned %v", what, f), "")
+		return triggers.UnknownValue(triggers.CodeNoData, fmt.Sprintf("%s returned %v", what, f), "")
 	}
 	return triggers.KnownValue(f, "")
 }
@@ -202,7 +202,11 @@ func (s *Prometheus) rules(r *run, srs []source.SignalRequest, probes *promProbe
 	a := probes.rulesAPI()
 	if why := a.notServed(); why != "" {
 		for _, sr := range srs {
-			r.setUnknown(sr.Key, why, a.failure != "")
+			g := gap{why: why, failed: a.failure != "", code: triggers.CodeNotServed}
+			if g.failed {
+				g.code = triggers.CodeSourceDown
+			}
+			r.setUnknown(sr.Key, g)
 		}
 		return
 	}

@@ -34,20 +34,33 @@ const reachSpan = time.Hour
 // gap is why an answer cannot be trusted; the zero gap means it can.
 // failed marks a gap that is a failed probe, not a finding: the answer is
 // then not kept for the slow cadence, so the next evaluation asks again.
+// code, when set, is why in a word; else a failed probe reads source down
+// and a finding no data.
 type gap struct {
 	why    string
 	failed bool
+	code   triggers.ReasonCode
 }
 
 func (g gap) found() bool { return g.why != "" }
 
-// setUnknown makes key unknown for why, as a failure when failed; the
+func (g gap) reasonCode() triggers.ReasonCode {
+	switch {
+	case g.code != "":
+		return g.code
+	case g.failed:
+		return triggers.CodeSourceDown
+	}
+	return triggers.CodeNoData
+}
+
+// setUnknown makes key unknown for g, as a failure when g failed; the
 // failure itself was counted when its request failed.
-func (r *run) setUnknown(key, why string, failed bool) {
+func (r *run) setUnknown(key string, g gap) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.res.Values[key] = triggers.UnknownValue(why, "")
-	if failed {
+	r.res.Values[key] = triggers.UnknownValue(g.reasonCode(), g.why, "")
+	if g.failed {
 		r.failed[key] = true
 	}
 }
@@ -215,10 +228,10 @@ func (p *promProbes) selectorGap(sel scope.WindowedSelector) gap {
 	a := p.count(fmt.Sprintf("count(count_over_time(%s[%s] offset %s))", sel.Selector, seconds(reachSpan), seconds(sel.Lookback)))
 	switch {
 	case a.failure != "":
-		return gap{"could not check that the data reaches back " + days(sel.Lookback) + ": " + a.failure, true}
+		return gap{why: "could not check that the data reaches back " + days(sel.Lookback) + ": " + a.failure, failed: true}
 	case !a.found:
 		return gap{why: fmt.Sprintf("%s has no sample from before %s ago: the data does not reach back over the window the query reads "+
-			"(retention shorter than %s, or the series is younger)", sel.Selector, days(sel.Lookback), days(sel.Lookback))}
+			"(retention shorter than %s, or the series is younger)", sel.Selector, days(sel.Lookback), days(sel.Lookback)), code: triggers.CodeTooYoung}
 	}
 	return gap{}
 }
@@ -237,12 +250,12 @@ func (p *promProbes) retentionGap(lookback time.Duration) gap {
 	case alerts.found:
 		return gap{}
 	case up.failure != "":
-		return gap{"could not check that the data reaches back " + days(lookback) + ": " + up.failure, true}
+		return gap{why: "could not check that the data reaches back " + days(lookback) + ": " + up.failure, failed: true}
 	case alerts.failure != "":
-		return gap{"could not check that the data reaches back " + days(lookback) + ": " + alerts.failure, true}
+		return gap{why: "could not check that the data reaches back " + days(lookback) + ": " + alerts.failure, failed: true}
 	}
 	return gap{why: fmt.Sprintf("neither up nor ALERTS has a sample from before %s ago: the data does not reach back over the %s window "+
-		"(retention shorter than %s?)", days(lookback), days(lookback), days(lookback))}
+		"(retention shorter than %s?)", days(lookback), days(lookback), days(lookback)), code: triggers.CodeTooYoung}
 }
 
 // queryGap says why a windowed query's answer cannot be trusted, or "".
@@ -258,7 +271,7 @@ func (p *promProbes) queryGap(q string, window time.Duration) gap {
 			return p.retentionGap(window)
 		}
 		return gap{why: fmt.Sprintf("cannot tell how far back the query reads: the Prometheus parser does not read it (%v); "+
-			"declare the rule's window: (how far back its data must reach) to have it checked", err)}
+			"declare the rule's window: (how far back its data must reach) to have it checked", err), code: triggers.CodeQueryFailed}
 	}
 	for _, sel := range sels {
 		if window > 0 {
@@ -290,7 +303,7 @@ func (p *promProbes) alertingBlind(selector string, window time.Duration) gap {
 	case alerts.found:
 		return gap{}
 	case alerts.failure != "":
-		return gap{"no alerting rule seen (" + rulesNote + ") and could not look for ALERTS series: " + alerts.failure, true}
+		return gap{why: "no alerting rule seen (" + rulesNote + ") and could not look for ALERTS series: " + alerts.failure, failed: true}
 	}
 	return gap{why: fmt.Sprintf("no alerting rule loaded that can fire %s and no ALERTS series in the last %s: cannot tell no incident from no alerting (%s)",
 		selector, days(window), rulesNote), failed: rules.failure != "" && !rules.notFound}
@@ -307,7 +320,7 @@ func (p *promProbes) checkWindow(q string, srs []source.SignalRequest) {
 			continue
 		}
 		if g := p.queryGap(q, time.Duration(sr.Spec.Prometheus.Window)); g.found() {
-			p.r.setUnknown(sr.Key, g.why, g.failed)
+			p.r.setUnknown(sr.Key, g)
 		}
 	}
 }
@@ -324,7 +337,10 @@ func (p *promProbes) checkWindow(q string, srs []source.SignalRequest) {
 // other labels than the default.
 func (p *promProbes) setHistory(selector string, window time.Duration, srs []source.SignalRequest, h alertHistory,
 	regroup func(by []model.LabelName) alertHistory) {
-	unknown := func(key string, g gap) { p.r.setUnknown(key, "alert history of "+selector+": "+g.why, g.failed) }
+	unknown := func(key string, g gap) {
+		g.why = "alert history of " + selector + ": " + g.why
+		p.r.setUnknown(key, g)
+	}
 	var blind, partial gap
 	if h.Series == 0 {
 		blind = p.alertingBlind(selector, window)

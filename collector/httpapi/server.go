@@ -21,11 +21,6 @@ import (
 	"github.com/capability-exporter/capability_exporter/config"
 )
 
-// Reasons are the reasons a Prometheus or Loki source counts its errors by.
-var Reasons = []source.Reason{source.ReasonStart, source.ReasonPanic, source.ReasonTimeout, source.ReasonUnreachable,
-	source.ReasonAuth, source.ReasonUnauthorized, source.ReasonForbidden, source.ReasonNotFound, source.ReasonBadQuery, source.ReasonQueryFailed,
-	source.ReasonTooManyRequests, source.ReasonServerError, source.ReasonBadResponse, source.ReasonSeveralSeries, source.ReasonUnscoped}
-
 // httpServer is one Prometheus-API or Loki server as a source sees it: a
 // client built from the standard HTTP client config (auth, TLS, headers,
 // proxy) plus the tenant header, a deadline per request, and a bound on the

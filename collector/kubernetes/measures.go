@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -224,20 +225,22 @@ func (v *clusterView) isPlatform(ns string) bool {
 func (v *clusterView) measure(name string) triggers.Value {
 	m, ok := v.s.measures[name]
 	if !ok {
-		return triggers.UnknownValue(fmt.Sprintf("unknown kubernetes measure %q", name), "kubernetes")
+		return triggers.UnknownValue(triggers.CodeNotServed, fmt.Sprintf("unknown kubernetes measure %q", name), "kubernetes")
 	}
 	var why []string
+	var code triggers.ReasonCode // the first unreadable resource's
 	for _, id := range m.needs {
 		if e := v.unready[id]; e != nil {
 			why = append(why, e.Error())
+			code = cmp.Or(code, e.Reason.Code())
 		}
 	}
 	if len(why) > 0 {
-		return triggers.UnknownValue(strings.Join(why, "; "), "kubernetes")
+		return triggers.UnknownValue(code, strings.Join(why, "; "), "kubernetes")
 	}
 	n, undefined := m.value(v)
 	if undefined != "" {
-		return triggers.UnknownValue(undefined, "kubernetes")
+		return triggers.UnknownValue(triggers.CodeNoData, undefined, "kubernetes")
 	}
 	val := triggers.KnownValue(n, "kubernetes")
 	if left := leftOutBy[name]; left != nil {

@@ -65,10 +65,6 @@ type Source struct {
 	reduceHook func(id resourceID, obj any)
 }
 
-// Reasons are the reasons the Kubernetes source counts its errors by.
-var Reasons = []source.Reason{source.ReasonStart, source.ReasonPanic, source.ReasonTimeout, source.ReasonUnreachable,
-	source.ReasonUnauthorized, source.ReasonForbidden, source.ReasonNotFound}
-
 // NewFromConfig builds the source from its config section:
 // the kubeconfig it names, or the in-cluster service account.
 func NewFromConfig(sec *config.KubernetesSource, logger *slog.Logger) (*Source, error) {
@@ -167,7 +163,7 @@ func (s *Source) Collect(ctx context.Context, req source.Request) source.Result 
 		// Only a scheduler that is shutting down asks a closed source; such
 		// an evaluation is not counted.
 		res.Errors = []source.Error{{Reason: source.ReasonCanceled, Err: errors.New("kubernetes source was closed")}}
-		answerAll(&res, req, "kubernetes source was closed")
+		answerAll(&res, req, triggers.CodeNotCollected, "kubernetes source was closed")
 		return res
 	}
 
@@ -195,7 +191,7 @@ func (s *Source) Collect(ctx context.Context, req source.Request) source.Result 
 		res.Errors = []source.Error{{Reason: source.ReasonUnreachable, Err: err}}
 		// reachable too is unknown, never 0, as for Prometheus and Loki: a
 		// failed ping cannot tell a missing cluster from a network fault.
-		answerAll(&res, req, "Kubernetes API server unreachable: "+err.Error())
+		answerAll(&res, req, triggers.CodeSourceDown, "Kubernetes API server unreachable: "+err.Error())
 		return res
 	}
 	res.Up = true
@@ -254,12 +250,12 @@ func (s *Source) ping(ctx context.Context) error {
 	return err
 }
 
-func answerAll(res *source.Result, req source.Request, reason string) {
+func answerAll(res *source.Result, req source.Request, code triggers.ReasonCode, reason string) {
 	for _, sr := range req.Signals {
-		res.Values[sr.Key] = triggers.UnknownValue(reason, "kubernetes")
+		res.Values[sr.Key] = triggers.UnknownValue(code, reason, "kubernetes")
 	}
 	for _, t := range req.Tools {
-		res.Values[t.SignalName()] = triggers.UnknownValue(reason, "kubernetes")
+		res.Values[t.SignalName()] = triggers.UnknownValue(code, reason, "kubernetes")
 	}
 }
 

@@ -1,12 +1,14 @@
 package kubernetes
 
 import (
+	"cmp"
 	"maps"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
@@ -50,9 +52,11 @@ func toolNeeds(t *triggers.Tool) []resourceID {
 // tool seen only by its custom resources, object) that shows it.
 func (v *clusterView) tool(t *triggers.Tool) triggers.Value {
 	var why []string
+	var code triggers.ReasonCode // the first reason's
 	unreadable := func(id resourceID) bool {
 		if e := v.unready[id]; e != nil {
 			why = append(why, e.Error())
+			code = cmp.Or(code, e.Reason.Code())
 			return true
 		}
 		return false
@@ -67,6 +71,7 @@ func (v *clusterView) tool(t *triggers.Tool) triggers.Value {
 	earliest, nsExists, err := v.runs(t, unreadable)
 	if err != nil {
 		why = append(why, "tool "+t.ID+": "+err.Error())
+		code = cmp.Or(code, source.CodeOf(err, triggers.CodeNotCollected))
 	}
 	if earliest >= 0 {
 		return detected(earliest)
@@ -81,6 +86,7 @@ func (v *clusterView) tool(t *triggers.Tool) triggers.Value {
 		switch {
 		case err != nil:
 			why = append(why, err.Error())
+			code = cmp.Or(code, source.CodeOf(err, triggers.CodeNotCollected))
 		case holds:
 			found, first = true, earlier(first, created)
 		}
@@ -89,7 +95,7 @@ func (v *clusterView) tool(t *triggers.Tool) triggers.Value {
 		return detected(first)
 	}
 	if len(why) > 0 {
-		return triggers.UnknownValue(strings.Join(why, "; "), "kubernetes")
+		return triggers.UnknownValue(cmp.Or(code, triggers.CodeNotCollected), strings.Join(why, "; "), "kubernetes")
 	}
 	absent := triggers.KnownValue(0, "kubernetes")
 	switch {

@@ -2,8 +2,10 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/capability-exporter/capability_exporter/triggers"
@@ -98,6 +100,76 @@ const (
 	ReasonUnscoped Reason = "unscoped"
 )
 
+// Reasons returns every reason, in the order above.
+func Reasons() []Reason {
+	return []Reason{ReasonStart, ReasonPanic, ReasonCanceled, ReasonTimeout, ReasonUnreachable, ReasonAuth,
+		ReasonUnauthorized, ReasonForbidden, ReasonNotFound, ReasonBadQuery, ReasonQueryFailed,
+		ReasonTooManyRequests, ReasonServerError, ReasonBadResponse, ReasonSeveralSeries, ReasonUnscoped}
+}
+
+// KindReasons returns the reasons a source kind counts its errors by: the
+// scheduler starts each at 0 for every configured source of the kind, so
+// that increase() and rate() see the first error too. A source of the kind
+// emits no other; canceled, which only a shutdown gives, is never counted.
+// A kind not listed can fail to start and panic, nothing else.
+func KindReasons(kind string) []Reason {
+	switch kind {
+	case "fact":
+		// The facts were checked when the config loaded: their source
+		// cannot fail to start.
+		return []Reason{ReasonPanic}
+	case "prometheus", "loki":
+		return slices.DeleteFunc(Reasons(), func(r Reason) bool { return r == ReasonCanceled })
+	case "kubernetes":
+		return []Reason{ReasonStart, ReasonPanic, ReasonTimeout, ReasonUnreachable,
+			ReasonUnauthorized, ReasonForbidden, ReasonNotFound}
+	}
+	return []Reason{ReasonStart, ReasonPanic}
+}
+
+// Code is the reason code of a value that a failure of this reason left
+// unknown.
+func (r Reason) Code() triggers.ReasonCode {
+	switch r {
+	case ReasonPanic:
+		return triggers.CodePanic
+	case ReasonAuth, ReasonUnauthorized, ReasonForbidden:
+		return triggers.CodeAuth
+	case ReasonNotFound:
+		return triggers.CodeNotServed
+	case ReasonBadQuery, ReasonQueryFailed, ReasonBadResponse, ReasonSeveralSeries, ReasonUnscoped:
+		return triggers.CodeQueryFailed
+	case ReasonCanceled:
+		return triggers.CodeNotCollected
+	}
+	// start, timeout, unreachable, too_many_requests, server_error: the
+	// source did not answer.
+	return triggers.CodeSourceDown
+}
+
+// Code is the reason code of a value that errs left unknown: the first
+// error's, or source down when there is none.
+func Code(errs []Error) triggers.ReasonCode {
+	if len(errs) == 0 {
+		return triggers.CodeSourceDown
+	}
+	return errs[0].Reason.Code()
+}
+
+// CodeOf is the reason code of a value err left unknown: the code of its
+// Error's reason, or otherwise when it holds none.
+func CodeOf(err error, otherwise triggers.ReasonCode) triggers.ReasonCode {
+	var pe *Error
+	if errors.As(err, &pe) && pe != nil {
+		return pe.Reason.Code()
+	}
+	var e Error
+	if errors.As(err, &e) {
+		return e.Reason.Code()
+	}
+	return otherwise
+}
+
 // Recovered turns a recovered panic into the Error that counts it
 // under reason panic and carries its stack; what names the work that
 // panicked (a measure, a query, a reducer and its object).
@@ -113,7 +185,7 @@ func GuardValue(res *Result, what string, value func() triggers.Value) (v trigge
 		if p := recover(); p != nil {
 			e := Recovered(what, p)
 			res.Errors = append(res.Errors, e)
-			v = triggers.UnknownValue(e.Error(), "")
+			v = triggers.UnknownValue(triggers.CodePanic, e.Error(), "")
 		}
 	}()
 	return value()

@@ -171,7 +171,7 @@ func snapshotOfState(st *collector.State) triggers.Snapshot {
 		}
 	}
 	for _, tr := range st.Evaluation.Tools {
-		v := triggers.UnknownValue(tr.Reason, "kubernetes")
+		v := triggers.UnknownValue(triggers.CodeNotCollected, tr.Reason, "kubernetes")
 		if tr.Detected != triggers.Unknown {
 			v = triggers.KnownValue(boolNumber(tr.Detected == triggers.True), "kubernetes")
 		}
