@@ -206,34 +206,31 @@ func TestThresholdsHysteresisFollowsOverride(t *testing.T) {
 func TestThresholdsConcurrentLoads(t *testing.T) {
 	const says = "You have more than {many_services} microservices"
 	want := map[float64]string{3: "You have more than 3 microservices", 50: "You have more than 50 microservices"}
-	got := make(chan string, len(want))
-	errs := make(chan error, len(want))
+	type loaded struct {
+		value float64
+		words string
+		err   error
+	}
+	done := make(chan loaded, len(want))
 	for v := range want {
 		go func() {
 			r, err := Default()
 			if err != nil {
-				errs <- err
+				done <- loaded{value: v, err: err}
 				return
 			}
 			r = r.WithThresholds(map[string]float64{"many_services": v})
 			Evaluate(r, webshop(), time.Unix(0, 0))
-			errs <- nil
-			got <- r.Words(says)
+			done <- loaded{value: v, words: r.Words(says)}
 		}()
 	}
 	for range want {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
+		l := <-done
+		if l.err != nil {
+			t.Fatal(l.err)
 		}
-	}
-	close(got)
-	seen := map[string]bool{}
-	for w := range got {
-		seen[w] = true
-	}
-	for _, w := range want {
-		if !seen[w] {
-			t.Errorf("no load rendered %q; got %v", w, seen)
+		if l.words != want[l.value] {
+			t.Errorf("many_services %v renders %q, want %q", l.value, l.words, want[l.value])
 		}
 	}
 	r, err := Default()
