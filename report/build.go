@@ -392,55 +392,10 @@ func summary(c *Capability) string {
 // maxWhyNames bounds the signals a one-line "why" names.
 const maxWhyNames = 5
 
+// settledSummary is the summary before the probable reading says so: the
+// state's sentence, from the conditions that decided it.
 func settledSummary(c *Capability) string {
-	held := func(kind string, holds bool) []string {
-		var out []string
-		for _, cond := range c.Conditions {
-			if cond.Kind == kind && cond.Holds != nil && *cond.Holds == holds {
-				out = append(out, shortCondition(cond))
-			}
-		}
-		return out
-	}
 	join := func(parts []string) string { return strings.Join(parts, "; ") }
-	// The deciding step's reasons, whole: a conjunction that held is one
-	// reason. Each leaf that held names its value; the rules engine's
-	// reasons, when given, keep leaves of a conjunction that failed out.
-	reasons := func(kind string) []string {
-		leaves := held(kind, true)
-		if len(c.Reasons) == 0 {
-			return leaves
-		}
-		var out []string
-		for _, r := range c.Reasons {
-			var values []string
-			text := ""
-			for _, cond := range r.Leaves {
-				if cond.Expr == r.Expr {
-					text = shortCondition(cond)
-				}
-				values = append(values, cond.Signal+" "+cond.ValueText)
-			}
-			if text == "" {
-				text = r.Says
-				if len(values) > 0 {
-					text += " (" + strings.Join(slices.Compact(values), ", ") + ")"
-				}
-			}
-			out = append(out, text)
-		}
-		return out
-	}
-	outweighed := func() string {
-		if len(c.Outweighed) == 0 {
-			return ""
-		}
-		var says []string
-		for _, o := range c.Outweighed {
-			says = append(says, o.Says)
-		}
-		return " It outweighs: " + strings.Join(says, "; ") + "."
-	}
 	switch triggers.State(c.Decision) {
 	case triggers.StateAdopted:
 		var parts []string
@@ -449,33 +404,97 @@ func settledSummary(c *Capability) string {
 				parts = append(parts, t.Title+" detected")
 			}
 		}
-		parts = append(parts, held(triggers.KindAdopted, true)...)
+		parts = append(parts, heldConditions(c, triggers.KindAdopted, true)...)
 		return "Already in place: " + join(parts) + "."
 	case triggers.StateSkip:
-		return "Skip: " + join(reasons(triggers.KindSkip)) + "." + outweighed()
+		return "Skip: " + join(decidingReasons(c, triggers.KindSkip)) + "." + outweighedSentence(c)
 	case triggers.StateLater:
-		return "Wait: " + join(reasons(c.DecidedBy)) + "." + outweighed()
+		return "Wait: " + join(decidingReasons(c, c.DecidedBy)) + "." + outweighedSentence(c)
 	case triggers.StateNow:
 		if c.DecidedBy == triggers.KindMust {
-			return "Now, a hard requirement: " + join(reasons(triggers.KindMust)) + "." + outweighed()
+			return "Now, a hard requirement: " + join(decidingReasons(c, triggers.KindMust)) + "." + outweighedSentence(c)
 		}
-		return "Now: " + join(reasons(triggers.KindNow)) + "." + outweighed()
+		return "Now: " + join(decidingReasons(c, triggers.KindNow)) + "." + outweighedSentence(c)
 	case triggers.StateConsider:
-		return "Triggered by " + join(held(triggers.KindTrigger, true)) + ", but no now condition holds."
+		return "Triggered by " + join(heldConditions(c, triggers.KindTrigger, true)) + ", but no now condition holds."
 	case triggers.StateNotTriggered:
-		if failed := held(triggers.KindTrigger, false); len(failed) > 0 {
-			return "Not triggered: " + join(failed) + "."
+		return notTriggeredSummary(c)
+	}
+	return unknownSummary(c)
+}
+
+// heldConditions are c's conditions of kind that hold (or fail, with
+// holds false), each short.
+func heldConditions(c *Capability, kind string, holds bool) []string {
+	var out []string
+	for _, cond := range c.Conditions {
+		if cond.Kind == kind && cond.Holds != nil && *cond.Holds == holds {
+			out = append(out, shortCondition(cond))
 		}
-		// Only the probable reading gets here: no motive is measured,
-		// and those the team would declare are not.
-		var open []string
-		for _, cond := range c.Conditions {
-			if cond.Kind == triggers.KindTrigger && cond.Holds == nil && !slices.Contains(open, cond.Signal) {
-				open = append(open, cond.Signal)
+	}
+	return out
+}
+
+// decidingReasons are the deciding step's reasons, whole: a conjunction
+// that held is one reason. Each leaf that held names its value; the rules
+// engine's reasons, when given, keep leaves of a conjunction that failed
+// out.
+func decidingReasons(c *Capability, kind string) []string {
+	if len(c.Reasons) == 0 {
+		return heldConditions(c, kind, true)
+	}
+	var out []string
+	for _, r := range c.Reasons {
+		var values []string
+		text := ""
+		for _, cond := range r.Leaves {
+			if cond.Expr == r.Expr {
+				text = shortCondition(cond)
+			}
+			values = append(values, cond.Signal+" "+cond.ValueText)
+		}
+		if text == "" {
+			text = r.Says
+			if len(values) > 0 {
+				text += " (" + strings.Join(slices.Compact(values), ", ") + ")"
 			}
 		}
-		return "Not triggered: no motive holds; " + strings.Join(open, ", ") + " not declared."
+		out = append(out, text)
 	}
+	return out
+}
+
+// outweighedSentence names what the deciding step outweighed, or is empty.
+func outweighedSentence(c *Capability) string {
+	if len(c.Outweighed) == 0 {
+		return ""
+	}
+	var says []string
+	for _, o := range c.Outweighed {
+		says = append(says, o.Says)
+	}
+	return " It outweighs: " + strings.Join(says, "; ") + "."
+}
+
+// notTriggeredSummary says which motives failed, or, in the probable
+// reading, that none is measured and those the team would declare are not.
+func notTriggeredSummary(c *Capability) string {
+	if failed := heldConditions(c, triggers.KindTrigger, false); len(failed) > 0 {
+		return "Not triggered: " + strings.Join(failed, "; ") + "."
+	}
+	var open []string
+	for _, cond := range c.Conditions {
+		if cond.Kind == triggers.KindTrigger && cond.Holds == nil && !slices.Contains(open, cond.Signal) {
+			open = append(open, cond.Signal)
+		}
+	}
+	return "Not triggered: no motive holds; " + strings.Join(open, ", ") + " not declared."
+}
+
+// unknownSummary names the signals whose knowing settles an unknown
+// decision: the first few, those that settle the most first (the order of
+// settle_with); the JSON lists them all.
+func unknownSummary(c *Capability) string {
 	var names []string
 	for _, u := range c.UnknownSignals {
 		if !u.Blocking {
@@ -495,8 +514,6 @@ func settledSummary(c *Capability) string {
 	if len(names) == 0 {
 		return lead + ": the decision could not be evaluated."
 	}
-	// The first few, those that settle the most first (the order of
-	// settle_with); the JSON lists them all.
 	if len(names) > maxWhyNames {
 		names = append(names[:maxWhyNames:maxWhyNames], fmt.Sprintf("and %d more", len(names)-maxWhyNames))
 	}

@@ -174,7 +174,20 @@ func sourceStatus(s Source) string {
 	return "**down**"
 }
 
+// capability writes one capability's section: its decision, why, what it
+// builds on, its impact, what would change it and its open questions.
 func (m *mdWriter) capability(c *Capability) {
+	m.decisionLine(c)
+	m.held(c)
+	m.why(c)
+	m.buildsOn(c)
+	m.impact(c.Impact)
+	m.whatWouldChange(c)
+	m.openQuestions(c)
+}
+
+// decisionLine is the section's heading and its decision in one sentence.
+func (m *mdWriter) decisionLine(c *Capability) {
 	m.f("## %s\n\n", md(c.Title))
 	m.f("**Decision: %s**", c.DecisionLabel())
 	if c.RecommendedNext {
@@ -189,8 +202,12 @@ func (m *mdWriter) capability(c *Capability) {
 		m.f("; unchanged since %s", c.DecisionSince.Format("2006-01-02 15:04 MST"))
 	}
 	m.line(".\n")
-	m.held(c)
+}
 
+// why is the summary with the conditions behind it: those that held, did
+// not and are unknown, what was outweighed or contradicts, and the
+// checklist.
+func (m *mdWriter) why(c *Capability) {
 	m.line("### Why\n")
 	m.line(md(c.Summary) + "\n")
 	m.undecided(c)
@@ -218,6 +235,13 @@ func (m *mdWriter) capability(c *Capability) {
 		m.line("")
 	}
 	m.unknownSignals(c)
+	m.outweighed(c)
+	m.checklist(c)
+}
+
+// outweighed lists what held but lost to the deciding step, and the facts
+// that contradict each other.
+func (m *mdWriter) outweighed(c *Capability) {
 	if len(c.Outweighed) > 0 {
 		m.line("Outweighed (held, but " + md(c.OutweighedBy()) + " decides):\n")
 		for _, o := range c.Outweighed {
@@ -232,20 +256,31 @@ func (m *mdWriter) capability(c *Capability) {
 		}
 		m.line("")
 	}
-	if len(c.Checklist) > 0 {
-		m.line("Preparation checklist (prepare now, activate later):\n")
-		for _, it := range c.Checklist {
-			box := "[ ]"
-			switch {
-			case it.Holds == nil:
-				box = "[?]"
-			case *it.Holds:
-				box = "[x]"
-			}
-			m.f("- %s %s (%s)\n", box, md(derefString(it.Says)), md(withAge(it.ValueText, it.Measured)))
-		}
-		m.line("")
+}
+
+// checklist is what to prepare now and activate later, each item ticked
+// when it holds.
+func (m *mdWriter) checklist(c *Capability) {
+	if len(c.Checklist) == 0 {
+		return
 	}
+	m.line("Preparation checklist (prepare now, activate later):\n")
+	for _, it := range c.Checklist {
+		box := "[ ]"
+		switch {
+		case it.Holds == nil:
+			box = "[?]"
+		case *it.Holds:
+			box = "[x]"
+		}
+		m.f("- %s %s (%s)\n", box, md(derefString(it.Says)), md(withAge(it.ValueText, it.Measured)))
+	}
+	m.line("")
+}
+
+// buildsOn is the capability's tools and the Priority 1 components it
+// builds on, with advice for each that is missing.
+func (m *mdWriter) buildsOn(c *Capability) {
 	m.line("Tools: " + md(toolsLine(c.Tools)) + "  ")
 	m.line("Builds on (Priority 1): " + md(foundationsLine(c.Foundations)) + "\n")
 	advised := false
@@ -258,8 +293,10 @@ func (m *mdWriter) capability(c *Capability) {
 	if advised {
 		m.line("")
 	}
+}
 
-	m.impact(c.Impact)
+// whatWouldChange is each way the decision would move.
+func (m *mdWriter) whatWouldChange(c *Capability) {
 	m.line("### What would change it\n")
 	if len(c.WhatWouldChange) == 0 {
 		m.line("Nothing the rules measure would change this decision.\n")
@@ -270,7 +307,10 @@ func (m *mdWriter) capability(c *Capability) {
 	if len(c.WhatWouldChange) > 0 {
 		m.line("")
 	}
+}
 
+// openQuestions are the rules' questions for the capability, to tick off.
+func (m *mdWriter) openQuestions(c *Capability) {
 	m.line("### Open decision questions\n")
 	if len(c.OpenQuestions) == 0 {
 		m.line("The rules list no questions for this capability.\n")
