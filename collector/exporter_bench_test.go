@@ -36,7 +36,7 @@ func BenchmarkCollectDefaultRules(b *testing.B) {
 
 // webshopScheduler is a scheduler on the example config (the default rules,
 // every signal declared) with one evaluation published.
-func webshopScheduler(b *testing.B) *Scheduler {
+func webshopScheduler(b testing.TB) *Scheduler {
 	b.Helper()
 	cfg, err := config.Load("../examples/webshop.yml")
 	if err != nil {

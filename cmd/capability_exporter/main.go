@@ -13,10 +13,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
@@ -209,23 +207,18 @@ func runServe(o serveOptions, logger *slog.Logger) int {
 }
 
 // newMux is every endpoint the server serves, on one scheduler.
-// With reuse, a rendered /metrics response is served again to scrapes that
-// ask the same way (scrape_cache.go).
+// With reuse, the capability metrics are rendered once per evaluation and a
+// rendered /metrics response is served again to scrapes that ask the same
+// way (scrape_cache.go).
 func newMux(sched *collector.Scheduler, metricsPath string, reuse bool, reload http.Handler, logger *slog.Logger) *http.ServeMux {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
+	mux := http.NewServeMux()
+	// The exporter's own metrics: everything beside the capability metrics.
+	metrics := newMetricsHandler(sched, reuse, logger,
 		whatIfMetrics, mcpMetrics,
-		collector.NewExporter(sched),
 		versioncollector.NewCollector(name),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	mux := http.NewServeMux()
-	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError), EnableOpenMetrics: true})
-	if reuse {
-		metrics = newScrapeCache(metrics, func() scrapeVersion { return scrapeVersion{sched.Current(), sched.Reloads()} })
-	}
 	mux.Handle(metricsPath, metrics)
 	mux.Handle("/-/reload", reload)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })

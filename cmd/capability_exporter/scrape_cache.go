@@ -3,22 +3,50 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"maps"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/capability-exporter/capability_exporter/collector"
 )
+
+// newMetricsHandler serves the capability metrics of sched beside self, the
+// exporter's own metrics (process, Go, requests), which change between
+// evaluations. With reuse, the capability metrics are rendered once per
+// evaluation, format and encoding (collector.NewScrapeHandler) and only
+// self's per response, and a whole response is served again for up to a
+// second (scrapeCache); without, every scrape renders everything anew, as
+// the perf tier measures to compare. Either way the collectors are
+// registered together, so that a name in both fails at start.
+func newMetricsHandler(sched *collector.Scheduler, reuse bool, logger *slog.Logger, self ...prometheus.Collector) http.Handler {
+	exporter := collector.NewExporter(sched)
+	all := prometheus.NewRegistry()
+	all.MustRegister(append([]prometheus.Collector{exporter}, self...)...)
+	opts := promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError), EnableOpenMetrics: true}
+	if !reuse {
+		return promhttp.HandlerFor(all, opts)
+	}
+	own := prometheus.NewRegistry()
+	own.MustRegister(self...)
+	return newScrapeCache(collector.NewScrapeHandler(exporter, own, opts),
+		func() scrapeVersion { return scrapeVersion{sched.Current(), sched.Reloads()} })
+}
 
 // scrapeCacheMaxAge is how long a rendered /metrics response is served again
 // to scrapes that ask for it the same way. The capability metrics change
 // only when an evaluation is published and the reload metrics only when a
 // reload is tried (either renders anew at once); what a second's reuse can
-// make stale is the exporter's own Go and process metrics, by less than any
-// scrape interval. Rendering costs a millisecond
-// or two of CPU (the Go and process collectors, encoding, gzip), which
-// aligned scrapes from many Prometheus servers would otherwise pay each.
+// make stale is the exporter's own Go and process metrics and its what-if
+// and MCP counters, by less than any scrape interval. Rendering a response
+// with the capability metrics already rendered (collector.NewScrapeHandler)
+// still costs about a millisecond of CPU (the process collector reads
+// /proc; the Go collector; encoding and compressing them), which aligned
+// scrapes from many Prometheus servers would otherwise pay each.
 // A response past that age but within twice it is still served while one
 // new rendering runs in the background, so that under steady scraping no
 // scrape waits for a rendering; an older one is rendered anew first, so a
