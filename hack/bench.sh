@@ -89,7 +89,7 @@ fi
 
 cpu_model=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | sed -n 1p)
 mem_total=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
-etcd_version=$(etcd --version 2>/dev/null | sed -n 's/^etcd Version: //p' | sed -n 1p)
+etcd_version=$("${ETCD:-etcd}" --version 2>/dev/null | sed -n 's/^etcd Version: //p' | sed -n 1p)
 prom_version=$(prometheus --version 2>&1 | sed -n 1p | sed 's/^prometheus, //')
 elapsed=$(( $(date +%s) - began ))
 

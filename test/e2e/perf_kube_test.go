@@ -41,8 +41,8 @@ func TestPerfKubernetes(t *testing.T) {
 	c := startKubeCluster(t)
 	doc := newPerfDoc(t, "20-kubernetes", "Kubernetes at scale")
 	took, objects := perfPopulate(t, c)
-	doc.Para("A real kube-apiserver v1.37.2 on etcd 3.4, both on loopback, holding %d objects: %d namespaces, %d Deployments, %d Services, %d PodDisruptionBudgets, %d NetworkPolicies, %d RoleBindings, %d Nodes and %d CRDs (written by %d parallel workers in %s, %.0f objects/s). The exporter binary runs as a separate process with the embedded default rules, as deploy/rbac's ServiceAccount, through a kubeconfig whose server is a counting reverse proxy in front of the API server: the bytes are the response bodies the API server sent (compressed where it compressed them), the requests are those the proxy saw.",
-		objects, perfNamespaces, perfNamespaces*perfDeploymentsPerNS, perfNamespaces*perfDeploymentsPerNS, perfNamespaces*perfPDBsPerNS,
+	doc.Para("A real kube-apiserver v1.37.2 on etcd %s, both on loopback, holding %d objects: %d namespaces, %d Deployments, %d Services, %d PodDisruptionBudgets, %d NetworkPolicies, %d RoleBindings, %d Nodes and %d CRDs (written by %d parallel workers in %s, %.0f objects/s). The exporter binary runs as a separate process with the embedded default rules, as deploy/rbac's ServiceAccount, through a kubeconfig whose server is a counting reverse proxy in front of the API server: the bytes are the response bodies the API server sent (compressed where it compressed them), the requests are those the proxy saw.",
+		perfEtcdVersion(t), objects, perfNamespaces, perfNamespaces*perfDeploymentsPerNS, perfNamespaces*perfDeploymentsPerNS, perfNamespaces*perfPDBsPerNS,
 		perfNamespaces*perfPoliciesPerNS, perfNamespaces*perfRoleBindingsPerNS, perfNodes, perfCRDs, perfCreateWorkers,
 		took.Round(time.Second), float64(objects)/took.Seconds())
 
