@@ -441,6 +441,9 @@ func parseDeclared(file, section, source string, n *yaml.Node, resolve func(name
 		}
 		seen[k.Value] = true
 		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+			if source == "fact" { // unknown on purpose, and it says so
+				out[k.Value] = triggers.UnknownValue(triggers.CodeDeclaredUnknown, "declared unknown under facts:", source)
+			}
 			continue
 		}
 		val, err := declaredValue(typ, v)

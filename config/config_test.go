@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected .err files of testdata/bad")
@@ -109,8 +111,8 @@ func TestNullFactIsUnknown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := c.FactValues["compliance_required"]; ok {
-		t.Error("a null fact must be unknown")
+	if v := c.FactValues["compliance_required"]; v.Known || v.Code != triggers.CodeDeclaredUnknown {
+		t.Errorf("a null fact reads %+v, want unknown, declared so", v)
 	}
 	if c.FactValues["developers"].Number != 3 {
 		t.Error("developers not read")

@@ -37,6 +37,9 @@ func (r *Rules) probable(s Snapshot) (Snapshot, map[string]Presumed) {
 			continue
 		}
 		v := Value{Unasserted: true, Reason: "not declared", Code: CodeNotConfigured, Source: "fact"}
+		if prev := out.get(sig.Name); prev.Code == CodeDeclaredUnknown {
+			v.Reason, v.Code = prev.Reason, prev.Code
+		}
 		for _, pr := range sig.Presume {
 			e.results = nil
 			if t, _ := e.eval(pr.When, "presume", nil); t == True {

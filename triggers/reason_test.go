@@ -58,3 +58,27 @@ func TestReasonCodesThroughResolution(t *testing.T) {
 		}
 	}
 }
+
+// A judgment the team declared unknown reads so in the probable reading
+// too, not as one never declared.
+func TestDeclaredUnknownStaysDeclared(t *testing.T) {
+	r, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range r.Signals {
+		if !sig.Judgment() {
+			continue
+		}
+		declared := UnknownValue(CodeDeclaredUnknown, "declared unknown under facts:", "fact")
+		prob, _ := r.probable(Snapshot{sig.Name: declared})
+		if v := prob[sig.Name]; !v.Known && v.Code != CodeDeclaredUnknown {
+			t.Errorf("%s declared unknown reads %+v in the probable reading", sig.Name, v)
+		}
+		if v, _ := r.probable(Snapshot{}); !v[sig.Name].Known && v[sig.Name].Code != CodeNotConfigured {
+			t.Errorf("%s never declared reads %+v in the probable reading, want not configured", sig.Name, v[sig.Name])
+		}
+		return
+	}
+	t.Fatal("the default rules have no judgment")
+}
