@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -40,14 +41,16 @@ func NewScrapeHandler(e *Exporter, self prometheus.Gatherer, opts promhttp.Handl
 // exporterVersion is what the exporter's metrics are rendered from: a
 // rendering of another version is never served.
 type exporterVersion struct {
-	state   *State
-	reloads uint64
+	state    *State
+	reloads  uint64
+	interval time.Duration
 }
 
-// version identifies everything Collect reads: the published State and the
-// reload count (the reload status and the interval change only on a reload).
+// version identifies everything Collect reads: the published State, the
+// reload count (the reload status changes only on a reload) and the
+// interval (set when the scheduler starts running).
 func (e *Exporter) version() any {
-	return exporterVersion{e.sched.Current(), e.sched.Reloads()}
+	return exporterVersion{e.sched.Current(), e.sched.Reloads(), e.sched.Interval()}
 }
 
 // scrapeFormatsKept bounds the negotiations remembered (one per distinct
