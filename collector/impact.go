@@ -39,10 +39,10 @@ type impactEntry struct {
 func (s *Scheduler) measureImpacts(ctx context.Context, cfg *config.Config, running map[string]*runningSource, ev *triggers.Evaluation, now time.Time) []impact.Result {
 	rules := cfg.Rules
 	var store impact.Store
-	why := "sources.prometheus is not configured: the impact signals' history is read from the store"
+	why, whyCode := "sources.prometheus is not configured: the impact signals' history is read from the store", triggers.CodeNotConfigured
 	if rs := running["prometheus"]; rs != nil {
 		if rs.err != nil {
-			why = "prometheus source failed to start: " + cfg.Scrub(rs.err.Error())
+			why, whyCode = "prometheus source failed to start: "+cfg.Scrub(rs.err.Error()), triggers.CodeSourceDown
 		} else if st, ok := rs.src.(impactStorer); ok {
 			store = st.ImpactStore()
 		}
@@ -81,7 +81,7 @@ func (s *Scheduler) measureImpacts(ctx context.Context, cfg *config.Config, runn
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			slot.res = s.judge(ctx, store, why, rules, cfg.ImpactOptions(), c, tools, declared, cluster, now)
+			slot.res = s.judge(ctx, store, whyCode, why, rules, cfg.ImpactOptions(), c, tools, declared, cluster, now)
 		}()
 	}
 	wg.Wait()
@@ -96,7 +96,7 @@ func (s *Scheduler) measureImpacts(ctx context.Context, cfg *config.Config, runn
 }
 
 // judge dates one capability's adoption and measures its impact.
-func (s *Scheduler) judge(ctx context.Context, store impact.Store, noStore string, rules *triggers.Rules, o impact.Options,
+func (s *Scheduler) judge(ctx context.Context, store impact.Store, noStoreCode triggers.ReasonCode, noStore string, rules *triggers.Rules, o impact.Options,
 	c *triggers.Capability, tools []*triggers.Tool, declared, cluster, now time.Time) impact.Result {
 	var fromStore time.Time
 	var storeErr error
@@ -108,11 +108,11 @@ func (s *Scheduler) judge(ctx context.Context, store impact.Store, noStore strin
 	a, ok := impact.Adopted(declared, cluster, fromStore)
 	switch {
 	case !ok && storeErr != nil:
-		return impact.Unmeasured(rules, c, a, now, "when it was adopted is not known: the cluster shows no creation time and kube_*_created could not be read: "+storeErr.Error())
+		return impact.Unmeasured(rules, c, a, now, triggers.CodeSourceDown, "when it was adopted is not known: the cluster shows no creation time and kube_*_created could not be read: "+storeErr.Error())
 	case !ok:
-		return impact.Unmeasured(rules, c, a, now, "when it was adopted is not known: declare it under facts.adopted."+c.ID)
+		return impact.Unmeasured(rules, c, a, now, triggers.CodeNotConfigured, "when it was adopted is not known: declare it under facts.adopted."+c.ID)
 	case store == nil:
-		return impact.Unmeasured(rules, c, a, now, noStore)
+		return impact.Unmeasured(rules, c, a, now, noStoreCode, noStore)
 	}
 	return impact.Judge(ctx, store, rules, c, tools, a, now, o)
 }

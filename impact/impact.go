@@ -93,12 +93,17 @@ func Adopted(declared, cluster, store time.Time) (Adoption, bool) {
 	return Adoption{}, false
 }
 
-// Value is an impact signal's value over one window, or why it is unknown.
+// Value is an impact signal's value over one window, or why it is unknown:
+// in words (Reason) and as a code.
 type Value struct {
-	Known  bool    `json:"known"`
-	Number float64 `json:"value,omitempty"`
-	Reason string  `json:"reason,omitempty"`
+	Known  bool                `json:"known"`
+	Number float64             `json:"value,omitempty"`
+	Reason string              `json:"reason,omitempty"`
+	Code   triggers.ReasonCode `json:"reason_code,omitempty"`
 }
+
+// unknown is a Value unknown for reason.
+func unknown(code triggers.ReasonCode, reason string) Value { return Value{Reason: reason, Code: code} }
 
 // Signal is one impact signal before adoption and since.
 type Signal struct {
@@ -148,13 +153,13 @@ type Result struct {
 }
 
 // Unmeasured is the Result of an adopted capability whose impact cannot be
-// measured, each impact signal unknown for why.
-func Unmeasured(r *triggers.Rules, c *triggers.Capability, a Adoption, now time.Time, why string) Result {
+// measured, each impact signal unknown for why (code, in a word).
+func Unmeasured(r *triggers.Rules, c *triggers.Capability, a Adoption, now time.Time, code triggers.ReasonCode, why string) Result {
 	res := Result{Capability: c.ID, Adopted: a, Unknown: why, MeasuredAt: now}
 	for _, is := range c.Impact {
 		sig := r.Signal(is.Signal)
 		res.Signals = append(res.Signals, Signal{Signal: is.Signal, Help: sig.Help, Type: sig.Type, Better: is.Better,
-			Before: Value{Reason: why}, After: Value{Reason: why}})
+			Before: unknown(code, why), After: unknown(code, why)})
 	}
 	return res
 }
@@ -184,8 +189,8 @@ func Judge(ctx context.Context, store Store, r *triggers.Rules, c *triggers.Capa
 		days := int(math.Floor(now.Sub(a.Time).Hours() / 24))
 		res.TooEarly = fmt.Sprintf("too early: %d days since adoption", max(days, 0))
 		for i := range res.Signals {
-			res.Signals[i].Before = Value{Reason: res.TooEarly}
-			res.Signals[i].After = Value{Reason: res.TooEarly}
+			res.Signals[i].Before = unknown(triggers.CodeTooYoung, res.TooEarly)
+			res.Signals[i].After = unknown(triggers.CodeTooYoung, res.TooEarly)
 		}
 		return res
 	}
@@ -268,14 +273,14 @@ func measureAlertSignals(ctx context.Context, store Store, r *triggers.Rules, re
 
 func summaryValue(sums []AlertSummary, errs []error, i int, measure, when string) Value {
 	if i < len(errs) && errs[i] != nil {
-		return Value{Reason: errs[i].Error()}
+		return unknown(triggers.CodeSourceDown, errs[i].Error())
 	}
 	if i >= len(sums) || sums[i] == nil {
-		return Value{Reason: "no alert history " + when}
+		return unknown(triggers.CodeNoData, "no alert history "+when)
 	}
 	v, err := sums[i].Measure(measure)
 	if err != nil {
-		return Value{Reason: err.Error() + " " + when}
+		return unknown(triggers.CodeNoData, err.Error()+" "+when)
 	}
 	return Value{Known: true, Number: v}
 }
@@ -334,10 +339,10 @@ func measureQuery(ctx context.Context, store Store, sig *triggers.Signal, before
 		}
 	}
 	if !firstB.Known && firstB.Reason == "" {
-		firstB.Reason = "no query of the signal has a history in the store"
+		firstB = unknown(triggers.CodeNoData, "no query of the signal has a history in the store")
 	}
 	if !firstA.Known && firstA.Reason == "" {
-		firstA.Reason = firstB.Reason
+		firstA = firstB
 	}
 	return firstB, firstA
 }
@@ -348,10 +353,10 @@ func valueAt(ctx context.Context, store Store, q string, at time.Time, when stri
 	v, found, err := store.ValueAt(ctx, q, at)
 	switch {
 	case err != nil:
-		return Value{Reason: err.Error()}
+		return unknown(triggers.CodeSourceDown, err.Error())
 	case !found:
-		return Value{Reason: fmt.Sprintf("no data %s (%s): the query answers nothing then (the data does not reach back, or the series did not exist)",
-			when, at.UTC().Format("2006-01-02 15:04"))}
+		return unknown(triggers.CodeNoData, fmt.Sprintf("no data %s (%s): the query answers nothing then (the data does not reach back, or the series did not exist)",
+			when, at.UTC().Format("2006-01-02 15:04")))
 	}
 	return Value{Known: true, Number: v}
 }

@@ -190,7 +190,8 @@ func TestJudgeTooEarlyAndUnknown(t *testing.T) {
 	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 	store := &fakeStore{}
 	res := Judge(context.Background(), store, r, r.Capability("tracing"), nil, Adoption{now.Add(-3*day - time.Hour), FromKubernetes}, now, DefaultOptions())
-	if res.TooEarly != "too early: 3 days since adoption" || store.ranges+store.instants != 0 || res.Signals[0].Before.Reason != res.TooEarly {
+	if res.TooEarly != "too early: 3 days since adoption" || store.ranges+store.instants != 0 || res.Signals[0].Before.Reason != res.TooEarly ||
+		res.Signals[0].Before.Code != triggers.CodeTooYoung {
 		t.Errorf("too early = %q (%d requests) %+v", res.TooEarly, store.ranges+store.instants, res.Signals[0])
 	}
 	// Data that does not reach back to adoption: unknown, saying so. The
@@ -200,7 +201,7 @@ func TestJudgeTooEarlyAndUnknown(t *testing.T) {
 		"cost_growth": func(at time.Time) (float64, bool) { return 0.3, at.After(adopted) },
 	}, alertErr: errors.New("the data does not reach back")}
 	res = Judge(context.Background(), store, r, r.Capability("cost"), nil, Adoption{adopted, FromKubernetes}, now, DefaultOptions())
-	if cg := res.Signals[0]; cg.Before.Known || !strings.Contains(cg.Before.Reason, "no data at adoption") || cg.RatioKnown || !cg.After.Known {
+	if cg := res.Signals[0]; cg.Before.Known || !strings.Contains(cg.Before.Reason, "no data at adoption") || cg.Before.Code != triggers.CodeNoData || cg.RatioKnown || !cg.After.Known {
 		t.Errorf("cost growth = %+v", cg)
 	}
 	res = Judge(context.Background(), store, r, r.Capability("tracing"), nil, Adoption{now.Add(-20 * day), FromKubernetes}, now, DefaultOptions())

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strings"
@@ -63,6 +64,10 @@ type ImpactSignal struct {
 	After        *float64 `json:"after"`
 	AfterText    string   `json:"after_text"`
 	AfterReason  *string  `json:"after_reason"`
+	// BeforeReasonCode and AfterReasonCode are the reasons as codes
+	// (triggers.ReasonCode); null where the reason is.
+	BeforeReasonCode *triggers.ReasonCode `json:"before_reason_code"`
+	AfterReasonCode  *triggers.ReasonCode `json:"after_reason_code"`
 	// Ratio is after / before (capability_impact_ratio), and Change the
 	// relative move (after - before) / |before|; null while unknown.
 	Ratio    *float64 `json:"ratio"`
@@ -100,8 +105,11 @@ func (b builder) impactOf(r impact.Result) *Impact {
 	}
 	for _, s := range r.Signals {
 		is := ImpactSignal{Signal: s.Signal, Help: s.Help, Type: string(s.Type), Better: string(s.Better), Improved: s.Improved}
-		is.Before, is.BeforeText, is.BeforeReason = b.impactValue(s, s.Before)
-		is.After, is.AfterText, is.AfterReason = b.impactValue(s, s.After)
+		var before, after unknown
+		is.Before, is.BeforeText, before = b.impactValue(s, s.Before)
+		is.After, is.AfterText, after = b.impactValue(s, s.After)
+		is.BeforeReason, is.BeforeReasonCode = before.reason, before.code
+		is.AfterReason, is.AfterReasonCode = after.reason, after.code
 		if s.RatioKnown {
 			ratio, change := s.Ratio, s.Change
 			is.Ratio, is.Change = &ratio, &change
@@ -112,13 +120,12 @@ func (b builder) impactOf(r impact.Result) *Impact {
 	return out
 }
 
-func (b builder) impactValue(s impact.Signal, v impact.Value) (*float64, string, *string) {
+func (b builder) impactValue(s impact.Signal, v impact.Value) (*float64, string, unknown) {
 	if !v.Known {
-		reason := b.clean.clean(v.Reason)
-		return nil, "unknown", &reason
+		return nil, "unknown", unknownOf(b.clean.clean(v.Reason), cmp.Or(v.Code, triggers.CodeNoData))
 	}
 	n := v.Number
-	return &n, Human(s.Type, n), nil
+	return &n, Human(s.Type, n), unknown{}
 }
 
 // impactText says the comparison as people read it: "incident_mttr_seconds

@@ -29,7 +29,7 @@ func impactState(t *testing.T) *collector.State {
 		Capability: "cost_visibility", Adopted: impact.Adoption{Time: evaluatedAt.Add(-61 * 24 * time.Hour), From: impact.FromDeclared},
 		Tools: []string{"OpenCost"}, Window: (30 * 24 * time.Hour).Seconds(), MeasuredAt: evaluatedAt,
 		Signals: []impact.Signal{{Signal: "cost_growth", Type: triggers.TypeRatio, Better: triggers.BetterLower,
-			Before: impact.Value{Known: true, Number: 0.05}, After: impact.Value{Reason: "the data does not reach back"}}},
+			Before: impact.Value{Known: true, Number: 0.05}, After: impact.Value{Reason: "the data does not reach back", Code: triggers.CodeTooYoung}}},
 		ExitQuestion: "No impact signal of Cost Visibility improved. The framework's exit question: can we go back if it does not work?",
 		Exit:         []impact.ExitPath{{Tool: "opencost", Title: "OpenCost", Exit: "Uninstall OpenCost"}},
 		Options:      impact.Options{MinWindow: 14 * 24 * time.Hour, Judging: 90 * 24 * time.Hour, Margin: 0.25},
@@ -46,11 +46,20 @@ func TestImpactOnPageJSONAndMarkdown(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &rep); err != nil {
 		t.Fatal(err)
 	}
-	var tracing *Impact
+	var tracing, cost *Impact
 	for _, c := range rep.Capabilities {
-		if c.ID == "distributed_tracing" {
+		switch c.ID {
+		case "distributed_tracing":
 			tracing = c.Impact
+		case "cost_visibility":
+			cost = c.Impact
 		}
+	}
+	if cost == nil || len(cost.Signals) != 1 {
+		t.Fatalf("cost impact = %+v", cost)
+	}
+	if s := cost.Signals[0]; s.BeforeReasonCode != nil || s.AfterReasonCode == nil || *s.AfterReasonCode != triggers.CodeTooYoung {
+		t.Errorf("cost impact signal codes = %v, %v: want null before, too_young after", s.BeforeReasonCode, s.AfterReasonCode)
 	}
 	if tracing == nil || len(tracing.Signals) != 1 {
 		t.Fatalf("tracing impact = %+v", tracing)
