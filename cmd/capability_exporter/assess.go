@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -47,9 +46,6 @@ func addAssessCommand(app *kingpin.Application) *assessCommand {
 	}
 }
 
-// maxStderrSignals bounds the signals one stderr line names per decision.
-const maxStderrSignals = 5
-
 func (a *assessCommand) run(configFile string, stdout, stderr io.Writer, logger *slog.Logger) int {
 	cfg, err := loadConfig(configFile)
 	if err != nil {
@@ -86,40 +82,11 @@ func (a *assessCommand) run(configFile string, stdout, stderr io.Writer, logger 
 	}
 	// One line per source down, with its fault and fix, then one per
 	// unknown decision: the fault is never repeated per signal.
-	for _, s := range r.Sources {
-		if s.Fault == nil {
-			continue
-		}
-		msg := fmt.Sprintf("%s: source %s is down: %s", name, s.Name, *s.Fault)
-		if s.Fix != nil {
-			msg += "; to fix: " + *s.Fix
-		}
-		fmt.Fprintln(stderr, msg)
-	}
+	report.WriteSourceFaults(stderr, name, r)
 	if !*a.failOnUnknown {
 		return 0
 	}
-	failed := false
-	for _, c := range r.Capabilities {
-		if c.Decision != "unknown" {
-			continue
-		}
-		failed = true
-		// The fewest signals that settle it, a few with their reason; the
-		// JSON lists every one.
-		var needs []string
-		for _, u := range c.UnknownSignals {
-			if u.Blocking {
-				needs = append(needs, fmt.Sprintf("%s (%s)", u.Signal, u.Reason))
-			}
-		}
-		if len(needs) > maxStderrSignals {
-			needs = append(needs[:maxStderrSignals:maxStderrSignals], fmt.Sprintf("and %d more", len(needs)-maxStderrSignals))
-		}
-		fmt.Fprintf(stderr, "%s: %s: decision unknown (possible: %s); knowing %s settles it\n", name, c.ID,
-			strings.Join(c.Possible, ", "), strings.Join(needs, ", "))
-	}
-	if failed {
+	if report.WriteUnknownDecisions(stderr, name, r) {
 		return exitUnknown
 	}
 	return 0

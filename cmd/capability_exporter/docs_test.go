@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -231,18 +233,18 @@ func tableOf(prefixes map[string]string, parent string) string {
 	return ""
 }
 
-// The README's metric table against the live /metrics: every metric it
-// lists is served with the labels it names, and every capability metric
+// docs/metrics.md's metric table against the live /metrics: every metric
+// it lists is served with the labels it names, and every capability metric
 // served is listed.
-func TestReadmeMetricTableMatchesLiveMetrics(t *testing.T) {
+func TestMetricsDocMatchesLiveMetrics(t *testing.T) {
 	_, fams := liveOutput(t)
-	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "metrics.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, table, ok := strings.Cut(string(data), "## Metrics reference")
 	if !ok {
-		t.Fatal("README has no Metrics reference")
+		t.Fatal("docs/metrics.md has no Metrics reference")
 	}
 	table, _, _ = strings.Cut(table, "\n## ")
 	listed := map[string]bool{}
@@ -259,7 +261,7 @@ func TestReadmeMetricTableMatchesLiveMetrics(t *testing.T) {
 		listed[name] = true
 		f := fams[name]
 		if f == nil {
-			t.Errorf("README lists %s, which /metrics does not serve", name)
+			t.Errorf("docs/metrics.md lists %s, which /metrics does not serve", name)
 			continue
 		}
 		open := strings.Contains(cells[2], "…")
@@ -271,20 +273,107 @@ func TestReadmeMetricTableMatchesLiveMetrics(t *testing.T) {
 		}
 		for l := range want {
 			if !f.labels[l] {
-				t.Errorf("README: %s has label %s, which the live series lack", name, l)
+				t.Errorf("docs/metrics.md: %s has label %s, which the live series lack", name, l)
 			}
 		}
 		if !open {
 			for l := range f.labels {
 				if !want[l] {
-					t.Errorf("README: %s lacks label %s, which the live series carry", name, l)
+					t.Errorf("docs/metrics.md: %s lacks label %s, which the live series carry", name, l)
 				}
 			}
 		}
 	}
 	for name := range fams {
 		if strings.HasPrefix(name, "capability_") && !listed[name] {
-			t.Errorf("/metrics serves %s, which the README's table does not list", name)
+			t.Errorf("/metrics serves %s, which docs/metrics.md's table does not list", name)
+		}
+	}
+}
+
+// docs/assess.md's example is what the command prints: tools/gendocs
+// evaluates its config as assess does, and this runs the command itself on
+// that config and finds the same stderr lines and exit code, and each line
+// of the example record in the command's record, in order (the lines that
+// hold a time or a duration aside, which gendocs normalises).
+func TestAssessDocExampleIsWhatTheCommandPrints(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "assess.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	_, stderrBlock, ok := strings.Cut(doc, "<!-- generated: example stderr")
+	if !ok {
+		t.Fatal("docs/assess.md has no generated example stderr")
+	}
+	intro, rest, _ := strings.Cut(stderrBlock, "```text\n")
+	wantStderr, _, _ := strings.Cut(rest, "```")
+	_, recordBlock, ok := strings.Cut(doc, "````markdown\n")
+	if !ok {
+		t.Fatal("docs/assess.md has no example record")
+	}
+	wantRecord, _, _ := strings.Cut(recordBlock, "````")
+
+	// As the doc runs it, from the repository root.
+	t.Chdir(filepath.Join("..", ".."))
+	code, record, stderr := runAssess(t, "--config.file=tools/gendocs/testdata/assess.yml", "--fail-on-unknown")
+	if !strings.Contains(intro, fmt.Sprintf("exits %d", code)) {
+		t.Errorf("assess exits %d; docs/assess.md says %q", code, strings.TrimSpace(intro))
+	}
+	resolver := regexp.MustCompile(`(lookup \S+) on [^\s:]+:\d+`)
+	if got := resolver.ReplaceAllString(stderr, "$1"); got != wantStderr {
+		t.Errorf("assess writes to stderr:\n%s\ndocs/assess.md shows:\n%s\nrun `go run ./tools/gendocs`", got, wantStderr)
+	}
+	varying := regexp.MustCompile(`\d{4}-\d\d-\d\d|\d+(\.\d+)?(ms|µs|s)\b|under 1ms`)
+	lines := strings.Split(record, "\n")
+	i := 0
+	for _, want := range strings.Split(wantRecord, "\n") {
+		if want == "" || strings.HasPrefix(want, "[… ") || varying.MatchString(want) {
+			continue
+		}
+		for i < len(lines) && lines[i] != want {
+			i++
+		}
+		if i == len(lines) {
+			t.Errorf("docs/assess.md's example record has %q, which the command's record lacks (or has out of order); run `go run ./tools/gendocs`", want)
+			return
+		}
+	}
+}
+
+// docs/commands.md names every flag of every command.
+func TestCommandsDocListsEveryFlag(t *testing.T) {
+	// kingpin writes the long help to os.Stdout itself.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	var out, errOut bytes.Buffer
+	run([]string{"--help-long"}, &out, &errOut)
+	os.Stdout = stdout
+	w.Close()
+	help, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(help) + out.String() + errOut.String()
+	flags := regexp.MustCompile(`--(?:\[no-\])?([a-z][a-z.-]*)`).FindAllStringSubmatch(text, -1)
+	if len(flags) < 10 {
+		t.Fatalf("--help-long lists %d flags:\n%s", len(flags), text)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "commands.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range flags {
+		name := f[1]
+		if strings.HasPrefix(name, "help") {
+			continue
+		}
+		if !regexp.MustCompile("`(?:[^`]*[ \\[])?--" + regexp.QuoteMeta(name) + "(?:[=\\]` ]|$)").Match(data) {
+			t.Errorf("docs/commands.md does not name --%s", name)
 		}
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// Every config under examples/ passes check, as the README promises, and
+// Every config under examples/ passes check, as docs/stores.md promises, and
 // the managed-store examples need no warning either.
 func TestCheckAcceptsEveryExample(t *testing.T) {
 	files, err := filepath.Glob("../../examples/*.yml")

@@ -255,9 +255,10 @@ func TestVersionAndBadFlags(t *testing.T) {
 	}
 }
 
-// The README's facts reference lists every fact the default rules read.
-func TestReadmeListsEveryFact(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+// The config reference, docs/config.md, lists every fact the default rules
+// read, with its type.
+func TestConfigDocListsEveryFact(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/config.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,8 +267,8 @@ func TestReadmeListsEveryFact(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range r.Facts() {
-		if !strings.Contains(string(readme), "| `"+f.Name+"` | "+string(f.Type)+" |") {
-			t.Errorf("README.md does not list fact %s (%s)", f.Name, f.Type)
+		if !strings.Contains(string(doc), "| `"+f.Name+"` | "+string(f.Type)+" |") {
+			t.Errorf("docs/config.md does not list fact %s (%s)", f.Name, f.Type)
 		}
 	}
 }

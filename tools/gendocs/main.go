@@ -1,15 +1,3 @@
-// Command gendocs writes the parts of the documentation that are generated
-// from the default rules, the framework's bullet list and the decision
-// engine, between their markers: the per-capability tables of docs/rules.md
-// (the rules' steps, and each bullet of the framework with the role it is
-// encoded in), its thresholds, impact and
-// datastore lists, and the state table of the README. Run it from the
-// repository root:
-//
-//	go run ./tools/gendocs
-//
-// A unit test fails while the committed documents differ from what it
-// writes.
 package main
 
 import (
@@ -20,19 +8,53 @@ import (
 	"github.com/capability-exporter/capability_exporter/triggers/bullets"
 )
 
+// inputs are what the blocks are generated from.
+type inputs struct {
+	rules   *triggers.Rules
+	bullets *bullets.List
+	root    string
+	assess  *assessRun // the example assess run, made once on first use
+}
+
+// assessRun runs the example assess once for the blocks that show it.
+func (in *inputs) assessRun() (*assessRun, error) {
+	if in.assess == nil {
+		run, err := runAssess(in.root)
+		if err != nil {
+			return nil, err
+		}
+		in.assess = run
+	}
+	return in.assess, nil
+}
+
 // blocks are the generated blocks, by file and name.
 type block struct {
 	file, name string
-	body       func(*triggers.Rules, *bullets.List) (string, error)
+	body       func(*inputs) (string, error)
 }
 
 var blocks = []block{
-	{"docs/rules.md", "thresholds", func(r *triggers.Rules, _ *bullets.List) (string, error) { return ThresholdTable(r), nil }},
-	{"docs/rules.md", "impact and exit", func(r *triggers.Rules, _ *bullets.List) (string, error) { return ImpactTable(r), nil }},
-	{"docs/rules.md", "datastores", func(r *triggers.Rules, _ *bullets.List) (string, error) { return DatastoreList(r), nil }},
-	{"docs/rules.md", "capability tables", CapabilityTables},
-	{"README.md", "state table", func(*triggers.Rules, *bullets.List) (string, error) { return StateTable() }},
-	{"docs/rules.md", "state table", func(*triggers.Rules, *bullets.List) (string, error) { return StateTable() }},
+	{"docs/rules.md", "thresholds", func(in *inputs) (string, error) { return ThresholdTable(in.rules), nil }},
+	{"docs/rules.md", "impact and exit", func(in *inputs) (string, error) { return ImpactTable(in.rules), nil }},
+	{"docs/rules.md", "datastores", func(in *inputs) (string, error) { return DatastoreList(in.rules), nil }},
+	{"docs/rules.md", "capability tables", func(in *inputs) (string, error) { return CapabilityTables(in.rules, in.bullets) }},
+	{"docs/decisions.md", "state table", func(*inputs) (string, error) { return StateTable() }},
+	{"docs/rules.md", "state table", func(*inputs) (string, error) { return StateTable() }},
+	{"docs/assess.md", "example record", func(in *inputs) (string, error) {
+		run, err := in.assessRun()
+		if err != nil {
+			return "", err
+		}
+		return AssessExample(run), nil
+	}},
+	{"docs/assess.md", "example stderr", func(in *inputs) (string, error) {
+		run, err := in.assessRun()
+		if err != nil {
+			return "", err
+		}
+		return AssessStderr(run), nil
+	}},
 }
 
 // bulletList is the framework's bullet list, under the repository root:
@@ -50,6 +72,7 @@ func generate(root string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	in := &inputs{rules: r, bullets: l, root: root}
 	out := map[string]string{}
 	for _, b := range blocks {
 		text, ok := out[b.file]
@@ -60,7 +83,7 @@ func generate(root string) (map[string]string, error) {
 			}
 			text = string(data)
 		}
-		body, err := b.body(r, l)
+		body, err := b.body(in)
 		if err != nil {
 			return nil, fmt.Errorf("%s, %s: %w", b.file, b.name, err)
 		}
