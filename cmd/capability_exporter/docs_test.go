@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/capability-exporter/capability_exporter/collector"
+	"github.com/capability-exporter/capability_exporter/collector/source"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/report"
 )
@@ -374,6 +375,42 @@ func TestCommandsDocListsEveryFlag(t *testing.T) {
 		}
 		if !regexp.MustCompile("`(?:[^`]*[ \\[])?--" + regexp.QuoteMeta(name) + "(?:[=\\]` ]|$)").Match(data) {
 			t.Errorf("docs/commands.md does not name --%s", name)
+		}
+	}
+}
+
+// docs/sources.md names exactly the reasons the sources count their errors
+// by.
+func TestSourcesDocListsTheErrorReasons(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "sources.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, list, ok := strings.Cut(string(data), "counts it by\nreason:")
+	if !ok {
+		t.Fatal(`docs/sources.md has no "counts it by reason:" list`)
+	}
+	list, _, _ = strings.Cut(list, "Each configured source's")
+	// Only the reasons' own code spans, not those of their explanations.
+	list = regexp.MustCompile(`\([^)]*\)`).ReplaceAllString(list, "")
+	listed := map[string]bool{}
+	for _, m := range codeSpanRE.FindAllStringSubmatch(list, -1) {
+		listed[m[1]] = true
+	}
+	counted := map[string]bool{}
+	for _, kind := range []string{"fact", "prometheus", "loki", "kubernetes"} {
+		for _, r := range source.KindReasons(kind) {
+			counted[string(r)] = true
+		}
+	}
+	for r := range counted {
+		if !listed[r] {
+			t.Errorf("docs/sources.md does not list reason %s", r)
+		}
+	}
+	for r := range listed {
+		if !counted[r] {
+			t.Errorf("docs/sources.md lists reason %s, which no source counts", r)
 		}
 	}
 }
