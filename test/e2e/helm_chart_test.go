@@ -235,7 +235,7 @@ overrides: {microservices: 12}
 	t.Logf("check: %s", strings.TrimSpace(string(out)))
 }
 
-// The README's line: with only a cluster name, a cluster that serves the
+// docs/deploy.md's Helm line: with only a cluster name, a cluster that serves the
 // Prometheus Operator's API gets the ServiceMonitor, which labels every
 // series with the cluster, and the alert rules; `helm template`, which knows
 // no cluster, is told so with --api-versions. Without it both stay off. A
