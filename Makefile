@@ -16,7 +16,7 @@ RULE_TESTS := $(wildcard deploy/rules/*.test.yml)
 
 IMAGE      ?= capability_exporter:$(VERSION)
 
-.PHONY: all build image test test-e2e test-all fuzz lint check-rules bench
+.PHONY: all build image test test-e2e test-all fuzz lint check-rules bench mcp-conformance
 
 all: lint test check-rules build
 
@@ -38,7 +38,12 @@ test-e2e:
 	$(GO) test -race -tags e2e -count=1 -timeout=40m ./test/e2e/...
 
 # Everything CI runs: the README's test command.
-test-all: lint test fuzz check-rules test-e2e
+test-all: lint test fuzz check-rules mcp-conformance test-e2e
+
+# The MCP conformance suite (npm, pinned in test/mcp-conformance) against the
+# exporter's /mcp; needs Node.js 20 or later.
+mcp-conformance:
+	bash hack/mcp-conformance.sh
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseLeaf$$' -fuzztime=$(FUZZTIME) ./triggers
