@@ -142,6 +142,11 @@ func (h *scrapeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", neg.contentType)
 	if neg.encoding == "" {
 		var body bytes.Buffer
+		n := 0
+		for _, s := range segments {
+			n += len(s.plain)
+		}
+		body.Grow(n)
 		for _, s := range segments {
 			body.Write(s.plain)
 		}
@@ -285,23 +290,23 @@ func formatTail(format string) []byte {
 	return buf.Bytes()
 }
 
-var deflaters = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.BestSpeed)
-	return w
-}}
+// deflaters keep flate writers, which cost most of a megabyte each to
+// make, for the two levels used: the shared runs are deflated as promhttp's
+// gzip does (once per evaluation), the response's own parts fast.
+var deflaters = map[int]*sync.Pool{
+	flate.DefaultCompression: {New: func() any { w, _ := flate.NewWriter(nil, flate.DefaultCompression); return w }},
+	flate.BestSpeed:          {New: func() any { w, _ := flate.NewWriter(nil, flate.BestSpeed); return w }},
+}
 
 // deflateFlushed deflates p as non-final blocks ending on a byte boundary,
 // so that other deflated pieces can follow it in one stream.
 func deflateFlushed(p []byte, level int) []byte {
 	var buf bytes.Buffer
-	var w *flate.Writer
-	if level == flate.BestSpeed {
-		w = deflaters.Get().(*flate.Writer)
-		defer deflaters.Put(w)
-		w.Reset(&buf)
-	} else {
-		w, _ = flate.NewWriter(&buf, level)
-	}
+	buf.Grow(len(p)/4 + 64)
+	pool := deflaters[level]
+	w := pool.Get().(*flate.Writer)
+	defer pool.Put(w)
+	w.Reset(&buf)
 	_, _ = w.Write(p)
 	_ = w.Flush()
 	return buf.Bytes()
@@ -323,6 +328,15 @@ var deflateEnd = func() []byte {
 // small part, and rendered again for each response).
 func gzipSegments(segments []segment) []byte {
 	var out bytes.Buffer
+	n := len(gzipHeader) + len(deflateEnd) + 8
+	for _, s := range segments {
+		if s.deflated != nil {
+			n += len(s.deflated)
+		} else {
+			n += len(s.plain)/2 + 16 // about what fast deflate leaves of text
+		}
+	}
+	out.Grow(n)
 	out.Write(gzipHeader)
 	var crc, size uint32
 	for _, s := range segments {

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
@@ -249,4 +250,31 @@ func TestScrapeHandlerConcurrent(t *testing.T) {
 		sched.Evaluate(context.Background())
 	}
 	wg.Wait()
+}
+
+// BenchmarkScrapeAfterEvaluation measures the first scrape after an
+// evaluation is published, which renders the capability metrics of the
+// new State for its format and encoding (the scrapes that arrive meanwhile
+// wait for it), as Prometheus asks (OpenMetrics, gzip).
+func BenchmarkScrapeAfterEvaluation(b *testing.B) {
+	sched := webshopScheduler(b)
+	exp := NewExporter(sched)
+	static := prometheus.NewRegistry()
+	static.MustRegister(exp)
+	self := prometheus.NewRegistry()
+	self.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var version atomic.Int64
+	h := newScrapeHandler(static, func() any { return version.Load() }, self, promhttp.HandlerOpts{EnableOpenMetrics: true})
+	b.ReportAllocs()
+	for b.Loop() {
+		version.Add(1)
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.Header.Set("Accept", prometheusAccept)
+		req.Header.Set("Accept-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
 }
