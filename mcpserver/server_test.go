@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/capability-exporter/capability_exporter/collector"
 	"github.com/capability-exporter/capability_exporter/config"
@@ -242,6 +244,44 @@ func TestBeforeTheFirstEvaluation(t *testing.T) {
 		}
 		if !res.IsError || !strings.Contains(text(res), "first evaluation") {
 			t.Errorf("%s: %s", tool, text(res))
+		}
+	}
+}
+
+// A what_if refused at the concurrency limit counts as rejected, the MCP
+// face of HTTP 429; each call's duration is observed under its tool.
+func TestToolCallsCountedByOutcome(t *testing.T) {
+	m := NewMetrics()
+	h := &Handler{opts: Options{Metrics: m}}
+	busy := instrument(h, toolWhatIf, func(context.Context, whatIfInput) (any, error) { return nil, whatif.ErrBusy })
+	if _, _, err := busy(context.Background(), nil, whatIfInput{}); !errors.Is(err, whatif.ErrBusy) {
+		t.Fatalf("err %v, want ErrBusy", err)
+	}
+	ok := instrument(h, toolListDecisions, func(context.Context, noInput) (any, error) { return struct{}{}, nil })
+	if _, _, err := ok(context.Background(), nil, noInput{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		tool, outcome string
+		want          float64
+	}{
+		{toolWhatIf, outcomeRejected, 1}, {toolWhatIf, outcomeOK, 0}, {toolWhatIf, outcomeError, 0},
+		{toolListDecisions, outcomeOK, 1},
+	} {
+		if got := testutil.ToFloat64(m.calls.WithLabelValues(c.tool, c.outcome)); got != c.want {
+			t.Errorf("%s %s: %v, want %v", c.tool, c.outcome, got, c.want)
+		}
+	}
+	if n := testutil.CollectAndCount(m.duration, "capability_exporter_mcp_tool_duration_seconds"); n != len(toolNames) {
+		t.Errorf("%d duration series, want one per tool", n)
+	}
+	for _, tool := range []string{toolWhatIf, toolListDecisions} {
+		var d dto.Metric
+		if err := m.duration.WithLabelValues(tool).(prometheus.Histogram).Write(&d); err != nil {
+			t.Fatal(err)
+		}
+		if got := d.GetHistogram().GetSampleCount(); got != 1 {
+			t.Errorf("%s: %d durations observed, want 1", tool, got)
 		}
 	}
 }
