@@ -127,7 +127,7 @@ type KubernetesSource struct {
 
 // DefaultPlatformNamespacesRegex excludes the namespaces of Kubernetes itself,
 // of the big distributions and clouds, and of the platform tools that usually
-// run beside the apps; README and docs/rules.md list them. `default` is not
+// run beside the apps; docs/sources.md and docs/rules.md list them. `default` is not
 // one: a small shop deploys its apps there.
 const DefaultPlatformNamespacesRegex = `kube-.*|monitoring|observability|logging|local-path-storage` +
 	// Distributions and clouds: OpenShift, GKE (and Managed Prometheus, Config
