@@ -44,19 +44,21 @@ func setOf(rules *triggers.Rules, moves []triggers.Move) *WhatIfValues {
 	}
 	w := &WhatIfValues{}
 	for _, m := range moves {
-		if math.IsInf(m.Range.Try, 0) || math.IsNaN(m.Range.Try) {
+		sig := signalOf(rules, m.Signal)
+		try := pastBand(sig, m)
+		if math.IsInf(try, 0) || math.IsNaN(try) {
 			return nil
 		}
 		var v any
 		switch m.Type {
 		case triggers.TypeBool:
-			v = m.Range.Try != 0
+			v = try != 0
 		case triggers.TypeRatio, triggers.TypeDuration:
-			v = triggers.FormatValue(m.Type, m.Range.Try)
+			v = triggers.FormatValue(m.Type, try)
 		default:
-			v = m.Range.Try
+			v = try
 		}
-		if sig := signalOf(rules, m.Signal); sig != nil && sig.Source.Fact != "" {
+		if sig != nil && sig.Source.Fact != "" {
 			if w.Facts == nil {
 				w.Facts = map[string]any{}
 			}
@@ -69,6 +71,32 @@ func setOf(rules *triggers.Rules, moves []triggers.Move) *WhatIfValues {
 		w.Overrides[m.Signal] = v
 	}
 	return w
+}
+
+// pastBand is the value a change's what-if tries for a move: the search's,
+// or, where the move crosses a threshold with a hysteresis band, twice the
+// band past that threshold while that stays in the range. The live
+// exporter keeps a comparison's last truth within the band (the what-if
+// too), so a value just past the threshold would not flip it there.
+func pastBand(sig *triggers.Signal, m triggers.Move) float64 {
+	r, try := m.Range, m.Range.Try
+	if sig == nil || !m.Was.Known {
+		return try
+	}
+	inside := func(v float64) bool {
+		return (v > r.Lo || v == r.Lo && r.LoIncl) && (v < r.Hi || v == r.Hi && r.HiIncl)
+	}
+	switch {
+	case m.Was.Number < r.Lo && !math.IsInf(r.Lo, 0):
+		if v := r.Lo + 2*sig.Hysteresis.Width(m.Type, r.Lo); v > try && inside(v) {
+			return v
+		}
+	case m.Was.Number > r.Hi && !math.IsInf(r.Hi, 0):
+		if v := r.Hi - 2*sig.Hysteresis.Width(m.Type, r.Hi); v < try && inside(v) {
+			return v
+		}
+	}
+	return try
 }
 
 func signalOf(rules *triggers.Rules, name string) *triggers.Signal {

@@ -469,15 +469,12 @@ func mustSet(t *testing.T, sets ...string) config.WhatIf {
 // Each way the page and the API say a decision would move carries the
 // what-if that asks it; asked, through the JSON body and through assess's
 // --set, the decision moves there, or stays unknown where other signals it
-// needs are still unknown. The published state's history is left out: its
-// hysteresis keeps a comparison exactly at its threshold where it was, as
-// the next evaluation would, while assess, with no history, moves it.
+// needs are still unknown. The published state keeps its history, whose
+// hysteresis holds a comparison's truth within its band, as the live
+// exporter's does.
 func TestEachChangesSetAsksIt(t *testing.T) {
-	sched := webshop(t)
-	st := *sched.Current()
-	st.History = nil
-	s := New(func() *collector.State { return &st }, Options{Now: func() time.Time { return testNow }})
-	pub := report.Build(&st, report.Options{Now: testNow})
+	s := newService(webshop(t), Options{})
+	pub := report.Build(s.current(), report.Options{Now: testNow})
 	asked := 0
 	for _, c := range pub.Capabilities {
 		for _, ch := range c.WhatWouldChange {
