@@ -132,8 +132,8 @@ func (m *mdWriter) decisions(r *Report) {
 func (m *mdWriter) context(r *Report) {
 	m.line("## Context\n")
 	m.line("The Priority 2 decision framework asks, per platform capability, when its complexity becomes " +
-		"worth it. capability_exporter answers from live data: each capability's trigger, skip, later and now " +
-		"conditions are compared with signals read from the sources below, and a tool detected in the cluster " +
+		"worth it. capability_exporter compares each capability's trigger, skip, later and now conditions with " +
+		"the facts the config declares and the signals the sources below measure, and a tool detected in the cluster " +
 		"marks a capability adopted. A signal that could not be read is unknown, never zero; a decision that " +
 		"hinges on one is unknown.\n")
 	if len(r.Sources) == 0 {
@@ -150,9 +150,7 @@ func (m *mdWriter) context(r *Report) {
 		}
 		m.f("| %s | %s | %s | %s | %d | %s |\n", cell(s.Name), sourceStatus(s), cell(s.Endpoint), cell(auth),
 			s.Signals, seconds(s.DurationSeconds))
-		for _, e := range s.Errors {
-			errs = append(errs, code(s.Name)+": "+code(e))
-		}
+		errs = append(errs, sourceErrorLines(s)...)
 	}
 	m.line("")
 	if len(errs) > 0 {
@@ -162,6 +160,27 @@ func (m *mdWriter) context(r *Report) {
 		}
 		m.line("")
 	}
+}
+
+// sourceErrorLines is a source's errors as the record lists them: a
+// source that is down, its fault and fix once; one that answered with
+// errors, each distinct error once, sorted, so that the record reads the
+// same whichever query met it first.
+func sourceErrorLines(s Source) []string {
+	if s.Fault != nil {
+		line := code(s.Name) + " is down: " + *s.Fault
+		if s.Fix != nil {
+			line += "; to fix: " + *s.Fix
+		}
+		return []string{line}
+	}
+	errs := slices.Clone(s.Errors)
+	slices.Sort(errs)
+	var lines []string
+	for _, e := range slices.Compact(errs) {
+		lines = append(lines, code(s.Name)+": "+code(e))
+	}
+	return lines
 }
 
 func sourceStatus(s Source) string {
