@@ -3,6 +3,7 @@ package triggers
 import (
 	"cmp"
 	"maps"
+	"slices"
 	"strings"
 )
 
@@ -35,7 +36,11 @@ func ResolveFirstKnown(r *Rules, values Snapshot) {
 			case best.Known && !best.LowerBound:
 				continue
 			case !v.Known:
-				reasons = append(reasons, v.Reason)
+				// Two alternatives of one source that is down say it
+				// once.
+				if !slices.Contains(reasons, v.Reason) {
+					reasons = append(reasons, v.Reason)
+				}
 				code = cmp.Or(code, v.Code, CodeNotCollected)
 				continue
 			}
