@@ -143,10 +143,10 @@ sources:
 		states[c.ID] = c.Decision
 	}
 	for id, want := range map[string]string{"policy_enforcement": "now", "cost_visibility": "skip",
-		// regions_with_users is the team's to declare: undeclared, the
-		// motive on it is not asserted, so multi-region is probably not
-		// triggered rather than unknown.
-		"chaos_engineering": "later", "multi_region": "not_triggered", "observability": "consider",
+		// regions_with_users is the team's to declare, and no measure
+		// speaks to it: "probably not triggered" would rest on nothing,
+		// so multi-region is unknown and the page asks.
+		"chaos_engineering": "later", "multi_region": "unknown", "observability": "consider",
 		"distributed_tracing": "unknown"} {
 		if states[id] != want {
 			t.Errorf("%s = %q, want %q", id, states[id], want)
