@@ -39,7 +39,7 @@ func TestDecideFrameworkCases(t *testing.T) {
 	}{
 		{name: "4 developers, all Kubernetes experts, PCI-DSS compliance declared",
 			capability: "policy_enforcement",
-			snap: webshopWith(Snapshot{"developers": known(4), "team_kubernetes_experience": known(1),
+			snap: webshopWith(Snapshot{"developers": known(4), "developers_all_kubernetes_experts": known(1),
 				"compliance_required": known(1), "manual_review_works": known(1)}),
 			want: StateNow,
 			check: func(t *testing.T, d Decision) {

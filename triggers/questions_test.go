@@ -50,6 +50,17 @@ func TestEveryQuestionActs(t *testing.T) {
 	// states: q itself makes the difference, not the others.
 	actsFor := func(q Question, id string) bool {
 		others := slices.DeleteFunc(slices.Clone(base.Decision(id).Asks), func(s string) bool { return s == q.Signal })
+		// Those read in one condition with q first: "> 10 developers who
+		// are not all Kubernetes experts" acts only with the count.
+		together := siblings(r.Capability(id), q.Signal)
+		for _, name := range base.Decision(id).SettleWith {
+			if together[name] && name != q.Signal && !slices.Contains(others, name) {
+				others = append(others, name)
+			}
+		}
+		slices.SortStableFunc(others, func(a, b string) int {
+			return boolRank(together[b]) - boolRank(together[a])
+		})
 		if len(others) > 3 {
 			others = others[:3] // bounded: 3^3 assignments of the others at most
 		}
@@ -125,4 +136,38 @@ capabilities:
 	if !slices.Equal(d.Asks, []string{"complex"}) {
 		t.Errorf("asks %q with 7 services, want complex", d.Asks)
 	}
+}
+
+// siblings are the signals read in a condition of c together with name.
+func siblings(c *Capability, name string) map[string]bool {
+	out := map[string]bool{}
+	if c == nil {
+		return out
+	}
+	for _, cond := range []*Condition{c.Trigger, c.Structural, c.Must, c.Skip, c.Gate, c.Later, c.Now} {
+		if cond == nil {
+			continue
+		}
+		// The members of a top-level any or all, each read whole.
+		parts := append(slices.Clone(cond.Any), cond.All...)
+		if len(parts) == 0 {
+			parts = []*Condition{cond}
+		}
+		for _, part := range parts {
+			leaves := part.Leaves()
+			if slices.ContainsFunc(leaves, func(l *Condition) bool { return l.Signal == name }) {
+				for _, l := range leaves {
+					out[l.Signal] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -83,3 +83,24 @@ func TestUsersInOneRegionDoNotAnswerTrafficGrowth(t *testing.T) {
 		t.Errorf("users in one region, traffic up 5%%: %s by %s, want skip", d.State, d.DecidedBy)
 	}
 }
+
+// "You > 10 developers have die niet allemaal K8s-experts are": the count
+// and who they are. Twelve developers who are all Kubernetes experts, with
+// no compliance, misconfiguration or audit trail, do not trigger policy
+// enforcement on their number.
+func TestManyDevelopersWhoAreAllExpertsDoNotTriggerPolicy(t *testing.T) {
+	r, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := webshopWith(Snapshot{"developers": known(12), "developers_all_kubernetes_experts": known(1),
+		"compliance_required": known(0), "security_incidents_from_misconfig": known(0), "audit_trail_required": known(0),
+		"privileged_containers": known(0)})
+	if d, _ := Decide(r, "policy_enforcement", snap); d.Need != NeedNo {
+		t.Errorf("12 developers, all experts: %s need %s by %s, want need no", d.State, d.Need, d.DecidedBy)
+	}
+	snap["developers_all_kubernetes_experts"] = known(0)
+	if d, _ := Decide(r, "policy_enforcement", snap); d.Need != NeedYes {
+		t.Errorf("12 developers, not all experts: %s need %s by %s, want need yes", d.State, d.Need, d.DecidedBy)
+	}
+}
