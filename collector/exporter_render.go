@@ -35,7 +35,31 @@ import (
 func NewScrapeHandler(e *Exporter, self prometheus.Gatherer, opts promhttp.HandlerOpts) http.Handler {
 	static := prometheus.NewRegistry()
 	static.MustRegister(e)
-	return newScrapeHandler(static, e.version, self, opts)
+	h := newScrapeHandler(static, e.version, self, opts)
+	e.sched.OnPublish(func(*State) { h.prerender() })
+	return h
+}
+
+// prerender renders the current version's capability series, right after
+// a publication, in every format a scrape has asked for so far, so that no
+// scrape waits for it.
+func (h *scrapeHandler) prerender() {
+	sr := h.staticRendering()
+	dynamic, err := h.dynamic.Gather()
+	if sr.err != nil || err != nil {
+		return // the scrape answers through promhttp, with its error
+	}
+	formats := map[string]bool{}
+	h.mu.Lock()
+	for _, n := range h.negotiated {
+		formats[n.contentType] = n.encoding == "" || n.encoding == "gzip" || formats[n.contentType]
+	}
+	h.mu.Unlock()
+	for format, ours := range formats {
+		if ours {
+			h.segments(sr, format, dynamic)
+		}
+	}
 }
 
 // exporterVersion is what the exporter's metrics are rendered from: a

@@ -92,6 +92,15 @@ type Scheduler struct {
 	// source's failure is logged when this changes, not every evaluation.
 	sourceLogged map[string]string
 	quietSources bool // WithoutSourceLog
+	// engine is the rules engine (triggers.EvaluateFrom); memo is what it
+	// made last and from what.
+	engine func(*triggers.Rules, triggers.Snapshot, time.Time, triggers.Truths) *triggers.Evaluation
+	memo   engineMemo
+
+	// onPublish are called, each in a goroutine of its own, with every
+	// State once it is published (OnPublish).
+	hooksMu   sync.Mutex
+	onPublish []func(*State)
 
 	// pending holds at most one evaluation that Run owes: reloads and ticks
 	// that arrive while one runs coalesce into it, however many they are.
@@ -143,7 +152,7 @@ func newScheduler(cfg *config.Config, timeout time.Duration, logger *slog.Logger
 	s := &Scheduler{logger: logger, timeout: timeout, factories: fs, running: map[string]*runningSource{},
 		pending:   make(chan struct{}, 1),
 		errTotals: map[ErrorKey]float64{}, history: history.New(1, history.DefaultKeep),
-		panicsLogged: map[string]bool{}, sourceLogged: map[string]string{}}
+		panicsLogged: map[string]bool{}, sourceLogged: map[string]string{}, engine: triggers.EvaluateFrom}
 	for _, o := range opts {
 		o(s)
 	}
@@ -151,6 +160,17 @@ func newScheduler(cfg *config.Config, timeout time.Duration, logger *slog.Logger
 	s.reloadStamp.Store(time.Now().Unix())
 	s.setConfig(cfg)
 	return s
+}
+
+// OnPublish has fn called with every State published from now on, in a
+// goroutine of its own once Current returns it: what follows a publication
+// (rendering the capability series for scrapes) runs beside the next
+// evaluation, never in the way of this one's publication. fn may be called
+// for two States at once, and after a newer one is published.
+func (s *Scheduler) OnPublish(fn func(*State)) {
+	s.hooksMu.Lock()
+	defer s.hooksMu.Unlock()
+	s.onPublish = append(s.onPublish, fn)
 }
 
 // Current returns the last published State, or nil before the first
@@ -499,7 +519,7 @@ func (s *Scheduler) logSourceState(kind string, st SourceStatus, errs []source.E
 func (s *Scheduler) evaluate(ctx context.Context, cfg *config.Config, running map[string]*runningSource, m merged, now time.Time, declared bool) *State {
 	// The comparisons' last known truths keep a signal that hovers at a
 	// threshold from flipping them.
-	ev := triggers.EvaluateFrom(cfg.Rules, m.values, now, s.history.Truths())
+	ev := s.decide(cfg.Rules, m.values, now, s.history.Truths())
 	hist, ev := s.history.Next(cfg.Rules, ev, s.Interval(), declared)
 	lastChange := make(map[string]time.Time, len(ev.Decisions))
 	for _, d := range ev.Decisions {
@@ -509,6 +529,36 @@ func (s *Scheduler) evaluate(ctx context.Context, cfg *config.Config, running ma
 	}
 	return &State{Config: cfg, Evaluation: ev, Sources: m.statuses, ErrorTotals: m.totals,
 		LastChange: lastChange, History: hist, Impact: s.measureImpacts(ctx, cfg, running, ev, now), Snapshot: m.raw}
+}
+
+// engineMemo is the rules engine's last evaluation and what it was made
+// from: the rules, the merged values and the comparisons' previous truths.
+type engineMemo struct {
+	rules  *triggers.Rules
+	values triggers.Snapshot
+	truths triggers.Truths
+	ev     *triggers.Evaluation
+}
+
+// decide has the rules engine evaluate values at now, unless the rules,
+// the values and the previous truths are those of its last evaluation: its
+// result is then the same but for the time, and is reused. Between two
+// evaluations the answers mostly do not change (a count of rules, the slow
+// cadence's reused answers, the cluster's workloads), and the engine's
+// search for what would settle each decision is most of an evaluation's
+// own work: reused, it no longer stands between the last answer and the
+// publication. Called with evalMu held.
+func (s *Scheduler) decide(rules *triggers.Rules, values triggers.Snapshot, now time.Time, truths triggers.Truths) *triggers.Evaluation {
+	if m := s.memo; m.ev != nil && m.rules == rules && maps.Equal(m.values, values) && maps.Equal(m.truths, truths) {
+		// The Evaluation is shared with the States that published it and
+		// never changed: a shallow copy with the new time is this one.
+		ev := *m.ev
+		ev.Time = now
+		return &ev
+	}
+	ev := s.engine(rules, values, now, truths)
+	s.memo = engineMemo{rules: rules, values: values, truths: truths, ev: ev}
+	return ev
 }
 
 // publish makes st the State that scrapes, the page and the API read, and
@@ -523,6 +573,12 @@ func (s *Scheduler) publish(st *State, now time.Time) *State {
 	}
 	s.errTotals, s.history = st.ErrorTotals, st.History
 	s.state.Store(st)
+	s.hooksMu.Lock()
+	hooks := s.onPublish
+	s.hooksMu.Unlock()
+	for _, fn := range hooks {
+		go fn(st)
+	}
 	s.logger.Debug("Evaluated", "duration", st.Duration, "recommended", st.Evaluation.Recommended)
 	return st
 }
