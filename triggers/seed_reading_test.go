@@ -65,25 +65,6 @@ func TestMTLSWantedIsAnsweredRequiredIsNot(t *testing.T) {
 	}
 }
 
-// "Single region sufficient" is read from where the users are, which says
-// nothing of whether a region carries the traffic's growth: "You expect
-// traffic growth a single region cannot handle" stands beside it.
-func TestUsersInOneRegionDoNotAnswerTrafficGrowth(t *testing.T) {
-	r, err := Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap := webshopWith(Snapshot{"user_regions": known(1), "traffic_growth_ratio": known(0.8)})
-	d, _ := Decide(r, "multi_region", snap)
-	if d.Need != NeedYes && d.Need != NeedProbably {
-		t.Errorf("users in one region, traffic up 80%% in four weeks: %s need %s by %s, want the traffic motive standing", d.State, d.Need, d.DecidedBy)
-	}
-	snap["traffic_growth_ratio"] = known(0.05)
-	if d, _ = Decide(r, "multi_region", snap); d.State != StateSkip {
-		t.Errorf("users in one region, traffic up 5%%: %s by %s, want skip", d.State, d.DecidedBy)
-	}
-}
-
 // "You > 10 developers have die niet allemaal K8s-experts are": the count
 // and who they are. Twelve developers who are all Kubernetes experts, with
 // no compliance, misconfiguration or audit trail, do not trigger policy
