@@ -20,6 +20,7 @@ import (
 	"github.com/capability-exporter/capability_exporter/collector"
 	"github.com/capability-exporter/capability_exporter/config"
 	"github.com/capability-exporter/capability_exporter/test/authproxy"
+	"github.com/capability-exporter/capability_exporter/triggers"
 )
 
 // The three managed stores' auth, each proven against a local verifier in
@@ -198,8 +199,8 @@ func expectSameSignals(t *testing.T, want, got *collector.State) {
 }
 
 // expectAuthEverywhere: every signal the direct run read from Prometheus
-// is unknown with reason auth, naming what to fix, and the errors count
-// under auth.
+// is unknown with reason auth, the source's errors name what to fix (said
+// once for the source, not per signal), and the errors count under auth.
 func expectAuthEverywhere(t *testing.T, direct, st *collector.State, mention ...string) {
 	t.Helper()
 	n := 0
@@ -209,14 +210,19 @@ func expectAuthEverywhere(t *testing.T, direct, st *collector.State, mention ...
 		}
 		n++
 		g := signalOf(t, st, w.Name)
-		if g.Known || !strings.Contains(g.Reason, "auth:") {
+		if g.Known || g.Code != triggers.CodeAuth {
 			t.Errorf("%s: %+v, want unknown with reason auth", w.Name, g)
-			continue
 		}
-		for _, m := range mention {
-			if !strings.Contains(g.Reason, m) {
-				t.Errorf("%s: reason %q does not name %s", w.Name, g.Reason, m)
-			}
+	}
+	var errs string
+	for _, s := range st.Sources {
+		if s.Name == "prometheus" {
+			errs = strings.Join(s.Errors, "\n")
+		}
+	}
+	for _, m := range mention {
+		if !strings.Contains(errs, m) {
+			t.Errorf("the prometheus source's errors do not name %s:\n%s", m, errs)
 		}
 	}
 	if n == 0 {
