@@ -368,9 +368,12 @@ func (m *mdWriter) firstRun(r *Report) {
 	if len(f.Facts) == 0 {
 		return
 	}
-	if len(f.Down) > 0 || len(f.NotConfigured) > 0 {
+	switch {
+	case len(f.Down) > 0:
 		m.line("Questions that still act while they are down: uncomment under `facts:` in the config what your organisation knows.\n")
-	} else {
+	case len(f.NotConfigured) > 0:
+		m.line("Questions that act without those sources: uncomment under `facts:` in the config what your organisation knows.\n")
+	default:
 		m.line("Questions that settle the most decisions: uncomment under `facts:` in the config what your organisation knows.\n")
 	}
 	m.line("```yaml")
