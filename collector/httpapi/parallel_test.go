@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -82,5 +84,49 @@ func TestRequestsOfOneEvaluationLeaveTogether(t *testing.T) {
 				t.Errorf("last request %s %q, want the retention probe, after the answer it checks", last.URL.Path, last.Form.Get("query"))
 			}
 		})
+	}
+}
+
+// TestProbesOfOneQueryLeaveTogether: the probes that check each selector of
+// a windowed answer reaches back over its window do not wait for each
+// other: none depends on another's answer.
+func TestProbesOfOneQueryLeaveTogether(t *testing.T) {
+	t.Parallel()
+	stub := newAPIStub(t, map[string][]stubAnswer{"/api/v1/query": {{status: 200, body: vectorOne}}})
+	var mu sync.Mutex
+	var probes []string
+	both := make(chan struct{})
+	stub.handle = func(_ http.ResponseWriter, r *http.Request) bool {
+		q := r.Form.Get("query")
+		if !strings.HasPrefix(q, "count(count_over_time(") {
+			return false
+		}
+		mu.Lock()
+		if probes = append(probes, q); len(probes) == 2 {
+			close(both)
+		}
+		mu.Unlock()
+		select {
+		case <-both:
+		case <-time.After(10 * time.Second): // fails below: the second waited for the first
+		}
+		return false
+	}
+	src := testPrometheus(t, stub.URL, func(c *config.HTTPSource) { c.Timeout = config.Duration(time.Minute) })
+	res := src.Collect(context.Background(), source.Request{Signals: []source.SignalRequest{
+		promQuery("growth", "sum(rate(a_total[1d])) / sum(rate(b_total[1d] offset 30d))", ""),
+	}})
+	if v := res.Values["growth"]; !v.Known {
+		t.Errorf("growth unknown: %s", v.Reason)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(probes)
+	want := []string{"count(count_over_time(a_total[3600s] offset 86400s))", "count(count_over_time(b_total[3600s] offset 2678400s))"}
+	if !slices.Equal(probes, want) {
+		t.Errorf("probes %q, want %q", probes, want)
+	}
+	if m := stub.maxIn.Load(); m != 2 {
+		t.Errorf("at most %d requests in flight at once, want the 2 probes together", m)
 	}
 }

@@ -273,15 +273,38 @@ func (p *promProbes) queryGap(q string, window time.Duration) gap {
 		return gap{why: fmt.Sprintf("cannot tell how far back the query reads: the Prometheus parser does not read it (%v); "+
 			"declare the rule's window: (how far back its data must reach) to have it checked", err), code: triggers.CodeQueryFailed}
 	}
-	for _, sel := range sels {
+	// Each selector's probe leaves at once: none waits for another's
+	// answer, which it does not depend on. The first gap in the query's
+	// order is the one named.
+	gaps := make([]gap, len(sels))
+	var wg sync.WaitGroup
+	for i, sel := range sels {
 		if window > 0 {
 			sel.Lookback = window
 		}
-		if g := p.selectorGap(sel); g.found() {
+		wg.Go(func() { gaps[i] = p.gapSafely(func() gap { return p.selectorGap(sel) }) })
+	}
+	wg.Wait()
+	for _, g := range gaps {
+		if g.found() {
 			return g
 		}
 	}
 	return gap{}
+}
+
+// gapSafely runs a probe in a goroutine of its own: a panic there (a client
+// library meeting an answer it did not expect) is counted and makes the
+// answer it checks unknown, as in the query's own goroutine (spawn).
+func (p *promProbes) gapSafely(fn func() gap) (g gap) {
+	defer func() {
+		if r := recover(); r != nil {
+			e := source.Recovered("probe", r)
+			p.r.fail(e)
+			g = gap{why: e.Error(), failed: true, code: triggers.CodePanic}
+		}
+	}()
+	return fn()
 }
 
 // alertingBlind says why an alert history that holds no firing alert
