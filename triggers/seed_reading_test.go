@@ -10,10 +10,7 @@ import (
 // the need stands and the gate holds tracing back (later), as the mesh's
 // "no capacity" does.
 func TestNoInstrumentationTimeHoldsTracingBack(t *testing.T) {
-	r, err := Default()
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustDefault(t)
 	snap := webshopWith(Snapshot{
 		"instrumentation_capacity": known(0),
 		"debugging_per_incident":   known((2 * time.Hour).Seconds()),
@@ -33,10 +30,7 @@ func TestNoInstrumentationTimeHoldsTracingBack(t *testing.T) {
 // answers; "You require security compliance (mTLS everywhere)" is an
 // obligation no NOT bullet argues away.
 func TestMTLSWantedIsAnsweredRequiredIsNot(t *testing.T) {
-	r, err := Default()
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustDefault(t)
 	base := Snapshot{
 		"microservices":                      known(4),
 		"network_policies_sufficient":        known(1),
@@ -70,10 +64,7 @@ func TestMTLSWantedIsAnsweredRequiredIsNot(t *testing.T) {
 // no compliance, misconfiguration or audit trail, do not trigger policy
 // enforcement on their number.
 func TestManyDevelopersWhoAreAllExpertsDoNotTriggerPolicy(t *testing.T) {
-	r, err := Default()
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustDefault(t)
 	snap := webshopWith(Snapshot{"developers": known(12), "developers_all_kubernetes_experts": known(1),
 		"compliance_required": known(0), "security_incidents_from_misconfig": known(0), "audit_trail_required": known(0),
 		"privileged_containers": known(0)})
@@ -84,4 +75,14 @@ func TestManyDevelopersWhoAreAllExpertsDoNotTriggerPolicy(t *testing.T) {
 	if d, _ := Decide(r, "policy_enforcement", snap); d.Need != NeedYes {
 		t.Errorf("12 developers, not all experts: %s need %s by %s, want need yes", d.State, d.Need, d.DecidedBy)
 	}
+}
+
+// mustDefault parses the embedded default rules, failing the test on an error.
+func mustDefault(t *testing.T) *Rules {
+	t.Helper()
+	r, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
