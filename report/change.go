@@ -83,16 +83,13 @@ func pastBand(sig *triggers.Signal, m triggers.Move) float64 {
 	if sig == nil || !m.Was.Known {
 		return try
 	}
-	inside := func(v float64) bool {
-		return (v > r.Lo || v == r.Lo && r.LoIncl) && (v < r.Hi || v == r.Hi && r.HiIncl)
-	}
 	switch {
 	case m.Was.Number < r.Lo && !math.IsInf(r.Lo, 0):
-		if v := r.Lo + 2*sig.Hysteresis.Width(m.Type, r.Lo); v > try && inside(v) {
+		if v := r.Lo + 2*sig.Hysteresis.Width(m.Type, r.Lo); v > try && r.Contains(v) {
 			return v
 		}
 	case m.Was.Number > r.Hi && !math.IsInf(r.Hi, 0):
-		if v := r.Hi - 2*sig.Hysteresis.Width(m.Type, r.Hi); v < try && inside(v) {
+		if v := r.Hi - 2*sig.Hysteresis.Width(m.Type, r.Hi); v < try && r.Contains(v) {
 			return v
 		}
 	}
