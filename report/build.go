@@ -92,6 +92,7 @@ func Build(st *collector.State, o Options) *Report {
 		value, text, why := b.value(s.Type, s.Value)
 		r.Signals = append(r.Signals, Signal{Name: s.Name, Help: s.Help, Type: string(s.Type),
 			Value: value, Text: text, Source: s.Value.Source, Reason: why.reason, ReasonCode: why.code, LowerBound: value != nil && s.Value.LowerBound,
+			UpperBound:  value != nil && s.Value.UpperBound,
 			DerivedFrom: b.derivedFrom(s), LeftOut: leftOutOf(s.Value), Measured: b.measured(s.Value)})
 	}
 	for _, t := range ev.Tools {
@@ -186,6 +187,9 @@ func (b builder) value(t triggers.ValueType, v triggers.Value) (*float64, string
 	n := v.Number
 	if v.LowerBound {
 		return &n, "at least " + Human(t, n), unknown{}
+	}
+	if v.UpperBound {
+		return &n, "at most " + Human(t, n), unknown{}
 	}
 	return &n, Human(t, n), unknown{}
 }
@@ -375,6 +379,11 @@ func (b builder) unknownSignal(d *triggers.Decision, name string, blocking bool)
 		reason = fmt.Sprintf("measured at least %s, a lower bound: it can show more than a threshold, never fewer; declare the fact to settle it",
 			Human(signalTypeOf(d, name), v.Number))
 		code = triggers.CodeLowerBound
+	}
+	if v.Known && v.UpperBound {
+		reason = fmt.Sprintf("measured at most %s, an upper bound: it can show less than a threshold, never more; declare the fact to settle it",
+			Human(signalTypeOf(d, name), v.Number))
+		code = triggers.CodeUpperBound
 	}
 	return UnknownSignal{Signal: name, Source: v.Source, Reason: reason, ReasonCode: code, Blocking: blocking, Measured: b.measured(v)}
 }

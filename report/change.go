@@ -157,6 +157,9 @@ func moveWords(rules *triggers.Rules, m triggers.Move) string {
 		if m.Was.LowerBound {
 			now = "at least " + now
 		}
+		if m.Was.UpperBound {
+			now = "at most " + now
+		}
 	}
 	if id, ok := strings.CutPrefix(m.Signal, triggers.ToolSignalPrefix); ok {
 		title := id

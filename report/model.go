@@ -265,7 +265,10 @@ type Signal struct {
 	Text  string   `json:"text"` // the value for people: 1h30m, 12.5%, yes, at least 12
 	// LowerBound marks a measure that can only undercount: the real value
 	// is at least Value.
-	LowerBound bool    `json:"lower_bound"`
+	LowerBound bool `json:"lower_bound"`
+	// UpperBound marks a measure that can only overcount: the real value
+	// is at most Value.
+	UpperBound bool    `json:"upper_bound"`
 	Source     string  `json:"source"`
 	Reason     *string `json:"reason"`
 	// ReasonCode is the reason as a code: null where reason is.

@@ -238,6 +238,38 @@ capabilities:
 	}
 }
 
+// An upper bound that cannot settle a comparison says so, with its value
+// and the code upper_bound, rather than reading "not collected".
+func TestUpperBoundExplained(t *testing.T) {
+	rules := parseRules(t, `
+signals:
+  debugging:
+    help: Time to debug.
+    type: duration
+    prometheus: {alert_history: {selector: 'ALERTS', window: 30d, measure: median_resolution}}
+    upper_bound: true
+capabilities:
+  tracing:
+    complexity: medium
+    trigger: debugging > 1h
+`)
+	ev := triggers.Evaluate(rules, triggers.Snapshot{"debugging": triggers.KnownValue(7200, "prometheus")}, time.Unix(0, 0))
+	r := Build(&collector.State{Evaluation: ev}, Options{Now: time.Unix(60, 0)})
+	c := r.Capabilities[0]
+	// Settled it waits for debugging; the probable answer follows the
+	// measure, as a presumption, and says so.
+	if c.Decision != "consider" || !c.Probable || len(c.UnknownSignals) == 0 {
+		t.Fatalf("decision %s (probable %v), unknown %+v: want probably consider, debugging still open", c.Decision, c.Probable, c.UnknownSignals)
+	}
+	u := c.UnknownSignals[0]
+	if u.Signal != "debugging" || !strings.Contains(u.Reason, "at most 2h") || u.ReasonCode != triggers.CodeUpperBound {
+		t.Errorf("unknown signal %+v, want debugging, measured at most 2h, code upper_bound", u)
+	}
+	if s := r.Signals[0]; !s.UpperBound || s.LowerBound || s.Text != "at most 2h" {
+		t.Errorf("signal %+v, want upper_bound and text 'at most 2h'", s)
+	}
+}
+
 // snapshotOf rebuilds the snapshot an evaluation saw from what it recorded:
 // every signal's value and every tool's detection.
 func snapshotOf(ev *triggers.Evaluation) triggers.Snapshot {

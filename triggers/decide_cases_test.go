@@ -698,3 +698,110 @@ capabilities:
 		t.Error("a now decision has no timing")
 	}
 }
+
+// An upper bound settles only the comparisons it can: the real value is at
+// most the one measured.
+func TestUpperBoundComparisons(t *testing.T) {
+	ub := Value{Known: true, Number: 7, Source: "prometheus", UpperBound: true}
+	tests := []struct {
+		op        Op
+		threshold float64
+		want      Truth
+	}{
+		{OpLT, 10, True}, {OpLT, 7, Unknown}, {OpLT, 5, Unknown},
+		{OpLE, 7, True}, {OpLE, 6, Unknown},
+		{OpGT, 10, False}, {OpGT, 7, False}, {OpGT, 5, Unknown},
+		{OpGE, 10, False}, {OpGE, 7, Unknown}, {OpGE, 5, Unknown},
+		{OpEQ, 10, False}, {OpEQ, 7, Unknown},
+		{OpNE, 10, True}, {OpNE, 7, Unknown},
+	}
+	for _, tt := range tests {
+		if got := compare(tt.op, ub, tt.threshold); got != tt.want {
+			t.Errorf("at most 7 %s %v = %s, want %s", tt.op, tt.threshold, got, tt.want)
+		}
+		exact := compare(tt.op, known(7), tt.threshold)
+		if tt.want != Unknown && exact != tt.want {
+			t.Errorf("an upper bound settles 7 %s %v as %s, the exact value as %s", tt.op, tt.threshold, tt.want, exact)
+		}
+	}
+}
+
+// The smallest upper bound wins among first_known alternatives; a declared
+// value before them wins outright.
+func TestResolveFirstKnownUpperBounds(t *testing.T) {
+	r := mustParse(t, `
+signals:
+  debugging:
+    help: Time to debug.
+    type: duration
+    first_known:
+      - fact: debugging
+      - {prometheus: {query: 'a'}, upper_bound: true}
+      - {prometheus: {query: 'b'}, upper_bound: true}
+capabilities:
+  c: {complexity: low, trigger: debugging > 1h}
+`)
+	snap := Snapshot{AlternativeKey("debugging", 0): UnknownValue(CodeNotConfigured, "not declared", "fact"),
+		AlternativeKey("debugging", 1): KnownValue(7200, "prometheus"), AlternativeKey("debugging", 2): KnownValue(1800, "prometheus")}
+	ResolveFirstKnown(r, snap)
+	if v := snap["debugging"]; !v.Known || v.Number != 1800 || !v.UpperBound {
+		t.Errorf("debugging = %+v, want at most 30m", v)
+	}
+	snap = Snapshot{AlternativeKey("debugging", 0): KnownValue(5400, "fact"), AlternativeKey("debugging", 1): KnownValue(1800, "prometheus")}
+	ResolveFirstKnown(r, snap)
+	if v := snap["debugging"]; v.Number != 5400 || v.UpperBound {
+		t.Errorf("debugging = %+v, want the declared 1h30m, exact", v)
+	}
+}
+
+// "Debugging cross-service issues > 1 uur per incident": undeclared, the
+// time to debug is read from the median time to resolve critical incidents,
+// which bounds it from above (debugging is part of resolving). Incidents
+// that take 2h to resolve do not show debugging over an hour: the bullet is
+// not settled, the decision waits for the fact and asks it with the code
+// upper_bound, and only the probable answer follows the measure, citing it.
+// Incidents resolved in 30 minutes show it does not hold.
+func TestResolveTimeBoundsDebuggingFromAbove(t *testing.T) {
+	r := mustDefault(t)
+	tracing := func(resolve time.Duration) Decision {
+		t.Helper()
+		snap := webshopWith(Snapshot{
+			// Every other motive and NOW bullet declared, so that only
+			// the debugging bullet is open.
+			"complex_service_communication": known(0),
+			"incidents_without_root_cause":  known(0),
+			"service_dependencies_unknown":  known(0),
+			"correlation_needed":            known(0),
+			"logs_metrics_sufficient":       known(0),
+			"trace_storage_budget":          known(1),
+			"instrumentation_capacity":      known(1),
+		}, "debugging_per_incident")
+		snap[AlternativeKey("debugging_per_incident", 0)] = UnknownValue(CodeNotConfigured, "not declared", "fact")
+		snap[AlternativeKey("debugging_per_incident", 1)] = KnownValue(resolve.Seconds(), "prometheus")
+		ResolveFirstKnown(r, snap)
+		d, _ := Decide(r, "distributed_tracing", snap)
+		return d
+	}
+	d := tracing(2 * time.Hour)
+	if !d.Probable || !slices.Contains(d.Possible, StateNotTriggered) {
+		t.Errorf("resolve 2h: tracing %s (probable %v, possible %v), want not settled: the time to resolve cannot show debugging over 1h",
+			d.State, d.Probable, d.Possible)
+	}
+	if !slices.Contains(d.SettleWith, "debugging_per_incident") || !slices.Contains(d.UnknownSignals, "debugging_per_incident") {
+		t.Errorf("resolve 2h: settle with %v, unknown %v, want debugging_per_incident", d.SettleWith, d.UnknownSignals)
+	}
+	if d.State != StateNow || !slices.ContainsFunc(d.Presumed, func(p Presumed) bool {
+		return p.Signal == "debugging_per_incident" && strings.Contains(p.Says, "at most 2h")
+	}) {
+		t.Errorf("resolve 2h: tracing %s, presumed %+v, want probably now on the presumed 2h, cited as at most 2h", d.State, d.Presumed)
+	}
+	d = tracing(30 * time.Minute)
+	if d.Probable || d.State == StateNow || d.State == StateUnknown {
+		t.Errorf("resolve 30m: tracing %s (probable %v, possible %v), want settled and not now", d.State, d.Probable, d.Possible)
+	}
+	for _, c := range d.Conditions {
+		if c.Signal == "debugging_per_incident" && c.Truth != False {
+			t.Errorf("resolve 30m: %s %s reads %s, want false", c.Kind, c.Expr, c.Truth)
+		}
+	}
+}

@@ -13,8 +13,9 @@ import (
 
 // ResolveFirstKnown sets each first_known signal from the values answered
 // under AlternativeKey: the first known alternative wins, unless it is a
-// lower bound, in which case the largest known lower bound wins (each
-// proves "at least", so the largest proves the most). When none is known,
+// bound, in which case the largest known lower bound wins (each proves "at
+// least", so the largest proves the most), or the smallest known upper
+// bound (each proves "at most"). When none is known,
 // the reason lists every alternative's. Derived alternatives are left to
 // Evaluate, which works them out after overrides are applied.
 func ResolveFirstKnown(r *Rules, values Snapshot) {
@@ -33,7 +34,7 @@ func ResolveFirstKnown(r *Rules, values Snapshot) {
 			switch {
 			case alt.Derive != nil:
 				continue
-			case best.Known && !best.LowerBound:
+			case best.Known && !best.LowerBound && !best.UpperBound:
 				continue
 			case !v.Known:
 				// Two alternatives of one source that is down say it
@@ -44,8 +45,8 @@ func ResolveFirstKnown(r *Rules, values Snapshot) {
 				code = cmp.Or(code, v.Code, CodeNotCollected)
 				continue
 			}
-			v.LowerBound = alt.LowerBound
-			if !best.Known || (v.LowerBound && v.Number > best.Number) {
+			v.LowerBound, v.UpperBound = alt.LowerBound, alt.UpperBound
+			if !best.Known || (v.LowerBound && v.Number > best.Number) || (v.UpperBound && v.Number < best.Number) {
 				best = v
 			}
 		}
@@ -57,8 +58,8 @@ func ResolveFirstKnown(r *Rules, values Snapshot) {
 	}
 }
 
-// prepare returns s with what the rules derive from it: lower bounds marked
-// on single-source measures, and each derived signal that no source, fact
+// prepare returns s with what the rules derive from it: bounds marked on
+// single-source measures, and each derived signal that no source, fact
 // or override made known worked out from its conditions. s is not changed.
 func (r *Rules) prepare(s Snapshot) Snapshot {
 	out := maps.Clone(s)
@@ -69,11 +70,12 @@ func (r *Rules) prepare(s Snapshot) Snapshot {
 		// A single source, or a first_known of one, is answered under the
 		// signal's own name; longer lists are marked by ResolveFirstKnown.
 		alts := sig.Source.Alternatives()
-		if len(alts) != 1 || !alts[0].LowerBound {
+		if len(alts) != 1 || (!alts[0].LowerBound && !alts[0].UpperBound) {
 			continue
 		}
 		if v, ok := out[sig.Name]; ok && v.Known && v.Source != "override" && v.Source != "fact" {
-			v.LowerBound = true
+			v.LowerBound = v.LowerBound || alts[0].LowerBound
+			v.UpperBound = alts[0].UpperBound
 			out[sig.Name] = v
 		}
 	}
@@ -147,13 +149,17 @@ func withFoundations(s Snapshot, frs []FoundationResult) {
 
 // compare is a leaf's truth for v. A lower bound proves only that the real
 // value is at least v.Number: it settles "more than" and refutes "fewer
-// than", and leaves the rest unknown.
+// than", and leaves the rest unknown. An upper bound, that it is at most
+// v.Number, the other way round.
 func compare(op Op, v Value, threshold float64) Truth {
 	if v.Unasserted {
 		return Truthf(op == OpNE)
 	}
 	if !v.Known {
 		return Unknown
+	}
+	if v.UpperBound {
+		return compareUpper(op, v.Number, threshold)
 	}
 	if !v.LowerBound {
 		return Truthf(op.Compare(v.Number, threshold))
@@ -169,6 +175,26 @@ func compare(op Op, v Value, threshold float64) Truth {
 		}
 	case OpNE:
 		if v.Number > threshold {
+			return True
+		}
+	}
+	return Unknown
+}
+
+// compareUpper is a leaf's truth for a value known to be at most bound: it
+// settles "fewer than" and refutes "more than", and leaves the rest unknown.
+func compareUpper(op Op, bound, threshold float64) Truth {
+	switch op {
+	case OpLT, OpLE:
+		if op.Compare(bound, threshold) {
+			return True
+		}
+	case OpGT, OpGE, OpEQ:
+		if !OpGE.Compare(bound, threshold) || (op == OpGT && bound <= threshold) {
+			return False
+		}
+	case OpNE:
+		if bound < threshold {
 			return True
 		}
 	}
@@ -219,6 +245,8 @@ func (fr FoundationResult) code() ReasonCode {
 			return c.Value.Code
 		case c.Value.Known && c.Value.LowerBound:
 			return CodeLowerBound
+		case c.Value.Known && c.Value.UpperBound:
+			return CodeUpperBound
 		}
 	}
 	return CodeNotCollected

@@ -216,11 +216,29 @@ func (p *parser) signals(raw map[string]rawSignal, keys []yamlpos.Key) {
 		if strings.TrimSpace(s.Help) == "" {
 			p.errf(k.Line, field+".help", "missing help text")
 		}
-		for _, alt := range s.Source.Alternatives() {
-			if alt.LowerBound && s.Type != TypeNumber && s.Type != TypeDuration {
-				p.errf(k.Line, field+".lower_bound", "a lower bound is a count or a duration; %s is %s", s.Name, s.Type)
-				break
+		// Each bound's error points at the alternative that declares it.
+		lowerAt, upperAt := "", ""
+		for i, alt := range s.Source.Alternatives() {
+			at := field
+			if len(s.Source.FirstKnown) > 0 {
+				at = fmt.Sprintf("%s.first_known[%d]", field, i)
 			}
+			if alt.LowerBound && lowerAt == "" {
+				lowerAt = at + ".lower_bound"
+			}
+			if alt.UpperBound && upperAt == "" {
+				upperAt = at + ".upper_bound"
+			}
+		}
+		for _, b := range []struct{ at, what string }{{lowerAt, "a lower bound"}, {upperAt, "an upper bound"}} {
+			if b.at != "" && s.Type != TypeNumber && s.Type != TypeDuration {
+				p.errf(k.Line, b.at, "%s is a count or a duration; %s is %s", b.what, s.Name, s.Type)
+			}
+		}
+		if lowerAt != "" && upperAt != "" {
+			// Each bound proves one side only, and the engine reads one
+			// value, not the range between two.
+			p.errf(k.Line, upperAt, "%s has lower and upper bounds among its alternatives; keep one kind", s.Name)
 		}
 		p.hysteresis(s, rs.Hysteresis, k.Line, field+".hysteresis")
 		p.source(k.Line, field, s.Source, true)
@@ -242,6 +260,9 @@ func (p *parser) source(line int, field string, s SignalSource, top bool) {
 	}
 	if s.LowerBound && (s.Fact != "" || s.Derive != nil || len(s.FirstKnown) > 0) {
 		p.errf(line, field+".lower_bound", "lower_bound applies to a measure (prometheus, loki or kubernetes), not to a %s", s.Kind())
+	}
+	if s.UpperBound && (s.Fact != "" || s.Derive != nil || len(s.FirstKnown) > 0) {
+		p.errf(line, field+".upper_bound", "upper_bound applies to a measure (prometheus, loki or kubernetes), not to a %s", s.Kind())
 	}
 	switch {
 	case s.Fact != "":

@@ -13,11 +13,12 @@ import "maps"
 // nor does a motive or an obligation. Unknown measures stay unknown, so a
 // source that is down still leaves the answer unknown.
 
-// A measure that can only undercount (a lower bound) is read, in the
-// probable reading only, as the value it measured: where it points one way
-// and only its being a bound keeps the answer open ("one team label across
-// every app namespace" is a single tenant, probably), the probable answer
-// follows it and cites it as a presumption.
+// A measure that can only undercount (a lower bound) or overcount (an upper
+// bound) is read, in the probable reading only, as the value it measured:
+// where it points one way and only its being a bound keeps the answer open
+// ("one team label across every app namespace" is a single tenant,
+// probably; incidents that take two hours to resolve took long to debug,
+// probably), the probable answer follows it and cites it as a presumption.
 
 // probable returns s read that way, and the presumptions it used by signal.
 // s is the settled snapshot, derived values worked out; it is not changed.
@@ -26,9 +27,12 @@ func (r *Rules) probable(s Snapshot) (Snapshot, map[string]Presumed) {
 	used := map[string]Presumed{}
 	e := evaluator{rules: r, snap: out}
 	for _, sig := range r.Signals {
-		if v := out.get(sig.Name); v.Known && v.LowerBound {
+		if v := out.get(sig.Name); v.Known && (v.LowerBound || v.UpperBound) {
 			says := "measured at least " + FormatValue(sig.Type, v.Number) + ", and nothing measured shows more"
-			v.LowerBound, v.Source, v.Reason = false, "presumed", "presumed: "+says
+			if v.UpperBound {
+				says = "measured at most " + FormatValue(sig.Type, v.Number) + ", and nothing measured shows less"
+			}
+			v.LowerBound, v.UpperBound, v.Source, v.Reason = false, false, "presumed", "presumed: "+says
 			out[sig.Name] = v
 			used[sig.Name] = Presumed{Signal: sig.Name, Type: sig.Type, Value: v.Number, Says: says}
 			continue

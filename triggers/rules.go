@@ -158,6 +158,10 @@ type SignalSource struct {
 	// audit log, subjects of RBAC bindings): its value proves "more than",
 	// never "fewer than". Comparisons read it that way.
 	LowerBound bool `yaml:"lower_bound,omitempty" json:"lower_bound,omitempty"`
+	// UpperBound marks a measure that can only overcount (the time to
+	// resolve an incident, of which debugging is a part): its value proves
+	// "fewer than", never "more than". Comparisons read it that way.
+	UpperBound bool `yaml:"upper_bound,omitempty" json:"upper_bound,omitempty"`
 }
 
 // Derive is a bool signal worked out from other signals, so that a fact a

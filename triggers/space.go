@@ -98,7 +98,7 @@ func (r *Rules) newSpace(c *Capability, sh *shape, tools []string, reading Snaps
 	var open []variable
 	for _, name := range sp.order {
 		v := reading.get(name)
-		if v.Unasserted || (v.Known && !v.LowerBound) {
+		if v.Unasserted || (v.Known && !v.LowerBound && !v.UpperBound) {
 			continue
 		}
 		if rs := sp.rangesOf(name, v); len(rs) > 1 {
@@ -128,8 +128,8 @@ func (sp *space) typeOf(name string) ValueType {
 }
 
 // rangesOf cuts a signal's values at the thresholds it is compared with,
-// keeping one range per distinct outcome of those comparisons; a lower
-// bound keeps only the ranges it has not ruled out.
+// keeping one range per distinct outcome of those comparisons; a bound
+// keeps only the ranges it has not ruled out.
 func (sp *space) rangesOf(name string, was Value) []Range {
 	var ths []float64
 	for _, o := range sp.ops[name] {
@@ -144,6 +144,14 @@ func (sp *space) rangesOf(name string, was Value) []Range {
 				continue
 			}
 			if rg.Try < was.Number {
+				rg.Try = was.Number
+			}
+		}
+		if was.UpperBound {
+			if rg.Lo > was.Number || (rg.Lo == was.Number && !rg.LoIncl) {
+				continue
+			}
+			if rg.Try > was.Number {
 				rg.Try = was.Number
 			}
 		}
@@ -166,7 +174,7 @@ func (sp *space) rangesOf(name string, was Value) []Range {
 // set puts v's range i into the point.
 func (sp *space) set(v variable, i int) {
 	val := v.was
-	val.Known, val.Number, val.Reason, val.LowerBound, val.Unasserted = true, v.ranges[i].Try, "", false, false
+	val.Known, val.Number, val.Reason, val.LowerBound, val.UpperBound, val.Unasserted = true, v.ranges[i].Try, "", false, false, false
 	sp.pt[v.name] = val
 }
 

@@ -102,6 +102,9 @@ type Value struct {
 	// LowerBound marks a measure that can only undercount: the real value
 	// is at least Number.
 	LowerBound bool
+	// UpperBound marks a measure that can only overcount: the real value
+	// is at most Number.
+	UpperBound bool
 	// Unasserted marks a judgment the team has not declared, as the
 	// probable answer reads it: it equals no value, so every comparison
 	// with it fails but != (see compare).
@@ -188,12 +191,15 @@ const (
 	// CodeLowerBound: the value is known only as a lower bound, which a
 	// comparison needs more than; declaring the fact settles it.
 	CodeLowerBound ReasonCode = "lower_bound"
+	// CodeUpperBound: the value is known only as an upper bound, which a
+	// comparison needs less than; declaring the fact settles it.
+	CodeUpperBound ReasonCode = "upper_bound"
 )
 
 // ReasonCodes returns every reason code, in the order above.
 func ReasonCodes() []ReasonCode {
 	return []ReasonCode{CodeNotCollected, CodeSourceDown, CodeNotConfigured, CodeTooYoung, CodeNoData,
-		CodePanic, CodeAuth, CodeNotServed, CodeDeclaredUnknown, CodeQueryFailed, CodeLowerBound}
+		CodePanic, CodeAuth, CodeNotServed, CodeDeclaredUnknown, CodeQueryFailed, CodeLowerBound, CodeUpperBound}
 }
 
 // Text is the code in words, the reason of a value that has no other:
@@ -222,6 +228,8 @@ func (c ReasonCode) Text() string {
 		return "the query failed"
 	case CodeLowerBound:
 		return "only a lower bound is known"
+	case CodeUpperBound:
+		return "only an upper bound is known"
 	}
 	return string(c)
 }

@@ -31,7 +31,7 @@ func (sp *space) stateWith(moves map[*axis]int) State {
 	saved := map[string]Value{}
 	for a, i := range moves {
 		saved[a.name] = sp.pt[a.name]
-		v := a.was // a lower bound stays one
+		v := a.was // a bound stays one
 		v.Known, v.Number, v.Reason, v.Unasserted = true, a.ranges[i].Try, "", false
 		sp.pt[a.name] = v
 		fixed[a.name] = true

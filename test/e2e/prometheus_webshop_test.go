@@ -237,6 +237,11 @@ func TestWebshopHistory(t *testing.T) {
 		crit7 := shop.incidents(isPaging, windowEnd, 7*shopDay)
 		expectNear(t, st, "incident_mttr_seconds", crit.median().Seconds(), historyTolSecs, "alert history, median")
 		expectNear(t, st, "debugging_per_incident", crit.median().Seconds(), historyTolSecs, "no fact declared: the alert history, median")
+		// Debugging is part of resolving: the time to resolve bounds it
+		// from above only.
+		if v := signalOf(t, st, "debugging_per_incident"); !v.UpperBound || v.LowerBound {
+			t.Errorf("debugging_per_incident = %+v, want an upper bound from the alert history", v)
+		}
 		expectNear(t, st, "critical_incidents", float64(crit.Incidents), 0, "alert history")
 		expectNear(t, st, "critical_alerts_per_day", float64(crit7.Started)/7, 0, "alert history over 7 days")
 		expectNear(t, st, "paging_alert_share", shop.pagingShare(time.Now(), 30*shopDay), 1e-9, "distinct alert names")
