@@ -183,6 +183,15 @@ type clusterView struct {
 	datastores     datastoreMatcher
 	unready        map[resourceID]*source.Error
 	perNamespace   map[namespacedKey][]any
+	// lists are the stores' objects, listed once per view: a store's List
+	// copies every entry, and the measures and tool detections read the
+	// same resources many times over.
+	lists map[resourceID][]any
+	// runningNames are the running workloads of a resource by name, with
+	// the earliest creation among those of one name: a tool's name patterns
+	// are matched once per distinct name, not once per workload (the same
+	// names recur in every namespace).
+	runningNames map[resourceID]map[string]int64
 
 	workloads  *workloadCounts
 	services   *serviceCounts
@@ -202,7 +211,8 @@ func (s *Source) newClusterView(tools []*triggers.Tool, rules *triggers.Rules) *
 		ds = rules.Datastores
 	}
 	v := &clusterView{s: s, toolNamespaces: map[string]bool{}, platform: map[string]bool{},
-		unready: map[resourceID]*source.Error{}, perNamespace: map[namespacedKey][]any{}, datastores: newDatastoreMatcher(ds)}
+		unready: map[resourceID]*source.Error{}, perNamespace: map[namespacedKey][]any{}, datastores: newDatastoreMatcher(ds),
+		lists: map[resourceID][]any{}, runningNames: map[resourceID]map[string]int64{}}
 	for _, t := range tools {
 		for _, ns := range t.Namespaces {
 			v.toolNamespaces[ns] = true
@@ -252,13 +262,18 @@ func (v *clusterView) measure(name string) triggers.Value {
 // list returns a running informer's objects; measure only calls it for
 // resources it has checked are ready.
 func (v *clusterView) list(id resourceID) []any {
+	if objs, ok := v.lists[id]; ok {
+		return objs
+	}
 	v.s.mu.Lock()
 	st := v.s.running[id]
 	v.s.mu.Unlock()
-	if st == nil {
-		return nil
+	var objs []any
+	if st != nil {
+		objs = st.informer.GetStore().List()
 	}
-	return st.informer.GetStore().List()
+	v.lists[id] = objs
+	return objs
 }
 
 // byNamespace returns a running informer's objects in one namespace. The

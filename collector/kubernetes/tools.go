@@ -137,9 +137,9 @@ func (v *clusterView) runs(t *triggers.Tool, unreadable func(resourceID) bool) (
 			if unreadable(id) {
 				continue
 			}
-			for _, o := range v.list(id) {
-				if n, ok := o.(objectNamer); ok && running(o) && re.MatchString(n.objectShortName()) {
-					seen(createdOf(o))
+			for name, created := range v.running(id) {
+				if re.MatchString(name) {
+					seen(created)
 				}
 			}
 		}
@@ -166,6 +166,28 @@ func (v *clusterView) runs(t *triggers.Tool, unreadable func(resourceID) bool) (
 }
 
 // createdOf returns a reduced object's creation time in Unix seconds, or 0.
+// running returns the running objects of a resource by name, each name
+// with the earliest creation among its objects; once per view.
+func (v *clusterView) running(id resourceID) map[string]int64 {
+	if names, ok := v.runningNames[id]; ok {
+		return names
+	}
+	names := map[string]int64{}
+	for _, o := range v.list(id) {
+		n, ok := o.(objectNamer)
+		if !ok || !running(o) {
+			continue
+		}
+		name, created := n.objectShortName(), createdOf(o)
+		if c, seen := names[name]; seen {
+			created = earlier(c, created)
+		}
+		names[name] = created
+	}
+	v.runningNames[id] = names
+	return names
+}
+
 func createdOf(o any) int64 {
 	switch o := o.(type) {
 	case *workload:
