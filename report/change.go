@@ -45,7 +45,7 @@ func setOf(rules *triggers.Rules, moves []triggers.Move) *WhatIfValues {
 	w := &WhatIfValues{}
 	for _, m := range moves {
 		sig := signalOf(rules, m.Signal)
-		try := pastBand(sig, m)
+		try := m.Range.Try
 		if math.IsInf(try, 0) || math.IsNaN(try) {
 			return nil
 		}
@@ -71,29 +71,6 @@ func setOf(rules *triggers.Rules, moves []triggers.Move) *WhatIfValues {
 		w.Overrides[m.Signal] = v
 	}
 	return w
-}
-
-// pastBand is the value a change's what-if tries for a move: the search's,
-// or, where the move crosses a threshold with a hysteresis band, twice the
-// band past that threshold while that stays in the range. The live
-// exporter keeps a comparison's last truth within the band (the what-if
-// too), so a value just past the threshold would not flip it there.
-func pastBand(sig *triggers.Signal, m triggers.Move) float64 {
-	r, try := m.Range, m.Range.Try
-	if sig == nil || !m.Was.Known {
-		return try
-	}
-	switch {
-	case m.Was.Number < r.Lo && !math.IsInf(r.Lo, 0):
-		if v := r.Lo + 2*sig.Hysteresis.Width(m.Type, r.Lo); v > try && r.Contains(v) {
-			return v
-		}
-	case m.Was.Number > r.Hi && !math.IsInf(r.Hi, 0):
-		if v := r.Hi - 2*sig.Hysteresis.Width(m.Type, r.Hi); v < try && r.Contains(v) {
-			return v
-		}
-	}
-	return try
 }
 
 func signalOf(rules *triggers.Rules, name string) *triggers.Signal {

@@ -81,6 +81,30 @@ func (e *evaluator) shift(s *Signal, op Op, threshold float64, prev Truth) float
 	return threshold + sign*band
 }
 
+// pastBand is the value to try for a move of s from was into r: r.Try, or,
+// where the move crosses a threshold with a band, twice the band past that
+// threshold while that stays in r. A comparison keeps its last truth within
+// the band (the live exporter's, and a what-if asked of it), so a value just
+// past the threshold would not move the decision there. A signal the rules
+// do not define (a tool's detection), an unknown was, and a crossing of no
+// finite threshold keep r.Try.
+func (s *Signal) pastBand(r Range, was Value) float64 {
+	if s == nil || !was.Known {
+		return r.Try
+	}
+	switch {
+	case was.Number < r.Lo && !math.IsInf(r.Lo, 0):
+		if v := r.Lo + 2*s.Hysteresis.Width(s.Type, r.Lo); v > r.Try && r.Contains(v) {
+			return v
+		}
+	case was.Number > r.Hi && !math.IsInf(r.Hi, 0):
+		if v := r.Hi - 2*s.Hysteresis.Width(s.Type, r.Hi); v < r.Try && r.Contains(v) {
+			return v
+		}
+	}
+	return r.Try
+}
+
 // prevOfKnown is prev limited to the comparisons of signals known in the
 // snapshot. The walk over the values an unknown signal could take compares
 // them with bare thresholds, so that every state they reach is found.

@@ -1,6 +1,8 @@
 package triggers
 
 import (
+	"maps"
+	"math"
 	"testing"
 	"time"
 )
@@ -105,6 +107,55 @@ func TestHysteresisRejectsBadBands(t *testing.T) {
 		_, err := Parse("rules.yml", []byte(rules))
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("band %q on %s: got %v, want %s", tc.band, tc.typ, err, tc.want)
+		}
+	}
+}
+
+// A change's move tries a value past the band of the threshold it crosses:
+// asked of an evaluation that carries the last truths, as the live exporter
+// and a what-if asked of it do, that value moves the decision where the
+// change says. "At least 50%" from 30% is tried as 60% (twice the 5% band
+// past 50%); a time to resolve of 2h against "< 1h" with a 5m band as 30m,
+// already past it; and a share from 20% into "above 40% and below 50%" as
+// 48%, twice the 4% band past 40%, which stays in that range.
+func TestChangeTriesPastTheBand(t *testing.T) {
+	r := mustParse(t, `
+signals:
+  replicated: {help: Replicated share., type: ratio, fact: replicated}
+  mttr: {help: Time to resolve., type: duration, fact: mttr, hysteresis: 5m}
+  between: {help: A share cut twice., type: ratio, fact: between}
+capabilities:
+  chaos:
+    complexity: low
+    trigger: replicated >= 50%
+  tracing:
+    complexity: medium
+    trigger: mttr < 1h
+  narrow:
+    complexity: low
+    trigger: {all: [between > 40%, between < 50%]}
+`)
+	snap := Snapshot{"replicated": KnownValue(0.3, "fact"), "mttr": KnownValue(7200, "fact"), "between": KnownValue(0.2, "fact")}
+	ev := Evaluate(r, snap, time.Unix(0, 0))
+	want := map[string]float64{"replicated": 0.6, "mttr": 1800, "between": 0.48}
+	for _, d := range ev.Decisions {
+		if len(d.Changes) == 0 {
+			t.Fatalf("%s: no change found", d.Capability)
+		}
+		for _, ch := range d.Changes {
+			if len(ch.Moves) != 1 {
+				continue
+			}
+			m := ch.Moves[0]
+			if !m.Range.Contains(m.Range.Try) || math.Abs(m.Range.Try-want[m.Signal]) > 1e-9 {
+				t.Errorf("%s: %s moves to %+v, want it to try %v", d.Capability, m.Signal, m.Range, want[m.Signal])
+			}
+			moved := maps.Clone(snap)
+			moved[m.Signal] = KnownValue(m.Range.Try, "fact")
+			next := EvaluateFrom(r, moved, time.Unix(60, 0), ev.Truths())
+			if got := next.Decision(d.Capability).State; got != ch.To {
+				t.Errorf("%s: %s at %v after %v reads %s, want %s", d.Capability, m.Signal, m.Range.Try, snap[m.Signal].Number, got, ch.To)
+			}
 		}
 	}
 }

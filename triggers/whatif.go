@@ -66,11 +66,15 @@ func (sp *space) changes(current State) []Change {
 		}
 		axes = append(axes, a)
 	}
+	// A move's Try is past the band of the threshold it crosses: every
+	// value of its range gives the state found (the search reads the bare
+	// thresholds), and that one gives it in the live exporter too.
 	move := func(a *axis, from, to int) Move {
 		r := a.ranges[from]
 		if to != from {
 			r = r.Merge(a.ranges[to])
 		}
+		r.Try = sp.r.Signal(a.name).pastBand(r, a.was)
 		return Move{Signal: a.name, Type: a.typ, Was: a.was, Range: r}
 	}
 
