@@ -215,6 +215,40 @@ func TestDecideFrameworkCases(t *testing.T) {
 					t.Errorf("need %s motives %+v: want needed for the SLO motive", d.Need, d.Motives)
 				}
 			}},
+		// "Wait LATER if: Alert strategy is clear" is a reason of its own,
+		// as every LATER bullet is, and outweighs "Implement NOW if: SLO's
+		// are undefined" while the need stands on the SLO motive.
+		{name: "an alert strategy that is clear, with SLOs undefined and wanted",
+			capability: "observability",
+			snap: webshopWith(Snapshot{"alerting_rules_without_severity": known(0), "paging_alert_share": known(0.3),
+				"critical_alerts_per_day": known(2), "slo_recording_rules": known(0), "slo_monitoring_wanted": known(1),
+				"logs_metrics_sufficient": known(0), "correlation_needed": known(0)}),
+			want: StateLater,
+			check: func(t *testing.T, d Decision) {
+				settled(t, d, NeedYes, StateLater)
+				if d.DecidedBy != KindLater {
+					t.Errorf("decided by %s, want the LATER bullet", d.DecidedBy)
+				}
+			}},
+		// Alert fatigue is one sign of an unclear strategy ("alles is
+		// pager-worthy?"): with it the strategy is not clear, and the NOW
+		// bullet stands.
+		{name: "alert fatigue with every rule severe and few alerts paging",
+			capability: "observability",
+			snap: webshopWith(Snapshot{"alerting_rules_without_severity": known(0), "paging_alert_share": known(0.3),
+				"critical_alerts_per_day": known(6), "logs_metrics_sufficient": known(0)}),
+			want: StateNow,
+			check: func(t *testing.T, d Decision) {
+				if d.DecidedBy != KindNow || d.Probable {
+					t.Errorf("%s by %s (probable %v), want settled now by the NOW bullet", d.State, d.DecidedBy, d.Probable)
+				}
+			}},
+		// "Priority 1 observability works prima", declared, holds the
+		// capability back even where incidents resolve slowly.
+		{name: "Priority 1 observability declared fine, with slow incidents",
+			capability: "observability",
+			snap:       webshopWith(Snapshot{"logs_metrics_sufficient": known(1), "slo_monitoring_wanted": known(1)}),
+			want:       StateLater},
 		{name: "compliance and a security team, no Vault in the cluster",
 			capability: "security_auditing",
 			snap: webshopWith(Snapshot{"compliance_required": known(1), "security_team": known(1),
