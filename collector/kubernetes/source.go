@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"sync"
@@ -106,6 +108,7 @@ func New(rc *rest.Config, sec *config.KubernetesSource, logger *slog.Logger) (*S
 	if rc.QPS == 0 {
 		rc.QPS, rc.Burst = 50, 100
 	}
+	rc.Wrap(uncompressedWatches)
 	mc, err := metadata.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("sources.kubernetes: %w", err)
@@ -125,6 +128,36 @@ func New(rc *rest.Config, sec *config.KubernetesSource, logger *slog.Logger) (*S
 	}
 	return newKubernetesSource(kc, mc, dc, sec, logger)
 }
+
+// uncompressedWatches asks the API server not to compress watches, the
+// streaming lists of the initial sync among them. It compresses a watch
+// event by event, flushing after each, so that thousands of small events
+// cost both ends more CPU than a whole list does, for a poor ratio: on a
+// 15,751-object cluster on two cores, the initial sync reached its first
+// answer in a median of 1.93 s uncompressed against 2.46 s compressed
+// (seven starts each, alternating; docs/performance.md). Lists, one body
+// each, keep the transport's compression.
+func uncompressedWatches(rt http.RoundTripper) http.RoundTripper {
+	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		if req.Header.Get("Accept-Encoding") == "" && isWatch(req.URL.Query()) {
+			req = req.Clone(req.Context())
+			// Set, the transport neither asks for gzip nor unpacks it.
+			req.Header.Set("Accept-Encoding", "identity")
+		}
+		return rt.RoundTrip(req)
+	})
+}
+
+// isWatch reports whether a request's query asks for a watch, as client-go
+// writes it (watch=true) or as the API server also accepts (watch=1).
+func isWatch(q url.Values) bool {
+	w := q.Get("watch")
+	return w == "true" || w == "1"
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
 func newKubernetesSource(kc kubernetes.Interface, mc metadata.Interface, dc dynamic.Interface, sec *config.KubernetesSource, logger *slog.Logger) (*Source, error) {
 	re, err := regexp.Compile("^(?:" + sec.PlatformNamespacesRegex + ")$")
