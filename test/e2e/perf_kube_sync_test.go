@@ -131,7 +131,7 @@ func perfSyncSection(doc *perfDoc, e *exporter, proxy *perfProxy, started time.T
 		{"/-/ready answers 200, as the harness's poll (every 100 ms) saw it", ms(ready)},
 		{"CPU the exporter used until then (`process_cpu_seconds_total`)", fmt.Sprintf("%.0f ms", cpu*1000)},
 	})
-	doc.Para("The first evaluation itself logged %s: it starts the informers, waits for their initial sync (checked every 20 ms) and counts.", ms(firstEval))
+	doc.Para("The first evaluation itself logged %s: it starts the informers, waits for their initial sync (checked every 5 ms) and counts.", ms(firstEval))
 	perfSyncLists(doc, res, off)
 	var earliest, latest time.Duration = -1, 0
 	for _, rs := range res {

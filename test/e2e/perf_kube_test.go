@@ -55,6 +55,7 @@ func TestPerfKubernetes(t *testing.T) {
 		return
 	}
 	t.Run("kube-state-metrics", func(t *testing.T) { perfKubeStateMetrics(t, c, doc, first, ours) })
+	t.Run("first-answer", func(t *testing.T) { perfFirstAnswerRounds(t, c, first, token) })
 	t.Run("churn", func(t *testing.T) { perfChurn(t, c, doc, token) })
 }
 
