@@ -147,8 +147,10 @@ type run struct {
 }
 
 // runs groups neighbouring ranges with the same outcome.
-func runs(states []State) []run {
-	var out []run
+func runs(states []State) []run { return appendRuns(nil, states) }
+
+// appendRuns is runs into a buffer the caller reuses.
+func appendRuns(out []run, states []State) []run {
 	for i, s := range states {
 		if n := len(out); n > 0 && out[n-1].state == s {
 			out[n-1].to = i
@@ -165,23 +167,26 @@ type rect struct {
 }
 
 // rectangles merges a grid of outcomes into runs along y, then joins
-// neighbouring rows whose runs are the same.
+// neighbouring rows whose runs are the same. It runs for every pair of a
+// capability's open signals on every evaluation whose answers changed, so
+// its two maps and its run buffer are reused from row to row.
 func rectangles(grid [][]State) []rect {
 	var out []rect
-	open := map[[3]any]int{} // y-run and state -> index in out, for the previous row
+	open, next := map[run]int{}, map[run]int{} // y-run and state -> index in out, for the previous row and this one
+	var rs []run
 	for x, row := range grid {
-		next := map[[3]any]int{}
-		for _, r := range runs(row) {
-			key := [3]any{r.from, r.to, r.state}
-			if i, ok := open[key]; ok && out[i].x1 == x-1 {
+		clear(next)
+		rs = appendRuns(rs[:0], row)
+		for _, r := range rs {
+			if i, ok := open[r]; ok && out[i].x1 == x-1 {
 				out[i].x1 = x
-				next[key] = i
+				next[r] = i
 				continue
 			}
 			out = append(out, rect{x, x, r.from, r.to, r.state})
-			next[key] = len(out) - 1
+			next[r] = len(out) - 1
 		}
-		open = next
+		open, next = next, open
 	}
 	return out
 }
