@@ -162,6 +162,7 @@ func Parse(file string, data []byte) (*Rules, error) {
 		return nil, err
 	}
 	p.r.words = p.r.memoWords()
+	p.r.spaceReads = p.r.spaceReadsOf()
 	return p.r, nil
 }
 

@@ -34,6 +34,10 @@ type Rules struct {
 	// words is the memo of Words by text (memoWords), made when the Rules
 	// are and only read afterwards.
 	words map[string]string
+	// spaceReads is, per capability, every signal its decision space can
+	// read (spaceReadsOf), made when the Rules are and only read
+	// afterwards.
+	spaceReads map[*Capability][]string
 }
 
 // Doc returns the document of a rules file these rules were read from (a

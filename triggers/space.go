@@ -1,6 +1,7 @@
 package triggers
 
 import (
+	"maps"
 	"slices"
 	"strings"
 )
@@ -49,11 +50,67 @@ type space struct {
 	digits  [][]uint8  // per variable, its range index at each point
 }
 
-func (r *Rules) newSpace(c *Capability, sh *shape, tools []string, reading Snapshot) *space {
-	pt := make(Snapshot, len(reading))
-	for k, v := range reading {
-		pt[k] = v
+// spacePoint is the space's own copy of the reading, which its walk
+// changes point by point: only the signals its decision can read, not the
+// whole reading, as a space is made two or three times per capability on
+// every evaluation whose answers changed.
+func (r *Rules) spacePoint(c *Capability, tools []string, reading Snapshot) Snapshot {
+	names, ok := r.spaceReads[c]
+	if !ok {
+		return maps.Clone(reading)
 	}
+	pt := make(Snapshot, len(names)+len(tools))
+	for _, list := range [][]string{names, tools} {
+		for _, name := range list {
+			if v, ok := reading[name]; ok {
+				pt[name] = v
+			}
+		}
+	}
+	return pt
+}
+
+// spaceReadsOf lists, per capability, every signal its decision space can
+// read: the leaves of its conditions (adopted_if among them), and through
+// them, the leaves of the derived signals and the foundations they read,
+// whether or not a reading derives them. The tools a space reads are given
+// to it apart.
+func (r *Rules) spaceReadsOf() map[*Capability][]string {
+	out := make(map[*Capability][]string, len(r.Capabilities))
+	for _, c := range r.Capabilities {
+		seen := map[string]bool{}
+		var names []string
+		var add func(leaves []*Condition)
+		add = func(leaves []*Condition) {
+			for _, l := range leaves {
+				if seen[l.Signal] {
+					continue
+				}
+				seen[l.Signal] = true
+				names = append(names, l.Signal)
+				if id, ok := strings.CutPrefix(l.Signal, FoundationSignalPrefix); ok {
+					if f := r.Foundation(id); f != nil {
+						add(f.Present.Leaves())
+					}
+					continue
+				}
+				if s := r.Signal(l.Signal); s != nil {
+					if d := s.derive(); d != nil {
+						add(append(d.TrueIf.Leaves(), d.FalseIf.Leaves()...))
+					}
+				}
+			}
+		}
+		for _, cond := range []*Condition{c.Structural, c.Must, c.Skip, c.Gate, c.Later, c.Now, c.Trigger, c.AdoptedIf} {
+			add(cond.Leaves())
+		}
+		out[c] = names
+	}
+	return out
+}
+
+func (r *Rules) newSpace(c *Capability, sh *shape, tools []string, reading Snapshot) *space {
+	pt := r.spacePoint(c, tools, reading)
 	sp := &space{r: r, c: c, sh: sh, tools: tools, pt: pt, ops: map[string][]leafOp{}}
 	sp.e = &evaluator{rules: r, snap: pt, quiet: true}
 	seen := map[string]bool{}

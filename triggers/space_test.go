@@ -2,6 +2,7 @@ package triggers
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -207,6 +208,57 @@ func TestProbableStateIsPossible(t *testing.T) {
 		// "Probably" needs a measure behind it; none speaks to auditing.
 		if d.Capability == "security_auditing" && d.Need != NeedUnknown {
 			t.Errorf("security auditing need %s with nothing declared, want unknown", d.Need)
+		}
+	}
+}
+
+// A space copies only the signals its capability's decision can read; over
+// random snapshots, with every signal of the rules set or left unknown, the
+// evaluation is the same as with the whole reading copied. A signal a
+// decision reads and spaceReadsOf misses would read "not collected" in the
+// walk and change a decision, a change or a question here.
+func TestSpaceReadsAreComplete(t *testing.T) {
+	r, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := *r
+	whole.spaceReads = nil // every space copies the whole reading
+	var names []string
+	thresholds := map[string][]float64{}
+	for _, s := range r.Signals {
+		names = append(names, s.Name)
+	}
+	for _, tl := range r.Tools {
+		names = append(names, tl.SignalName())
+	}
+	for _, c := range r.Capabilities {
+		for _, leaf := range r.DecisionLeaves(c) {
+			thresholds[leaf.Signal] = append(thresholds[leaf.Signal], leaf.Threshold)
+		}
+	}
+	for seed := range 30 {
+		snap := Snapshot{}
+		rnd := rand.New(rand.NewPCG(uint64(seed), 2))
+		for _, name := range names {
+			typ := TypeBool
+			if s := r.Signal(name); s != nil {
+				typ = s.Type
+			}
+			rs := Ranges(typ, thresholds[name], Value{})
+			if len(rs) > 0 && rnd.IntN(3) > 0 {
+				snap[name] = KnownValue(rs[rnd.IntN(len(rs))].Try, "test")
+			}
+		}
+		got, want := Evaluate(r, snap, time.Unix(0, 0)), Evaluate(&whole, snap, time.Unix(0, 0))
+		for i := range want.Decisions {
+			if !reflect.DeepEqual(got.Decisions[i], want.Decisions[i]) {
+				t.Fatalf("seed %d: %s differs when a space copies only what spaceReadsOf lists:\n got %+v\nwant %+v",
+					seed, want.Decisions[i].Capability, got.Decisions[i], want.Decisions[i])
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("seed %d: the evaluation differs when a space copies only what spaceReadsOf lists", seed)
 		}
 	}
 }
