@@ -266,7 +266,13 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 	toolSignals := e.steps(&d, c, tools, foundations)
 	reading := e.settle(&d, c, sh, toolSignals)
 	e.reasons(&d, c, sh, toolSignals, reading)
-	d.Changes = e.rules.newSpace(c, sh, toolSignals, e.prob).changes(d.State)
+	// What would change it, with the last truths held as the live exporter
+	// and a what-if asked of it hold them: a signal inside the band of a
+	// threshold keeps its comparison's truth, so a change it needs no move
+	// of is not one, and a move is tried past the band it crosses.
+	cs := e.rules.newSpace(c, sh, toolSignals, e.prob)
+	cs.e.prev = e.prevOfKnown()
+	d.Changes = cs.changes(d.State)
 	e.results = nil
 	d.Contradictions = e.listed(c.Contradictions, "contradiction", true)
 	// "Prepare NOW (don't activate!)": the preparation is asked for while

@@ -159,3 +159,48 @@ capabilities:
 		}
 	}
 }
+
+// A change is found with the last truths held, as the live exporter and a
+// what-if asked of it hold them: a signal inside the band of a threshold
+// keeps its comparison's truth. Each change, applied with those truths,
+// gives the state it names; and one held inside the band is still offered
+// the move that takes it out past the band.
+func TestChangesHoldTheLastTruths(t *testing.T) {
+	r := mustParse(t, `
+signals:
+  x: {help: A share., type: ratio, fact: x, hysteresis: 2%}
+  y: {help: A count., fact: y}
+capabilities:
+  held_true:
+    complexity: low
+    trigger: x > 20%
+  held_false:
+    complexity: low
+    trigger: {all: [x > 20%, y > 5]}
+`)
+	check := func(name string, before, after Snapshot, capability string) {
+		t.Helper()
+		prev := Evaluate(r, before, time.Unix(0, 0)).Truths()
+		ev := EvaluateFrom(r, after, time.Unix(60, 0), prev)
+		d := ev.Decision(capability)
+		for _, ch := range d.Changes {
+			moved := maps.Clone(after)
+			for _, m := range ch.Moves {
+				moved[m.Signal] = KnownValue(m.Range.Try, "fact")
+			}
+			if got := EvaluateFrom(r, moved, time.Unix(120, 0), ev.Truths()).Decision(capability).State; got != ch.To {
+				t.Errorf("%s: %+v reads %s with the last truths held, want %s", name, ch.Moves, got, ch.To)
+			}
+		}
+		if len(d.Changes) == 0 {
+			t.Errorf("%s: no change offered from %s", name, d.State)
+		}
+	}
+	// x fell from 25% to 19%, inside the band: x > 20% still holds, and
+	// only x under 18% moves the decision.
+	check("x held true", Snapshot{"x": KnownValue(0.25, "fact")}, Snapshot{"x": KnownValue(0.19, "fact")}, "held_true")
+	// x rose from 15% to 21%, inside the band: x > 20% still fails, so y
+	// above 5 alone does not trigger it.
+	check("x held false", Snapshot{"x": KnownValue(0.15, "fact"), "y": KnownValue(3, "fact")},
+		Snapshot{"x": KnownValue(0.21, "fact"), "y": KnownValue(3, "fact")}, "held_false")
+}

@@ -1,5 +1,7 @@
 package triggers
 
+import "math"
+
 // What would change a decision, found by deciding again rather than by
 // reading the rules: each signal the decision reads is moved into every
 // range its thresholds cut the number line into, and the state is taken
@@ -57,6 +59,16 @@ func (sp *space) changes(current State) []Change {
 		for _, o := range sp.ops[name] {
 			ths = append(ths, o.threshold)
 		}
+		// A value inside the band of a threshold keeps its comparison's
+		// last truth until it leaves the band: the band's edges cut its
+		// ranges too, so that leaving it is a move of its own.
+		if sig := sp.r.Signal(name); sig != nil && was.Known {
+			for _, o := range sp.ops[name] {
+				if w := sig.Hysteresis.Width(sig.Type, o.threshold); w > 0 && math.Abs(was.Number-o.threshold) <= w {
+					ths = append(ths, o.threshold-w, o.threshold+w)
+				}
+			}
+		}
 		a := &axis{name: name, typ: sp.typeOf(name), was: was, current: -1}
 		a.ranges = Ranges(a.typ, ths, was)
 		for i, r := range a.ranges {
@@ -64,11 +76,19 @@ func (sp *space) changes(current State) []Change {
 				a.current = i
 			}
 		}
+		// Each range is tried past the band of the threshold it lies
+		// beyond, as the search reads the last truths the live exporter
+		// holds: a value inside the band would keep the decision.
+		sig := sp.r.Signal(name)
+		for i := range a.ranges {
+			if i != a.current {
+				a.ranges[i].Try = sig.pastBand(a.ranges[i], was)
+			}
+		}
 		axes = append(axes, a)
 	}
-	// A move's Try is past the band of the threshold it crosses: every
-	// value of its range gives the state found (the search reads the bare
-	// thresholds), and that one gives it in the live exporter too.
+	// A move's Try is past the band of the threshold it crosses: the
+	// state found was found there, with the last truths held.
 	move := func(a *axis, from, to int) Move {
 		r := a.ranges[from]
 		if to != from {
