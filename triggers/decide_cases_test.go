@@ -788,14 +788,14 @@ capabilities:
 	}
 }
 
-// "Debugging cross-service issues > 1 uur per incident": undeclared, the
-// time to debug is read from the median time to resolve critical incidents,
-// which bounds it from above (debugging is part of resolving). Incidents
-// that take 2h to resolve do not show debugging over an hour: the bullet is
-// not settled, the decision waits for the fact and asks it with the code
-// upper_bound, and only the probable answer follows the measure, citing it.
-// Incidents resolved in 30 minutes show it does not hold.
-func TestResolveTimeBoundsDebuggingFromAbove(t *testing.T) {
+// "Debugging cross-service issues > 1 uur per incident": the median time to
+// resolve critical incidents is a proxy for the time to debug, not a bound
+// either way (an alert clears on mitigation while root-cause debugging may go
+// on; the median covers every critical alert, not the cross-service ones).
+// Undeclared, the bullet is settled neither way: the decision asks for
+// debugging_per_incident, and only the probable reading follows the resolve
+// time, citing it: slow above the threshold, not slow at or below it.
+func TestResolveTimeIsAProxyForDebugging(t *testing.T) {
 	r := mustDefault(t)
 	tracing := func(resolve time.Duration) Decision {
 		t.Helper()
@@ -809,33 +809,39 @@ func TestResolveTimeBoundsDebuggingFromAbove(t *testing.T) {
 			"logs_metrics_sufficient":       known(0),
 			"trace_storage_budget":          known(1),
 			"instrumentation_capacity":      known(1),
+			"incident_mttr_seconds":         known(resolve.Seconds()),
 		}, "debugging_per_incident")
-		snap[AlternativeKey("debugging_per_incident", 0)] = UnknownValue(CodeNotConfigured, "not declared", "fact")
-		snap[AlternativeKey("debugging_per_incident", 1)] = KnownValue(resolve.Seconds(), "prometheus")
-		ResolveFirstKnown(r, snap)
 		d, _ := Decide(r, "distributed_tracing", snap)
 		return d
 	}
-	d := tracing(2 * time.Hour)
-	if !d.Probable || !slices.Contains(d.Possible, StateNotTriggered) {
-		t.Errorf("resolve 2h: tracing %s (probable %v, possible %v), want not settled: the time to resolve cannot show debugging over 1h",
-			d.State, d.Probable, d.Possible)
-	}
-	if !slices.Contains(d.SettleWith, "debugging_per_incident") || !slices.Contains(d.UnknownSignals, "debugging_per_incident") {
-		t.Errorf("resolve 2h: settle with %v, unknown %v, want debugging_per_incident", d.SettleWith, d.UnknownSignals)
-	}
-	if d.State != StateNow || !slices.ContainsFunc(d.Presumed, func(p Presumed) bool {
-		return p.Signal == "debugging_per_incident" && strings.Contains(p.Says, "at most 2h")
-	}) {
-		t.Errorf("resolve 2h: tracing %s, presumed %+v, want probably now on the presumed 2h, cited as at most 2h", d.State, d.Presumed)
-	}
-	d = tracing(30 * time.Minute)
-	if d.Probable || d.State == StateNow || d.State == StateUnknown {
-		t.Errorf("resolve 30m: tracing %s (probable %v, possible %v), want settled and not now", d.State, d.Probable, d.Possible)
-	}
-	for _, c := range d.Conditions {
-		if c.Signal == "debugging_per_incident" && c.Truth != False {
-			t.Errorf("resolve 30m: %s %s reads %s, want false", c.Kind, c.Expr, c.Truth)
+	for _, tc := range []struct {
+		resolve time.Duration
+		slow    bool
+		cites   string
+	}{
+		{30 * time.Minute, false, "resolve within a median of 1h"},
+		{2 * time.Hour, true, "median of more than 1h to resolve"},
+	} {
+		d := tracing(tc.resolve)
+		if !d.Probable || !slices.Contains(d.Possible, StateNow) || !slices.Contains(d.Possible, StateNotTriggered) {
+			t.Errorf("resolve %v: tracing %s (probable %v, possible %v), want not settled: the time to resolve is a proxy",
+				tc.resolve, d.State, d.Probable, d.Possible)
+		}
+		if !slices.Contains(d.SettleWith, "debugging_per_incident") || !slices.Contains(d.UnknownSignals, "debugging_per_incident") {
+			t.Errorf("resolve %v: settle with %v, unknown %v, want debugging_per_incident", tc.resolve, d.SettleWith, d.UnknownSignals)
+		}
+		for _, c := range d.Conditions {
+			if c.Signal == "debugging_per_incident" && c.Truth != Unknown {
+				t.Errorf("resolve %v: %s %s reads %s settled, want unknown", tc.resolve, c.Kind, c.Expr, c.Truth)
+			}
+		}
+		if !slices.ContainsFunc(d.Presumed, func(p Presumed) bool {
+			return p.Signal == "debugging_per_incident" && p.Value == tc.resolve.Seconds() && strings.Contains(p.Says, tc.cites)
+		}) {
+			t.Errorf("resolve %v: presumed %+v, want debugging_per_incident presumed from the resolve time (%q)", tc.resolve, d.Presumed, tc.cites)
+		}
+		if now := d.State == StateNow; now != tc.slow {
+			t.Errorf("resolve %v: tracing probably %s, want now %v", tc.resolve, d.State, tc.slow)
 		}
 	}
 }

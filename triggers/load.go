@@ -66,10 +66,11 @@ type rawSignal struct {
 
 // rawPresume is one presumption of a judgment: value while when holds.
 type rawPresume struct {
-	Value string    `yaml:"value"`
-	When  yaml.Node `yaml:"when"`
-	Says  string    `yaml:"says"`
-	Seed  yaml.Node `yaml:"seed"`
+	Value   string    `yaml:"value"`
+	ValueOf string    `yaml:"value_of"`
+	When    yaml.Node `yaml:"when"`
+	Says    string    `yaml:"says"`
+	Seed    yaml.Node `yaml:"seed"`
 }
 
 type rawTool struct {
@@ -563,9 +564,27 @@ func (p *parser) presumptions(raw map[string]rawSignal) {
 			if rp.Seed.Kind != 0 {
 				pr.Seed = p.seed(&rp.Seed, field+".seed")
 			}
+			if rp.ValueOf != "" {
+				// A proxy: the judgment is presumed to be what a measure of
+				// the same type reads, where the when holds.
+				from := p.r.Signal(rp.ValueOf)
+				switch {
+				case rp.Value != "":
+					p.errf(line, field+".value_of", "a presumption has value or value_of, not both")
+				case from == nil:
+					p.errf(line, field+".value_of", "unknown signal %q", rp.ValueOf)
+				case from.Type != sig.Type:
+					p.errf(line, field+".value_of", "%s is a %s, %s a %s", rp.ValueOf, from.Type, sig.Name, sig.Type)
+				case from.Judgment():
+					p.errf(line, field+".value_of", "%s is a judgment; a presumption takes a measured value", rp.ValueOf)
+				}
+				pr.From = rp.ValueOf
+				sig.Presume = append(sig.Presume, pr)
+				continue
+			}
 			v, err := parseLiteral(sig.Type, rp.Value)
 			if rp.Value == "" {
-				err = fmt.Errorf("missing value")
+				err = fmt.Errorf("missing value (or value_of)")
 			}
 			if err != nil {
 				p.errf(line, field+".value", "%v", err)

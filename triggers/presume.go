@@ -17,8 +17,10 @@ import "maps"
 // bound) is read, in the probable reading only, as the value it measured:
 // where it points one way and only its being a bound keeps the answer open
 // ("one team label across every app namespace" is a single tenant,
-// probably; incidents that take two hours to resolve took long to debug,
 // probably), the probable answer follows it and cites it as a presumption.
+// A measure that is a proxy rather than a bound is presumed through a
+// presumption's value_of (incidents that take two hours to resolve took long
+// to debug, probably).
 
 // probable returns s read that way, and the presumptions it used by signal.
 // s is the settled snapshot, derived values worked out; it is not changed.
@@ -47,9 +49,17 @@ func (r *Rules) probable(s Snapshot) (Snapshot, map[string]Presumed) {
 		for _, pr := range sig.Presume {
 			e.results = nil
 			if t, _ := e.eval(pr.When, "presume", nil); t == True {
+				n := pr.Value
+				if pr.From != "" {
+					from := out.get(pr.From)
+					if !from.Known {
+						continue
+					}
+					n = from.Number
+				}
 				says := r.Words(pr.Says)
-				v = Value{Known: true, Number: pr.Value, Source: "presumed", Reason: "presumed: " + says}
-				used[sig.Name] = Presumed{Signal: sig.Name, Type: sig.Type, Value: pr.Value, Says: says}
+				v = Value{Known: true, Number: n, Source: "presumed", Reason: "presumed: " + says}
+				used[sig.Name] = Presumed{Signal: sig.Name, Type: sig.Type, Value: n, Says: says}
 				break
 			}
 		}

@@ -121,8 +121,11 @@ type Signal struct {
 // Presumption is one presumed value of a judgment, with the measure it cites.
 type Presumption struct {
 	Value float64
-	When  *Condition
-	Says  string
+	// From, if set, names a measured signal of the same type whose value is
+	// presumed instead of Value: a proxy the judgment probably follows.
+	From string
+	When *Condition
+	Says string
 	// Seed quotes the framework's bullets the presumption encodes (the
 	// webshop's "Probably NOT" lines), if any; see Condition.Seed.
 	Seed []string

@@ -159,7 +159,6 @@ func TestNoDataIsUnknownNotZero(t *testing.T) {
 		expectUnknownLogged(t, st, "critical_incidents", blind)
 		expectUnknownLogged(t, st, "critical_alerts_per_day", blind)
 		expectUnknownLogged(t, st, "incident_mttr_seconds", blind)
-		expectUnknownLogged(t, st, "debugging_per_incident", blind)
 		expectUnknownLogged(t, st, "cost_growth_ratio", "no alternative known")
 		expectUnknownLogged(t, st, "traffic_growth_ratio", "no alternative known")
 		expectUnknownLogged(t, st, "alerting_rules_without_severity", "lists no rule group")

@@ -150,7 +150,11 @@ func CapabilityTables(r *triggers.Rules, l *bullets.List) (string, error) {
 		}
 		for _, sig := range readSignals(r, c) {
 			for _, p := range sig.Presume {
-				fmt.Fprintf(&b, "| presumed | %s %s: %s | %s |\n", code(sig.Name), code(literal(sig.Type, p.Value)),
+				value := code(literal(sig.Type, p.Value))
+				if p.From != "" {
+					value = "as " + code(p.From)
+				}
+				fmt.Fprintf(&b, "| presumed | %s %s: %s | %s |\n", code(sig.Name), value,
 					cell(r.Words(p.Says)), code(p.When.String()))
 			}
 			for _, alt := range sig.Source.Alternatives() {
