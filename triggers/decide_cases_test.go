@@ -845,3 +845,36 @@ func TestResolveTimeIsAProxyForDebugging(t *testing.T) {
 		}
 	}
 }
+
+// "Debugging is slow (no correlatie between metrics/logs/traces)": a month
+// with no critical incident resolved has no median time to resolve, and no
+// slow debugging to show. Observability's NOW bullet does not hold, and the
+// decision does not ask for a time to resolve that cannot be measured.
+func TestQuietMonthIsNotSlowDebugging(t *testing.T) {
+	r := mustDefault(t)
+	snap := webshopWith(Snapshot{
+		"critical_incidents":      known(0),
+		"critical_alerts_per_day": known(0),
+		"slo_recording_rules":     known(3),
+		"incident_mttr_seconds":   UnknownValue(CodeNoData, "no critical incident resolved in the window", "prometheus"),
+	})
+	d, _ := Decide(r, "observability", snap)
+	for _, st := range d.Steps {
+		if st.Kind == "now" && st.Condition != False {
+			t.Errorf("now condition reads %s (unknown %v), want false: no critical incident in 30 days", st.Condition, st.Unknown)
+		}
+	}
+	for _, c := range d.Conditions {
+		if c.Kind == "now" && c.Signal == "critical_incidents" && c.Truth != False {
+			t.Errorf("now %s reads %s, want false", c.Expr, c.Truth)
+		}
+	}
+	for _, list := range [][]string{d.SettleWith, d.Asks} {
+		if slices.Contains(list, "incident_mttr_seconds") {
+			t.Errorf("settle with %v, asks %v: want incident_mttr_seconds not asked in a quiet month", d.SettleWith, d.Asks)
+		}
+	}
+	if d.State == StateNow || d.State == StateUnknown {
+		t.Errorf("observability %s (possible %v), want neither now nor unknown in a quiet month", d.State, d.Possible)
+	}
+}
