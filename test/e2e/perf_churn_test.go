@@ -130,7 +130,7 @@ func perfChurn(t *testing.T, c *kubeCluster, doc *perfDoc, token string) {
 	perfWaitCycles(t, e, n0+10, time.Minute)
 	base := perfScrape(t, e.URL+"/metrics")
 	row := func(n string, m perfMetrics) []string {
-		anon, file := perfRSSSplit(e.server.Pid())
+		anon, file := perfRSSSplit(e.Pid())
 		return []string{n, mib(m.Memory().rss), anon, file, mib(m.Memory().heapInuse), mib(m.Value("go_memstats_next_gc_bytes"))}
 	}
 	rows := [][]string{row("10", base)}

@@ -154,7 +154,7 @@ func perfFirstAnswerRounds(t *testing.T, c *kubeCluster, first *perfDoc, token s
 	var ours, theirs []time.Duration
 	exporterStart := func() {
 		e, _, ready := perfKubeExporter(t, c, token, time.Hour)
-		e.server.Stop()
+		e.Stop()
 		ours = append(ours, ready)
 	}
 	ksmStart := func() {
