@@ -155,26 +155,7 @@ func TestDecideAgreesWithEvaluate(t *testing.T) {
 	}
 	seen := map[State]bool{}
 	for seed := range 40 {
-		snap := Snapshot{}
-		rnd := rand.New(rand.NewPCG(uint64(seed), 1))
-		for _, name := range names {
-			typ := TypeBool
-			if s := r.Signal(name); s != nil {
-				typ = s.Type
-			}
-			rs := Ranges(typ, thresholds[name], Value{})
-			switch {
-			case rnd.IntN(8) == 0: // unknown
-			case strings.HasPrefix(name, ToolSignalPrefix): // tools are rare
-				v := 0.0
-				if rnd.IntN(10) == 0 {
-					v = 1
-				}
-				snap[name] = KnownValue(v, "test")
-			default:
-				snap[name] = KnownValue(rs[rnd.IntN(len(rs))].Try, "test")
-			}
-		}
+		snap := randomReading(r, names, thresholds, rand.New(rand.NewPCG(uint64(seed), 1)), 8)
 		ev := Evaluate(r, snap, time.Unix(0, 0))
 		for _, want := range ev.Decisions {
 			seen[want.State] = true
@@ -238,18 +219,7 @@ func TestSpaceReadsAreComplete(t *testing.T) {
 		}
 	}
 	for seed := range 30 {
-		snap := Snapshot{}
-		rnd := rand.New(rand.NewPCG(uint64(seed), 2))
-		for _, name := range names {
-			typ := TypeBool
-			if s := r.Signal(name); s != nil {
-				typ = s.Type
-			}
-			rs := Ranges(typ, thresholds[name], Value{})
-			if len(rs) > 0 && rnd.IntN(3) > 0 {
-				snap[name] = KnownValue(rs[rnd.IntN(len(rs))].Try, "test")
-			}
-		}
+		snap := randomReading(r, names, thresholds, rand.New(rand.NewPCG(uint64(seed), 2)), 3)
 		got, want := Evaluate(r, snap, time.Unix(0, 0)), Evaluate(&whole, snap, time.Unix(0, 0))
 		for i := range want.Decisions {
 			if !reflect.DeepEqual(got.Decisions[i], want.Decisions[i]) {
@@ -261,4 +231,30 @@ func TestSpaceReadsAreComplete(t *testing.T) {
 			t.Fatalf("seed %d: the evaluation differs when a space copies only what spaceReadsOf lists", seed)
 		}
 	}
+}
+
+// randomReading gives each named signal a value from one of the ranges its
+// thresholds cut, or none one time in unknownOneIn; a tool is detected one
+// time in ten.
+func randomReading(r *Rules, names []string, thresholds map[string][]float64, rnd *rand.Rand, unknownOneIn int) Snapshot {
+	snap := Snapshot{}
+	for _, name := range names {
+		typ := TypeBool
+		if s := r.Signal(name); s != nil {
+			typ = s.Type
+		}
+		rs := Ranges(typ, thresholds[name], Value{})
+		switch {
+		case rnd.IntN(unknownOneIn) == 0: // unknown
+		case strings.HasPrefix(name, ToolSignalPrefix): // tools are rare
+			v := 0.0
+			if rnd.IntN(10) == 0 {
+				v = 1
+			}
+			snap[name] = KnownValue(v, "test")
+		case len(rs) > 0:
+			snap[name] = KnownValue(rs[rnd.IntN(len(rs))].Try, "test")
+		}
+	}
+	return snap
 }
