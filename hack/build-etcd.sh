@@ -12,16 +12,12 @@
 # `go install go.etcd.io/etcd/server/v3@version` fails; it is built through
 # the tools module, as hack/build-kube-apiserver.sh builds kube-apiserver.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-version=$(awk '/go.etcd.io\/etcd\/server\/v3 v/ {print $NF; exit}' "$root/tools/etcd/go.mod")
-cache=${CAPABILITY_EXPORTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/capability_exporter}
+source "$(dirname "$0")/lib.sh"
+version=$(tools_version etcd go.etcd.io/etcd/server/v3)
 bin="$cache/etcd-$version"
 # The version is the module's own (go.etcd.io/etcd/api/v3/version); a cached
 # binary that reports another is rebuilt.
 if [ ! -x "$bin" ] || [ "v$("$bin" --version 2>/dev/null | awk '/^etcd Version:/ {print $NF}')" != "$version" ]; then
-  mkdir -p "$cache"
-  ldflags="-X go.etcd.io/etcd/api/v3/version.GitSHA=$version"
-  (cd "$root/tools/etcd" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin.tmp" go.etcd.io/etcd/server/v3)
-  mv "$bin.tmp" "$bin"
+  tools_build etcd go.etcd.io/etcd/server/v3 "-X go.etcd.io/etcd/api/v3/version.GitSHA=$version" "$bin"
 fi
 echo "$bin"

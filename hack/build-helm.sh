@@ -8,18 +8,15 @@
 # Kubernetes version `helm template` assumes (from the client-go it builds
 # with; without it, v1.20, which charts requiring a newer one refuse).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-version=$(awk '/helm.sh\/helm\/v3 v/ {print $NF; exit}' "$root/tools/helm/go.mod")
+source "$(dirname "$0")/lib.sh"
+version=$(tools_version helm helm.sh/helm/v3)
 k8s_minor=$(awk '/k8s.io\/client-go v0\./ {split($2, v, "."); print v[2]; exit}' "$root/tools/helm/go.mod")
-cache=${CAPABILITY_EXPORTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/capability_exporter}
 bin="$cache/helm-$version"
 if [ ! -x "$bin" ]; then
-  mkdir -p "$cache"
   ldflags="-X helm.sh/helm/v3/internal/version.version=$version"
   for pkg in pkg/lint/rules pkg/chartutil; do
     ldflags+=" -X helm.sh/helm/v3/$pkg.k8sVersionMajor=1 -X helm.sh/helm/v3/$pkg.k8sVersionMinor=$k8s_minor"
   done
-  (cd "$root/tools/helm" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin.tmp" helm.sh/helm/v3/cmd/helm)
-  mv "$bin.tmp" "$bin"
+  tools_build helm helm.sh/helm/v3/cmd/helm "$ldflags" "$bin"
 fi
 echo "$bin"

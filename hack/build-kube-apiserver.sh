@@ -3,20 +3,17 @@
 # tools/kube-apiserver and caches the binary: a cold build takes about 8 minutes
 # on 2 cores, a cached one is instant. Prints the binary's path.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-version=$(awk '/k8s.io\/kubernetes v/ {print $NF; exit}' "$root/tools/kube-apiserver/go.mod")
-cache=${CAPABILITY_EXPORTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/capability_exporter}
+source "$(dirname "$0")/lib.sh"
+version=$(tools_version kube-apiserver k8s.io/kubernetes)
 bin="$cache/kube-apiserver-$version"
 # The version is stamped as the Kubernetes release does: unstamped, the
 # server reports v0.0.0-master and fails every chart's kubeVersion (helm
 # install). A cached binary built without the stamp is rebuilt.
 if [ ! -x "$bin" ] || [ "$("$bin" --version 2>/dev/null | awk '{print $NF}')" != "$version" ]; then
-  mkdir -p "$cache"
   minor=$(echo "$version" | cut -d. -f2)
   pkg=k8s.io/component-base/version
   ldflags="-X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
   ldflags="$ldflags -X $pkg/verflag.programName=kube-apiserver"
-  (cd "$root/tools/kube-apiserver" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
-  mv "$bin.tmp" "$bin"
+  tools_build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$ldflags" "$bin"
 fi
 echo "$bin"

@@ -6,8 +6,8 @@
 # not in the module, so the binary serves the API without the UI, which is all
 # the tests use. Prints the prometheus binary's path; promtool is beside it.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 version=${PROMETHEUS3_VERSION:-v0.316.0}
-cache=${CAPABILITY_EXPORTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/capability_exporter}
 dir="$cache/prometheus-$version"
 if [ ! -x "$dir/prometheus" ] || [ ! -x "$dir/promtool" ]; then
   mkdir -p "$cache"

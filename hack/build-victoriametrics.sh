@@ -6,8 +6,8 @@
 # cores, a cached one is instant. Prints the victoria-metrics binary's path;
 # vmalert-<version> is beside it.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 version=${VICTORIAMETRICS_VERSION:-v1.151.0}
-cache=${CAPABILITY_EXPORTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/capability_exporter}
 bin="$cache/victoria-metrics-$version"
 vmalert="$cache/vmalert-$version"
 if [ ! -x "$bin" ] || [ ! -x "$vmalert" ]; then
