@@ -418,6 +418,63 @@ func TestDecideFrameworkCases(t *testing.T) {
 					t.Errorf("decided by %s, outweighed %+v: want gate, holding back the incidents now", d.DecidedBy, d.Outweighed)
 				}
 			}},
+		// "You traffic growth verwacht die single region niet aankan" is
+		// the team's expectation, presumed from the measured growth; users
+		// in one region ("single region sufficient" for latency and
+		// residency) say nothing about how much traffic one region carries.
+		{name: "users in one region, traffic grew 60% in four weeks, outgrowing a region not declared",
+			capability: "multi_region",
+			snap: webshopWith(Snapshot{"user_regions": known(1), "traffic_growth_ratio": known(0.6)},
+				"traffic_outgrows_single_region"),
+			notWant: StateSkip,
+			check: func(t *testing.T, d Decision) {
+				if d.Need != NeedProbably || !d.Probable || !slices.Contains(d.Asks, "traffic_outgrows_single_region") {
+					t.Errorf("need %s probable %v asks %q, want probably needed, asking traffic_outgrows_single_region", d.Need, d.Probable, d.Asks)
+				}
+				if !slices.ContainsFunc(d.Presumed, func(p Presumed) bool {
+					return p.Signal == "traffic_outgrows_single_region" && p.Value == 1
+				}) {
+					t.Errorf("presumed %+v, want traffic_outgrows_single_region presumed true", d.Presumed)
+				}
+				if !slices.ContainsFunc(d.Motives, func(h Held) bool { return h.Expr == "traffic_outgrows_single_region == true" }) {
+					t.Errorf("motives %+v, want the traffic motive", d.Motives)
+				}
+			}},
+		{name: "users in one region, traffic grew 5% in four weeks, outgrowing a region not declared",
+			capability: "multi_region",
+			snap: webshopWith(Snapshot{"user_regions": known(1), "traffic_growth_ratio": known(0.05)},
+				"traffic_outgrows_single_region"),
+			want: StateSkip,
+			check: func(t *testing.T, d Decision) {
+				if d.Need != NeedProbablyNot || !d.Probable || !slices.Contains(d.Asks, "traffic_outgrows_single_region") {
+					t.Errorf("need %s probable %v asks %q, want probably not, asking traffic_outgrows_single_region", d.Need, d.Probable, d.Asks)
+				}
+			}},
+		{name: "users in one region, traffic grew 60%, a single region declared to carry it",
+			capability: "multi_region",
+			snap: webshopWith(Snapshot{"user_regions": known(1), "traffic_growth_ratio": known(0.6),
+				"traffic_outgrows_single_region": KnownValue(0, "fact")}),
+			want: StateSkip,
+			check: func(t *testing.T, d Decision) {
+				settled(t, d, NeedNo, StateSkip)
+				if !slices.ContainsFunc(d.Reasons, func(h Held) bool {
+					return h.Expr == "traffic_outgrows_single_region == false"
+				}) {
+					t.Errorf("reasons %+v: want the traffic part of single region sufficient", d.Reasons)
+				}
+			}},
+		{name: "users in three regions, traffic grew 5%",
+			capability: "multi_region",
+			snap:       webshopWith(Snapshot{"user_regions": known(3), "traffic_growth_ratio": known(0.05)}),
+			notWant:    StateSkip,
+			check: func(t *testing.T, d Decision) {
+				if d.Need != NeedYes || d.State != StateLater || d.Probable {
+					t.Errorf("need %s = %s probable %v, want needed, later, settled", d.Need, d.State, d.Probable)
+				}
+				if !slices.ContainsFunc(d.Motives, func(h Held) bool { return h.Expr == "user_regions > 1" }) {
+					t.Errorf("motives %+v, want the latency motive", d.Motives)
+				}
+			}},
 		{name: "a gate outweighs a hard requirement",
 			capability: "service_mesh",
 			snap:       webshopWith(Snapshot{"mtls_required": known(1), "priority1_stable": known(0)}),

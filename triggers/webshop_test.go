@@ -9,7 +9,8 @@ import (
 // webshop is the framework's own case as plain signal values: a Dutch
 // webshop with about 8 microservices, 14 developers, compliance duties,
 // slow cross-service debugging, costs growing 25% a month, three teams on one
-// cluster, users in one region and an HA setup still being built. What a
+// cluster, users in one region, traffic growth one region carries and an
+// HA setup still being built. What a
 // source measures reads as measured (developers and tenants as the lower
 // bounds they are); only what no system can measure is declared.
 func webshop() Snapshot {
@@ -54,7 +55,7 @@ func webshop() Snapshot {
 		"compliance_required", "budget_concern", "production_environment",
 		"priority1_stable", "platform_team_capacity", "team_kubernetes_experience", "security_team")
 	set(0, "ha_tested", "fixed_costs", "manual_review_works", "mtls_required", "data_residency_required",
-		"database_multi_region_ready")
+		"database_multi_region_ready", "traffic_outgrows_single_region")
 	for _, tool := range []string{"cilium", "prometheus", "loki", "grafana", "velero", "argocd"} {
 		set(1, ToolSignalPrefix+tool)
 	}

@@ -20,7 +20,8 @@ import (
 // need must reproduce the framework's "For the Webshop Case": tracing, cost
 // visibility and policy enforcement probably needed; service mesh (default
 // deny in every app namespace, fewer than 10 services) and multi-region
-// (every node in one region) probably not; chaos engineering not now, for
+// (every node in one region, traffic growing less than 50% in four weeks)
+// probably not; chaos engineering not now, for
 // want of an HA setup. Every settle_with names only signals that can change
 // its decision.
 func TestWebshopNeedFromShippedConfig(t *testing.T) {
