@@ -12,7 +12,9 @@ import (
 
 // changesOf renders what would change a decision, as the rules engine found
 // it (triggers.Decision.Changes): each move as "signal would need to be
-// <range> (now <value>)", a pair joined by "and".
+// <range> (now <value>)", a pair joined by "and". A value the probable
+// reading presumed says so: "(presumed 2h from incident_mttr_seconds)",
+// "(measured at least 12)".
 func changesOf(rules *triggers.Rules, d *triggers.Decision) []Change {
 	out := []Change{}
 	for _, ch := range d.Changes {
@@ -128,14 +130,24 @@ func literal(v any) string {
 }
 
 func moveWords(rules *triggers.Rules, m triggers.Move) string {
-	now := "unknown"
+	now := "now unknown"
 	if m.Was.Known {
-		now = Human(m.Type, m.Was.Number)
-		if m.Was.LowerBound {
-			now = "at least " + now
-		}
-		if m.Was.UpperBound {
-			now = "at most " + now
+		now = "now " + Human(m.Type, m.Was.Number)
+		if p := m.Presumed; p != nil {
+			// The search moves from the probable reading: a value the
+			// team never declared is a presumption, and a bound is what
+			// a measure proved, not the value itself.
+			v := Human(m.Type, m.Was.Number)
+			switch {
+			case p.LowerBound:
+				now = "measured at least " + v
+			case p.UpperBound:
+				now = "measured at most " + v
+			case p.From != "":
+				now = "presumed " + v + " from " + p.From
+			default:
+				now = "presumed " + v
+			}
 		}
 	}
 	if id, ok := strings.CutPrefix(m.Signal, triggers.ToolSignalPrefix); ok {
@@ -152,9 +164,9 @@ func moveWords(rules *triggers.Rules, m triggers.Move) string {
 			return "not detected"
 		}
 		if m.Was.Known {
-			now = detected(m.Was.Number)
+			now = "now " + detected(m.Was.Number)
 		}
-		return title + " would need to be " + detected(m.Range.Lo) + " (now " + now + ")"
+		return title + " would need to be " + detected(m.Range.Lo) + " (" + now + ")"
 	}
-	return m.Signal + " would need to be " + rangeWords(m.Range, m.Type) + " (now " + now + ")"
+	return m.Signal + " would need to be " + rangeWords(m.Range, m.Type) + " (" + now + ")"
 }

@@ -124,6 +124,91 @@ capabilities:
 			"not_triggered: mttr would need to be at most 30m (now 2h30m)",
 			"consider: mttr would need to be above 30m and at most 1h (now 2h30m)",
 		},
+	}, {
+		// The search moves from the probable reading: a judgment the
+		// team never declared is presumed, from the measure it cites,
+		// and the line says so rather than "now".
+		name: "a value presumed from a measure",
+		rules: `
+signals:
+  resolve: {help: r, type: duration, kubernetes: microservices}
+  debug:
+    help: d
+    type: duration
+    fact: debug
+    presume:
+      - {value_of: resolve, when: 'resolve > 1h', says: slow to resolve}
+capabilities:
+  tracing:
+    complexity: medium
+    trigger: {motive: slow, if: debug > 1h}
+`,
+		snap: triggers.Snapshot{"resolve": triggers.KnownValue(7200, "prometheus")},
+		id:   "tracing",
+		want: []string{
+			"not_triggered: debug would need to be at most 1h (presumed 2h from resolve)",
+		},
+	}, {
+		name: "a value presumed outright",
+		rules: `
+signals:
+  developers: {help: d, kubernetes: microservices}
+  experts:
+    help: e
+    type: bool
+    fact: experts
+    presume:
+      - {value: false, when: 'developers > 10', says: many developers}
+capabilities:
+  policy:
+    complexity: medium
+    trigger: {motive: many, if: developers > 10}
+    skip: {answers: [many], if: experts == true}
+`,
+		snap: triggers.Snapshot{"developers": triggers.KnownValue(12, "kubernetes")},
+		id:   "policy",
+		want: []string{
+			"skip: experts would need to be yes (presumed no)",
+			"not_triggered: developers would need to be at most 10 (now 12)",
+		},
+	}, {
+		// A bound is read as its value in the probable reading: the line
+		// says what the measure proved.
+		name: "a lower bound",
+		rules: `
+signals:
+  developers: {help: d, kubernetes: rbac_human_subjects, lower_bound: true}
+capabilities:
+  policy:
+    complexity: medium
+    trigger: developers > 10
+    skip: developers < 5
+`,
+		snap: triggers.Snapshot{"developers": triggers.KnownValue(12, "kubernetes")},
+		id:   "policy",
+		want: []string{
+			"skip: developers would need to be below 5 (measured at least 12)",
+			"not_triggered: developers would need to be at least 5 and at most 10 (measured at least 12)",
+		},
+	}, {
+		name: "an upper bound",
+		rules: `
+signals:
+  debugging:
+    help: d
+    type: duration
+    prometheus: {alert_history: {selector: 'ALERTS', window: 30d, measure: median_resolution}}
+    upper_bound: true
+capabilities:
+  tracing:
+    complexity: medium
+    trigger: debugging > 1h
+`,
+		snap: triggers.Snapshot{"debugging": triggers.KnownValue(7200, "prometheus")},
+		id:   "tracing",
+		want: []string{
+			"not_triggered: debugging would need to be at most 1h (measured at most 2h)",
+		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			rules := parseRules(t, tc.rules)

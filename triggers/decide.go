@@ -273,6 +273,15 @@ func (e *evaluator) decide(c *Capability, tools map[string]ToolResult, foundatio
 	cs := e.rules.newSpace(c, sh, toolSignals, e.prob)
 	cs.e.prev = e.prevOfKnown()
 	d.Changes = cs.changes(d.State)
+	// The search moves from the probable reading: a move from a value
+	// the team never declared, or one a measure only bounds, says so.
+	for _, ch := range d.Changes {
+		for i := range ch.Moves {
+			if p, ok := e.presumed[ch.Moves[i].Signal]; ok {
+				ch.Moves[i].Presumed = &p
+			}
+		}
+	}
 	e.results = nil
 	d.Contradictions = e.listed(c.Contradictions, "contradiction", true)
 	// "Prepare NOW (don't activate!)": the preparation is asked for while

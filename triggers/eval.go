@@ -306,6 +306,12 @@ type Presumed struct {
 	Type   ValueType
 	Value  float64
 	Says   string
+	// From names the measured signal whose value was presumed (a
+	// presumption's value_of), if any.
+	From string
+	// LowerBound and UpperBound say the value is a bound a measure proved,
+	// read as its value: "measured at least 12".
+	LowerBound, UpperBound bool
 }
 
 // Change is one way to move a decision: the signals to change and the state
@@ -321,8 +327,13 @@ type Change struct {
 type Move struct {
 	Signal string
 	Type   ValueType
-	Was    Value
-	Range  Range
+	// Was is the value in the probable reading the search moves from.
+	Was   Value
+	Range Range
+	// Presumed is how Was was presumed, when the team did not declare it
+	// (a presumption) or a measure only bounds it; nil for a measured or
+	// declared value.
+	Presumed *Presumed
 }
 
 // Question is an undeclared judgment ranked by how many decisions knowing it

@@ -34,9 +34,10 @@ func (r *Rules) probable(s Snapshot) (Snapshot, map[string]Presumed) {
 			if v.UpperBound {
 				says = "measured at most " + FormatValue(sig.Type, v.Number) + ", and nothing measured shows less"
 			}
+			used[sig.Name] = Presumed{Signal: sig.Name, Type: sig.Type, Value: v.Number, Says: says,
+				LowerBound: v.LowerBound, UpperBound: v.UpperBound}
 			v.LowerBound, v.UpperBound, v.Source, v.Reason = false, false, "presumed", "presumed: "+says
 			out[sig.Name] = v
-			used[sig.Name] = Presumed{Signal: sig.Name, Type: sig.Type, Value: v.Number, Says: says}
 			continue
 		}
 		if !sig.Judgment() || out.get(sig.Name).Known {
@@ -59,7 +60,7 @@ func (r *Rules) probable(s Snapshot) (Snapshot, map[string]Presumed) {
 				}
 				says := r.Words(pr.Says)
 				v = Value{Known: true, Number: n, Source: "presumed", Reason: "presumed: " + says}
-				used[sig.Name] = Presumed{Signal: sig.Name, Type: sig.Type, Value: n, Says: says}
+				used[sig.Name] = Presumed{Signal: sig.Name, Type: sig.Type, Value: n, Says: says, From: pr.From}
 				break
 			}
 		}
