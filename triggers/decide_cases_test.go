@@ -249,6 +249,27 @@ func TestDecideFrameworkCases(t *testing.T) {
 			capability: "observability",
 			snap:       webshopWith(Snapshot{"logs_metrics_sufficient": known(1), "slo_monitoring_wanted": known(1)}),
 			want:       StateLater},
+		// "Priority 1 observability works prima" and "Alert fatigue (te
+		// veel alerts, team negeert)" can both hold: the framework's
+		// Priority 1 observability is "(metrics, logs)", and alerting is a
+		// concern of its own (a motive, "alerting strategy unclear", and a
+		// LATER bullet, "Alert strategy is clear"). No contradiction: the
+		// LATER bullet outweighs the NOW bullet, as everywhere, and the
+		// alerting motive keeps the need.
+		{name: "Priority 1 observability declared fine, with alert fatigue",
+			capability: "observability",
+			snap: webshopWith(Snapshot{"logs_metrics_sufficient": known(1), "critical_alerts_per_day": known(6),
+				"critical_incidents": known(0)}),
+			want: StateLater,
+			check: func(t *testing.T, d Decision) {
+				settled(t, d, NeedYes, StateLater)
+				if d.DecidedBy != KindLater || !hasOutweighed(d, KindNow, "Alert fatigue") {
+					t.Errorf("decided by %s, outweighed %+v: want the LATER bullet over alert fatigue", d.DecidedBy, d.Outweighed)
+				}
+				if len(d.Contradictions) != 0 {
+					t.Errorf("contradictions %+v, want none: metrics and logs can work while alerting pages too much", d.Contradictions)
+				}
+			}},
 		{name: "compliance and a security team, no Vault in the cluster",
 			capability: "security_auditing",
 			snap: webshopWith(Snapshot{"compliance_required": known(1), "security_team": known(1),
