@@ -12,10 +12,10 @@ import (
 // presence exposed as foundation.<id>.
 
 // ResolveFirstKnown sets each first_known signal from the values answered
-// under AlternativeKey: the first known alternative wins, unless it is a
-// bound, in which case the largest known lower bound wins (each proves "at
-// least", so the largest proves the most), or the smallest known upper
-// bound (each proves "at most"). When none is known,
+// under AlternativeKey: the first known exact alternative wins, wherever a
+// bound is listed; with no exact one known, the largest known lower bound
+// wins (each proves "at least", so the largest proves the most), or the
+// smallest known upper bound (each proves "at most"). When none is known,
 // the reason lists every alternative's. Derived alternatives are left to
 // Evaluate, which works them out after overrides are applied.
 func ResolveFirstKnown(r *Rules, values Snapshot) {
@@ -46,7 +46,11 @@ func ResolveFirstKnown(r *Rules, values Snapshot) {
 				continue
 			}
 			v.LowerBound, v.UpperBound = alt.LowerBound, alt.UpperBound
-			if !best.Known || (v.LowerBound && v.Number > best.Number) || (v.UpperBound && v.Number < best.Number) {
+			// An exact value wins over any bound, wherever it is
+			// listed: a bound listed first proves only "at least" or
+			// "at most" of what a later fact or measure states.
+			exact := !v.LowerBound && !v.UpperBound
+			if !best.Known || exact || (v.LowerBound && v.Number > best.Number) || (v.UpperBound && v.Number < best.Number) {
 				best = v
 			}
 		}
