@@ -924,7 +924,7 @@ func TestResolveTimeIsAProxyForDebugging(t *testing.T) {
 	}
 }
 
-// "Debugging is slow (no correlatie between metrics/logs/traces)": a month
+// "Debugging is slow", observability's NOW bullet on correlating metrics, logs and traces: a month
 // with no critical incident resolved has no median time to resolve, and no
 // slow debugging to show. Observability's NOW bullet does not hold, and the
 // decision does not ask for a time to resolve that cannot be measured.

@@ -33,7 +33,7 @@ func (sp *space) stateWith(moves map[*axis]int) State {
 	saved := map[string]Value{}
 	for a, i := range moves {
 		saved[a.name] = sp.pt[a.name]
-		v := a.was // a bound stays one
+		v := a.was // its source and times; the value is the range's
 		v.Known, v.Number, v.Reason, v.Unasserted = true, a.ranges[i].Try, "", false
 		sp.pt[a.name] = v
 		fixed[a.name] = true
