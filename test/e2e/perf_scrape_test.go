@@ -28,6 +28,13 @@ const (
 	perfScrapeLoad   = 10 * time.Second
 	perfBurstEvery   = 100 * time.Millisecond
 	perfBursts       = 100
+	// perfSideBySideBursts is how many bursts go to the exporter and to the
+	// static handler for the verdict. The 50 scrapes of one burst wait on
+	// the same cores together, so a p99 over 100 bursts is set by the
+	// slowest one or two of them: one run measured 1.69× and two reruns
+	// 0.97× and 1.14× of the same build. Over 400 bursts it is a
+	// percentile of bursts, not of one unlucky burst.
+	perfSideBySideBursts = 400
 	// perfScrapeRatioGoal bounds the exporter's p99 of 50 scrapes at once
 	// against the p99 of the same bytes served from memory, under the same
 	// bursts in the same run: the limit of this machine, not a number.
@@ -159,7 +166,7 @@ func perfScrapeSideBySide(t *testing.T, url, static string) (ours, mem perfScrap
 	if len(errs) > 0 {
 		t.Fatalf("%d scrapes of the static handler failed under load, e.g. %v", len(errs), errs[0])
 	}
-	bursts, errs := perfScrapeBursts([]string{url, static}, perfScrapers, perfBurstEvery, perfBursts)
+	bursts, errs := perfScrapeBursts([]string{url, static}, perfScrapers, perfBurstEvery, perfSideBySideBursts)
 	if len(errs) > 0 {
 		t.Fatalf("%d scrapes failed in bursts, e.g. %v", len(errs), errs[0])
 	}
@@ -198,16 +205,18 @@ func perfScrapeTable(doc *perfDoc, rendered, single []time.Duration, ours, mem, 
 	loopRate := func(l perfScrapeLoads) string {
 		return fmt.Sprintf("%.0f", float64(len(l.loop))/perfScrapeLoad.Seconds())
 	}
-	bursts := fmt.Sprintf("%d scrapers at once, every %s (%d bursts)", perfScrapers, perfBurstEvery, perfBursts)
+	bursts := func(n int) string {
+		return fmt.Sprintf("%d scrapers at once, every %s (%d bursts)", perfScrapers, perfBurstEvery, n)
+	}
 	loop := fmt.Sprintf("%d scrapers, closed loop, %s", perfScrapers, perfScrapeLoad)
 	doc.Table([]string{"load", "scrapes", "scrapes/s", "p50", "p90", "p99", "max", "exporter CPU per scrape"}, [][]string{
 		row(fmt.Sprintf("1 scraper, a scrape every %s (each one rendered)", perfScrapeRenderGap), rendered, "", 0),
 		row("1 scraper, back to back", single, "", 0),
-		row("**"+bursts+"**", ours.bursts, burstRate, 0),
-		row("**static handler, the same bytes from memory: "+bursts+"**", mem.bursts, burstRate, 0),
+		row("**"+bursts(perfSideBySideBursts)+"**", ours.bursts, burstRate, 0),
+		row("**static handler, the same bytes from memory: "+bursts(perfSideBySideBursts)+"**", mem.bursts, burstRate, 0),
 		row(loop, ours.loop, loopRate(ours), ours.cpuPerScrape),
 		row("static handler: "+loop, mem.loop, loopRate(mem), 0),
-		row("without reuse: "+bursts, noReuse.bursts, burstRate, 0),
+		row("without reuse: "+bursts(perfBursts), noReuse.bursts, burstRate, 0),
 		row("without reuse: "+loop, noReuse.loop, loopRate(noReuse), noReuse.cpuPerScrape),
 	})
 }
