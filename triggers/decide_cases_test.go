@@ -270,6 +270,19 @@ func TestDecideFrameworkCases(t *testing.T) {
 					t.Errorf("contradictions %+v, want none: metrics and logs can work while alerting pages too much", d.Contradictions)
 				}
 			}},
+		// The same declaration beside incidents measured slow to resolve:
+		// still later, and the page says the team's word and the measure
+		// disagree, as tracing's does for the same pair.
+		{name: "Priority 1 observability declared fine, with slow incidents",
+			capability: "observability",
+			snap: webshopWith(Snapshot{"logs_metrics_sufficient": known(1), "critical_incidents": known(5),
+				"incident_mttr_seconds": known(7200)}),
+			want: StateLater,
+			check: func(t *testing.T, d Decision) {
+				if len(d.Contradictions) != 1 || !strings.Contains(d.Contradictions[0].Says, "declared to work fine") {
+					t.Errorf("contradictions %+v, want the declaration against the slow incidents", d.Contradictions)
+				}
+			}},
 		{name: "compliance and a security team, no Vault in the cluster",
 			capability: "security_auditing",
 			snap: webshopWith(Snapshot{"compliance_required": known(1), "security_team": known(1),
