@@ -488,6 +488,9 @@ type evaluator struct {
 	// walks over what-if points need only the truths, and recording every
 	// leaf at every point cost most of a day-one evaluation's time.
 	quiet bool
+	// prevKnown memoises prevOfKnown.
+	prevKnown     Truths
+	prevKnownMade bool
 }
 
 // eval evaluates c with Kleene logic, recording each leaf under kind. It

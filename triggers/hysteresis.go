@@ -108,15 +108,19 @@ func (s *Signal) pastBand(r Range, was Value) float64 {
 // prevOfKnown is prev limited to the comparisons of signals known in the
 // snapshot. The walk over the values an unknown signal could take compares
 // them with bare thresholds, so that every state they reach is found.
+// The snapshot and prev are fixed for an evaluator's life, and every
+// capability's walks and change search read it, so it is made once; its
+// readers never change it.
 func (e *evaluator) prevOfKnown() Truths {
-	if len(e.prev) == 0 {
-		return nil
+	if e.prevKnownMade || len(e.prev) == 0 {
+		return e.prevKnown
 	}
-	out := make(Truths, len(e.prev))
+	e.prevKnown = make(Truths, len(e.prev))
 	for expr, t := range e.prev {
 		if signal, _, ok := strings.Cut(expr, " "); ok && e.snap.get(signal).Known {
-			out[expr] = t
+			e.prevKnown[expr] = t
 		}
 	}
-	return out
+	e.prevKnownMade = true
+	return e.prevKnown
 }
