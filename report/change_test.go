@@ -191,21 +191,10 @@ capabilities:
 			"not_triggered: developers would need to be at least 5 and at most 10 (measured at least 12)",
 		},
 	}, {
-		name: "an upper bound",
-		rules: `
-signals:
-  debugging:
-    help: d
-    type: duration
-    prometheus: {alert_history: {selector: 'ALERTS', window: 30d, measure: median_resolution}}
-    upper_bound: true
-capabilities:
-  tracing:
-    complexity: medium
-    trigger: debugging > 1h
-`,
-		snap: triggers.Snapshot{"debugging": triggers.KnownValue(7200, "prometheus")},
-		id:   "tracing",
+		name:  "an upper bound",
+		rules: upperBoundRules,
+		snap:  triggers.Snapshot{"debugging": triggers.KnownValue(7200, "prometheus")},
+		id:    "tracing",
 		want: []string{
 			"not_triggered: debugging would need to be at most 1h (measured at most 2h)",
 		},

@@ -238,13 +238,11 @@ capabilities:
 	}
 }
 
-// An upper bound that cannot settle a comparison says so, with its value
-// and the code upper_bound, rather than reading "not collected".
-func TestUpperBoundExplained(t *testing.T) {
-	rules := parseRules(t, `
+// upperBoundRules read a measure that bounds its signal from above.
+const upperBoundRules = `
 signals:
   debugging:
-    help: Time to debug.
+    help: d
     type: duration
     prometheus: {alert_history: {selector: 'ALERTS', window: 30d, measure: median_resolution}}
     upper_bound: true
@@ -252,7 +250,12 @@ capabilities:
   tracing:
     complexity: medium
     trigger: debugging > 1h
-`)
+`
+
+// An upper bound that cannot settle a comparison says so, with its value
+// and the code upper_bound, rather than reading "not collected".
+func TestUpperBoundExplained(t *testing.T) {
+	rules := parseRules(t, upperBoundRules)
 	ev := triggers.Evaluate(rules, triggers.Snapshot{"debugging": triggers.KnownValue(7200, "prometheus")}, time.Unix(0, 0))
 	r := Build(&collector.State{Evaluation: ev}, Options{Now: time.Unix(60, 0)})
 	c := r.Capabilities[0]
